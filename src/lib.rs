@@ -6,8 +6,10 @@
 //! is the map.
 
 pub mod crypto;
+pub mod datadir;
 pub mod dial;
 pub mod enode;
 pub mod enr;
+pub mod log;
 pub mod p2p;
 pub mod rlpx;
