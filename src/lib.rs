@@ -9,5 +9,6 @@ pub mod crypto;
 pub mod dial;
 pub mod enode;
 pub mod enr;
+pub mod netutil;
 pub mod p2p;
 pub mod rlpx;
