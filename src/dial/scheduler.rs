@@ -730,7 +730,7 @@ mod tests {
         // The timeout counted as a failure: backoff (with jitter) runs from the dial start.
         let (at, again) = next_dial(&mut s);
         assert_eq!(again.node, n(1));
-        assert!(at >= DIAL_HISTORY_EXPIRY && at <= DIAL_HISTORY_EXPIRY * 9 / 8);
+        assert!((DIAL_HISTORY_EXPIRY..=DIAL_HISTORY_EXPIRY * 9 / 8).contains(&at));
     }
 
     #[test]
