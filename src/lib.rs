@@ -11,5 +11,6 @@ pub mod dial;
 pub mod enode;
 pub mod enr;
 pub mod log;
+pub mod netutil;
 pub mod p2p;
 pub mod rlpx;
