@@ -1,7 +1,7 @@
 //! ethpeer: a lightweight Ethereum devp2p node.
 //!
 //! The protocol logic lives in sans-IO cores (no sockets, no clock, no global RNG, no async):
-//! [`crypto`], [`enode`], [`enr`], [`rlpx`], [`p2p`] and [`dial`]. The imperative shell (the event
+//! [`crypto`], [`rlp_strict`], [`enode`], [`enr`], [`rlpx`], [`p2p`] and [`dial`]. The imperative shell (the event
 //! loop, the per-connection tasks, the CLI) turns I/O into calls on those cores. ARCHITECTURE.md
 //! is the map.
 
@@ -10,4 +10,5 @@ pub mod dial;
 pub mod enode;
 pub mod enr;
 pub mod p2p;
+pub mod rlp_strict;
 pub mod rlpx;
