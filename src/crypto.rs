@@ -289,7 +289,7 @@ pub fn unhex(s: &str) -> Result<Vec<u8>, HexError> {
         .strip_prefix("0x")
         .or_else(|| s.strip_prefix("0X"))
         .unwrap_or(s);
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(HexError::OddLength);
     }
     let digit = |i: usize, c: u8| match c {

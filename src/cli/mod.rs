@@ -1,0 +1,236 @@
+//! The command-line shell (in the style of go-ethereum's `devp2p` tool): argh argument
+//! structures, dispatch to one function per verb, and the error type every verb returns.
+//!
+//! ```text
+//! ethpeer key generate [--out FILE] [--force]
+//! ethpeer key to-id FILE
+//! ethpeer key to-enode FILE --ip IP --tcp PORT [--udp PORT]
+//! ethpeer key to-enr FILE [--ip IP] [--tcp PORT] [--udp PORT] [--seq N]
+//! ethpeer enr decode [ENR|FILE] [--json]      (no argument, or `-- -`: read stdin)
+//! ```
+//!
+//! Verbs write their normal output to the writer they are given and return a [`CliError`];
+//! `main` prints the error once. Nothing here panics on bad input.
+
+mod enr;
+mod key;
+
+use std::ffi::OsString;
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use argh::FromArgs;
+
+/// Why a command failed; displayed after `ethpeer: ` as one line.
+#[derive(Debug)]
+pub enum CliError {
+    /// The command line itself is wrong (argh's message, flattened to one line).
+    Usage(String),
+    /// Reading or writing `what` failed.
+    Io { what: String, err: io::Error },
+    /// The input was read but is not acceptable (bad key, malformed record, bad signature).
+    Invalid(String),
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CliError::Usage(m) => write!(f, "{m} (see 'ethpeer --help')"),
+            CliError::Io { what, err } => write!(f, "{what}: {err}"),
+            CliError::Invalid(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for CliError {}
+
+impl CliError {
+    fn io(what: impl fmt::Display) -> impl FnOnce(io::Error) -> CliError {
+        let what = what.to_string();
+        move |err| CliError::Io { what, err }
+    }
+}
+
+/// ethpeer: a lightweight Ethereum devp2p node.
+#[derive(FromArgs, Debug)]
+struct Cli {
+    #[argh(subcommand)]
+    command: Command,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+enum Command {
+    Key(KeyCommand),
+    Enr(EnrCommand),
+}
+
+/// Node key tools.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "key")]
+struct KeyCommand {
+    #[argh(subcommand)]
+    verb: KeyVerb,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+enum KeyVerb {
+    Generate(KeyGenerate),
+    ToId(KeyToId),
+    ToEnode(KeyToEnode),
+    ToEnr(KeyToEnr),
+}
+
+/// Generate a new node key (64 hex characters, file mode 0600) and print its node id.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "generate")]
+pub struct KeyGenerate {
+    /// where to write the key (default: ./nodekey)
+    #[argh(option, default = "PathBuf::from(\"nodekey\")")]
+    pub out: PathBuf,
+    /// replace the file if it already exists
+    #[argh(switch)]
+    pub force: bool,
+}
+
+/// Print the node id (keccak-256 of the public key) of a node key file.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "to-id")]
+pub struct KeyToId {
+    /// the node key file
+    #[argh(positional)]
+    pub file: PathBuf,
+}
+
+/// Print the enode URL of a node key file at an address.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "to-enode")]
+pub struct KeyToEnode {
+    /// the node key file
+    #[argh(positional)]
+    pub file: PathBuf,
+    /// IP address of the node
+    #[argh(option)]
+    pub ip: IpAddr,
+    /// RLPx (TCP) port
+    #[argh(option)]
+    pub tcp: u16,
+    /// discovery (UDP) port (default: the TCP port)
+    #[argh(option)]
+    pub udp: Option<u16>,
+}
+
+/// Print a node record (enr:...) signed with a node key file.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "to-enr")]
+pub struct KeyToEnr {
+    /// the node key file
+    #[argh(positional)]
+    pub file: PathBuf,
+    /// IP address (IPv4 sets `ip`, IPv6 sets `ip6`)
+    #[argh(option)]
+    pub ip: Option<IpAddr>,
+    /// RLPx (TCP) port
+    #[argh(option)]
+    pub tcp: Option<u16>,
+    /// discovery (UDP) port
+    #[argh(option)]
+    pub udp: Option<u16>,
+    /// sequence number (default: 1)
+    #[argh(option, default = "1")]
+    pub seq: u64,
+}
+
+/// Node record (EIP-778) tools.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "enr")]
+struct EnrCommand {
+    #[argh(subcommand)]
+    verb: EnrVerb,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+enum EnrVerb {
+    Decode(EnrDecode),
+}
+
+/// Decode a node record and check its signature; exits 1 when the signature is invalid.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "decode")]
+pub struct EnrDecode {
+    /// the record as enr:... text, or a file holding it; stdin when absent (or `-- -`)
+    #[argh(positional)]
+    pub input: Option<String>,
+    /// print a JSON object instead of text
+    #[argh(switch)]
+    pub json: bool,
+}
+
+/// Parses `args` (program name first) and runs the chosen verb, writing to stdout.
+pub fn run(args: impl Iterator<Item = OsString>) -> Result<(), CliError> {
+    let args: Vec<String> = args
+        .map(|a| {
+            a.into_string().map_err(|a| {
+                CliError::Usage(format!("argument is not UTF-8: {}", a.to_string_lossy()))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let strs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let rest = strs.get(1..).unwrap_or_default();
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let cli = match Cli::from_args(&["ethpeer"], rest) {
+        Ok(cli) => cli,
+        Err(early) if early.status.is_ok() => {
+            // --help: the usage text is the requested output.
+            return line(&mut out, early.output.trim_end());
+        }
+        Err(early) => {
+            // argh's messages can span lines ("...not provided:\n    file"); keep one line.
+            let msg: Vec<&str> = early.output.split_whitespace().collect();
+            return Err(CliError::Usage(msg.join(" ")));
+        }
+    };
+    match cli.command {
+        Command::Key(k) => match k.verb {
+            KeyVerb::Generate(a) => key::generate(&a, &mut out),
+            KeyVerb::ToId(a) => key::to_id(&a, &mut out),
+            KeyVerb::ToEnode(a) => key::to_enode(&a, &mut out),
+            KeyVerb::ToEnr(a) => key::to_enr(&a, &mut out),
+        },
+        Command::Enr(e) => match e.verb {
+            EnrVerb::Decode(a) => enr::decode(&a, &mut io::stdin().lock(), &mut out),
+        },
+    }
+}
+
+/// Reads at most `limit` bytes of text from `r`, refusing longer input rather than reading it
+/// all into memory.
+fn read_bounded(r: &mut dyn Read, limit: usize, what: &str) -> Result<String, CliError> {
+    let mut buf = Vec::new();
+    r.take(limit as u64 + 1)
+        .read_to_end(&mut buf)
+        .map_err(CliError::io(what))?;
+    if buf.len() > limit {
+        return Err(CliError::Invalid(format!(
+            "{what}: too long (more than {limit} bytes)"
+        )));
+    }
+    String::from_utf8(buf).map_err(|_| CliError::Invalid(format!("{what}: not UTF-8 text")))
+}
+
+/// Reads a small text file, bounded as [`read_bounded`].
+fn read_file_bounded(path: &Path, limit: usize) -> Result<String, CliError> {
+    let what = path.display().to_string();
+    let mut f = std::fs::File::open(path).map_err(CliError::io(&what))?;
+    read_bounded(&mut f, limit, &what)
+}
+
+/// Writes one line of output.
+fn line(out: &mut dyn Write, text: impl fmt::Display) -> Result<(), CliError> {
+    writeln!(out, "{text}").map_err(CliError::io("stdout"))
+}

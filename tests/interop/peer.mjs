@@ -1,0 +1,164 @@
+#!/usr/bin/env node
+// ethpeer's interop harness: a third-party devp2p peer (@ethereumjs/devp2p, pinned in
+// package-lock.json) that the Rust integration tests start against an ethpeer node on 127.0.0.1.
+// It prints one JSON object per line on stdout: {"t": ms, "event": name, ...}.
+//
+// Modes:
+//   listen --port N --key HEX            accept RLPx connections
+//   dial   --enode URL --key HEX         connect to one node
+// Options:
+//   --caps LIST        capabilities to offer, e.g. "eth/68" (default: none)
+//   --keep-without-caps  keep a session open when no capability is shared (the library would send
+//                        USELESS_PEER); used to exercise Ping/Pong before any subprotocol exists
+//   --ping-after MS    send one p2p Ping MS after the session starts
+//   --exit-after MS    leave (Disconnect "client quitting") and exit after MS
+//
+// The library does all wire work (ECIES/EIP-8, frames, snappy, Hello, Ping/Pong, Disconnect). This
+// file wires it up and logs; the one behavioural change is the opt-in --keep-without-caps.
+
+import { parseArgs } from 'node:util'
+import { randomBytes } from 'node:crypto'
+import { ETH, RLPx, Peer, DisconnectReasonNames, DISCONNECT_REASON } from '@ethereumjs/devp2p'
+import { Common, Mainnet } from '@ethereumjs/common'
+import { bytesToHex, bytesToInt, hexToBytes } from '@ethereumjs/util'
+import { secp256k1 } from 'ethereum-cryptography/secp256k1.js'
+
+const T0 = Date.now()
+const emit = (event, fields = {}) =>
+  process.stdout.write(JSON.stringify({ t: Date.now() - T0, event, ...fields }) + '\n')
+
+const { positionals, values: opt } = parseArgs({
+  allowPositionals: true,
+  options: {
+    port: { type: 'string' },
+    key: { type: 'string' },
+    enode: { type: 'string' },
+    caps: { type: 'string', default: '' },
+    'keep-without-caps': { type: 'boolean', default: false },
+    'ping-after': { type: 'string' },
+    'exit-after': { type: 'string' },
+  },
+})
+const mode = positionals[0]
+if (mode !== 'listen' && mode !== 'dial') {
+  console.error('usage: peer.mjs listen|dial [options]')
+  process.exit(64)
+}
+
+const hex = (s) => hexToBytes(s.startsWith('0x') ? s : `0x${s}`)
+const privateKey = opt.key ? hex(opt.key) : randomBytes(32)
+const nodeId = secp256k1.getPublicKey(privateKey, false).slice(1)
+
+// Capabilities: only eth versions the library implements; names map to its classes.
+const capabilities = opt.caps
+  .split(',')
+  .filter(Boolean)
+  .map((c) => {
+    const [name, v] = c.split('/')
+    if (name !== 'eth' || !ETH[`eth${v}`]) throw new Error(`unsupported capability ${c}`)
+    return ETH[`eth${v}`]
+  })
+
+// Logging hooks on the library's Peer: what arrives and what leaves at the p2p level.
+const tag = (peer) => ({ remote: peer._remoteId ? bytesToHex(peer._remoteId) : null })
+const P2P = { 0: 'HELLO', 1: 'DISCONNECT', 2: 'PING', 3: 'PONG' }
+
+const origHello = Peer.prototype._handleHello
+Peer.prototype._handleHello = function (payload) {
+  emit('hello', {
+    ...tag(this),
+    protocolVersion: bytesToInt(payload[0]),
+    clientId: new TextDecoder().decode(payload[1]),
+    caps: payload[2].map((c) => `${new TextDecoder().decode(c[0])}/${bytesToInt(c[1])}`),
+    listenPort: bytesToInt(payload[3]),
+    id: bytesToHex(payload[4]),
+    eip8: this._eciesSession?._gotEIP8Auth || this._eciesSession?._gotEIP8Ack || false,
+  })
+  if (!opt['keep-without-caps']) return origHello.call(this, payload)
+  // With no shared capability the library disconnects; here we keep the session instead, so the
+  // base protocol (Ping/Pong, snappy) can be exercised on its own.
+  const origDisconnect = this.disconnect
+  let refused = false
+  this.disconnect = (reason) => {
+    if (reason === DISCONNECT_REASON.USELESS_PEER) refused = true
+    else origDisconnect.call(this, reason)
+  }
+  origHello.call(this, payload)
+  this.disconnect = origDisconnect
+  if (refused) {
+    emit('kept-without-caps', tag(this))
+    this._connected = true
+    if (this._weHello) this.events.emit('connect')
+  }
+}
+
+const origHandleMessage = Peer.prototype._handleMessage
+Peer.prototype._handleMessage = function (code, msg) {
+  if (code === 1) {
+    const bare = msg instanceof Uint8Array
+    const reason = bare ? bytesToInt(msg) : msg.length ? bytesToInt(msg[0]) : 0
+    emit('p2p:recv', { ...tag(this), msg: 'DISCONNECT', reason, reasonName: DisconnectReasonNames[reason] })
+  } else if (code <= 3) {
+    emit('p2p:recv', { ...tag(this), msg: P2P[code], snappy: (this._hello?.protocolVersion ?? 0) >= 5 })
+  }
+  return origHandleMessage.call(this, code, msg)
+}
+for (const [fn, name] of [
+  ['_sendPing', 'PING'],
+  ['_sendPong', 'PONG'],
+]) {
+  const orig = Peer.prototype[fn]
+  Peer.prototype[fn] = function (...a) {
+    emit('p2p:send', { ...tag(this), msg: name })
+    return orig.apply(this, a)
+  }
+}
+const origSendDisconnect = Peer.prototype._sendDisconnect
+Peer.prototype._sendDisconnect = function (reason) {
+  emit('p2p:send', { ...tag(this), msg: 'DISCONNECT', reason, reasonName: DisconnectReasonNames[reason] })
+  return origSendDisconnect.call(this, reason)
+}
+
+const common = new Common({ chain: Mainnet })
+const port = mode === 'listen' ? Number(opt.port ?? 30303) : null
+const rlpx = new RLPx(privateKey, { capabilities, common, maxPeers: 25, listenPort: port })
+emit('config', { mode, id: bytesToHex(nodeId), caps: capabilities.map((c) => `${c.name}/${c.version}`) })
+
+let sawSession = false
+const exit = (code) => {
+  emit('exit', { code })
+  try {
+    rlpx.destroy()
+  } catch {}
+  setTimeout(() => process.exit(code), 300)
+}
+if (opt['exit-after']) setTimeout(() => exit(sawSession ? 0 : 2), Number(opt['exit-after']))
+process.on('SIGTERM', () => exit(sawSession ? 0 : 2))
+
+rlpx.events.on('listening', () =>
+  emit('listening', { enode: `enode://${bytesToHex(nodeId).slice(2)}@127.0.0.1:${port}` }),
+)
+rlpx.events.on('error', (e) => emit('rlpx:error', { error: e.message }))
+rlpx.events.on('peer:error', (peer, e) => emit('peer:error', { ...tag(peer), error: e?.message ?? String(e) }))
+rlpx.events.on('peer:added', (peer) => {
+  sawSession = true
+  emit('peer:added', { ...tag(peer), clientId: peer.getHelloMessage()?.clientId })
+  if (opt['ping-after']) setTimeout(() => peer._sendPing(), Number(opt['ping-after']))
+})
+rlpx.events.on('peer:removed', (peer, reason, byUs) =>
+  emit('disconnect', { ...tag(peer), reason, reasonName: DisconnectReasonNames[reason], byUs }),
+)
+
+if (mode === 'listen') {
+  rlpx.listen(port, '127.0.0.1')
+} else {
+  const m = /^enode:\/\/([0-9a-f]{128})@([^:]+):(\d+)/.exec(opt.enode ?? '')
+  if (!m) {
+    console.error('dial needs --enode enode://<id>@ip:port')
+    process.exit(64)
+  }
+  emit('dialing', { enode: opt.enode })
+  rlpx
+    .connect({ id: hexToBytes(`0x${m[1]}`), address: m[2], tcpPort: Number(m[3]) })
+    .catch((e) => emit('dial:failed', { error: e.message }))
+}
