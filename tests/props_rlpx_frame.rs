@@ -332,10 +332,9 @@ fn p2p_decoders_never_panic_on_garbage() {
             let mut b = vec![0u8; rng.below(200) as usize];
             rng.fill(&mut b);
             // Bias the first byte toward list prefixes so decoding goes deeper.
-            if let Some(first) = b.first_mut() {
-                if rng.below(2) == 0 {
-                    *first |= 0xc0;
-                }
+            let to_list = rng.below(2) == 0;
+            if let Some(first) = b.first_mut().filter(|_| to_list) {
+                *first |= 0xc0;
             }
             b
         } else {

@@ -110,12 +110,7 @@ impl DisconnectReason {
 
 /// A bare integer must be the whole payload, not the start of something longer.
 fn decode_whole_uint(payload: &[u8]) -> Result<u8, P2pError> {
-    let info = rlp::PayloadInfo::from(payload)?;
-    if info.total() != payload.len() {
-        return Err(P2pError::Malformed(
-            "trailing bytes after the Disconnect reason",
-        ));
-    }
+    crate::rlp_strict::validate(payload)?;
     decode_uint::<u8>(payload)
 }
 

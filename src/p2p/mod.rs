@@ -51,6 +51,8 @@ pub fn snappy_enabled(our_version: u64, their_version: u64) -> bool {
 pub enum P2pError {
     /// The payload is not well-formed RLP of the expected shape.
     Rlp(rlp::DecoderError),
+    /// The payload is not canonical RLP (checked by [`crate::rlp_strict`] before decoding).
+    NonCanonical(crate::rlp_strict::RlpError),
     /// A field is missing or has the wrong type.
     Malformed(&'static str),
     /// A payload, string or list is over its named limit.
@@ -71,6 +73,7 @@ impl fmt::Display for P2pError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             P2pError::Rlp(e) => write!(f, "bad RLP in p2p message: {e:?}"),
+            P2pError::NonCanonical(e) => write!(f, "bad RLP in p2p message: {e}"),
             P2pError::Malformed(what) => write!(f, "malformed p2p message: {what}"),
             P2pError::TooLarge { what, size, max } => {
                 write!(f, "{what} has {size}, over the limit of {max}")
@@ -83,6 +86,12 @@ impl fmt::Display for P2pError {
 }
 
 impl std::error::Error for P2pError {}
+
+impl From<crate::rlp_strict::RlpError> for P2pError {
+    fn from(e: crate::rlp_strict::RlpError) -> Self {
+        P2pError::NonCanonical(e)
+    }
+}
 
 impl From<rlp::DecoderError> for P2pError {
     fn from(e: rlp::DecoderError) -> Self {
@@ -131,9 +140,11 @@ fn item_len(bytes: &[u8]) -> Result<usize, P2pError> {
     Ok(total)
 }
 
-/// Checks that `bytes` is exactly one RLP list (no trailing bytes) and returns its items.
+/// Checks that `bytes` is exactly one canonical RLP list (no trailing bytes, every nested
+/// length consistent) and returns its items.
 pub(crate) fn list_items(bytes: &[u8]) -> Result<ListItems<'_>, P2pError> {
     let first = *bytes.first().ok_or(P2pError::Malformed("empty payload"))?;
+    crate::rlp_strict::validate(bytes)?;
     if first < 0xc0 {
         return Err(P2pError::Rlp(rlp::DecoderError::RlpExpectedToBeList));
     }
@@ -190,7 +201,13 @@ mod tests {
         assert!(list_items(&[0x80]).is_err());
         assert!(list_items(&[]).is_err());
         // The list claims 2 bytes of payload but its only item claims 3.
-        let mut items = list_items(&[0xc2, 0x83, 0x01]).unwrap();
+        assert!(list_items(&[0xc2, 0x83, 0x01]).is_err());
+        // Non-canonical: a single byte below 0x80 wrapped in a header.
+        assert!(list_items(&[0xc2, 0x81, 0x01]).is_err());
+        // The iterator itself stops at an overrunning item rather than reading past it.
+        let mut items = ListItems {
+            rest: &[0x83, 0x01],
+        };
         assert!(matches!(items.next(), Some(Err(_))));
         assert!(items.next().is_none());
         let items: Vec<_> = list_items(&[0xc4, 0x01, 0x82, 0x02, 0x03])

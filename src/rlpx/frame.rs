@@ -289,7 +289,7 @@ impl<M: MacState> Egress<M> {
         out.extend_from_slice(payload);
         out.resize(body_start + body_len, 0);
         let body = &mut out[body_start..];
-        if let Err(_e) = self.cipher.try_apply_keystream(body) {
+        if self.cipher.try_apply_keystream(body).is_err() {
             out.truncate(start);
             return Err(FrameError::KeystreamExhausted);
         }
