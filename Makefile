@@ -7,8 +7,14 @@ BIN := target/release/ethpeer
 build:
 	$(CARGO) build
 
-# Everything: unit tests, spec vectors, property tests, CLI and integration tests.
-test:
+INTEROP_DEPS := tests/interop/node_modules/.package-lock.json
+
+# The interop harness's pinned npm packages (a third-party devp2p peer).
+$(INTEROP_DEPS): tests/interop/package-lock.json tests/interop/package.json
+	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
+
+# Everything: unit tests, spec vectors, property tests, simulations, CLI, loopback and interop.
+test: $(INTEROP_DEPS)
 	$(CARGO) test
 
 lint:

@@ -2,6 +2,8 @@
 //! structures, dispatch to one function per verb, and the error type every verb returns.
 //!
 //! ```text
+//! ethpeer node [flags]                        (see `ethpeer node --help`)
+//! ethpeer rlpx ping ENODE [--json]
 //! ethpeer key generate [--out FILE] [--force]
 //! ethpeer key to-id FILE
 //! ethpeer key to-enode FILE --ip IP --tcp PORT [--udp PORT]
@@ -14,6 +16,8 @@
 
 mod enr;
 mod key;
+pub mod node;
+mod rlpx;
 
 use std::ffi::OsString;
 use std::fmt;
@@ -63,8 +67,24 @@ struct Cli {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand)]
 enum Command {
+    Node(node::NodeArgs),
+    Rlpx(RlpxCommand),
     Key(KeyCommand),
     Enr(EnrCommand),
+}
+
+/// RLPx transport tools.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "rlpx")]
+struct RlpxCommand {
+    #[argh(subcommand)]
+    verb: RlpxVerb,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+enum RlpxVerb {
+    Ping(rlpx::RlpxPing),
 }
 
 /// Node key tools.
@@ -179,7 +199,17 @@ pub fn run(args: impl Iterator<Item = OsString>) -> Result<(), CliError> {
             })
         })
         .collect::<Result<_, _>>()?;
-    let strs: Vec<&str> = args.iter().map(String::as_str).collect();
+    // geth spells it `--log.format`; argh allows no dots in flag names, so accept both.
+    let strs: Vec<&str> = args
+        .iter()
+        .map(|a| {
+            if a == "--log.format" {
+                "--log-format"
+            } else {
+                a.as_str()
+            }
+        })
+        .collect();
     let rest = strs.get(1..).unwrap_or_default();
     let stdout = io::stdout();
     let mut out = stdout.lock();
@@ -196,6 +226,10 @@ pub fn run(args: impl Iterator<Item = OsString>) -> Result<(), CliError> {
         }
     };
     match cli.command {
+        Command::Node(n) => node::run(&n),
+        Command::Rlpx(r) => match r.verb {
+            RlpxVerb::Ping(a) => rlpx::ping(&a, &mut out),
+        },
         Command::Key(k) => match k.verb {
             KeyVerb::Generate(a) => key::generate(&a, &mut out),
             KeyVerb::ToId(a) => key::to_id(&a, &mut out),

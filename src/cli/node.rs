@@ -1,0 +1,352 @@
+//! `ethpeer node`: geth-style flags → a started node (go-ethereum `node.Node.Start` and
+//! `p2p.Server.Start`): lock the datadir, load or create the node key, read static and trusted
+//! nodes, start the services in order, bind the listener, log `self=enode://…`, and run the
+//! event loop until SIGINT or SIGTERM.
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use argh::FromArgs;
+use async_executor::LocalExecutor;
+use futures_lite::StreamExt;
+
+use super::CliError;
+use ethpeer::crypto::SecretKey;
+use ethpeer::datadir::{self, Datadir};
+use ethpeer::dial::inbound::InboundThrottle;
+use ethpeer::enode::Enode;
+use ethpeer::event_loop::{self, ServerConfig};
+use ethpeer::log;
+use ethpeer::netutil::Netlist;
+use ethpeer::node::{Node, NodeConfig};
+use ethpeer::p2p::{Hello, P2P_VERSION};
+use ethpeer::service::{Service, Services};
+
+/// Run a devp2p node.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "node")]
+pub struct NodeArgs {
+    /// data directory (default: ~/.ethpeer)
+    #[argh(option)]
+    pub datadir: Option<PathBuf>,
+    /// TCP (RLPx) and UDP (discovery) port (default: 30303; 0 picks a free port)
+    #[argh(option, default = "30303")]
+    pub port: u16,
+    /// node key file (default: <datadir>/nodekey, created on first start)
+    #[argh(option)]
+    pub nodekey: Option<PathBuf>,
+    /// node key as 64 hex characters
+    #[argh(option)]
+    pub nodekeyhex: Option<String>,
+    /// custom node name, part of the client id in Hello
+    #[argh(option)]
+    pub identity: Option<String>,
+    /// maximum number of peers (default: 50)
+    #[argh(option, default = "50")]
+    pub maxpeers: usize,
+    /// maximum number of handshakes in progress (default: 50)
+    #[argh(option, default = "50")]
+    pub maxpendpeers: usize,
+    /// one in this many peer slots is dialed by us (default: 3)
+    #[argh(option, default = "3")]
+    pub dialratio: usize,
+    /// comma-separated enode URLs to bootstrap from
+    #[argh(option)]
+    pub bootnodes: Option<String>,
+    /// comma-separated enode URLs to keep connected (also <datadir>/static-nodes.json)
+    #[argh(option)]
+    pub staticnodes: Option<String>,
+    /// comma-separated enode URLs always admitted (also <datadir>/trusted-nodes.json)
+    #[argh(option)]
+    pub trustednodes: Option<String>,
+    /// comma-separated CIDR networks; only nodes inside them are dialed or admitted
+    #[argh(option)]
+    pub netrestrict: Option<String>,
+    /// external address: "extip:IP" or "none" (default: none)
+    #[argh(option)]
+    pub nat: Option<String>,
+    /// disable peer discovery
+    #[argh(switch)]
+    pub nodiscover: bool,
+    /// network id (default: 1)
+    #[argh(option, default = "1")]
+    pub networkid: u64,
+    /// log verbosity 0-5: silent, error, warn, info, debug, trace (default: 3)
+    #[argh(option, default = "3")]
+    pub verbosity: u8,
+    /// log format: terminal or json (default: terminal; also spelled --log.format)
+    #[argh(option, long = "log-format", default = "String::from(\"terminal\")")]
+    pub log_format: String,
+}
+
+/// The client id we send in Hello: `ethpeer[/identity]/v<version>/<os>-<arch>`, as geth does.
+pub fn client_id(identity: Option<&str>) -> String {
+    let mut s = String::from("ethpeer");
+    if let Some(i) = identity.filter(|i| !i.is_empty()) {
+        s.push('/');
+        s.push_str(i);
+    }
+    s.push_str(&format!(
+        "/v{}/{}-{}",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    ));
+    s
+}
+
+/// Parses a comma-separated list of enode URLs; empty items are skipped.
+pub fn parse_enodes(list: &str, what: &str) -> Result<Vec<Enode>, CliError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<Enode>()
+                .map_err(|e| CliError::Invalid(format!("{what}: {s}: {e}")))
+        })
+        .collect()
+}
+
+/// Reads geth's `static-nodes.json` / `trusted-nodes.json`: a JSON array of enode URL strings.
+/// A missing file is an empty list.
+fn read_node_file(path: &Path) -> Result<Vec<Enode>, CliError> {
+    /// A node list larger than this is not a node list.
+    const NODE_FILE_SIZE_MAX: u64 = 1 << 20;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(Vec::new());
+    };
+    if meta.len() > NODE_FILE_SIZE_MAX {
+        return Err(CliError::Invalid(format!(
+            "{}: larger than {NODE_FILE_SIZE_MAX} bytes",
+            path.display()
+        )));
+    }
+    let text = std::fs::read_to_string(path).map_err(CliError::io(path.display()))?;
+    let inner = text
+        .trim()
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .ok_or_else(|| {
+            CliError::Invalid(format!(
+                "{}: expected a JSON array of strings",
+                path.display()
+            ))
+        })?;
+    let mut urls = Vec::new();
+    for item in inner.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let url = item
+            .strip_prefix('"')
+            .and_then(|s| s.strip_suffix('"'))
+            .ok_or_else(|| {
+                CliError::Invalid(format!("{}: {item} is not a string", path.display()))
+            })?;
+        urls.push(url);
+    }
+    parse_enodes(&urls.join(","), &path.display().to_string())
+}
+
+fn default_datadir() -> PathBuf {
+    match std::env::var_os("HOME") {
+        Some(h) => PathBuf::from(h).join(".ethpeer"),
+        None => PathBuf::from(".ethpeer"),
+    }
+}
+
+/// The node's external IP from `--nat`, if given.
+fn nat_ip(nat: Option<&str>) -> Result<Option<IpAddr>, CliError> {
+    match nat {
+        None | Some("none") | Some("") => Ok(None),
+        Some(s) => match s.strip_prefix("extip:") {
+            Some(ip) => ip
+                .parse()
+                .map(Some)
+                .map_err(|_| CliError::Invalid(format!("--nat: bad IP address {ip:?}"))),
+            None => Err(CliError::Invalid(format!(
+                "--nat: {s:?} is not supported (use extip:IP or none)"
+            ))),
+        },
+    }
+}
+
+/// Everything `node` sets up before the loop runs; built separately so tests can start nodes.
+pub struct Prepared {
+    pub datadir: Datadir,
+    pub key: SecretKey,
+    pub config: NodeConfig,
+    pub listen: SocketAddr,
+    pub max_pending: usize,
+    pub ext_ip: Option<IpAddr>,
+    pub client_id: String,
+    /// Whether discovery runs (`--nodiscover` clears it; discovery v4 is a later issue).
+    pub discovery: bool,
+    /// The eth network id (used by the eth protocol, a later issue).
+    pub network_id: u64,
+}
+
+/// Reads flags and datadir files; locks the datadir.
+pub fn prepare(args: &NodeArgs) -> Result<Prepared, CliError> {
+    let format = match args.log_format.as_str() {
+        "terminal" => log::Format::Terminal,
+        "json" => log::Format::Json,
+        other => {
+            return Err(CliError::Invalid(format!(
+                "--log.format: {other:?} is not terminal or json"
+            )));
+        }
+    };
+    if args.verbosity > 5 {
+        return Err(CliError::Invalid("--verbosity: must be 0 to 5".into()));
+    }
+    log::init(args.verbosity, format);
+    let path = args.datadir.clone().unwrap_or_else(default_datadir);
+    let dd = Datadir::open(&path).map_err(|e| CliError::Invalid(e.to_string()))?;
+    let key = match (&args.nodekey, &args.nodekeyhex) {
+        (Some(_), Some(_)) => {
+            return Err(CliError::Invalid(
+                "--nodekey and --nodekeyhex are mutually exclusive".into(),
+            ));
+        }
+        (Some(f), None) => {
+            datadir::read_key_file(f).map_err(|e| CliError::Invalid(e.to_string()))?
+        }
+        (None, Some(h)) => datadir::parse_key_hex(h)
+            .map_err(|e| CliError::Invalid(format!("--nodekeyhex: {e}")))?,
+        (None, None) => dd
+            .node_key()
+            .map_err(|e| CliError::Invalid(e.to_string()))?,
+    };
+    let mut static_nodes = read_node_file(&dd.path.join("static-nodes.json"))?;
+    if let Some(s) = &args.staticnodes {
+        static_nodes.extend(parse_enodes(s, "--staticnodes")?);
+    }
+    let mut trusted_nodes = read_node_file(&dd.path.join("trusted-nodes.json"))?;
+    if let Some(s) = &args.trustednodes {
+        trusted_nodes.extend(parse_enodes(s, "--trustednodes")?);
+    }
+    let bootnodes = match &args.bootnodes {
+        Some(s) => parse_enodes(s, "--bootnodes")?,
+        None => Vec::new(),
+    };
+    let netrestrict = match &args.netrestrict {
+        Some(s) => Some(
+            s.parse::<Netlist>()
+                .map_err(|e| CliError::Invalid(format!("--netrestrict: {e}")))?,
+        ),
+        None => None,
+    };
+    let trusted: BTreeSet<_> = trusted_nodes.iter().map(Enode::node_id).collect();
+    let config = NodeConfig {
+        max_peers: args.maxpeers,
+        dial_ratio: args.dialratio,
+        protocols: Vec::new(),
+        trusted,
+        static_nodes,
+        bootnodes,
+        netrestrict,
+    };
+    Ok(Prepared {
+        datadir: dd,
+        key,
+        config,
+        listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), args.port),
+        max_pending: args.maxpendpeers,
+        ext_ip: nat_ip(args.nat.as_deref())?,
+        client_id: client_id(args.identity.as_deref()),
+        discovery: !args.nodiscover,
+        network_id: args.networkid,
+    })
+}
+
+/// `ethpeer node`: runs until SIGINT or SIGTERM, then disconnects peers and exits 0.
+pub fn run(args: &NodeArgs) -> Result<(), CliError> {
+    let prepared = prepare(args)?;
+    let signals =
+        async_signal::Signals::new([async_signal::Signal::Int, async_signal::Signal::Term])
+            .map_err(CliError::io("installing signal handlers"))?;
+    let shutdown = async move {
+        let mut signals = signals;
+        if let Some(Ok(sig)) = signals.next().await {
+            log::info(
+                "Got interrupt, shutting down...",
+                &[("signal", &format!("{sig:?}"))],
+            );
+        }
+    };
+    run_node(prepared, Vec::new(), shutdown)
+}
+
+/// Starts services, binds, runs the loop until `shutdown`, stops services in reverse order.
+pub fn run_node(
+    p: Prepared,
+    services: Vec<Box<dyn Service>>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), CliError> {
+    let mut services = Services::new(services);
+    let mut config = p.config;
+    config.protocols = services.protocols();
+    services
+        .start_all()
+        .map_err(|e| CliError::Invalid(format!("starting services: {e}")))?;
+    let ex = LocalExecutor::new();
+    let result = async_io::block_on(ex.run(async {
+        let listener = async_net::TcpListener::bind(p.listen)
+            .await
+            .map_err(CliError::io(format!("listening on {}", p.listen)))?;
+        let local = listener
+            .local_addr()
+            .map_err(CliError::io("reading the listen address"))?;
+        let ip = p.ext_ip.unwrap_or(if local.ip().is_unspecified() {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        } else {
+            local.ip()
+        });
+        let pubkey = p.key.public_key();
+        let me = Enode::new(pubkey, ip, local.port(), local.port());
+        let hello = Hello {
+            protocol_version: P2P_VERSION,
+            client_id: p.client_id.clone(),
+            capabilities: config
+                .protocols
+                .iter()
+                .map(|c| c.capability.clone())
+                .collect(),
+            listen_port: local.port(),
+            id: pubkey,
+        };
+        log::info(
+            "Started P2P networking",
+            &[("self", &me), ("datadir", &p.datadir.path.display())],
+        );
+        log::debug(
+            "Node configuration",
+            &[
+                ("networkid", &p.network_id),
+                ("discovery", &p.discovery),
+                ("maxpeers", &config.max_peers),
+                ("static", &config.static_nodes.len()),
+                ("trusted", &config.trusted.len()),
+                ("bootnodes", &config.bootnodes.len()),
+            ],
+        );
+        let seed = {
+            let mut b = [0u8; 8];
+            ethpeer::crypto::os_random(&mut b);
+            u64::from_le_bytes(b)
+        };
+        let inbound = InboundThrottle::new(p.max_pending, config.netrestrict.clone());
+        let node = Node::new(pubkey.node_id(), config, 0, seed);
+        let server = ServerConfig {
+            key: p.key.clone(),
+            hello,
+            listener: Some(listener),
+            inbound,
+        };
+        event_loop::run(&ex, node, server, shutdown).await;
+        Ok::<(), CliError>(())
+    }));
+    services.stop_all();
+    drop(p.datadir);
+    log::info("Node stopped", &[]);
+    result
+}

@@ -1,0 +1,379 @@
+//! The event loop: our `srv.run` (go-ethereum `p2p/server.go`). One task owns the [`Node`] and
+//! every peer's send queue; nothing else touches them, so there are no locks.
+//!
+//! Inputs, in priority order (a biased select): shutdown signals; events from the peer tasks
+//! (checkpoints, messages, closes) over one shared bounded channel, at most
+//! [`PEER_EVENTS_BUDGET`] per turn so a flood cannot starve the listener; accepted sockets; the
+//! node's timer. After every input the node's actions are drained into I/O: dial tasks are
+//! spawned, messages are `try_send`-ed into a peer's bounded queue. The loop never awaits a peer:
+//! a full queue means that peer is too slow, and its queue is closed, which ends its session.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use async_channel::{Receiver, Sender, TrySendError};
+use async_executor::LocalExecutor;
+use async_io::Timer;
+use async_net::{TcpListener, TcpStream};
+use futures_lite::future;
+
+use crate::crypto::SecretKey;
+use crate::dial::Millis;
+use crate::dial::inbound::{InboundPermit, InboundThrottle};
+use crate::log;
+use crate::node::{Action, Node};
+use crate::p2p::{DisconnectReason, Hello};
+use crate::peer_task::{self, Admission, ConnId, Outgoing, PeerEvent, Role, TaskContext};
+
+/// Capacity of the shared channel from peer tasks to the loop. Tasks wait when it is full, which
+/// slows readers down instead of growing memory.
+pub const PEER_EVENTS_QUEUE_MAX: usize = 1024;
+/// How many peer events the loop handles before it lets the other inputs in.
+pub const PEER_EVENTS_BUDGET: usize = 64;
+/// Capacity of each peer's send queue; full means the peer is too slow and is dropped.
+pub const PEER_QUEUE_MAX: usize = 256;
+/// Longest the loop sleeps without a timer of its own, to run housekeeping.
+const IDLE_TICK: Duration = Duration::from_secs(1);
+
+/// What the loop needs to start.
+pub struct ServerConfig {
+    /// Our node key.
+    pub key: SecretKey,
+    /// The Hello we send.
+    pub hello: Hello,
+    /// The TCP listener, already bound (the caller logs its address).
+    pub listener: Option<TcpListener>,
+    /// Handshakes in progress at most (`--maxpendpeers`) and the per-IP throttle.
+    pub inbound: InboundThrottle,
+}
+
+/// One input to the loop, the closed set of things that can happen.
+enum Input {
+    Shutdown,
+    Peer(PeerEvent),
+    Accept(std::io::Result<(TcpStream, SocketAddr)>),
+    Tick,
+}
+
+/// State that only the loop touches.
+struct Server {
+    node: Node,
+    ctx: Rc<TaskContext>,
+    /// Each admitted peer's send queue (loop-owned).
+    queues: BTreeMap<ConnId, Sender<Outgoing>>,
+    /// The inbound handshake slot each accepted connection holds until checkpoint 2 or close.
+    permits: BTreeMap<ConnId, InboundPermit>,
+    inbound: InboundThrottle,
+    next_conn: ConnId,
+    start: Instant,
+}
+
+/// Runs the node until `shutdown` resolves; then every peer gets Disconnect (client quitting).
+pub async fn run(
+    ex: &LocalExecutor<'_>,
+    node: Node,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) {
+    let (events_tx, events_rx) = async_channel::bounded(PEER_EVENTS_QUEUE_MAX);
+    let ctx = Rc::new(TaskContext {
+        key: config.key,
+        hello: config.hello,
+        events: events_tx,
+    });
+    let mut srv = Server {
+        node,
+        ctx,
+        queues: BTreeMap::new(),
+        permits: BTreeMap::new(),
+        inbound: config.inbound,
+        next_conn: 1,
+        start: Instant::now(),
+    };
+    let listener = config.listener;
+    // Fused by hand: once the signal has fired the loop breaks, so it is never polled again.
+    let shutdown_fut = shutdown;
+    futures_lite::pin!(shutdown_fut);
+    let mut budget = PEER_EVENTS_BUDGET;
+    srv.drain_actions(ex);
+    loop {
+        let deadline = srv.next_deadline();
+        let input = next_input(
+            &mut shutdown_fut,
+            &events_rx,
+            listener.as_ref(),
+            deadline,
+            &mut budget,
+        )
+        .await;
+        match input {
+            // A signal: stop taking work and let peers go politely.
+            Input::Shutdown => break,
+            // A peer task reached a checkpoint, delivered a message, or ended.
+            Input::Peer(ev) => srv.handle_peer_event(ev),
+            // A new inbound connection: throttle, then hand it to its own task.
+            Input::Accept(Ok((stream, addr))) => srv.handle_accept(ex, stream, addr),
+            // Accept errors (e.g. out of file descriptors) are transient; back off a little.
+            Input::Accept(Err(e)) => {
+                log::debug("Accept failed", &[("err", &e)]);
+                Timer::after(Duration::from_millis(50)).await;
+            }
+            // The node's timer: dial scheduling, throttle expiry.
+            Input::Tick => {
+                let now = srv.now();
+                srv.node.handle_timeout(now);
+                srv.inbound.handle_timeout(now);
+            }
+        }
+        srv.drain_actions(ex);
+    }
+    srv.shutdown(events_rx).await;
+}
+
+/// Waits for the next input; peer events go first until their per-turn budget is spent.
+async fn next_input(
+    shutdown: &mut (impl Future<Output = ()> + Unpin),
+    events: &Receiver<PeerEvent>,
+    listener: Option<&TcpListener>,
+    deadline: Instant,
+    budget: &mut usize,
+) -> Input {
+    let shut = async {
+        shutdown.await;
+        Input::Shutdown
+    };
+    let peer = async {
+        match events.recv().await {
+            Ok(ev) => Input::Peer(ev),
+            // Unreachable while the loop holds a sender in its context.
+            Err(_) => future::pending().await,
+        }
+    };
+    let accept = async {
+        match listener {
+            Some(l) => Input::Accept(l.accept().await),
+            None => future::pending().await,
+        }
+    };
+    let tick = async {
+        Timer::at(deadline).await;
+        Input::Tick
+    };
+    let input = if *budget > 0 {
+        future::or(shut, future::or(peer, future::or(accept, tick))).await
+    } else {
+        // The budget is spent: the listener and the timer go first this once.
+        future::or(shut, future::or(accept, future::or(tick, peer))).await
+    };
+    if matches!(input, Input::Peer(_)) {
+        *budget = budget.saturating_sub(1);
+    } else {
+        *budget = PEER_EVENTS_BUDGET;
+    }
+    input
+}
+
+impl Server {
+    fn now(&self) -> Millis {
+        self.start.elapsed().as_millis() as Millis
+    }
+
+    fn next_deadline(&self) -> Instant {
+        let idle = Instant::now() + IDLE_TICK;
+        match self.node.poll_timeout() {
+            Some(at) => {
+                let at = self.start + Duration::from_millis(at);
+                at.min(idle)
+            }
+            None => idle,
+        }
+    }
+
+    fn alloc_conn(&mut self) -> ConnId {
+        let c = self.next_conn;
+        self.next_conn += 1;
+        c
+    }
+
+    fn handle_accept(&mut self, ex: &LocalExecutor<'_>, stream: TcpStream, addr: SocketAddr) {
+        let now = self.now();
+        let permit = match self.inbound.handle_inbound(now, addr.ip()) {
+            Ok(p) => p,
+            Err(why) => {
+                log::debug(
+                    "Inbound connection refused",
+                    &[("addr", &addr), ("why", &why)],
+                );
+                return;
+            }
+        };
+        let conn = self.alloc_conn();
+        self.permits.insert(conn, permit);
+        self.node.handle_conn_started(now, conn, None, addr);
+        log::trace("Accepted connection", &[("addr", &addr), ("conn", &conn)]);
+        ex.spawn(peer_task::run(conn, Role::Accept(stream), self.ctx.clone()))
+            .detach();
+    }
+
+    fn handle_peer_event(&mut self, ev: PeerEvent) {
+        let now = self.now();
+        match ev {
+            PeerEvent::Encrypted {
+                conn,
+                remote,
+                verdict,
+            } => {
+                let v = self.node.handle_encrypted(now, conn, remote);
+                if let Err(r) = &v {
+                    log::debug(
+                        "Peer refused after handshake",
+                        &[("conn", &conn), ("reason", r)],
+                    );
+                }
+                // The task waits for exactly this answer; if it is gone, its Closed follows.
+                let _ = verdict.try_send(v);
+            }
+            PeerEvent::Hello {
+                conn,
+                hello,
+                verdict,
+            } => {
+                self.release_permit(conn);
+                let answer = match self.node.handle_hello(now, conn, &hello) {
+                    Ok(caps) => {
+                        let (tx, rx) = async_channel::bounded(PEER_QUEUE_MAX);
+                        self.queues.insert(conn, tx);
+                        let addr = self.node.conn(conn).map(|c| c.addr);
+                        log::debug(
+                            "Adding p2p peer",
+                            &[
+                                ("id", &hello.id.node_id()),
+                                ("addr", &DisplayOpt(addr)),
+                                ("name", &hello.client_id),
+                                ("caps", &caps.len()),
+                                ("peers", &self.node.peer_count()),
+                            ],
+                        );
+                        Admission::Admit { queue: rx }
+                    }
+                    Err(r) => {
+                        log::debug(
+                            "Peer refused after hello",
+                            &[("conn", &conn), ("reason", &r)],
+                        );
+                        Admission::Refuse(r)
+                    }
+                };
+                let _ = verdict.try_send(answer);
+            }
+            PeerEvent::Message { conn, code, .. } => {
+                // No capability protocol is attached yet: messages above the base protocol have
+                // nobody to go to, which the protocol manager issues will change.
+                log::trace(
+                    "Message without a handler",
+                    &[("conn", &conn), ("code", &code)],
+                );
+            }
+            PeerEvent::Closed { conn, reason } => {
+                self.release_permit(conn);
+                if let Some(q) = self.queues.remove(&conn) {
+                    q.close();
+                    log::debug("Removing p2p peer", &[("conn", &conn), ("reason", &reason)]);
+                } else {
+                    log::debug("Connection closed", &[("conn", &conn), ("reason", &reason)]);
+                }
+                self.node.handle_closed(now, conn);
+            }
+        }
+    }
+
+    fn release_permit(&mut self, conn: ConnId) {
+        if let Some(p) = self.permits.remove(&conn) {
+            self.inbound.release(p);
+        }
+    }
+
+    fn drain_actions(&mut self, ex: &LocalExecutor<'_>) {
+        let now = self.now();
+        while let Some(action) = self.node.poll_action(now) {
+            match action {
+                Action::Dial(task) => {
+                    let conn = self.alloc_conn();
+                    let addr = task.node.addr();
+                    self.node.handle_conn_started(now, conn, Some(&task), addr);
+                    log::trace("Dialing", &[("addr", &addr), ("id", &task.node.id())]);
+                    let role = Role::Dial {
+                        addr,
+                        remote: *task.node.key(),
+                    };
+                    ex.spawn(peer_task::run(conn, role, self.ctx.clone()))
+                        .detach();
+                }
+                Action::Disconnect { conn, reason } => {
+                    self.send(conn, Outgoing::Disconnect(reason))
+                }
+            }
+        }
+    }
+
+    /// Queues a message for a peer without waiting; a full queue drops the peer.
+    fn send(&mut self, conn: ConnId, msg: Outgoing) {
+        let Some(q) = self.queues.get(&conn) else {
+            return;
+        };
+        match q.try_send(msg) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                log::debug("Peer too slow, dropping", &[("conn", &conn)]);
+                // Closing the queue ends the writer, which ends the session; Closed follows.
+                q.close();
+            }
+            Err(TrySendError::Closed(_)) => {}
+        }
+    }
+
+    /// Disconnects every peer and waits (bounded) for their tasks to report closed.
+    async fn shutdown(mut self, events: Receiver<PeerEvent>) {
+        self.node.disconnect_all(DisconnectReason::ClientQuitting);
+        let now = self.now();
+        while let Some(a) = self.node.poll_action(now) {
+            if let Action::Disconnect { conn, reason } = a {
+                self.send(conn, Outgoing::Disconnect(reason));
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while !self.queues.is_empty() {
+            let ev = future::or(async { events.recv().await.ok() }, async {
+                Timer::at(deadline).await;
+                None
+            })
+            .await;
+            match ev {
+                Some(PeerEvent::Closed { conn, .. }) => {
+                    self.queues.remove(&conn);
+                }
+                Some(PeerEvent::Encrypted { verdict, .. }) => {
+                    let _ = verdict.try_send(Err(DisconnectReason::ClientQuitting));
+                }
+                Some(PeerEvent::Hello { verdict, .. }) => {
+                    let _ = verdict.try_send(Admission::Refuse(DisconnectReason::ClientQuitting));
+                }
+                Some(PeerEvent::Message { .. }) => {}
+                None => break,
+            }
+        }
+    }
+}
+
+struct DisplayOpt<T>(Option<T>);
+
+impl<T: std::fmt::Display> std::fmt::Display for DisplayOpt<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(v) => v.fmt(f),
+            None => f.write_str("-"),
+        }
+    }
+}

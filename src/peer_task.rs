@@ -1,0 +1,606 @@
+//! The per-connection task: the imperative shell around one RLPx session (rlpx.md, p2p capability).
+//!
+//! A task dials (or takes an accepted socket), runs the ECIES handshake and the Hello exchange
+//! under their deadlines, and stops twice to ask the event loop for a verdict (geth's checkpoints:
+//! after encryption, after Hello). Once admitted it runs two halves side by side: the reader, which
+//! opens frames, answers p2p Ping and posts every capability message to the loop over the one
+//! shared bounded channel; and the writer, which drains this peer's own bounded queue, writes our
+//! Ping every 15 s, and writes the final Disconnect. The task never sees other peers, and the loop
+//! never awaits it.
+
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Duration;
+
+use async_channel::{Receiver, Sender};
+use async_io::Timer;
+use async_net::TcpStream;
+use futures_lite::future;
+use futures_lite::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+
+use crate::crypto::{PublicKey, SecretKey, os_random};
+use crate::p2p::{self, DisconnectReason, Hello};
+use crate::rlpx::frame::{Egress, FrameCodec, FrameError, HEADER_LEN, Ingress};
+use crate::rlpx::handshake::{Established, Handshake, Step};
+use crate::rlpx::snappy;
+
+/// The deadline for the ECIES handshake and, separately, for the Hello exchange (geth: 5 s each).
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a dial may take to connect (geth `defaultDialTimeout`: 15 s).
+pub const DIAL_TIMEOUT: Duration = Duration::from_secs(15);
+/// We send a p2p Ping this often (geth `pingInterval`: 15 s).
+pub const PING_INTERVAL: Duration = Duration::from_secs(15);
+/// A session that delivers no frame for this long is dead: with our Ping every 15 s a live peer
+/// always answers within it (geth `frameReadTimeout`: 30 s).
+pub const FRAME_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// A frame write that stalls this long means the peer stopped reading (geth `frameWriteTimeout`).
+pub const FRAME_WRITE_TIMEOUT: Duration = Duration::from_secs(20);
+/// Largest decoded message we accept at the p2p layer: the RLPx frame limit. Subprotocols apply
+/// their own, smaller limits (eth: 10 MiB).
+pub const MESSAGE_SIZE_MAX: usize = crate::rlpx::frame::FRAME_SIZE_MAX;
+/// Ping and Pong carry an empty RLP list.
+const EMPTY_LIST: [u8; 1] = [0xc0];
+/// Room for the reader's answers (Pong) and stop requests to the writer.
+const CONTROL_QUEUE_MAX: usize = 8;
+
+/// The loop's handle on one connection.
+pub type ConnId = u64;
+
+/// A message the loop writes to a peer through its bounded queue.
+#[derive(Debug)]
+pub enum Outgoing {
+    /// A capability message: absolute message id (offset already applied) and RLP payload.
+    Message { code: u64, payload: Vec<u8> },
+    /// Write Disconnect with this reason, then close.
+    Disconnect(DisconnectReason),
+}
+
+/// Why a session ended, as the task reports it to the loop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloseReason {
+    /// We sent Disconnect with this reason (a refusal, a protocol breach, or the loop's order).
+    Local(DisconnectReason),
+    /// The remote sent Disconnect with this reason.
+    Remote(DisconnectReason),
+    /// The connection failed before or without a Disconnect (I/O error, timeout, bad frame).
+    Failed(String),
+}
+
+impl std::fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CloseReason::Local(r) => write!(f, "disconnected by us: {r}"),
+            CloseReason::Remote(r) => write!(f, "disconnected by remote: {r}"),
+            CloseReason::Failed(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// What a task posts to the loop.
+#[derive(Debug)]
+pub enum PeerEvent {
+    /// Checkpoint 1: the ECIES handshake is done; may this node stay? (self, duplicate, limits)
+    Encrypted {
+        conn: ConnId,
+        remote: PublicKey,
+        verdict: Sender<Result<(), DisconnectReason>>,
+    },
+    /// Checkpoint 2: Hello arrived; which capabilities run? (useless peer, limits again)
+    Hello {
+        conn: ConnId,
+        hello: Box<Hello>,
+        verdict: Sender<Admission>,
+    },
+    /// A capability message (id ≥ 0x10, decompressed) from an admitted peer.
+    Message {
+        conn: ConnId,
+        code: u64,
+        payload: Vec<u8>,
+    },
+    /// The session is over; the loop forgets `conn`.
+    Closed { conn: ConnId, reason: CloseReason },
+}
+
+/// The loop's answer at the Hello checkpoint.
+#[derive(Debug)]
+pub enum Admission {
+    /// Run the session; the loop writes through `queue`.
+    Admit { queue: Receiver<Outgoing> },
+    /// Send Disconnect with this reason and close.
+    Refuse(DisconnectReason),
+}
+
+/// Which side of the handshake this task takes.
+#[derive(Debug, Clone)]
+pub enum Role {
+    /// We dial `addr` and expect to meet `remote` there.
+    Dial { addr: SocketAddr, remote: PublicKey },
+    /// We accepted this socket.
+    Accept(TcpStream),
+}
+
+/// What every task needs from the node, shared read-only between tasks.
+#[derive(Debug)]
+pub struct TaskContext {
+    /// Our node key.
+    pub key: SecretKey,
+    /// The Hello we send (protocol version, client id, capabilities, port, id).
+    pub hello: Hello,
+    /// Where events go; bounded, shared by all tasks.
+    pub events: Sender<PeerEvent>,
+}
+
+/// An error on the way to, or during, a session, before it is turned into a [`CloseReason`].
+#[derive(Debug)]
+enum SessionError {
+    Io(std::io::Error),
+    Timeout(&'static str),
+    Protocol(DisconnectReason, String),
+    Remote(DisconnectReason),
+    Refused(DisconnectReason),
+    LoopGone,
+}
+
+impl From<std::io::Error> for SessionError {
+    fn from(e: std::io::Error) -> Self {
+        SessionError::Io(e)
+    }
+}
+
+impl From<FrameError> for SessionError {
+    fn from(e: FrameError) -> Self {
+        SessionError::Protocol(DisconnectReason::BreachOfProtocol, e.to_string())
+    }
+}
+
+/// Runs one connection from dial or accept to close, then reports `Closed` to the loop.
+pub async fn run(conn: ConnId, role: Role, ctx: Rc<TaskContext>) {
+    let reason = match session(conn, role, &ctx).await {
+        Ok(r) => r,
+        Err(SessionError::Io(e)) => CloseReason::Failed(format!("i/o: {e}")),
+        Err(SessionError::Timeout(what)) => CloseReason::Failed(format!("{what} timed out")),
+        Err(SessionError::Protocol(r, why)) => CloseReason::Failed(format!("{r}: {why}")),
+        Err(SessionError::Remote(r)) => CloseReason::Remote(r),
+        Err(SessionError::Refused(r)) => CloseReason::Local(r),
+        Err(SessionError::LoopGone) => CloseReason::Local(DisconnectReason::ClientQuitting),
+    };
+    // If the loop is gone the node is shutting down; nobody is left to tell.
+    let _ = ctx.events.send(PeerEvent::Closed { conn, reason }).await;
+}
+
+async fn with_timeout<T>(
+    what: &'static str,
+    d: Duration,
+    f: impl Future<Output = Result<T, SessionError>>,
+) -> Result<T, SessionError> {
+    future::or(f, async {
+        Timer::after(d).await;
+        Err(SessionError::Timeout(what))
+    })
+    .await
+}
+
+async fn session(conn: ConnId, role: Role, ctx: &TaskContext) -> Result<CloseReason, SessionError> {
+    let (stream, expected) = match role {
+        Role::Dial { addr, remote } => {
+            let s = with_timeout("dial", DIAL_TIMEOUT, async {
+                Ok(TcpStream::connect(addr).await?)
+            })
+            .await?;
+            (s, Some(remote))
+        }
+        Role::Accept(s) => (s, None),
+    };
+    let _ = stream.set_nodelay(true);
+
+    // ECIES handshake, then checkpoint 1.
+    let (mut reader, mut writer, codec, remote) = with_timeout(
+        "handshake",
+        HANDSHAKE_TIMEOUT,
+        ecies_handshake(stream, &ctx.key, expected),
+    )
+    .await?;
+    let (mut egress, mut ingress) = codec.split();
+    let verdict = ask(&ctx.events, |tx| PeerEvent::Encrypted {
+        conn,
+        remote,
+        verdict: tx,
+    })
+    .await?;
+    if let Err(reason) = verdict {
+        write_disconnect(&mut writer, &mut egress, reason, false).await;
+        return Err(SessionError::Refused(reason));
+    }
+
+    // Hello exchange, then checkpoint 2.
+    let hello = with_timeout("hello", HANDSHAKE_TIMEOUT, async {
+        let mut out = Vec::new();
+        egress.seal(p2p::HELLO_ID, &ctx.hello.encode(), &mut out)?;
+        writer.write_all(&out).await?;
+        read_hello(&mut reader, &mut ingress, &remote).await
+    })
+    .await;
+    let hello = match hello {
+        Ok(h) => h,
+        Err(SessionError::Protocol(reason, why)) => {
+            write_disconnect(&mut writer, &mut egress, reason, false).await;
+            return Err(SessionError::Protocol(reason, why));
+        }
+        Err(e) => return Err(e),
+    };
+    let snappy = hello.protocol_version >= 5 && ctx.hello.protocol_version >= 5;
+    let admission = ask(&ctx.events, |tx| PeerEvent::Hello {
+        conn,
+        hello: Box::new(hello),
+        verdict: tx,
+    })
+    .await?;
+    let queue = match admission {
+        Admission::Admit { queue } => queue,
+        Admission::Refuse(reason) => {
+            write_disconnect(&mut writer, &mut egress, reason, snappy).await;
+            return Err(SessionError::Refused(reason));
+        }
+    };
+
+    let (ctl_tx, ctl_rx) = async_channel::bounded(CONTROL_QUEUE_MAX);
+    let read = read_loop(conn, reader, ingress, snappy, &ctx.events, ctl_tx);
+    let write = write_loop(writer, egress, snappy, queue, ctl_rx);
+    // The reader ends by telling the writer to stop; the writer's result is the session's.
+    Ok(future::or(
+        async {
+            read.await;
+            future::pending::<CloseReason>().await
+        },
+        write,
+    )
+    .await)
+}
+
+/// Dials `remote` at `addr`, completes the ECIES handshake and the Hello exchange, sends
+/// Disconnect ("disconnect requested") and returns the remote's Hello (`ethpeer rlpx ping`).
+/// The deadlines are the node's: 15 s to connect, 5 s for each handshake.
+pub async fn probe(
+    addr: SocketAddr,
+    remote: PublicKey,
+    key: &SecretKey,
+    hello: &Hello,
+) -> Result<Hello, String> {
+    let attempt = async {
+        let stream = with_timeout("dial", DIAL_TIMEOUT, async {
+            Ok(TcpStream::connect(addr).await?)
+        })
+        .await?;
+        let _ = stream.set_nodelay(true);
+        let (mut reader, mut writer, codec, remote) = with_timeout(
+            "handshake",
+            HANDSHAKE_TIMEOUT,
+            ecies_handshake(stream, key, Some(remote)),
+        )
+        .await?;
+        let (mut egress, mut ingress) = codec.split();
+        let theirs = with_timeout("hello", HANDSHAKE_TIMEOUT, async {
+            let mut out = Vec::new();
+            egress.seal(p2p::HELLO_ID, &hello.encode(), &mut out)?;
+            writer.write_all(&out).await?;
+            read_hello(&mut reader, &mut ingress, &remote).await
+        })
+        .await?;
+        let snappy = p2p::snappy_enabled(hello.protocol_version, theirs.protocol_version);
+        write_disconnect(
+            &mut writer,
+            &mut egress,
+            DisconnectReason::DisconnectRequested,
+            snappy,
+        )
+        .await;
+        Ok(theirs)
+    };
+    attempt.await.map_err(|e: SessionError| match e {
+        SessionError::Io(e) => format!("{addr}: {e}"),
+        SessionError::Timeout(what) => format!("{addr}: {what} timed out"),
+        SessionError::Protocol(r, why) => format!("{addr}: {why} ({r})"),
+        SessionError::Remote(r) => format!("{addr}: remote disconnected: {r}"),
+        SessionError::Refused(r) => format!("{addr}: refused: {r}"),
+        SessionError::LoopGone => format!("{addr}: aborted"),
+    })
+}
+
+/// Sends `make(verdict_tx)` to the loop and waits for its answer.
+async fn ask<T>(
+    events: &Sender<PeerEvent>,
+    make: impl FnOnce(Sender<T>) -> PeerEvent,
+) -> Result<T, SessionError> {
+    let (tx, rx) = async_channel::bounded(1);
+    events
+        .send(make(tx))
+        .await
+        .map_err(|_| SessionError::LoopGone)?;
+    rx.recv().await.map_err(|_| SessionError::LoopGone)
+}
+
+/// Runs the ECIES handshake over `stream`; `expected` is the key we dialed (initiator) or `None`.
+async fn ecies_handshake(
+    stream: TcpStream,
+    key: &SecretKey,
+    expected: Option<PublicKey>,
+) -> Result<(BufReader<TcpStream>, TcpStream, FrameCodec, PublicKey), SessionError> {
+    let mut rng = |b: &mut [u8]| os_random(b);
+    let ephemeral = SecretKey::generate(os_random);
+    let mut nonce = [0u8; 32];
+    os_random(&mut nonce);
+    let mut writer = stream.clone();
+    // The handshake reads exactly what it wants, so the buffer never swallows the first frame.
+    let mut reader = BufReader::new(stream);
+    let mut hs = match expected {
+        Some(remote) => {
+            let mut hs = Handshake::initiator(key.clone(), remote, ephemeral, nonce);
+            let auth = hs.write_auth(&mut rng).map_err(|e| {
+                SessionError::Protocol(DisconnectReason::BreachOfProtocol, format!("auth: {e}"))
+            })?;
+            writer.write_all(&auth).await?;
+            hs
+        }
+        None => Handshake::recipient(key.clone(), ephemeral, nonce),
+    };
+    let mut buf = Vec::new();
+    loop {
+        let want = hs.wanted();
+        buf.resize(want, 0);
+        reader.read_exact(&mut buf).await?;
+        match hs.handle_read(&buf, &mut rng) {
+            Ok(Step::NeedMore) => continue,
+            Ok(Step::Done(done)) => {
+                let Established {
+                    reply,
+                    secrets,
+                    remote,
+                    ..
+                } = *done;
+                if let Some(ack) = reply {
+                    writer.write_all(&ack).await?;
+                }
+                return Ok((reader, writer, FrameCodec::new(secrets), remote));
+            }
+            Err(e) => {
+                return Err(SessionError::Protocol(
+                    DisconnectReason::BreachOfProtocol,
+                    format!("handshake: {e}"),
+                ));
+            }
+        }
+    }
+}
+
+/// Reads one whole frame into `buf`; returns the message id and the payload range.
+async fn read_frame(
+    reader: &mut BufReader<TcpStream>,
+    ingress: &mut Ingress,
+    buf: &mut Vec<u8>,
+) -> Result<(u64, std::ops::Range<usize>), SessionError> {
+    let mut header = [0u8; HEADER_LEN];
+    reader.read_exact(&mut header).await?;
+    // open_header refuses sizes over the frame limit, so this allocation is bounded.
+    let body_len = ingress.open_header(&mut header)?;
+    buf.resize(body_len, 0);
+    reader.read_exact(buf).await?;
+    let base = buf.as_ptr() as usize;
+    let (code, payload) = ingress.open_body(buf)?;
+    let start = payload.as_ptr() as usize - base;
+    Ok((code, start..start + payload.len()))
+}
+
+/// Reads the remote's Hello (never compressed). A Disconnect in its place ends the session.
+async fn read_hello(
+    reader: &mut BufReader<TcpStream>,
+    ingress: &mut Ingress,
+    remote: &PublicKey,
+) -> Result<Hello, SessionError> {
+    let mut buf = Vec::new();
+    let (code, range) = read_frame(reader, ingress, &mut buf).await?;
+    let payload = &buf[range];
+    match code {
+        p2p::HELLO_ID => {
+            let hello = Hello::decode(payload).map_err(|e| {
+                SessionError::Protocol(DisconnectReason::BreachOfProtocol, format!("hello: {e}"))
+            })?;
+            if hello.id != *remote {
+                return Err(SessionError::Protocol(
+                    DisconnectReason::UnexpectedIdentity,
+                    "hello id differs from the handshake key".into(),
+                ));
+            }
+            Ok(hello)
+        }
+        p2p::DISCONNECT_ID => Err(SessionError::Remote(decode_disconnect(payload, false))),
+        other => Err(SessionError::Protocol(
+            DisconnectReason::BreachOfProtocol,
+            format!("expected hello, got message {other}"),
+        )),
+    }
+}
+
+/// Disconnect payloads are read leniently: some peers (ethereumjs) never compress them.
+fn decode_disconnect(payload: &[u8], snappy: bool) -> DisconnectReason {
+    if snappy
+        && let Ok(plain) = snappy::decompress(payload, 64)
+        && let Ok(r) = DisconnectReason::decode(&plain)
+    {
+        return r;
+    }
+    DisconnectReason::decode(payload).unwrap_or(DisconnectReason::DisconnectRequested)
+}
+
+/// Messages from the reader to the writer of the same session.
+enum Control {
+    Pong,
+    /// Write Disconnect with this reason and end the session.
+    Disconnect(DisconnectReason),
+    /// End the session without writing (the connection is gone).
+    Stop(CloseReason),
+}
+
+async fn read_loop(
+    conn: ConnId,
+    mut reader: BufReader<TcpStream>,
+    mut ingress: Ingress,
+    snappy: bool,
+    events: &Sender<PeerEvent>,
+    ctl: Sender<Control>,
+) {
+    let mut buf = Vec::new();
+    let end = loop {
+        let frame = with_timeout(
+            "frame read",
+            FRAME_READ_TIMEOUT,
+            read_frame(&mut reader, &mut ingress, &mut buf),
+        )
+        .await;
+        let (code, range) = match frame {
+            Ok(f) => f,
+            Err(SessionError::Timeout(_)) => {
+                break Control::Disconnect(DisconnectReason::PingTimeout);
+            }
+            Err(SessionError::Protocol(r, _)) => break Control::Disconnect(r),
+            Err(e) => break Control::Stop(CloseReason::Failed(format!("{e:?}"))),
+        };
+        if code == p2p::DISCONNECT_ID {
+            break Control::Stop(CloseReason::Remote(decode_disconnect(&buf[range], snappy)));
+        }
+        let payload = if snappy {
+            match snappy::decompress(&buf[range], MESSAGE_SIZE_MAX) {
+                Ok(p) => p,
+                Err(_) => break Control::Disconnect(DisconnectReason::BreachOfProtocol),
+            }
+        } else {
+            buf[range].to_vec()
+        };
+        match code {
+            p2p::PING_ID => {
+                // A full control queue means the writer is stuck; the write timeout ends it.
+                let _ = ctl.try_send(Control::Pong);
+            }
+            p2p::PONG_ID => {}
+            p2p::HELLO_ID => break Control::Disconnect(DisconnectReason::BreachOfProtocol),
+            c if c < p2p::BASE_PROTOCOL_LENGTH => {}
+            code => {
+                if events
+                    .send(PeerEvent::Message {
+                        conn,
+                        code,
+                        payload,
+                    })
+                    .await
+                    .is_err()
+                {
+                    break Control::Disconnect(DisconnectReason::ClientQuitting);
+                }
+            }
+        }
+    };
+    let _ = ctl.send(end).await;
+}
+
+async fn write_loop(
+    mut writer: TcpStream,
+    mut egress: Egress,
+    snappy: bool,
+    queue: Receiver<Outgoing>,
+    ctl: Receiver<Control>,
+) -> CloseReason {
+    enum Next {
+        Ctl(Control),
+        Out(Option<Outgoing>),
+        Ping,
+    }
+    let mut out = Vec::new();
+    let mut ping = Timer::interval(PING_INTERVAL);
+    loop {
+        // Control first: a Pong or a stop from the reader must not wait behind a full queue.
+        let next = future::or(
+            async {
+                ctl.recv()
+                    .await
+                    .map(Next::Ctl)
+                    .unwrap_or(Next::Ctl(Control::Stop(CloseReason::Failed(
+                        "reader gone".into(),
+                    ))))
+            },
+            future::or(async { Next::Out(queue.recv().await.ok()) }, async {
+                futures_lite::StreamExt::next(&mut ping).await;
+                Next::Ping
+            }),
+        )
+        .await;
+        let (code, payload) = match next {
+            Next::Ctl(Control::Pong) => (p2p::PONG_ID, EMPTY_LIST.to_vec()),
+            Next::Ping => (p2p::PING_ID, EMPTY_LIST.to_vec()),
+            Next::Out(Some(Outgoing::Message { code, payload })) => (code, payload),
+            Next::Ctl(Control::Disconnect(r)) | Next::Out(Some(Outgoing::Disconnect(r))) => {
+                write_disconnect(&mut writer, &mut egress, r, snappy).await;
+                return CloseReason::Local(r);
+            }
+            // The loop closed our queue: it dropped us (too slow) or it is shutting down.
+            Next::Out(None) => {
+                write_disconnect(
+                    &mut writer,
+                    &mut egress,
+                    DisconnectReason::ClientQuitting,
+                    snappy,
+                )
+                .await;
+                return CloseReason::Local(DisconnectReason::ClientQuitting);
+            }
+            Next::Ctl(Control::Stop(r)) => return r,
+        };
+        out.clear();
+        let sealed = if snappy {
+            snappy::compress(&payload)
+                .map_err(|e| e.to_string())
+                .and_then(|c| egress.seal(code, &c, &mut out).map_err(|e| e.to_string()))
+        } else {
+            egress
+                .seal(code, &payload, &mut out)
+                .map_err(|e| e.to_string())
+        };
+        if let Err(e) = sealed {
+            return CloseReason::Failed(format!("cannot frame message {code}: {e}"));
+        }
+        let wrote = future::or(
+            async { writer.write_all(&out).await.map_err(|e| e.to_string()) },
+            async {
+                Timer::after(FRAME_WRITE_TIMEOUT).await;
+                Err("frame write timed out".to_string())
+            },
+        )
+        .await;
+        if let Err(e) = wrote {
+            return CloseReason::Failed(e);
+        }
+    }
+}
+
+/// Best-effort Disconnect: written with a short deadline, errors ignored (the session ends anyway).
+async fn write_disconnect(
+    writer: &mut TcpStream,
+    egress: &mut Egress,
+    reason: DisconnectReason,
+    snappy: bool,
+) {
+    let payload = reason.encode();
+    let payload = if snappy {
+        snappy::compress(&payload).unwrap_or(payload)
+    } else {
+        payload
+    };
+    let mut out = Vec::new();
+    if egress.seal(p2p::DISCONNECT_ID, &payload, &mut out).is_ok() {
+        let _ = future::or(async { writer.write_all(&out).await.map(|_| ()) }, async {
+            Timer::after(Duration::from_secs(1)).await;
+            Ok(())
+        })
+        .await;
+        let _ = writer.flush().await;
+    }
+    let _ = writer.shutdown(std::net::Shutdown::Both);
+}
