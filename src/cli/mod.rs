@@ -67,7 +67,7 @@ struct Cli {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand)]
 enum Command {
-    Node(node::NodeArgs),
+    Node(Box<node::NodeArgs>),
     Rlpx(RlpxCommand),
     Key(KeyCommand),
     Enr(EnrCommand),
