@@ -19,8 +19,9 @@ use futures_lite::future;
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 
 use crate::crypto::{PublicKey, SecretKey, os_random};
+use crate::log;
 use crate::p2p::{self, DisconnectReason, Hello};
-use crate::rlpx::frame::{Egress, FrameCodec, FrameError, HEADER_LEN, Ingress};
+use crate::rlpx::frame::{Egress, FRAME_SIZE_MAX, FrameCodec, FrameError, HEADER_LEN, Ingress};
 use crate::rlpx::handshake::{Established, Handshake, Step};
 use crate::rlpx::snappy;
 
@@ -38,6 +39,8 @@ pub const FRAME_WRITE_TIMEOUT: Duration = Duration::from_secs(20);
 /// Largest decoded message we accept at the p2p layer: the RLPx frame limit. Subprotocols apply
 /// their own, smaller limits (eth: 10 MiB).
 pub const MESSAGE_SIZE_MAX: usize = crate::rlpx::frame::FRAME_SIZE_MAX;
+/// The largest frame accepted before Hello: a base-protocol message plus the msg-id byte.
+pub const HELLO_FRAME_SIZE_MAX: usize = p2p::BASE_PROTOCOL_MESSAGE_SIZE_MAX + 1;
 /// Ping and Pong carry an empty RLP list.
 const EMPTY_LIST: [u8; 1] = [0xc0];
 /// Room for the reader's answers (Pong) and stop requests to the writer.
@@ -201,6 +204,8 @@ async fn session(conn: ConnId, role: Role, ctx: &TaskContext) -> Result<CloseRea
     )
     .await?;
     let (mut egress, mut ingress) = codec.split();
+    // Until Hello is read, no frame may be larger than a base-protocol message (2 KiB, as geth).
+    ingress.set_frame_size_max(HELLO_FRAME_SIZE_MAX);
     let verdict = ask(&ctx.events, |tx| PeerEvent::Encrypted {
         conn,
         remote,
@@ -228,7 +233,8 @@ async fn session(conn: ConnId, role: Role, ctx: &TaskContext) -> Result<CloseRea
         }
         Err(e) => return Err(e),
     };
-    let snappy = hello.protocol_version >= 5 && ctx.hello.protocol_version >= 5;
+    ingress.set_frame_size_max(FRAME_SIZE_MAX);
+    let snappy = p2p::snappy_enabled(ctx.hello.protocol_version, hello.protocol_version);
     let admission = ask(&ctx.events, |tx| PeerEvent::Hello {
         conn,
         hello: Box::new(hello),
@@ -246,11 +252,14 @@ async fn session(conn: ConnId, role: Role, ctx: &TaskContext) -> Result<CloseRea
     let (ctl_tx, ctl_rx) = async_channel::bounded(CONTROL_QUEUE_MAX);
     let read = read_loop(conn, reader, ingress, snappy, &ctx.events, ctl_tx);
     let write = write_loop(writer, egress, snappy, queue, ctl_rx);
-    // The reader ends by telling the writer to stop; the writer's result is the session's.
+    // Either half may end the session. A reader that wants a Disconnect written hands it to the
+    // writer and waits; otherwise the first half to finish decides.
     Ok(future::or(
         async {
-            read.await;
-            future::pending::<CloseReason>().await
+            match read.await {
+                Some(end) => end,
+                None => future::pending::<CloseReason>().await,
+            }
         },
         write,
     )
@@ -279,6 +288,7 @@ pub async fn probe(
         )
         .await?;
         let (mut egress, mut ingress) = codec.split();
+        ingress.set_frame_size_max(HELLO_FRAME_SIZE_MAX);
         let theirs = with_timeout("hello", HANDSHAKE_TIMEOUT, async {
             let mut out = Vec::new();
             egress.seal(p2p::HELLO_ID, &hello.encode(), &mut out)?;
@@ -436,10 +446,10 @@ enum Control {
     Pong,
     /// Write Disconnect with this reason and end the session.
     Disconnect(DisconnectReason),
-    /// End the session without writing (the connection is gone).
-    Stop(CloseReason),
 }
 
+/// Reads frames until the session ends. Returns `Some(reason)` when the session is over at once,
+/// or `None` after handing the writer a Disconnect to write.
 async fn read_loop(
     conn: ConnId,
     mut reader: BufReader<TcpStream>,
@@ -447,9 +457,9 @@ async fn read_loop(
     snappy: bool,
     events: &Sender<PeerEvent>,
     ctl: Sender<Control>,
-) {
+) -> Option<CloseReason> {
     let mut buf = Vec::new();
-    let end = loop {
+    let reason = loop {
         let frame = with_timeout(
             "frame read",
             FRAME_READ_TIMEOUT,
@@ -458,47 +468,63 @@ async fn read_loop(
         .await;
         let (code, range) = match frame {
             Ok(f) => f,
-            Err(SessionError::Timeout(_)) => {
-                break Control::Disconnect(DisconnectReason::PingTimeout);
+            Err(SessionError::Timeout(_)) => break DisconnectReason::PingTimeout,
+            Err(SessionError::Protocol(r, why)) => {
+                log::debug("Bad frame from peer", &[("conn", &conn), ("err", &why)]);
+                break r;
             }
-            Err(SessionError::Protocol(r, _)) => break Control::Disconnect(r),
-            Err(e) => break Control::Stop(CloseReason::Failed(format!("{e:?}"))),
+            Err(SessionError::Io(e)) => return Some(CloseReason::Failed(format!("read: {e}"))),
+            Err(e) => return Some(CloseReason::Failed(format!("{e:?}"))),
         };
         if code == p2p::DISCONNECT_ID {
-            break Control::Stop(CloseReason::Remote(decode_disconnect(&buf[range], snappy)));
+            return Some(CloseReason::Remote(decode_disconnect(&buf[range], snappy)));
         }
         let payload = if snappy {
             match snappy::decompress(&buf[range], MESSAGE_SIZE_MAX) {
                 Ok(p) => p,
-                Err(_) => break Control::Disconnect(DisconnectReason::BreachOfProtocol),
+                Err(e) => {
+                    log::debug(
+                        "Bad snappy payload from peer",
+                        &[("conn", &conn), ("err", &e)],
+                    );
+                    break DisconnectReason::BreachOfProtocol;
+                }
             }
         } else {
             buf[range].to_vec()
         };
         match code {
             p2p::PING_ID => {
-                // A full control queue means the writer is stuck; the write timeout ends it.
-                let _ = ctl.try_send(Control::Pong);
+                log::trace("Received ping", &[("conn", &conn)]);
+                // A full control queue means the writer has been stuck for several Pongs: the
+                // peer does not read what we send, so it is too slow to keep.
+                if ctl.try_send(Control::Pong).is_err() {
+                    return Some(CloseReason::Failed("peer too slow: not reading".into()));
+                }
             }
-            p2p::PONG_ID => {}
-            p2p::HELLO_ID => break Control::Disconnect(DisconnectReason::BreachOfProtocol),
+            p2p::PONG_ID => log::trace("Received pong", &[("conn", &conn)]),
+            p2p::HELLO_ID => {
+                log::debug("Second Hello from peer", &[("conn", &conn)]);
+                break DisconnectReason::BreachOfProtocol;
+            }
             c if c < p2p::BASE_PROTOCOL_LENGTH => {}
             code => {
-                if events
-                    .send(PeerEvent::Message {
-                        conn,
-                        code,
-                        payload,
-                    })
-                    .await
-                    .is_err()
-                {
-                    break Control::Disconnect(DisconnectReason::ClientQuitting);
+                let msg = PeerEvent::Message {
+                    conn,
+                    code,
+                    payload,
+                };
+                if events.send(msg).await.is_err() {
+                    break DisconnectReason::ClientQuitting;
                 }
             }
         }
     };
-    let _ = ctl.send(end).await;
+    match ctl.try_send(Control::Disconnect(reason)) {
+        Ok(()) => None,
+        // The writer is stuck or gone: end without writing.
+        Err(_) => Some(CloseReason::Local(reason)),
+    }
 }
 
 async fn write_loop(
@@ -519,12 +545,11 @@ async fn write_loop(
         // Control first: a Pong or a stop from the reader must not wait behind a full queue.
         let next = future::or(
             async {
-                ctl.recv()
-                    .await
-                    .map(Next::Ctl)
-                    .unwrap_or(Next::Ctl(Control::Stop(CloseReason::Failed(
-                        "reader gone".into(),
-                    ))))
+                match ctl.recv().await {
+                    Ok(c) => Next::Ctl(c),
+                    // The reader only drops its sender when it ends the session itself.
+                    Err(_) => future::pending().await,
+                }
             },
             future::or(async { Next::Out(queue.recv().await.ok()) }, async {
                 futures_lite::StreamExt::next(&mut ping).await;
@@ -534,7 +559,10 @@ async fn write_loop(
         .await;
         let (code, payload) = match next {
             Next::Ctl(Control::Pong) => (p2p::PONG_ID, EMPTY_LIST.to_vec()),
-            Next::Ping => (p2p::PING_ID, EMPTY_LIST.to_vec()),
+            Next::Ping => {
+                log::trace("Sending ping", &[]);
+                (p2p::PING_ID, EMPTY_LIST.to_vec())
+            }
             Next::Out(Some(Outgoing::Message { code, payload })) => (code, payload),
             Next::Ctl(Control::Disconnect(r)) | Next::Out(Some(Outgoing::Disconnect(r))) => {
                 write_disconnect(&mut writer, &mut egress, r, snappy).await;
@@ -551,7 +579,6 @@ async fn write_loop(
                 .await;
                 return CloseReason::Local(DisconnectReason::ClientQuitting);
             }
-            Next::Ctl(Control::Stop(r)) => return r,
         };
         out.clear();
         let sealed = if snappy {

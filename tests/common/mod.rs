@@ -59,3 +59,6 @@ impl TestRng {
         }
     }
 }
+
+pub mod node_proc;
+pub mod raw_peer;
