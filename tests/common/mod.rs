@@ -60,5 +60,6 @@ impl TestRng {
     }
 }
 
+pub mod interop;
 pub mod node_proc;
 pub mod raw_peer;

@@ -1,0 +1,102 @@
+//! Runs the interop harness (tests/interop/peer.mjs, a third-party devp2p peer built on the
+//! pinned @ethereumjs/devp2p) and reads its JSON-lines events.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A running harness process.
+pub struct Harness {
+    child: Child,
+    events: Arc<Mutex<Vec<Value>>>,
+}
+
+fn harness_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop")
+}
+
+impl Harness {
+    /// Starts `node peer.mjs ARGS...`. Panics with a pointer to `make test` when the pinned
+    /// packages are not installed.
+    pub fn start(args: &[&str]) -> Harness {
+        let dir = harness_dir();
+        assert!(
+            dir.join("node_modules/@ethereumjs/devp2p").exists(),
+            "the interop harness is not installed: run `make test` (it runs `npm ci` in tests/interop)"
+        );
+        let mut child = Command::new("node")
+            .arg("peer.mjs")
+            .args(args)
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawning node (Node.js is needed for the interop tests)");
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let out = child.stdout.take().unwrap();
+        let ev = events.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                    ev.lock().unwrap().push(v);
+                }
+            }
+        });
+        Harness { child, events }
+    }
+
+    /// The first event for which `pred` holds, waiting up to `timeout`.
+    pub fn wait(&self, what: &str, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+        let end = Instant::now() + timeout;
+        loop {
+            if let Some(v) = self.events.lock().unwrap().iter().find(|v| pred(v)) {
+                return v.clone();
+            }
+            assert!(
+                Instant::now() < end,
+                "harness: no {what} event; events:\n{}",
+                self.dump()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The first event named `name` whose fields match all `(key, value)` pairs.
+    pub fn wait_event(&self, name: &str, fields: &[(&str, Value)], timeout: Duration) -> Value {
+        self.wait(name, timeout, |v| {
+            v["event"] == name && fields.iter().all(|(k, want)| &v[*k] == want)
+        })
+    }
+
+    /// Every event so far, one per line.
+    pub fn dump(&self) -> String {
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A TCP port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
