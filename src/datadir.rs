@@ -33,7 +33,7 @@ impl std::fmt::Display for DatadirError {
                 p.display()
             ),
             DatadirError::Io(p, e) => write!(f, "{}: {e}", p.display()),
-            DatadirError::BadKey(p, e) => write!(f, "node key {}: {e}", p.display()),
+            DatadirError::BadKey(p, e) => write!(f, "{}: invalid node key: {e}", p.display()),
         }
     }
 }
@@ -85,22 +85,37 @@ impl Datadir {
     }
 }
 
+/// Largest key file read: 64 hex digits, an optional `0x` and white space fit easily; anything
+/// bigger is not a key file and is refused without reading it whole.
+pub const KEY_FILE_SIZE_MAX: u64 = 1024;
+
 /// Reads a key file: 64 hex characters, optional `0x`, surrounding white space ignored.
 pub fn read_key_file(path: &Path) -> Result<SecretKey, DatadirError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| DatadirError::Io(path.to_path_buf(), e))?;
+    use std::io::Read;
+    let io = |e| DatadirError::Io(path.to_path_buf(), e);
+    let mut text = String::new();
+    File::open(path)
+        .map_err(io)?
+        .take(KEY_FILE_SIZE_MAX + 1)
+        .read_to_string(&mut text)
+        .map_err(io)?;
+    if text.len() as u64 > KEY_FILE_SIZE_MAX {
+        return Err(DatadirError::BadKey(
+            path.to_path_buf(),
+            format!("larger than {KEY_FILE_SIZE_MAX} bytes"),
+        ));
+    }
     parse_key_hex(text.trim()).map_err(|e| DatadirError::BadKey(path.to_path_buf(), e))
 }
 
 /// Parses a node key given as hex (as `--nodekeyhex` takes it).
 pub fn parse_key_hex(text: &str) -> Result<SecretKey, String> {
-    let bytes = unhex(text.trim()).map_err(|e| e.to_string())?;
-    if bytes.len() != 32 {
-        return Err(format!(
-            "expected 64 hex characters, got {}",
-            text.trim().len()
-        ));
+    let digits = text.trim();
+    let digits = digits.strip_prefix("0x").unwrap_or(digits);
+    if digits.len() != 64 {
+        return Err(format!("want 64 hex characters, got {}", digits.len()));
     }
+    let bytes = unhex(digits).map_err(|e| e.to_string())?;
     SecretKey::from_bytes(&bytes).map_err(|e| e.to_string())
 }
 

@@ -27,8 +27,8 @@ use crate::rlpx::snappy;
 
 /// The deadline for the ECIES handshake and, separately, for the Hello exchange (geth: 5 s each).
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long a dial may take to connect (geth `defaultDialTimeout`: 15 s).
-pub const DIAL_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a dial may take to connect: the dial scheduler's own deadline (geth: 15 s).
+pub const DIAL_TIMEOUT: Duration = Duration::from_millis(crate::dial::DIAL_TIMEOUT);
 /// We send a p2p Ping this often (geth `pingInterval`: 15 s).
 pub const PING_INTERVAL: Duration = Duration::from_secs(15);
 /// A session that delivers no frame for this long is dead: with our Ping every 15 s a live peer

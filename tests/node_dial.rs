@@ -14,7 +14,10 @@ fn a_bootnode_is_dialed_to_fill_a_dynamic_slot() {
     let boot = NodeProc::start(&temp_dir("boot-b"), &[]);
     let node = NodeProc::start(&temp_dir("boot-a"), &["--bootnodes", &boot.enode]);
     let boot_id = boot.pubkey().node_id().to_string();
-    node.wait_log(&["Dialing", &boot.addr().to_string()], Duration::from_secs(10));
+    node.wait_log(
+        &["Dialing", &boot.addr().to_string()],
+        Duration::from_secs(10),
+    );
     node.wait_log(&["Adding p2p peer", &boot_id], Duration::from_secs(10));
     boot.wait_log(&["Adding p2p peer"], Duration::from_secs(10));
 }
@@ -53,15 +56,27 @@ fn rlpx_ping_prints_the_remote_hello_and_disconnects() {
         .args(["rlpx", "ping", &node.enode, "--json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["protocolVersion"], 5);
-    assert!(v["clientId"].as_str().unwrap().starts_with("ethpeer/pingme/"));
+    assert!(
+        v["clientId"]
+            .as_str()
+            .unwrap()
+            .starts_with("ethpeer/pingme/")
+    );
     assert_eq!(
         v["id"].as_str().unwrap(),
         ethpeer::crypto::hex(&node.pubkey().to_bytes())
     );
-    node.wait_log(&["disconnected by remote: Disconnect requested"], Duration::from_secs(5));
+    node.wait_log(
+        &["disconnected by remote: Disconnect requested"],
+        Duration::from_secs(5),
+    );
 }
 
 #[test]
@@ -76,7 +91,10 @@ fn rlpx_ping_fails_with_one_line_when_nobody_listens() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("ethpeer: ") && !err.contains("panicked"), "{err}");
+    assert!(
+        err.starts_with("ethpeer: ") && !err.contains("panicked"),
+        "{err}"
+    );
 }
 
 #[test]

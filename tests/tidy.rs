@@ -79,7 +79,12 @@ fn protocol_cores_are_sans_io() {
                     && (line.contains("getrandom::fill") || line.contains("pub fn os_random("));
                 for word in FORBIDDEN {
                     if line.contains(word) && !allowed {
-                        bad.push(format!("{}:{}: {word}: {}", f.display(), n + 1, line.trim()));
+                        bad.push(format!(
+                            "{}:{}: {word}: {}",
+                            f.display(),
+                            n + 1,
+                            line.trim()
+                        ));
                     }
                 }
             }
@@ -98,7 +103,10 @@ fn every_source_file_has_a_header_and_a_reasonable_size() {
         }
         let lines = text.lines().count();
         if lines > 1000 {
-            bad.push(format!("{}: {lines} lines (split it by protocol noun)", f.display()));
+            bad.push(format!(
+                "{}: {lines} lines (split it by protocol noun)",
+                f.display()
+            ));
         }
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));

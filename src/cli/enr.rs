@@ -7,6 +7,7 @@ use std::path::Path;
 
 use ethpeer::crypto::hex;
 use ethpeer::enr::{ENR_TEXT_PREFIX, Record};
+use ethpeer::log::json_string;
 
 use super::{CliError, EnrDecode, line, read_bounded, read_file_bounded};
 
@@ -40,24 +41,6 @@ fn input_text(args: &EnrDecode, stdin: &mut dyn Read) -> Result<String, CliError
 /// A key as printable text (keys are byte strings; real ones are short ASCII names).
 fn key_name(k: &[u8]) -> String {
     String::from_utf8_lossy(k).escape_debug().to_string()
-}
-
-/// A JSON string literal.
-fn json_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// The record's fields as `(name, value)` text pairs, in display order. JSON numbers are
@@ -127,8 +110,8 @@ pub fn decode(args: &EnrDecode, stdin: &mut dyn Read, out: &mut dyn Write) -> Re
         for (name, v) in &fields {
             let key = name.replace(['-', ' '], "_");
             let _ = match v {
-                Val::Str(t) => write!(s, "{}:{},", json_str(&key), json_str(t)),
-                Val::Num(n) => write!(s, "{}:{n},", json_str(&key)),
+                Val::Str(t) => write!(s, "{}:{},", json_string(&key), json_string(t)),
+                Val::Num(n) => write!(s, "{}:{n},", json_string(&key)),
             };
         }
         let _ = write!(s, "\"signature_valid\":{}}}", verdict.is_ok());

@@ -2,34 +2,26 @@
 //! hex characters, the format go-ethereum's `--nodekey` reads (a trailing newline is accepted by
 //! both).
 
-use std::fs::OpenOptions;
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use ethpeer::crypto::{SecretKey, hex, os_random, unhex};
+use ethpeer::crypto::{SecretKey, os_random};
+use ethpeer::datadir::{self, DatadirError};
 use ethpeer::enode::Enode;
 use ethpeer::enr::Record;
 
-use super::{CliError, KeyGenerate, KeyToEnode, KeyToEnr, KeyToId, line, read_file_bounded};
-
-/// Largest key file read: 64 hex digits, an optional `0x` and surrounding whitespace fit easily;
-/// anything bigger is not a key file, and is refused without reading it whole.
-const KEY_FILE_SIZE_MAX: usize = 1024;
+use super::{CliError, KeyGenerate, KeyToEnode, KeyToEnr, KeyToId, line};
 
 /// Reads a node key file: 64 hex characters, optionally `0x`-prefixed, with surrounding
-/// whitespace.
+/// whitespace (bounded, as the node reads its own).
 pub fn read_key(path: &Path) -> Result<SecretKey, CliError> {
-    let text = read_file_bounded(path, KEY_FILE_SIZE_MAX)?;
-    let invalid =
-        |why: &str| CliError::Invalid(format!("{}: invalid node key: {why}", path.display()));
-    let hexstr = text.trim();
-    let digits = hexstr.strip_prefix("0x").unwrap_or(hexstr);
-    if digits.len() != 64 {
-        return Err(invalid("want 64 hex characters"));
-    }
-    let bytes = unhex(digits).map_err(|e| invalid(&e.to_string()))?;
-    SecretKey::from_bytes(&bytes).map_err(|e| invalid(&e.to_string()))
+    datadir::read_key_file(path).map_err(|e| match e {
+        DatadirError::Io(_, err) => CliError::Io {
+            what: path.display().to_string(),
+            err,
+        },
+        other => CliError::Invalid(other.to_string()),
+    })
 }
 
 /// `key generate`: writes a fresh key to a new file that only its owner can read, and prints
@@ -46,25 +38,18 @@ pub fn generate(args: &KeyGenerate, out: &mut dyn Write) -> Result<(), CliError>
         }
     }
     let key = SecretKey::generate(os_random);
-    // create_new never follows or reuses an existing file, and mode 0600 applies at creation,
-    // so the secret is never readable by others, not even briefly.
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|err| match err.kind() {
-            io::ErrorKind::AlreadyExists => {
-                CliError::Invalid(format!("{what} already exists (use --force to replace it)"))
-            }
-            _ => CliError::Io {
-                what: what.clone(),
-                err,
-            },
-        })?;
-    file.write_all(format!("{}\n", hex(&key.to_bytes())).as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(CliError::io(&what))?;
+    // The key is written to a temporary file with mode 0600, synced, and linked into place:
+    // never readable by others, never half-written, never replacing a file by accident.
+    datadir::write_key_file(path, &key).map_err(|e| match e {
+        DatadirError::Io(_, err) if err.kind() == io::ErrorKind::AlreadyExists => {
+            CliError::Invalid(format!("{what} already exists (use --force to replace it)"))
+        }
+        DatadirError::Io(_, err) => CliError::Io {
+            what: what.clone(),
+            err,
+        },
+        other => CliError::Invalid(other.to_string()),
+    })?;
     line(out, key.public_key().node_id())
 }
 
