@@ -107,3 +107,22 @@ fn rlpx_ping_refuses_a_malformed_enode() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let dir = temp_dir("jsonlog");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ethpeer"))
+        .args(["node", "--port", "0", "--log.format", "json", "--datadir"])
+        .arg(&dir)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut err, &mut line).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let v: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+    assert_eq!(v["lvl"], "info");
+    assert!(v["self"].as_str().unwrap().starts_with("enode://"), "{line}");
+}
