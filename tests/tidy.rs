@@ -15,6 +15,7 @@ const CORES: &[&str] = &[
     "src/rlpx",
     "src/p2p",
     "src/dial",
+    "src/discv4",
 ];
 
 const FORBIDDEN: &[&str] = &[
