@@ -79,13 +79,16 @@ impl SecretKey {
     /// draws that are not valid scalars. Sans-IO code passes a seeded RNG; the shell passes the
     /// operating system's entropy ([`os_random`]).
     pub fn generate(mut fill: impl FnMut(&mut [u8])) -> Self {
-        loop {
+        // A valid draw fails with probability ~2^-128; 64 failures in a row mean the source is
+        // broken (all zeros, say), which is a bug to report, not a loop to spin in.
+        for _ in 0..64 {
             let mut b = [0u8; 32];
             fill(&mut b);
             if let Ok(k) = SecretKey::from_bytes(&b) {
                 return k;
             }
         }
+        panic!("the random source produced 64 invalid secp256k1 keys in a row");
     }
 
     /// The 32 big-endian bytes of the scalar.
