@@ -1,13 +1,14 @@
 //! ethpeer: a lightweight Ethereum devp2p node.
 //!
 //! The protocol logic lives in sans-IO cores (no sockets, no clock, no global RNG, no async):
-//! [`crypto`], [`rlp_strict`], [`enode`], [`enr`], [`rlpx`], [`p2p`] and [`dial`]. The
+//! [`crypto`], [`rlp_strict`], [`enode`], [`enr`], [`rlpx`], [`p2p`], [`dial`] and [`discv4`]. The
 //! imperative shell (the event loop, the per-connection tasks, the CLI) turns I/O into calls on
 //! those cores. ARCHITECTURE.md is the map.
 
 pub mod crypto;
 pub mod datadir;
 pub mod dial;
+pub mod discv4;
 pub mod enode;
 pub mod enr;
 pub mod event_loop;
