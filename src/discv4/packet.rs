@@ -57,7 +57,7 @@ const EXPIRATION_SIZE_MAX: usize = 1 + 8;
 pub const NEIGHBORS_NODES_MAX: usize = (PACKET_SIZE_MAX - HEAD_SIZE) / NODE_SIZE_MIN;
 
 /// Most nodes we put in one Neighbors packet: the largest count whose worst case (every node
-/// IPv6 with three-digit-byte ports, an eight-byte expiration) still fits in
+/// IPv6 with two-byte ports, an eight-byte expiration) still fits in
 /// [`PACKET_SIZE_MAX`]. It evaluates to 12, the number go-ethereum sends.
 pub const NEIGHBORS_NODES_PER_PACKET: usize = neighbors_per_packet();
 
