@@ -5,6 +5,8 @@
 //! and back; [`table`] is the Kademlia node table; [`lookup`] is the iterative lookup. The caller
 //! owns the socket and the clock, and passes the current time in.
 
+pub mod discovery;
 pub mod lookup;
 pub mod packet;
+pub mod ratelimit;
 pub mod table;

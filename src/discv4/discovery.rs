@@ -1,0 +1,964 @@
+//! The discovery v4 state machine (devp2p discv4.md "Endpoint Proof", "Kademlia Table",
+//! "Recursive Lookup"; EIP-868): packets in, packets and events out.
+//!
+//! It composes the packet codec, the table and lookups, and adds what ties them together: the
+//! endpoint proof (we answer FindNode and ENRRequest only from nodes that answered our Ping in
+//! the last 24 h, and before we query a node we make sure it has a fresh proof of us), request
+//! matching with 500 ms deadlines, Neighbors replies gathered across datagrams, table
+//! revalidation, our own signed ENR, and a per-IP packet rate limit.
+//!
+//! Time is one clock for everything here: `now` is unix time in milliseconds, given by the
+//! caller (the event loop reads the wall clock; a simulation makes it up). Expirations on the
+//! wire are unix seconds derived from it. Randomness comes from the seed in [`Config`].
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+
+use crate::crypto::{NodeId, PublicKey, SecretKey};
+use crate::dial::Millis;
+use crate::enr::{EnrError, Record};
+use crate::netutil::{Netlist, is_lan};
+
+use super::lookup::Lookup;
+use super::packet::{
+    self, Decoded, Endpoint, EnrRequest, EnrResponse, FindNode, Neighbors, Packet, PacketError,
+    Ping, Pong,
+};
+use super::ratelimit::RateLimit;
+use super::table::{self, Node, Revalidated, Table};
+
+/// A proof of endpoint is good for this long (geth `bondExpiration`: 24 h).
+pub const BOND_EXPIRATION: Millis = 24 * 3600 * 1000;
+/// A request unanswered this long has failed (geth `respTimeout`: 500 ms).
+pub const RESPONSE_TIMEOUT: Millis = 500;
+/// After this many FindNode failures in a row we ping the node again first (geth
+/// `maxFindnodeFailures`: 5).
+pub const FINDNODE_FAILURES_MAX: u32 = 5;
+/// How long a request waits for the remote's Ping back before it is sent anyway.
+pub const BOND_WAIT: Millis = 2 * RESPONSE_TIMEOUT;
+/// Endpoint-proof records kept, oldest forgotten first: bounded memory under a flood of senders.
+pub const BONDS_MAX: usize = 8192;
+/// Outstanding requests at most; more are refused rather than queued without bound.
+pub const PENDING_MAX: usize = 1024;
+/// Requests waiting for a bond at most.
+pub const DEFERRED_MAX: usize = 1024;
+/// Lookups running at once at most.
+pub const LOOKUPS_MAX: usize = 8;
+/// Nodes a FindNode is answered with (the table's bucket size).
+pub const FINDNODE_RESULT_NODES: usize = table::BUCKET_SIZE;
+
+/// What the state machine needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The IP we advertise (in Ping `from` and our ENR).
+    pub ip: IpAddr,
+    /// Our discovery port.
+    pub udp: u16,
+    /// Our RLPx port (0: we accept no connections).
+    pub tcp: u16,
+    /// Nodes to bootstrap from; they enter the table unverified.
+    pub bootnodes: Vec<Node>,
+    /// Only nodes inside these networks are talked to or kept.
+    pub netrestrict: Option<Netlist>,
+    /// Seeds the table's and our own randomness.
+    pub seed: u64,
+    /// The first sequence number of our ENR; the shell passes the unix time in ms so a restart
+    /// never reuses a number.
+    pub enr_seq: u64,
+    /// Extra ENR entries (raw RLP values), e.g. the `eth` fork id.
+    pub enr_entries: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+/// Identifies a lookup started with [`Discovery::start_lookup`].
+pub type LookupId = u64;
+
+/// What the node database should remember (written by the shell, off the event loop).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreOp {
+    /// A node answered our Ping: keep it, with the time.
+    Verified { node: Node, at: Millis },
+    /// A node pinged us.
+    PingReceived { id: NodeId, at: Millis },
+    /// A node's FindNode failure count changed.
+    FindnodeFailures { id: NodeId, count: u32 },
+    /// A node's record.
+    Enr { id: NodeId, record: Vec<u8> },
+}
+
+/// What the state machine tells its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A node we learned of in a lookup (a dial candidate once it has a TCP port).
+    Discovered(Node),
+    /// A node's ENR, fetched and verified.
+    Enr(Node, Record),
+    /// A lookup ended: the closest nodes that answered, and how many rounds it took.
+    LookupDone {
+        id: LookupId,
+        target: NodeId,
+        result: Vec<Node>,
+        rounds: u32,
+    },
+    /// An explicit [`Discovery::ping`] was answered (or not).
+    PingResult {
+        to: SocketAddr,
+        pong: Option<(NodeId, Option<u64>)>,
+    },
+    /// An explicit [`Discovery::request_enr`] was answered (or not).
+    EnrResult {
+        to: SocketAddr,
+        record: Option<Record>,
+    },
+    /// Something for the node database.
+    Store(StoreOp),
+}
+
+/// Why an incoming datagram was dropped (counted, never answered).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dropped {
+    RateLimited,
+    Packet(PacketError),
+    Expired,
+    FromSelf,
+    NotInNetrestrict,
+    /// A FindNode or ENRRequest from a node without a valid endpoint proof.
+    NoBond,
+    /// A reply nobody asked for.
+    Unsolicited,
+    /// An ENRResponse whose record is not the sender's.
+    WrongRecord(Option<EnrError>),
+}
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Dropped::RateLimited => write!(f, "rate limited"),
+            Dropped::Packet(e) => write!(f, "bad packet: {e}"),
+            Dropped::Expired => write!(f, "expired"),
+            Dropped::FromSelf => write!(f, "from ourselves"),
+            Dropped::NotInNetrestrict => write!(f, "sender not in netrestrict"),
+            Dropped::NoBond => write!(f, "no endpoint proof"),
+            Dropped::Unsolicited => write!(f, "unsolicited reply"),
+            Dropped::WrongRecord(e) => write!(f, "record does not match sender: {e:?}"),
+        }
+    }
+}
+
+/// The endpoint-proof record of one node.
+#[derive(Debug, Clone, Default)]
+struct Bond {
+    /// When the node last answered our Ping (it proved its endpoint to us).
+    last_pong: Option<Millis>,
+    /// When the node last pinged us (and got our Pong: we proved ours to it).
+    last_ping_received: Option<Millis>,
+    /// FindNode requests to it that failed in a row.
+    findnode_failures: u32,
+    /// For eviction when the map is full.
+    touched: Millis,
+}
+
+/// Why we sent a Ping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PingPurpose {
+    /// To bond before a request, or after the node pinged us unbonded.
+    Bond,
+    /// A table revalidation.
+    Revalidate,
+    /// Asked for by the owner ([`Discovery::ping`]).
+    Explicit,
+}
+
+/// A request we sent and wait for an answer to.
+#[derive(Debug, Clone)]
+enum Pending {
+    Ping {
+        hash: [u8; 32],
+        to: NodeId,
+        node: Option<Node>,
+        addr: SocketAddr,
+        purpose: PingPurpose,
+        deadline: Millis,
+    },
+    FindNode {
+        to: NodeId,
+        addr: SocketAddr,
+        lookup: LookupId,
+        nodes: Vec<Node>,
+        deadline: Millis,
+    },
+    EnrRequest {
+        hash: [u8; 32],
+        to: NodeId,
+        addr: SocketAddr,
+        node: Option<Node>,
+        deadline: Millis,
+    },
+}
+
+impl Pending {
+    fn deadline(&self) -> Millis {
+        match self {
+            Pending::Ping { deadline, .. }
+            | Pending::FindNode { deadline, .. }
+            | Pending::EnrRequest { deadline, .. } => *deadline,
+        }
+    }
+}
+
+/// A request waiting for the remote to ping us back (so it holds a proof of our endpoint).
+#[derive(Debug, Clone)]
+struct Deferred {
+    node: Node,
+    request: DeferredRequest,
+    deadline: Millis,
+}
+
+#[derive(Debug, Clone)]
+enum DeferredRequest {
+    FindNode { lookup: LookupId, target: [u8; 64] },
+    Enr,
+}
+
+struct LookupState {
+    lookup: Lookup,
+    target_key: [u8; 64],
+}
+
+/// The discovery v4 state machine.
+pub struct Discovery {
+    key: SecretKey,
+    self_id: NodeId,
+    config: Config,
+    record: Record,
+    table: Table,
+    bonds: BTreeMap<NodeId, Bond>,
+    pending: Vec<Pending>,
+    deferred: Vec<Deferred>,
+    lookups: BTreeMap<LookupId, LookupState>,
+    next_lookup: LookupId,
+    rates: RateLimit,
+    transmits: VecDeque<(SocketAddr, Vec<u8>)>,
+    events: VecDeque<Event>,
+    rng: u64,
+}
+
+impl Discovery {
+    /// A discovery node with an empty table; bootnodes enter it unverified.
+    pub fn new(key: SecretKey, config: Config, now: Millis) -> Result<Discovery, EnrError> {
+        let self_id = key.public_key().node_id();
+        let record = sign_record(&key, &config, config.enr_seq)?;
+        let mut table = Table::new(self_id, config.seed);
+        for n in &config.bootnodes {
+            let _ = table.add_seen(now, n.clone());
+        }
+        Ok(Discovery {
+            self_id,
+            rng: config.seed ^ 0x9e37_79b9_7f4a_7c15,
+            key,
+            config,
+            record,
+            table,
+            bonds: BTreeMap::new(),
+            pending: Vec::new(),
+            deferred: Vec::new(),
+            lookups: BTreeMap::new(),
+            next_lookup: 1,
+            rates: RateLimit::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+        })
+    }
+
+    /// Our node id.
+    pub fn self_id(&self) -> NodeId {
+        self.self_id
+    }
+
+    /// Our current ENR.
+    pub fn record(&self) -> &Record {
+        &self.record
+    }
+
+    /// The table, for reading (sizes, closest nodes, feeding the dial scheduler).
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+
+    /// Up to `n` random table entries (dial candidates).
+    pub fn random_nodes(&mut self, n: usize) -> Vec<Node> {
+        self.table.random_nodes(n)
+    }
+
+    /// Adds nodes remembered by the node database (unverified, like bootnodes).
+    pub fn add_seeds(&mut self, now: Millis, nodes: impl IntoIterator<Item = Node>) {
+        for n in nodes {
+            if self.allowed(&n.ip) && n.id != self.self_id {
+                let _ = self.table.add_seen(now, n);
+            }
+        }
+    }
+
+    /// Changes the endpoint we advertise; the ENR's sequence number goes up when it changes.
+    pub fn set_endpoint(&mut self, ip: IpAddr, udp: u16, tcp: u16) -> Result<(), EnrError> {
+        if (ip, udp, tcp) == (self.config.ip, self.config.udp, self.config.tcp) {
+            return Ok(());
+        }
+        self.config.ip = ip;
+        self.config.udp = udp;
+        self.config.tcp = tcp;
+        self.record = sign_record(&self.key, &self.config, self.record.seq() + 1)?;
+        Ok(())
+    }
+
+    /// Starts an iterative lookup for `target` (a 64-byte public key or any 64 bytes; only its
+    /// keccak matters). The result arrives as [`Event::LookupDone`].
+    pub fn start_lookup(&mut self, now: Millis, target: [u8; 64]) -> Option<LookupId> {
+        if self.lookups.len() >= LOOKUPS_MAX {
+            return None;
+        }
+        let target_id = NodeId(crate::crypto::keccak256(&target));
+        let seeds = self.table.closest(&target_id, table::BUCKET_SIZE);
+        let id = self.next_lookup;
+        self.next_lookup += 1;
+        self.lookups.insert(
+            id,
+            LookupState {
+                lookup: Lookup::new(target_id, self.self_id, seeds),
+                target_key: target,
+            },
+        );
+        self.advance_lookup(now, id);
+        Some(id)
+    }
+
+    /// A lookup for our own id: fills the buckets near us (done once at start).
+    pub fn start_self_lookup(&mut self, now: Millis) -> Option<LookupId> {
+        let target = self.key.public_key().to_bytes();
+        self.start_lookup(now, target)
+    }
+
+    /// A lookup for a random target (drawn from the seeded generator).
+    pub fn start_random_lookup(&mut self, now: Millis) -> Option<LookupId> {
+        let mut t = [0u8; 64];
+        for chunk in t.chunks_mut(8) {
+            chunk.copy_from_slice(&self.next_random().to_le_bytes());
+        }
+        self.start_lookup(now, t)
+    }
+
+    /// Whether any lookup is running.
+    pub fn lookup_running(&self) -> bool {
+        !self.lookups.is_empty()
+    }
+
+    /// Pings `addr` on the owner's behalf; the answer comes as [`Event::PingResult`].
+    pub fn ping(&mut self, now: Millis, addr: SocketAddr, id: Option<PublicKey>) {
+        let node = id.map(|k| Node::new(k, addr.ip(), addr.port(), 0));
+        let to = node.as_ref().map_or(NodeId([0; 32]), |n| n.id);
+        self.send_ping(now, to, addr, node, PingPurpose::Explicit);
+    }
+
+    /// Asks `node` for its ENR (bonding first if needed); the answer comes as
+    /// [`Event::EnrResult`] and, when it verifies, [`Event::Enr`].
+    pub fn request_enr(&mut self, now: Millis, node: Node) {
+        self.request_bonded(now, node, DeferredRequest::Enr);
+    }
+
+    /// The next datagram to send.
+    pub fn poll_transmit(&mut self) -> Option<(SocketAddr, Vec<u8>)> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`Discovery::handle_timeout`] should be called next.
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        let p = self.pending.iter().map(Pending::deadline).min();
+        let d = self.deferred.iter().map(|d| d.deadline).min();
+        let t = self.table.poll_timeout();
+        [p, d, t].into_iter().flatten().min()
+    }
+
+    /// Time passed: expire requests, start revalidations.
+    pub fn handle_timeout(&mut self, now: Millis) {
+        // Requests whose bond never came: send them anyway, the remote may know us already.
+        let (due, keep): (Vec<_>, Vec<_>) =
+            self.deferred.drain(..).partition(|d| d.deadline <= now);
+        self.deferred = keep;
+        for d in due {
+            self.send_deferred(now, d);
+        }
+        let (expired, keep): (Vec<_>, Vec<_>) =
+            self.pending.drain(..).partition(|p| p.deadline() <= now);
+        self.pending = keep;
+        for p in expired {
+            self.expire(now, p);
+        }
+        while let Some(node) = self.table.poll_revalidate(now) {
+            let addr = node.udp_addr();
+            self.send_ping(now, node.id, addr, Some(node), PingPurpose::Revalidate);
+        }
+    }
+
+    /// A datagram arrived from `from`.
+    pub fn handle_packet(
+        &mut self,
+        now: Millis,
+        from: SocketAddr,
+        datagram: &[u8],
+    ) -> Result<(), Dropped> {
+        if !self.rates.allow(now, from.ip()) {
+            return Err(Dropped::RateLimited);
+        }
+        if !self.allowed(&from.ip()) {
+            return Err(Dropped::NotInNetrestrict);
+        }
+        let d = packet::decode(datagram).map_err(Dropped::Packet)?;
+        if d.sender_id == self.self_id {
+            return Err(Dropped::FromSelf);
+        }
+        if let Some(exp) = d.packet.expiration()
+            && packet::is_expired(exp, now / 1000)
+        {
+            return Err(Dropped::Expired);
+        }
+        let Decoded {
+            packet,
+            hash,
+            sender,
+            sender_id,
+        } = d;
+        match packet {
+            Packet::Ping(p) => self.on_ping(now, from, sender, hash, p),
+            Packet::Pong(p) => self.on_pong(now, from, sender_id, p),
+            Packet::FindNode(f) => self.on_findnode(now, from, sender_id, f),
+            Packet::Neighbors(n) => self.on_neighbors(now, from, sender_id, n),
+            Packet::EnrRequest(_) => self.on_enr_request(now, from, sender_id, hash),
+            Packet::EnrResponse(r) => self.on_enr_response(now, sender, sender_id, r),
+        }
+    }
+
+    // ---- incoming packets -------------------------------------------------------------------
+
+    fn on_ping(
+        &mut self,
+        now: Millis,
+        from: SocketAddr,
+        sender: PublicKey,
+        hash: [u8; 32],
+        p: Ping,
+    ) -> Result<(), Dropped> {
+        let id = sender.node_id();
+        let pong = Packet::Pong(Pong {
+            to: Endpoint {
+                ip: Some(from.ip()),
+                udp: from.port(),
+                tcp: p.from.tcp,
+            },
+            ping_hash: hash,
+            expiration: packet::expiration_from(now / 1000),
+            enr_seq: Some(self.record.seq()),
+        });
+        self.send(from, &pong);
+        let bond = self.bond_mut(id, now);
+        bond.last_ping_received = Some(now);
+        let proven = bond
+            .last_pong
+            .is_some_and(|t| now.saturating_sub(t) < BOND_EXPIRATION);
+        self.events
+            .push_back(Event::Store(StoreOp::PingReceived { id, at: now }));
+        let mut node = Node::new(sender, from.ip(), from.port(), p.from.tcp);
+        node.enr_seq = p.enr_seq.unwrap_or(0);
+        if proven {
+            let _ = self.table.add_verified(now, node);
+        } else {
+            // The sender is not proven to us yet: ping it back, and add it when it answers.
+            self.send_ping(now, id, from, Some(node), PingPurpose::Bond);
+        }
+        // Requests that waited for this node to bond with us can go now.
+        let (ready, keep): (Vec<_>, Vec<_>) =
+            self.deferred.drain(..).partition(|d| d.node.id == id);
+        self.deferred = keep;
+        for d in ready {
+            self.send_deferred(now, d);
+        }
+        Ok(())
+    }
+
+    fn on_pong(
+        &mut self,
+        now: Millis,
+        from: SocketAddr,
+        sender_id: NodeId,
+        p: Pong,
+    ) -> Result<(), Dropped> {
+        let pos = self.pending.iter().position(|q| {
+            matches!(q, Pending::Ping { hash, to, addr, purpose, .. }
+                if *hash == p.ping_hash
+                    && (*to == sender_id || *purpose == PingPurpose::Explicit)
+                    && addr.ip() == from.ip())
+        });
+        let Some(pos) = pos else {
+            return Err(Dropped::Unsolicited);
+        };
+        let Pending::Ping { node, purpose, .. } = self.pending.swap_remove(pos) else {
+            unreachable!("matched a Ping above");
+        };
+        let bond = self.bond_mut(sender_id, now);
+        bond.last_pong = Some(now);
+        match purpose {
+            PingPurpose::Explicit => self.events.push_back(Event::PingResult {
+                to: from,
+                pong: Some((sender_id, p.enr_seq)),
+            }),
+            PingPurpose::Revalidate => {
+                if let Revalidated::Alive { enr_changed: true } = self
+                    .table
+                    .handle_revalidation_result(now, &sender_id, true, p.enr_seq)
+                    && let Some(n) = node.clone()
+                {
+                    self.request_bonded(now, n, DeferredRequest::Enr);
+                }
+            }
+            PingPurpose::Bond => {}
+        }
+        if let Some(mut n) = node
+            && n.id == sender_id
+        {
+            if let Some(seq) = p.enr_seq {
+                n.enr_seq = n.enr_seq.max(seq);
+            }
+            self.events.push_back(Event::Store(StoreOp::Verified {
+                node: n.clone(),
+                at: now,
+            }));
+            let _ = self.table.add_verified(now, n);
+        }
+        Ok(())
+    }
+
+    fn on_findnode(
+        &mut self,
+        now: Millis,
+        from: SocketAddr,
+        sender_id: NodeId,
+        f: FindNode,
+    ) -> Result<(), Dropped> {
+        if !self.proven(&sender_id, now) {
+            // No endpoint proof: answering would let anyone aim our Neighbors at a victim.
+            return Err(Dropped::NoBond);
+        }
+        let closest = self
+            .table
+            .closest_live(&f.target_id(), FINDNODE_RESULT_NODES);
+        let nodes: Vec<packet::Node> = closest
+            .iter()
+            .filter(|n| n.id != sender_id)
+            .map(|n| packet::Node {
+                ip: n.ip,
+                udp: n.udp,
+                tcp: n.tcp,
+                id: n.key,
+            })
+            .collect();
+        let expiration = packet::expiration_from(now / 1000);
+        for part in packet::neighbors_packets(&nodes, expiration) {
+            self.send(from, &Packet::Neighbors(part));
+        }
+        Ok(())
+    }
+
+    fn on_neighbors(
+        &mut self,
+        now: Millis,
+        from: SocketAddr,
+        sender_id: NodeId,
+        n: Neighbors,
+    ) -> Result<(), Dropped> {
+        let pos = self.pending.iter().position(
+            |q| matches!(q, Pending::FindNode { to, addr, .. } if *to == sender_id && addr.ip() == from.ip()),
+        );
+        let Some(pos) = pos else {
+            return Err(Dropped::Unsolicited);
+        };
+        let sender_lan = is_lan(from.ip());
+        let fresh: Vec<Node> = n
+            .nodes
+            .into_iter()
+            .filter(|p| p.udp != 0 && !p.ip.is_unspecified() && !p.ip.is_multicast())
+            // A node on the Internet may not point us at our LAN or loopback (geth
+            // `CheckRelayIP`).
+            .filter(|p| sender_lan || !is_lan(p.ip))
+            .filter(|p| self.allowed(&p.ip))
+            .map(|p| Node::new(p.id, p.ip, p.udp, p.tcp))
+            .filter(|n| n.id != self.self_id)
+            .collect();
+        let complete = {
+            let Pending::FindNode { nodes, .. } = &mut self.pending[pos] else {
+                unreachable!("matched a FindNode above");
+            };
+            for f in fresh {
+                if nodes.len() < FINDNODE_RESULT_NODES && !nodes.iter().any(|x| x.id == f.id) {
+                    nodes.push(f);
+                }
+            }
+            nodes.len() >= FINDNODE_RESULT_NODES
+        };
+        // A full answer ends the request now; a partial one waits for more datagrams until the
+        // deadline (a reply of 16 nodes spans two packets).
+        if complete {
+            let p = self.pending.swap_remove(pos);
+            self.finish_findnode(now, p);
+        }
+        Ok(())
+    }
+
+    fn on_enr_request(
+        &mut self,
+        now: Millis,
+        from: SocketAddr,
+        sender_id: NodeId,
+        hash: [u8; 32],
+    ) -> Result<(), Dropped> {
+        if !self.proven(&sender_id, now) {
+            return Err(Dropped::NoBond);
+        }
+        let resp = Packet::EnrResponse(EnrResponse {
+            request_hash: hash,
+            record: self.record.clone(),
+        });
+        self.send(from, &resp);
+        Ok(())
+    }
+
+    fn on_enr_response(
+        &mut self,
+        now: Millis,
+        sender: PublicKey,
+        sender_id: NodeId,
+        r: EnrResponse,
+    ) -> Result<(), Dropped> {
+        let pos = self.pending.iter().position(
+            |q| matches!(q, Pending::EnrRequest { hash, to, .. } if *hash == r.request_hash && *to == sender_id),
+        );
+        let Some(pos) = pos else {
+            return Err(Dropped::Unsolicited);
+        };
+        let Pending::EnrRequest { node, addr, .. } = self.pending.swap_remove(pos) else {
+            unreachable!("matched an EnrRequest above");
+        };
+        match r.record.verify() {
+            Ok(k) if k == sender => {}
+            Ok(_) => {
+                self.events.push_back(Event::EnrResult {
+                    to: addr,
+                    record: None,
+                });
+                return Err(Dropped::WrongRecord(None));
+            }
+            Err(e) => {
+                self.events.push_back(Event::EnrResult {
+                    to: addr,
+                    record: None,
+                });
+                return Err(Dropped::WrongRecord(Some(e)));
+            }
+        }
+        self.events.push_back(Event::EnrResult {
+            to: addr,
+            record: Some(r.record.clone()),
+        });
+        self.events.push_back(Event::Store(StoreOp::Enr {
+            id: sender_id,
+            record: r.record.to_rlp(),
+        }));
+        if let Some(mut n) = node {
+            n.enr_seq = r.record.seq();
+            if self.table.contains(&n.id) {
+                let _ = self.table.add_verified(now, n.clone());
+            }
+            self.events.push_back(Event::Enr(n, r.record));
+        }
+        Ok(())
+    }
+
+    // ---- outgoing requests ------------------------------------------------------------------
+
+    fn send(&mut self, to: SocketAddr, p: &Packet) -> Option<[u8; 32]> {
+        match packet::encode(p, &self.key) {
+            Ok((bytes, hash)) => {
+                self.transmits.push_back((to, bytes));
+                Some(hash)
+            }
+            // Our own packets are built within the limits; a failure is a bug we survive.
+            Err(_) => None,
+        }
+    }
+
+    fn ping_packet(&self, now: Millis, to: SocketAddr) -> Packet {
+        Packet::Ping(Ping {
+            version: packet::PING_VERSION,
+            from: Endpoint {
+                ip: Some(self.config.ip),
+                udp: self.config.udp,
+                tcp: self.config.tcp,
+            },
+            to: Endpoint {
+                ip: Some(to.ip()),
+                udp: to.port(),
+                tcp: 0,
+            },
+            expiration: packet::expiration_from(now / 1000),
+            enr_seq: Some(self.record.seq()),
+        })
+    }
+
+    fn send_ping(
+        &mut self,
+        now: Millis,
+        to: NodeId,
+        addr: SocketAddr,
+        node: Option<Node>,
+        purpose: PingPurpose,
+    ) {
+        if self.pending.len() >= PENDING_MAX {
+            if purpose == PingPurpose::Revalidate {
+                let _ = self.table.handle_revalidation_result(now, &to, false, None);
+            }
+            return;
+        }
+        let p = self.ping_packet(now, addr);
+        if let Some(hash) = self.send(addr, &p) {
+            self.pending.push(Pending::Ping {
+                hash,
+                to,
+                node,
+                addr,
+                purpose,
+                deadline: now + RESPONSE_TIMEOUT,
+            });
+        }
+    }
+
+    /// Sends `request` to `node` once it holds a fresh proof of our endpoint: at once if it
+    /// pinged us recently, else after pinging it and waiting (bounded) for its Ping back.
+    fn request_bonded(&mut self, now: Millis, node: Node, request: DeferredRequest) {
+        let bonded = self.bonds.get(&node.id).is_some_and(|b| {
+            b.last_ping_received
+                .is_some_and(|t| now.saturating_sub(t) < BOND_EXPIRATION)
+                && b.findnode_failures <= FINDNODE_FAILURES_MAX
+        });
+        let d = Deferred {
+            node,
+            request,
+            deadline: now + BOND_WAIT,
+        };
+        if bonded {
+            self.send_deferred(now, d);
+        } else if self.deferred.len() < DEFERRED_MAX {
+            let (id, addr) = (d.node.id, d.node.udp_addr());
+            let already_pinging = self
+                .pending
+                .iter()
+                .any(|p| matches!(p, Pending::Ping { to, .. } if *to == id));
+            if !already_pinging {
+                self.send_ping(now, id, addr, Some(d.node.clone()), PingPurpose::Bond);
+            }
+            self.deferred.push(d);
+        } else {
+            self.fail_deferred(now, d);
+        }
+    }
+
+    fn send_deferred(&mut self, now: Millis, d: Deferred) {
+        if self.pending.len() >= PENDING_MAX {
+            return self.fail_deferred(now, d);
+        }
+        let addr = d.node.udp_addr();
+        let expiration = packet::expiration_from(now / 1000);
+        match d.request {
+            DeferredRequest::FindNode { lookup, target } => {
+                let p = Packet::FindNode(FindNode { target, expiration });
+                if self.send(addr, &p).is_some() {
+                    self.pending.push(Pending::FindNode {
+                        to: d.node.id,
+                        addr,
+                        lookup,
+                        nodes: Vec::new(),
+                        deadline: now + RESPONSE_TIMEOUT,
+                    });
+                }
+            }
+            DeferredRequest::Enr => {
+                let p = Packet::EnrRequest(EnrRequest { expiration });
+                if let Some(hash) = self.send(addr, &p) {
+                    self.pending.push(Pending::EnrRequest {
+                        hash,
+                        to: d.node.id,
+                        addr,
+                        node: Some(d.node),
+                        deadline: now + RESPONSE_TIMEOUT,
+                    });
+                }
+            }
+        }
+    }
+
+    fn fail_deferred(&mut self, now: Millis, d: Deferred) {
+        match d.request {
+            DeferredRequest::FindNode { lookup, .. } => self.lookup_failure(now, lookup, d.node.id),
+            DeferredRequest::Enr => self.events.push_back(Event::EnrResult {
+                to: d.node.udp_addr(),
+                record: None,
+            }),
+        }
+    }
+
+    /// A request's deadline passed.
+    fn expire(&mut self, now: Millis, p: Pending) {
+        match p {
+            Pending::Ping {
+                to, addr, purpose, ..
+            } => match purpose {
+                PingPurpose::Revalidate => {
+                    let _ = self.table.handle_revalidation_result(now, &to, false, None);
+                }
+                PingPurpose::Explicit => self.events.push_back(Event::PingResult {
+                    to: addr,
+                    pong: None,
+                }),
+                PingPurpose::Bond => {}
+            },
+            p @ Pending::FindNode { .. } => self.finish_findnode(now, p),
+            Pending::EnrRequest { addr, .. } => {
+                self.events.push_back(Event::EnrResult {
+                    to: addr,
+                    record: None,
+                });
+            }
+        }
+    }
+
+    /// A FindNode ended, full, partial or empty: hand what came to its lookup.
+    fn finish_findnode(&mut self, now: Millis, p: Pending) {
+        let Pending::FindNode {
+            to, lookup, nodes, ..
+        } = p
+        else {
+            return;
+        };
+        let bond = self.bond_mut(to, now);
+        if nodes.is_empty() {
+            bond.findnode_failures = bond.findnode_failures.saturating_add(1);
+            let count = bond.findnode_failures;
+            self.events
+                .push_back(Event::Store(StoreOp::FindnodeFailures { id: to, count }));
+            self.lookup_failure(now, lookup, to);
+            return;
+        }
+        if bond.findnode_failures != 0 {
+            bond.findnode_failures = 0;
+            self.events
+                .push_back(Event::Store(StoreOp::FindnodeFailures { id: to, count: 0 }));
+        }
+        for n in &nodes {
+            let _ = self.table.add_seen(now, n.clone());
+        }
+        if let Some(state) = self.lookups.get_mut(&lookup)
+            && let Some(new) = state.lookup.handle_response(&to, nodes)
+        {
+            for n in new {
+                self.events.push_back(Event::Discovered(n));
+            }
+        }
+        self.advance_lookup(now, lookup);
+    }
+
+    fn lookup_failure(&mut self, now: Millis, lookup: LookupId, from: NodeId) {
+        if let Some(state) = self.lookups.get_mut(&lookup) {
+            state.lookup.handle_failure(&from);
+        }
+        self.advance_lookup(now, lookup);
+    }
+
+    /// Sends the lookup's next queries, or reports it finished.
+    fn advance_lookup(&mut self, now: Millis, id: LookupId) {
+        let mut queries = Vec::new();
+        let finished = {
+            let Some(state) = self.lookups.get_mut(&id) else {
+                return;
+            };
+            while let Some(n) = state.lookup.poll_query() {
+                queries.push((n, state.target_key));
+            }
+            queries.is_empty() && state.lookup.is_finished()
+        };
+        for (node, target) in queries {
+            self.request_bonded(now, node, DeferredRequest::FindNode { lookup: id, target });
+        }
+        if finished && let Some(state) = self.lookups.remove(&id) {
+            let result = state.lookup.result();
+            self.events.push_back(Event::LookupDone {
+                id,
+                target: state.lookup.target(),
+                rounds: state.lookup.rounds(),
+                result,
+            });
+        }
+    }
+
+    // ---- bookkeeping ------------------------------------------------------------------------
+
+    fn proven(&self, id: &NodeId, now: Millis) -> bool {
+        self.bonds
+            .get(id)
+            .and_then(|b| b.last_pong)
+            .is_some_and(|t| now.saturating_sub(t) < BOND_EXPIRATION)
+    }
+
+    fn bond_mut(&mut self, id: NodeId, now: Millis) -> &mut Bond {
+        if !self.bonds.contains_key(&id) && self.bonds.len() >= BONDS_MAX {
+            // Forget the record touched longest ago; it can be earned again with a Ping.
+            if let Some(old) = self
+                .bonds
+                .iter()
+                .min_by_key(|(k, b)| (b.touched, **k))
+                .map(|(k, _)| *k)
+            {
+                self.bonds.remove(&old);
+            }
+        }
+        let b = self.bonds.entry(id).or_default();
+        b.touched = now;
+        b
+    }
+
+    fn allowed(&self, ip: &IpAddr) -> bool {
+        self.config
+            .netrestrict
+            .as_ref()
+            .is_none_or(|n| n.contains(*ip))
+    }
+
+    fn next_random(&mut self) -> u64 {
+        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+fn sign_record(key: &SecretKey, c: &Config, seq: u64) -> Result<Record, EnrError> {
+    let mut b = Record::builder().seq(seq).ip(c.ip).udp(c.udp);
+    if c.tcp != 0 {
+        b = b.tcp(c.tcp);
+    }
+    for (k, v) in &c.enr_entries {
+        b = b.raw(k, v.clone());
+    }
+    b.sign(key)
+}

@@ -1,0 +1,113 @@
+//! A per-IP packet rate limit for discovery (a token bucket per sender address).
+//!
+//! discv4.md leaves flood protection to implementations; this one bounds the work any single
+//! address can make us do (decoding, signature recovery, replies). Loopback is exempt so local
+//! tests and tools are never throttled. Memory is bounded: when the map is full, the address
+//! seen longest ago is forgotten (it starts again with a full bucket, which costs at most one
+//! burst).
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use crate::dial::Millis;
+
+/// Packets one IP may send per second on average.
+pub const PACKETS_PER_IP_PER_SEC: u32 = 50;
+/// The burst a quiet IP may send at once.
+pub const PACKETS_PER_IP_BURST: u32 = 100;
+/// IPs whose rate is tracked at most.
+pub const RATE_TRACKED_IPS_MAX: usize = 4096;
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: u32,
+    at: Millis,
+}
+
+/// Token buckets by sender IP.
+#[derive(Debug, Default)]
+pub struct RateLimit {
+    buckets: BTreeMap<IpAddr, Bucket>,
+}
+
+impl RateLimit {
+    /// An empty limiter.
+    pub fn new() -> RateLimit {
+        RateLimit::default()
+    }
+
+    /// Whether a packet from `ip` at `now` may be processed; takes a token if so.
+    pub fn allow(&mut self, now: Millis, ip: IpAddr) -> bool {
+        if ip.is_loopback() {
+            return true;
+        }
+        if !self.buckets.contains_key(&ip)
+            && self.buckets.len() >= RATE_TRACKED_IPS_MAX
+            && let Some(old) = self
+                .buckets
+                .iter()
+                .min_by_key(|(k, b)| (b.at, **k))
+                .map(|(k, _)| *k)
+        {
+            self.buckets.remove(&old);
+        }
+        let b = self.buckets.entry(ip).or_insert(Bucket {
+            tokens: PACKETS_PER_IP_BURST,
+            at: now,
+        });
+        let refill = now.saturating_sub(b.at) * u64::from(PACKETS_PER_IP_PER_SEC) / 1000;
+        if refill > 0 {
+            let refill = u32::try_from(refill).unwrap_or(u32::MAX);
+            b.tokens = b.tokens.saturating_add(refill).min(PACKETS_PER_IP_BURST);
+            b.at = now;
+        }
+        if b.tokens == 0 {
+            return false;
+        }
+        b.tokens -= 1;
+        true
+    }
+
+    /// How many addresses are tracked.
+    pub fn len(&self) -> usize {
+        self.buckets.len()
+    }
+
+    /// Whether no address is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.buckets.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_from_one_ip_is_cut_to_its_rate_and_loopback_is_exempt() {
+        let mut r = RateLimit::new();
+        let ip: IpAddr = "203.0.113.9".parse().unwrap();
+        let allowed = (0..1000).filter(|_| r.allow(0, ip)).count();
+        assert_eq!(
+            allowed, PACKETS_PER_IP_BURST as usize,
+            "a burst, then nothing"
+        );
+        // One second later, one second's worth of tokens.
+        let allowed = (0..1000).filter(|_| r.allow(1000, ip)).count();
+        assert_eq!(allowed, PACKETS_PER_IP_PER_SEC as usize);
+        let lo: IpAddr = "127.0.0.1".parse().unwrap();
+        assert!((0..10_000).all(|_| r.allow(0, lo)));
+        let other: IpAddr = "198.51.100.1".parse().unwrap();
+        assert!(r.allow(1000, other), "other senders are not affected");
+    }
+
+    #[test]
+    fn memory_is_bounded() {
+        let mut r = RateLimit::new();
+        for i in 0..(RATE_TRACKED_IPS_MAX as u32 + 100) {
+            let ip = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+            r.allow(u64::from(i), ip);
+        }
+        assert_eq!(r.len(), RATE_TRACKED_IPS_MAX);
+    }
+}

@@ -1,0 +1,188 @@
+//! The discovery state machine between a few in-memory nodes: bonding, lookups, ENR requests,
+//! and the endpoint proof that guards FindNode.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use common::TestRng;
+use ethpeer::crypto::SecretKey;
+use ethpeer::discv4::discovery::{Config, Discovery, Dropped, Event};
+use ethpeer::discv4::packet::{self, FindNode, Packet};
+use ethpeer::discv4::table::Node;
+
+const T0: u64 = 1_700_000_000_000;
+
+struct Net {
+    nodes: BTreeMap<SocketAddr, Discovery>,
+    events: BTreeMap<SocketAddr, Vec<Event>>,
+    now: u64,
+}
+
+impl Net {
+    fn addr(i: u8) -> SocketAddr {
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, i)), 30303)
+    }
+
+    fn key(i: u8) -> SecretKey {
+        let mut rng = TestRng::new(u64::from(i));
+        SecretKey::generate(|b| rng.fill(b))
+    }
+
+    fn node(i: u8) -> Node {
+        let a = Self::addr(i);
+        Node::new(Self::key(i).public_key(), a.ip(), a.port(), a.port())
+    }
+
+    fn new(count: u8, boot: &[u8]) -> Net {
+        let mut nodes = BTreeMap::new();
+        for i in 1..=count {
+            let a = Self::addr(i);
+            let config = Config {
+                ip: a.ip(),
+                udp: a.port(),
+                tcp: a.port(),
+                bootnodes: boot.iter().filter(|b| **b != i).map(|b| Self::node(*b)).collect(),
+                netrestrict: None,
+                seed: u64::from(i),
+                enr_seq: 1,
+                enr_entries: Vec::new(),
+            };
+            nodes.insert(a, Discovery::new(Self::key(i), config, T0).unwrap());
+        }
+        Net {
+            nodes,
+            events: BTreeMap::new(),
+            now: T0,
+        }
+    }
+
+    /// Delivers every datagram until the network is quiet, then advances time by `step`.
+    fn run(&mut self, ms: u64, step: u64) {
+        let end = self.now + ms;
+        while self.now < end {
+            loop {
+                let mut out = Vec::new();
+                for (a, d) in self.nodes.iter_mut() {
+                    while let Some((to, bytes)) = d.poll_transmit() {
+                        out.push((*a, to, bytes));
+                    }
+                    while let Some(e) = d.poll_event() {
+                        self.events.entry(*a).or_default().push(e);
+                    }
+                }
+                if out.is_empty() {
+                    break;
+                }
+                for (from, to, bytes) in out {
+                    if let Some(d) = self.nodes.get_mut(&to) {
+                        let _ = d.handle_packet(self.now, from, &bytes);
+                    }
+                }
+            }
+            self.now += step;
+            for d in self.nodes.values_mut() {
+                d.handle_timeout(self.now);
+            }
+        }
+    }
+}
+
+#[test]
+fn nodes_find_each_other_through_a_bootnode() {
+    let mut net = Net::new(6, &[1]);
+    for i in 2..=6 {
+        let now = net.now;
+        net.nodes.get_mut(&Net::addr(i)).unwrap().start_self_lookup(now);
+    }
+    net.run(5_000, 50);
+    for i in 2..=6 {
+        let now = net.now;
+        net.nodes.get_mut(&Net::addr(i)).unwrap().start_random_lookup(now);
+    }
+    net.run(5_000, 50);
+    for i in 2..=6 {
+        let d = &net.nodes[&Net::addr(i)];
+        assert!(
+            d.table().len() >= 4,
+            "node {i} knows only {} nodes",
+            d.table().len()
+        );
+        let done = net.events[&Net::addr(i)]
+            .iter()
+            .filter(|e| matches!(e, Event::LookupDone { .. }))
+            .count();
+        assert_eq!(done, 2, "node {i}: both lookups finished");
+    }
+}
+
+#[test]
+fn findnode_without_an_endpoint_proof_gets_no_answer() {
+    let mut net = Net::new(2, &[]);
+    let stranger = Net::key(9);
+    let f = Packet::FindNode(FindNode {
+        target: [7; 64],
+        expiration: packet::expiration_from(T0 / 1000),
+    });
+    let (bytes, _) = packet::encode(&f, &stranger).unwrap();
+    let d = net.nodes.get_mut(&Net::addr(1)).unwrap();
+    assert_eq!(
+        d.handle_packet(T0, Net::addr(9), &bytes),
+        Err(Dropped::NoBond)
+    );
+    assert!(d.poll_transmit().is_none(), "nothing is sent to an unproven sender");
+}
+
+#[test]
+fn expired_and_garbage_packets_are_dropped_without_reply() {
+    let mut net = Net::new(1, &[]);
+    let k = Net::key(9);
+    let old = Packet::FindNode(FindNode {
+        target: [7; 64],
+        expiration: T0 / 1000 - 30,
+    });
+    let (bytes, _) = packet::encode(&old, &k).unwrap();
+    let d = net.nodes.get_mut(&Net::addr(1)).unwrap();
+    assert_eq!(d.handle_packet(T0, Net::addr(9), &bytes), Err(Dropped::Expired));
+    let mut rng = TestRng::new(5);
+    for len in [0usize, 10, 97, 98, 200, 1280, 1281, 4000] {
+        let mut junk = vec![0u8; len];
+        rng.fill(&mut junk);
+        assert!(d.handle_packet(T0, Net::addr(9), &junk).is_err());
+    }
+    assert!(d.poll_transmit().is_none());
+}
+
+#[test]
+fn ping_and_enr_request_are_answered() {
+    let mut net = Net::new(2, &[]);
+    let now = net.now;
+    let key2 = Net::key(2).public_key();
+    net.nodes
+        .get_mut(&Net::addr(1))
+        .unwrap()
+        .ping(now, Net::addr(2), Some(key2));
+    net.run(200, 50);
+    let ev = &net.events[&Net::addr(1)];
+    assert!(
+        ev.iter().any(|e| matches!(e, Event::PingResult { pong: Some((id, Some(1))), .. } if *id == key2.node_id())),
+        "{ev:?}"
+    );
+    let now = net.now;
+    net.nodes
+        .get_mut(&Net::addr(1))
+        .unwrap()
+        .request_enr(now, Net::node(2));
+    net.run(2_000, 50);
+    let ev = &net.events[&Net::addr(1)];
+    let rec = ev
+        .iter()
+        .find_map(|e| match e {
+            Event::EnrResult { record: Some(r), .. } => Some(r.clone()),
+            _ => None,
+        })
+        .expect("an ENR arrived");
+    assert_eq!(rec.public_key(), Some(key2));
+    assert_eq!(rec.udp(), Some(30303));
+}
