@@ -124,5 +124,8 @@ fn json_logs_are_one_object_per_line() {
     let _ = child.wait();
     let v: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
     assert_eq!(v["lvl"], "info");
-    assert!(v["self"].as_str().unwrap().starts_with("enode://"), "{line}");
+    assert!(
+        v["self"].as_str().unwrap().starts_with("enode://"),
+        "{line}"
+    );
 }
