@@ -2,9 +2,10 @@
 //! every peer's send queue; nothing else touches them, so there are no locks.
 //!
 //! Inputs, in priority order (a biased select): shutdown signals; events from the peer tasks
-//! (checkpoints, messages, closes) over one shared bounded channel, at most
-//! [`PEER_EVENTS_BUDGET`] per turn so a flood cannot starve the listener; accepted sockets; the
-//! node's timer. After every input the node's actions are drained into I/O: dial tasks are
+//! (checkpoints, messages, closes) over one shared bounded channel; discovery datagrams from the
+//! UDP reader task; accepted sockets; the timer. Peer events and datagrams each have a budget
+//! per turn ([`PEER_EVENTS_BUDGET`], [`DATAGRAMS_BUDGET`]): a source that used its budget goes
+//! last for one turn, so a flood from one source cannot starve the others. After every input the node's actions are drained into I/O: dial tasks are
 //! spawned, messages are `try_send`-ed into a peer's bounded queue. The loop never awaits a peer:
 //! a full queue means that peer is too slow, and its queue is closed, which ends its session.
 
@@ -19,13 +20,19 @@ use async_io::Timer;
 use async_net::{TcpListener, TcpStream};
 use futures_lite::future;
 
+use async_net::UdpSocket;
+
 use crate::crypto::SecretKey;
 use crate::dial::Millis;
 use crate::dial::inbound::{InboundPermit, InboundThrottle};
+use crate::discv4::discovery::{Discovery, Event as DiscEvent, StoreOp};
+use crate::discv4::table::Node as DiscNode;
+use crate::enode::Enode;
 use crate::log;
 use crate::node::{Action, Node};
 use crate::p2p::{DisconnectReason, Hello};
 use crate::peer_task::{self, Admission, ConnId, Outgoing, PeerEvent, Role, TaskContext};
+use crate::udp_task::{self, Datagram};
 
 /// Capacity of the shared channel from peer tasks to the loop. Tasks wait when it is full, which
 /// slows readers down instead of growing memory.
@@ -34,6 +41,14 @@ pub const PEER_EVENTS_QUEUE_MAX: usize = 1024;
 pub const PEER_EVENTS_BUDGET: usize = 64;
 /// Capacity of each peer's send queue; full means the peer is too slow and is dropped.
 pub const PEER_QUEUE_MAX: usize = 256;
+/// How many datagrams the loop handles before it lets the other inputs in.
+pub const DATAGRAMS_BUDGET: usize = 64;
+/// Random lookups run this often while the dial scheduler wants candidates.
+pub const LOOKUP_INTERVAL_BUSY: Duration = Duration::from_secs(5);
+/// And this often otherwise, to keep the table fresh (geth `refreshInterval`: 30 min).
+pub const LOOKUP_INTERVAL_IDLE: Duration = Duration::from_secs(30 * 60);
+/// Table nodes offered to the dial scheduler per tick while it wants candidates.
+const TABLE_CANDIDATES_PER_TICK: usize = 8;
 /// Longest the loop sleeps without a timer of its own, to run housekeeping.
 const IDLE_TICK: Duration = Duration::from_secs(1);
 
@@ -47,12 +62,17 @@ pub struct ServerConfig {
     pub listener: Option<TcpListener>,
     /// Handshakes in progress at most (`--maxpendpeers`) and the per-IP throttle.
     pub inbound: InboundThrottle,
+    /// Discovery v4 and its UDP socket, unless `--nodiscover`.
+    pub discovery: Option<(Discovery, UdpSocket)>,
+    /// Where discovery's node records go (the storage thread), if any.
+    pub store: Option<Box<dyn FnMut(StoreOp)>>,
 }
 
 /// One input to the loop, the closed set of things that can happen.
 enum Input {
     Shutdown,
     Peer(PeerEvent),
+    Datagram(Datagram),
     Accept(std::io::Result<(TcpStream, SocketAddr)>),
     Tick,
 }
@@ -68,6 +88,11 @@ struct Server {
     inbound: InboundThrottle,
     next_conn: ConnId,
     start: Instant,
+    /// Discovery, its outgoing datagram queue, and when the next lookup may start (unix ms).
+    disc: Option<Discovery>,
+    udp_out: Option<Sender<Datagram>>,
+    next_lookup: Millis,
+    store: Option<Box<dyn FnMut(StoreOp)>>,
 }
 
 /// Runs the node until `shutdown` resolves; then every peer gets Disconnect (client quitting).
@@ -83,6 +108,17 @@ pub async fn run(
         hello: config.hello,
         events: events_tx,
     });
+    let (disc, udp) = match config.discovery {
+        Some((d, socket)) => {
+            let (rx, tx) = udp_task::spawn(ex, socket);
+            (Some(d), Some((rx, tx)))
+        }
+        None => (None, None),
+    };
+    let (datagrams, udp_out) = match udp {
+        Some((rx, tx)) => (Some(rx), Some(tx)),
+        None => (None, None),
+    };
     let mut srv = Server {
         node,
         ctx,
@@ -91,21 +127,32 @@ pub async fn run(
         inbound: config.inbound,
         next_conn: 1,
         start: Instant::now(),
+        disc,
+        udp_out,
+        next_lookup: 0,
+        store: config.store,
     };
+    // The first lookup is for our own id: it fills the buckets near us.
+    if let Some(d) = srv.disc.as_mut() {
+        d.start_self_lookup(unix_ms());
+        srv.next_lookup = unix_ms() + LOOKUP_INTERVAL_BUSY.as_millis() as Millis;
+    }
     let listener = config.listener;
     // Fused by hand: once the signal has fired the loop breaks, so it is never polled again.
     let shutdown_fut = shutdown;
     futures_lite::pin!(shutdown_fut);
-    let mut budget = PEER_EVENTS_BUDGET;
+    let mut budgets = Budgets::default();
+    srv.drain_discovery();
     srv.drain_actions(ex);
     loop {
         let deadline = srv.next_deadline();
         let input = next_input(
             &mut shutdown_fut,
             &events_rx,
+            datagrams.as_ref(),
             listener.as_ref(),
             deadline,
-            &mut budget,
+            &mut budgets,
         )
         .await;
         match input {
@@ -113,6 +160,17 @@ pub async fn run(
             Input::Shutdown => break,
             // A peer task reached a checkpoint, delivered a message, or ended.
             Input::Peer(ev) => srv.handle_peer_event(ev),
+            // A discovery packet: the state machine answers, learns, and reports.
+            Input::Datagram((from, bytes)) => {
+                if let Some(d) = srv.disc.as_mut()
+                    && let Err(why) = d.handle_packet(unix_ms(), from, &bytes)
+                {
+                    log::trace(
+                        "Discovery packet dropped",
+                        &[("from", &from), ("why", &why)],
+                    );
+                }
+            }
             // A new inbound connection: throttle, then hand it to its own task.
             Input::Accept(Ok((stream, addr))) => srv.handle_accept(ex, stream, addr),
             // Accept errors (e.g. out of file descriptors) are transient; back off a little.
@@ -120,25 +178,44 @@ pub async fn run(
                 log::debug("Accept failed", &[("err", &e)]);
                 Timer::after(Duration::from_millis(50)).await;
             }
-            // The node's timer: dial scheduling, throttle expiry.
+            // The timers: dial scheduling, throttle expiry, discovery requests and lookups.
             Input::Tick => {
                 let now = srv.now();
                 srv.node.handle_timeout(now);
                 srv.inbound.handle_timeout(now);
+                srv.discovery_tick();
             }
         }
+        srv.drain_discovery();
         srv.drain_actions(ex);
     }
     srv.shutdown(events_rx).await;
 }
 
-/// Waits for the next input; peer events go first until their per-turn budget is spent.
+/// What is left of each budgeted source's allowance this turn.
+struct Budgets {
+    peers: usize,
+    datagrams: usize,
+}
+
+impl Default for Budgets {
+    fn default() -> Self {
+        Budgets {
+            peers: PEER_EVENTS_BUDGET,
+            datagrams: DATAGRAMS_BUDGET,
+        }
+    }
+}
+
+/// Waits for the next input in priority order; a budgeted source that has used its allowance
+/// goes after the listener and the timer until some other input is handled.
 async fn next_input(
     shutdown: &mut (impl Future<Output = ()> + Unpin),
     events: &Receiver<PeerEvent>,
+    datagrams: Option<&Receiver<Datagram>>,
     listener: Option<&TcpListener>,
     deadline: Instant,
-    budget: &mut usize,
+    budgets: &mut Budgets,
 ) -> Input {
     let shut = async {
         shutdown.await;
@@ -151,6 +228,15 @@ async fn next_input(
             Err(_) => future::pending().await,
         }
     };
+    let datagram = async {
+        match datagrams {
+            Some(rx) => match rx.recv().await {
+                Ok(d) => Input::Datagram(d),
+                Err(_) => future::pending().await,
+            },
+            None => future::pending().await,
+        }
+    };
     let accept = async {
         match listener {
             Some(l) => Input::Accept(l.accept().await),
@@ -161,18 +247,49 @@ async fn next_input(
         Timer::at(deadline).await;
         Input::Tick
     };
-    let input = if *budget > 0 {
-        future::or(shut, future::or(peer, future::or(accept, tick))).await
-    } else {
-        // The budget is spent: the listener and the timer go first this once.
-        future::or(shut, future::or(accept, future::or(tick, peer))).await
+    let input = match (budgets.peers > 0, budgets.datagrams > 0) {
+        (true, true) => {
+            future::or(
+                shut,
+                future::or(peer, future::or(datagram, future::or(accept, tick))),
+            )
+            .await
+        }
+        (true, false) => {
+            future::or(
+                shut,
+                future::or(peer, future::or(accept, future::or(tick, datagram))),
+            )
+            .await
+        }
+        (false, true) => {
+            future::or(
+                shut,
+                future::or(datagram, future::or(accept, future::or(tick, peer))),
+            )
+            .await
+        }
+        (false, false) => {
+            future::or(
+                shut,
+                future::or(accept, future::or(tick, future::or(peer, datagram))),
+            )
+            .await
+        }
     };
-    if matches!(input, Input::Peer(_)) {
-        *budget = budget.saturating_sub(1);
-    } else {
-        *budget = PEER_EVENTS_BUDGET;
+    match input {
+        Input::Peer(_) => budgets.peers = budgets.peers.saturating_sub(1),
+        Input::Datagram(_) => budgets.datagrams = budgets.datagrams.saturating_sub(1),
+        _ => *budgets = Budgets::default(),
     }
     input
+}
+
+/// The wall clock in unix milliseconds: discovery's one clock (expirations are unix time).
+fn unix_ms() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
 }
 
 impl Server {
@@ -181,13 +298,78 @@ impl Server {
     }
 
     fn next_deadline(&self) -> Instant {
-        let idle = Instant::now() + IDLE_TICK;
-        match self.node.poll_timeout() {
-            Some(at) => {
-                let at = self.start + Duration::from_millis(at);
-                at.min(idle)
+        let now = Instant::now();
+        let mut at = now + IDLE_TICK;
+        if let Some(t) = self.node.poll_timeout() {
+            at = at.min(self.start + Duration::from_millis(t));
+        }
+        if let Some(t) = self.disc.as_ref().and_then(Discovery::poll_timeout) {
+            let wait = t.saturating_sub(unix_ms());
+            at = at.min(now + Duration::from_millis(wait));
+        }
+        at
+    }
+
+    /// Discovery's timers, the lookup schedule, and table nodes for an idle dial scheduler.
+    fn discovery_tick(&mut self) {
+        let Some(d) = self.disc.as_mut() else {
+            return;
+        };
+        let now = unix_ms();
+        d.handle_timeout(now);
+        let wants = self.node.wants_candidates();
+        if !d.lookup_running() && now >= self.next_lookup {
+            d.start_random_lookup(now);
+            let every = if wants {
+                LOOKUP_INTERVAL_BUSY
+            } else {
+                LOOKUP_INTERVAL_IDLE
+            };
+            self.next_lookup = now + every.as_millis() as Millis;
+        }
+        if wants {
+            let nodes = d.random_nodes(TABLE_CANDIDATES_PER_TICK);
+            let at = self.now();
+            self.node
+                .handle_candidates(at, nodes.iter().filter_map(dial_candidate));
+        }
+    }
+
+    /// Sends discovery's datagrams and acts on its events.
+    fn drain_discovery(&mut self) {
+        let Some(d) = self.disc.as_mut() else {
+            return;
+        };
+        while let Some(datagram) = d.poll_transmit() {
+            if let Some(out) = &self.udp_out {
+                // A full queue drops the datagram: UDP is lossy anyway.
+                let _ = out.try_send(datagram);
             }
-            None => idle,
+        }
+        let now = self.start.elapsed().as_millis() as Millis;
+        while let Some(ev) = d.poll_event() {
+            match ev {
+                DiscEvent::Discovered(n) => {
+                    self.node.handle_candidates(now, dial_candidate(&n));
+                }
+                DiscEvent::LookupDone { result, rounds, .. } => log::debug(
+                    "Lookup finished",
+                    &[
+                        ("found", &result.len()),
+                        ("rounds", &rounds),
+                        ("table", &d.table().len()),
+                    ],
+                ),
+                DiscEvent::Enr(n, r) => {
+                    log::trace("Node record", &[("id", &n.id), ("seq", &r.seq())]);
+                }
+                DiscEvent::Store(op) => {
+                    if let Some(store) = self.store.as_mut() {
+                        store(op);
+                    }
+                }
+                DiscEvent::PingResult { .. } | DiscEvent::EnrResult { .. } => {}
+            }
         }
     }
 
@@ -365,6 +547,11 @@ impl Server {
             }
         }
     }
+}
+
+/// A dial candidate from a discovered node, if it accepts RLPx connections.
+fn dial_candidate(n: &DiscNode) -> Option<Enode> {
+    (n.tcp != 0).then(|| Enode::new(n.key, n.ip, n.tcp, n.udp))
 }
 
 struct DisplayOpt<T>(Option<T>);

@@ -20,3 +20,4 @@ pub mod peer_task;
 pub mod rlp_strict;
 pub mod rlpx;
 pub mod service;
+pub mod udp_task;

@@ -261,6 +261,11 @@ impl Node {
         }
     }
 
+    /// Whether the dial scheduler has free dynamic slots and no candidates (time to look up).
+    pub fn wants_candidates(&self) -> bool {
+        self.dial.wants_candidates()
+    }
+
     /// The next thing for the loop to do.
     pub fn poll_action(&mut self, now: Millis) -> Option<Action> {
         if let Some(a) = self.actions.pop_front() {

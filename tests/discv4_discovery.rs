@@ -43,7 +43,11 @@ impl Net {
                 ip: a.ip(),
                 udp: a.port(),
                 tcp: a.port(),
-                bootnodes: boot.iter().filter(|b| **b != i).map(|b| Self::node(*b)).collect(),
+                bootnodes: boot
+                    .iter()
+                    .filter(|b| **b != i)
+                    .map(|b| Self::node(*b))
+                    .collect(),
                 netrestrict: None,
                 seed: u64::from(i),
                 enr_seq: 1,
@@ -94,12 +98,18 @@ fn nodes_find_each_other_through_a_bootnode() {
     let mut net = Net::new(6, &[1]);
     for i in 2..=6 {
         let now = net.now;
-        net.nodes.get_mut(&Net::addr(i)).unwrap().start_self_lookup(now);
+        net.nodes
+            .get_mut(&Net::addr(i))
+            .unwrap()
+            .start_self_lookup(now);
     }
     net.run(5_000, 50);
     for i in 2..=6 {
         let now = net.now;
-        net.nodes.get_mut(&Net::addr(i)).unwrap().start_random_lookup(now);
+        net.nodes
+            .get_mut(&Net::addr(i))
+            .unwrap()
+            .start_random_lookup(now);
     }
     net.run(5_000, 50);
     for i in 2..=6 {
@@ -131,7 +141,10 @@ fn findnode_without_an_endpoint_proof_gets_no_answer() {
         d.handle_packet(T0, Net::addr(9), &bytes),
         Err(Dropped::NoBond)
     );
-    assert!(d.poll_transmit().is_none(), "nothing is sent to an unproven sender");
+    assert!(
+        d.poll_transmit().is_none(),
+        "nothing is sent to an unproven sender"
+    );
 }
 
 #[test]
@@ -144,7 +157,10 @@ fn expired_and_garbage_packets_are_dropped_without_reply() {
     });
     let (bytes, _) = packet::encode(&old, &k).unwrap();
     let d = net.nodes.get_mut(&Net::addr(1)).unwrap();
-    assert_eq!(d.handle_packet(T0, Net::addr(9), &bytes), Err(Dropped::Expired));
+    assert_eq!(
+        d.handle_packet(T0, Net::addr(9), &bytes),
+        Err(Dropped::Expired)
+    );
     let mut rng = TestRng::new(5);
     for len in [0usize, 10, 97, 98, 200, 1280, 1281, 4000] {
         let mut junk = vec![0u8; len];
@@ -179,7 +195,9 @@ fn ping_and_enr_request_are_answered() {
     let rec = ev
         .iter()
         .find_map(|e| match e {
-            Event::EnrResult { record: Some(r), .. } => Some(r.clone()),
+            Event::EnrResult {
+                record: Some(r), ..
+            } => Some(r.clone()),
             _ => None,
         })
         .expect("an ENR arrived");

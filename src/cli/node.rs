@@ -15,6 +15,8 @@ use super::CliError;
 use ethpeer::crypto::SecretKey;
 use ethpeer::datadir::{self, Datadir};
 use ethpeer::dial::inbound::InboundThrottle;
+use ethpeer::discv4::discovery::{Config as DiscConfig, Discovery};
+use ethpeer::discv4::table::Node as DiscNode;
 use ethpeer::enode::Enode;
 use ethpeer::event_loop::{self, ServerConfig};
 use ethpeer::log;
@@ -94,6 +96,19 @@ pub fn client_id(identity: Option<&str>) -> String {
         std::env::consts::ARCH
     ));
     s
+}
+
+/// The wall clock in unix milliseconds (discovery's clock, and our first ENR sequence number).
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// A discovery node from an enode URL (its UDP endpoint), if it names an IP.
+pub fn disc_node(e: &Enode) -> Option<DiscNode> {
+    let udp = e.udp_addr()?;
+    Some(DiscNode::new(e.id, udp.ip(), udp.port(), e.tcp))
 }
 
 /// Parses a comma-separated list of enode URLs; empty items are skipped.
@@ -178,8 +193,10 @@ pub struct Prepared {
     pub max_pending: usize,
     pub ext_ip: Option<IpAddr>,
     pub client_id: String,
-    /// Whether discovery runs (`--nodiscover` clears it; discovery v4 is a later issue).
+    /// Whether discovery runs (`--nodiscover` clears it).
     pub discovery: bool,
+    /// Whether RLPx runs (a bootnode runs discovery only).
+    pub rlpx: bool,
     /// The eth network id (used by the eth protocol, a later issue).
     pub network_id: u64,
 }
@@ -254,6 +271,7 @@ pub fn prepare(args: &NodeArgs) -> Result<Prepared, CliError> {
         ext_ip: nat_ip(args.nat.as_deref())?,
         client_id: client_id(args.identity.as_deref()),
         discovery: !args.nodiscover,
+        rlpx: true,
         network_id: args.networkid,
     })
 }
@@ -290,19 +308,59 @@ pub fn run_node(
         .map_err(|e| CliError::Invalid(format!("starting services: {e}")))?;
     let ex = LocalExecutor::new();
     let result = async_io::block_on(ex.run(async {
-        let listener = async_net::TcpListener::bind(p.listen)
-            .await
-            .map_err(CliError::io(format!("listening on {}", p.listen)))?;
-        let local = listener
-            .local_addr()
-            .map_err(CliError::io("reading the listen address"))?;
-        let ip = p.ext_ip.unwrap_or(if local.ip().is_unspecified() {
+        let (listener, port, bound_ip) = if p.rlpx {
+            let l = async_net::TcpListener::bind(p.listen)
+                .await
+                .map_err(CliError::io(format!("listening on {}", p.listen)))?;
+            let local = l
+                .local_addr()
+                .map_err(CliError::io("reading the listen address"))?;
+            (Some(l), local.port(), local.ip())
+        } else {
+            (None, p.listen.port(), p.listen.ip())
+        };
+        let ip = p.ext_ip.unwrap_or(if bound_ip.is_unspecified() {
             IpAddr::V4(Ipv4Addr::LOCALHOST)
         } else {
-            local.ip()
+            bound_ip
         });
+        let seed = {
+            let mut b = [0u8; 8];
+            ethpeer::crypto::os_random(&mut b);
+            u64::from_le_bytes(b)
+        };
+        let discovery = if p.discovery {
+            // Discovery listens on the same port number as RLPx, over UDP (geth's default).
+            let socket = async_net::UdpSocket::bind(SocketAddr::new(p.listen.ip(), port))
+                .await
+                .map_err(CliError::io(format!("listening on udp port {port}")))?;
+            let udp = socket
+                .local_addr()
+                .map_err(CliError::io("reading the UDP address"))?
+                .port();
+            let tcp = if p.rlpx { port } else { 0 };
+            let disc_config = DiscConfig {
+                ip,
+                udp,
+                tcp,
+                bootnodes: config.bootnodes.iter().filter_map(disc_node).collect(),
+                netrestrict: config.netrestrict.clone(),
+                seed,
+                enr_seq: unix_ms(),
+                enr_entries: Vec::new(),
+            };
+            let d = Discovery::new(p.key.clone(), disc_config, unix_ms())
+                .map_err(|e| CliError::Invalid(format!("our node record: {e}")))?;
+            Some((d, socket))
+        } else {
+            None
+        };
+        let udp_port = discovery
+            .as_ref()
+            .and_then(|(_, s)| s.local_addr().ok())
+            .map_or(port, |a| a.port());
         let pubkey = p.key.public_key();
-        let me = Enode::new(pubkey, ip, local.port(), local.port());
+        let me = Enode::new(pubkey, ip, port, udp_port);
         let hello = Hello {
             protocol_version: P2P_VERSION,
             client_id: p.client_id.clone(),
@@ -311,13 +369,16 @@ pub fn run_node(
                 .iter()
                 .map(|c| c.capability.clone())
                 .collect(),
-            listen_port: local.port(),
+            listen_port: port,
             id: pubkey,
         };
         log::info(
             "Started P2P networking",
             &[("self", &me), ("datadir", &p.datadir.path.display())],
         );
+        if let Some((d, _)) = &discovery {
+            log::info("Node record", &[("enr", &d.record().to_text())]);
+        }
         log::debug(
             "Node configuration",
             &[
@@ -329,18 +390,15 @@ pub fn run_node(
                 ("bootnodes", &config.bootnodes.len()),
             ],
         );
-        let seed = {
-            let mut b = [0u8; 8];
-            ethpeer::crypto::os_random(&mut b);
-            u64::from_le_bytes(b)
-        };
         let inbound = InboundThrottle::new(p.max_pending, config.netrestrict.clone());
         let node = Node::new(pubkey.node_id(), config, 0, seed);
         let server = ServerConfig {
             key: p.key.clone(),
             hello,
-            listener: Some(listener),
+            listener,
             inbound,
+            discovery,
+            store: None,
         };
         event_loop::run(&ex, node, server, shutdown).await;
         Ok::<(), CliError>(())
