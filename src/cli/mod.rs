@@ -3,6 +3,9 @@
 //!
 //! ```text
 //! ethpeer node [flags]                        (see `ethpeer node --help`)
+//! ethpeer bootnode [--port N] [--nodekey FILE]
+//! ethpeer discv4 ping|requestenr|resolve ENODE
+//! ethpeer discv4 crawl --bootnodes URLS [--timeout 30s] [--out FILE]
 //! ethpeer rlpx ping ENODE [--json]
 //! ethpeer key generate [--out FILE] [--force]
 //! ethpeer key to-id FILE
@@ -14,6 +17,7 @@
 //! Verbs write their normal output to the writer they are given and return a [`CliError`];
 //! `main` prints the error once. Nothing here panics on bad input.
 
+mod discv4;
 mod enr;
 mod key;
 pub mod node;
@@ -68,9 +72,28 @@ struct Cli {
 #[argh(subcommand)]
 enum Command {
     Node(Box<node::NodeArgs>),
+    Bootnode(discv4::Bootnode),
+    Discv4(Discv4Command),
     Rlpx(RlpxCommand),
     Key(KeyCommand),
     Enr(EnrCommand),
+}
+
+/// Discovery v4 tools.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "discv4")]
+struct Discv4Command {
+    #[argh(subcommand)]
+    verb: Discv4Verb,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+enum Discv4Verb {
+    Ping(discv4::Ping),
+    RequestEnr(discv4::RequestEnr),
+    Resolve(discv4::Resolve),
+    Crawl(discv4::Crawl),
 }
 
 /// RLPx transport tools.
@@ -227,6 +250,13 @@ pub fn run(args: impl Iterator<Item = OsString>) -> Result<(), CliError> {
     };
     match cli.command {
         Command::Node(n) => node::run(&n),
+        Command::Bootnode(b) => discv4::bootnode(&b, &mut out),
+        Command::Discv4(d) => match d.verb {
+            Discv4Verb::Ping(a) => discv4::ping(&a, &mut out),
+            Discv4Verb::RequestEnr(a) => discv4::request_enr(&a, &mut out),
+            Discv4Verb::Resolve(a) => discv4::resolve(&a, &mut out),
+            Discv4Verb::Crawl(a) => discv4::crawl(&a, &mut out),
+        },
         Command::Rlpx(r) => match r.verb {
             RlpxVerb::Ping(a) => rlpx::ping(&a, &mut out),
         },

@@ -169,7 +169,7 @@ fn default_datadir() -> PathBuf {
 }
 
 /// The node's external IP from `--nat`, if given.
-fn nat_ip(nat: Option<&str>) -> Result<Option<IpAddr>, CliError> {
+pub fn nat_ip(nat: Option<&str>) -> Result<Option<IpAddr>, CliError> {
     match nat {
         None | Some("none") | Some("") => Ok(None),
         Some(s) => match s.strip_prefix("extip:") {
@@ -186,7 +186,8 @@ fn nat_ip(nat: Option<&str>) -> Result<Option<IpAddr>, CliError> {
 
 /// Everything `node` sets up before the loop runs; built separately so tests can start nodes.
 pub struct Prepared {
-    pub datadir: Datadir,
+    /// The locked datadir (a bootnode runs without one).
+    pub datadir: Option<Datadir>,
     pub key: SecretKey,
     pub config: NodeConfig,
     pub listen: SocketAddr,
@@ -263,7 +264,7 @@ pub fn prepare(args: &NodeArgs) -> Result<Prepared, CliError> {
         netrestrict,
     };
     Ok(Prepared {
-        datadir: dd,
+        datadir: Some(dd),
         key,
         config,
         listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), args.port),
@@ -279,10 +280,16 @@ pub fn prepare(args: &NodeArgs) -> Result<Prepared, CliError> {
 /// `ethpeer node`: runs until SIGINT or SIGTERM, then disconnects peers and exits 0.
 pub fn run(args: &NodeArgs) -> Result<(), CliError> {
     let prepared = prepare(args)?;
+    let shutdown = signal_shutdown()?;
+    run_node(prepared, Vec::new(), shutdown)
+}
+
+/// A future that resolves on SIGINT or SIGTERM.
+pub fn signal_shutdown() -> Result<impl Future<Output = ()>, CliError> {
     let signals =
         async_signal::Signals::new([async_signal::Signal::Int, async_signal::Signal::Term])
             .map_err(CliError::io("installing signal handlers"))?;
-    let shutdown = async move {
+    Ok(async move {
         let mut signals = signals;
         if let Some(Ok(sig)) = signals.next().await {
             log::info(
@@ -290,8 +297,7 @@ pub fn run(args: &NodeArgs) -> Result<(), CliError> {
                 &[("signal", &format!("{sig:?}"))],
             );
         }
-    };
-    run_node(prepared, Vec::new(), shutdown)
+    })
 }
 
 /// Starts services, binds, runs the loop until `shutdown`, stops services in reverse order.
@@ -372,10 +378,18 @@ pub fn run_node(
             listen_port: port,
             id: pubkey,
         };
+        let datadir = p
+            .datadir
+            .as_ref()
+            .map_or_else(|| "-".to_string(), |d| d.path.display().to_string());
         log::info(
             "Started P2P networking",
-            &[("self", &me), ("datadir", &p.datadir.path.display())],
+            &[("self", &me), ("datadir", &datadir)],
         );
+        if !p.rlpx {
+            // A bootnode prints its address for scripts, as geth's bootnode does.
+            println!("{me}");
+        }
         if let Some((d, _)) = &discovery {
             log::info("Node record", &[("enr", &d.record().to_text())]);
         }

@@ -1,0 +1,475 @@
+//! `ethpeer discv4 …`: discovery tools in the style of go-ethereum's `devp2p discv4` — ping a
+//! node, fetch its record, resolve its current endpoint, crawl the network — and `ethpeer
+//! bootnode`, a node that runs discovery only.
+//!
+//! The one-shot verbs drive a throwaway [`Discovery`] over one UDP socket in a small loop of their
+//! own: send what it wants sent, feed it what arrives and the time, and act on its events.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::ops::ControlFlow;
+use std::time::{Duration, Instant};
+
+use argh::FromArgs;
+use async_io::Timer;
+use async_net::UdpSocket;
+use futures_lite::future;
+
+use super::CliError;
+use super::node::{Prepared, disc_node, parse_enodes, run_node};
+use ethpeer::crypto::{SecretKey, hex, os_random};
+use ethpeer::discv4::discovery::{Config, Discovery, Event};
+use ethpeer::discv4::packet::PACKET_SIZE_MAX;
+use ethpeer::discv4::table::Node;
+use ethpeer::enode::Enode;
+use ethpeer::enr::Record;
+use ethpeer::log::{self, json_string};
+use ethpeer::node::NodeConfig;
+
+/// Ping a node.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "ping")]
+pub struct Ping {
+    /// the node: enode://<id>@<ip>:<port>[?discport=<udp>]
+    #[argh(positional)]
+    pub enode: String,
+    /// how long to wait for the answer (default 5s)
+    #[argh(option, default = "String::from(\"5s\")")]
+    pub timeout: String,
+}
+
+/// Ask a node for its record (EIP-868).
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "requestenr")]
+pub struct RequestEnr {
+    /// the node: enode://<id>@<ip>:<port>[?discport=<udp>]
+    #[argh(positional)]
+    pub enode: String,
+    /// how long to wait (default 5s)
+    #[argh(option, default = "String::from(\"5s\")")]
+    pub timeout: String,
+}
+
+/// Find a node's current endpoint: ask it for its record, else look it up in the network.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "resolve")]
+pub struct Resolve {
+    /// the node: enode://<id>@<ip>:<port>[?discport=<udp>]
+    #[argh(positional)]
+    pub enode: String,
+    /// more nodes to look it up through (comma-separated enode URLs)
+    #[argh(option)]
+    pub bootnodes: Option<String>,
+    /// how long to try (default 10s)
+    #[argh(option, default = "String::from(\"10s\")")]
+    pub timeout: String,
+}
+
+/// Walk the network from bootnodes and write every node found, with its record.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "crawl")]
+pub struct Crawl {
+    /// where to start (comma-separated enode URLs)
+    #[argh(option)]
+    pub bootnodes: String,
+    /// how long to crawl (default 30s)
+    #[argh(option, default = "String::from(\"30s\")")]
+    pub timeout: String,
+    /// the JSON file to write (default: stdout)
+    #[argh(option)]
+    pub out: Option<std::path::PathBuf>,
+}
+
+/// Run a discovery-only node and print its enode URL.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "bootnode")]
+pub struct Bootnode {
+    /// UDP port (default 30301)
+    #[argh(option, default = "30301")]
+    pub port: u16,
+    /// node key file (default: a new key each start)
+    #[argh(option)]
+    pub nodekey: Option<std::path::PathBuf>,
+    /// node key as 64 hex characters
+    #[argh(option)]
+    pub nodekeyhex: Option<String>,
+    /// comma-separated CIDR networks; only nodes inside them are kept
+    #[argh(option)]
+    pub netrestrict: Option<String>,
+    /// external address: "extip:IP" or "none"
+    #[argh(option)]
+    pub nat: Option<String>,
+    /// log verbosity 0-5 (default 3)
+    #[argh(option, default = "3")]
+    pub verbosity: u8,
+}
+
+/// Parses "30s", "500ms", "2m" or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, CliError> {
+    let bad = || CliError::Invalid(format!("bad duration {s:?} (use e.g. 30s, 500ms, 2m)"));
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = num.parse().map_err(|_| bad())?;
+    let d = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        _ => return Err(bad()),
+    };
+    Ok(d)
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn parse_target(url: &str) -> Result<(Enode, Node), CliError> {
+    let e: Enode = url
+        .parse()
+        .map_err(|err| CliError::Invalid(format!("{url}: {err}")))?;
+    let n = disc_node(&e)
+        .ok_or_else(|| CliError::Invalid(format!("{url}: needs an IP address and a port")))?;
+    Ok((e, n))
+}
+
+/// A throwaway discovery node on an ephemeral UDP port, facing `toward` (loopback or not).
+async fn throwaway(
+    toward: IpAddr,
+    bootnodes: Vec<Node>,
+) -> Result<(Discovery, UdpSocket), CliError> {
+    let bind_ip = if toward.is_loopback() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    };
+    let socket = UdpSocket::bind(SocketAddr::new(bind_ip, 0))
+        .await
+        .map_err(CliError::io("binding a UDP socket"))?;
+    let local = socket
+        .local_addr()
+        .map_err(CliError::io("reading the UDP address"))?;
+    let mut seed = [0u8; 8];
+    os_random(&mut seed);
+    let config = Config {
+        ip: if bind_ip.is_unspecified() {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        } else {
+            bind_ip
+        },
+        udp: local.port(),
+        tcp: 0,
+        bootnodes,
+        netrestrict: None,
+        seed: u64::from_le_bytes(seed),
+        enr_seq: unix_ms(),
+        enr_entries: Vec::new(),
+    };
+    let key = SecretKey::generate(os_random);
+    let d = Discovery::new(key, config, unix_ms())
+        .map_err(|e| CliError::Invalid(format!("our node record: {e}")))?;
+    Ok((d, socket))
+}
+
+/// Runs `d` over `socket` until `on_event` breaks (returns true) or `deadline` (returns false).
+async fn drive(
+    d: &mut Discovery,
+    socket: &UdpSocket,
+    deadline: Instant,
+    mut on_event: impl FnMut(&mut Discovery, Event) -> ControlFlow<()>,
+) -> Result<bool, CliError> {
+    let mut buf = vec![0u8; PACKET_SIZE_MAX + 1];
+    loop {
+        // Events can queue more datagrams (a crawl requests records as it learns of nodes).
+        loop {
+            let mut busy = false;
+            while let Some((to, bytes)) = d.poll_transmit() {
+                busy = true;
+                // A failed send is a lost datagram; the request's timeout reports it.
+                let _ = socket.send_to(&bytes, to).await;
+            }
+            while let Some(ev) = d.poll_event() {
+                busy = true;
+                if on_event(d, ev).is_break() {
+                    return Ok(true);
+                }
+            }
+            if !busy {
+                break;
+            }
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(false);
+        }
+        let wake = d
+            .poll_timeout()
+            .map(|t| now + Duration::from_millis(t.saturating_sub(unix_ms())))
+            .map_or(deadline, |t| t.min(deadline));
+        let got = future::or(async { Some(socket.recv_from(&mut buf).await) }, async {
+            Timer::at(wake).await;
+            None
+        })
+        .await;
+        match got {
+            Some(Ok((n, from))) if n <= PACKET_SIZE_MAX => {
+                if let Err(why) = d.handle_packet(unix_ms(), from, &buf[..n]) {
+                    log::debug("Packet dropped", &[("from", &from), ("why", &why)]);
+                }
+            }
+            Some(_) => {}
+            None => d.handle_timeout(unix_ms()),
+        }
+    }
+}
+
+/// `discv4 ping`
+pub fn ping(args: &Ping, out: &mut dyn Write) -> Result<(), CliError> {
+    let (_, target) = parse_target(&args.enode)?;
+    let timeout = parse_duration(&args.timeout)?;
+    async_io::block_on(async {
+        let (mut d, socket) = throwaway(target.ip, Vec::new()).await?;
+        let start = Instant::now();
+        d.ping(unix_ms(), target.udp_addr(), Some(target.key));
+        let mut answer = None;
+        drive(&mut d, &socket, start + timeout, |_, ev| match ev {
+            Event::PingResult { pong, .. } => {
+                answer = Some(pong);
+                ControlFlow::Break(())
+            }
+            _ => ControlFlow::Continue(()),
+        })
+        .await?;
+        match answer.flatten() {
+            Some((id, seq)) => writeln!(
+                out,
+                "pong from {id} in {} ms{}",
+                start.elapsed().as_millis(),
+                seq.map(|s| format!(", enr seq {s}")).unwrap_or_default()
+            )
+            .map_err(CliError::io("stdout")),
+            None => Err(CliError::Invalid(format!(
+                "{}: no pong within {}",
+                target.udp_addr(),
+                args.timeout
+            ))),
+        }
+    })
+}
+
+async fn fetch_enr(target: &Node, timeout: Duration) -> Result<Option<Record>, CliError> {
+    let (mut d, socket) = throwaway(target.ip, Vec::new()).await?;
+    d.request_enr(unix_ms(), target.clone());
+    let mut answer = None;
+    drive(
+        &mut d,
+        &socket,
+        Instant::now() + timeout,
+        |_, ev| match ev {
+            Event::EnrResult { record, .. } => {
+                answer = record;
+                ControlFlow::Break(())
+            }
+            _ => ControlFlow::Continue(()),
+        },
+    )
+    .await?;
+    Ok(answer)
+}
+
+/// `discv4 requestenr`
+pub fn request_enr(args: &RequestEnr, out: &mut dyn Write) -> Result<(), CliError> {
+    let (_, target) = parse_target(&args.enode)?;
+    let timeout = parse_duration(&args.timeout)?;
+    let record = async_io::block_on(fetch_enr(&target, timeout))?.ok_or_else(|| {
+        CliError::Invalid(format!(
+            "{}: no record within {}",
+            target.udp_addr(),
+            args.timeout
+        ))
+    })?;
+    let mut text = format!("{}\nseq: {}\n", record.to_text(), record.seq());
+    if let Some(e) = record.to_enode() {
+        text.push_str(&format!("enode: {e}\n"));
+    }
+    out.write_all(text.as_bytes())
+        .map_err(CliError::io("stdout"))
+}
+
+/// `discv4 resolve`
+pub fn resolve(args: &Resolve, out: &mut dyn Write) -> Result<(), CliError> {
+    let (enode, target) = parse_target(&args.enode)?;
+    let timeout = parse_duration(&args.timeout)?;
+    let deadline = Instant::now() + timeout;
+    let mut boot = match &args.bootnodes {
+        Some(b) => parse_enodes(b, "--bootnodes")?
+            .iter()
+            .filter_map(disc_node)
+            .collect(),
+        None => Vec::new(),
+    };
+    async_io::block_on(async {
+        // First the node itself, at the address we know.
+        let quick = timeout.min(Duration::from_secs(3));
+        if let Some(r) = fetch_enr(&target, quick).await?
+            && let Some(e) = r.to_enode()
+        {
+            return writeln!(out, "{e}").map_err(CliError::io("stdout"));
+        }
+        // Else ask the network where it went: a lookup for its id.
+        boot.push(target.clone());
+        let (mut d, socket) = throwaway(target.ip, boot).await?;
+        d.start_lookup(unix_ms(), enode.id.to_bytes());
+        let mut found = None;
+        drive(&mut d, &socket, deadline, |_, ev| match ev {
+            Event::Discovered(n) if n.id == target.id => {
+                found = Some(n);
+                ControlFlow::Break(())
+            }
+            Event::LookupDone { result, .. } => {
+                found = result.into_iter().find(|n| n.id == target.id);
+                ControlFlow::Break(())
+            }
+            _ => ControlFlow::Continue(()),
+        })
+        .await?;
+        match found {
+            Some(n) => writeln!(out, "{}", Enode::new(n.key, n.ip, n.tcp, n.udp))
+                .map_err(CliError::io("stdout")),
+            None => Err(CliError::Invalid(format!("{}: not found", enode.node_id()))),
+        }
+    })
+}
+
+/// `discv4 crawl`
+pub fn crawl(args: &Crawl, out: &mut dyn Write) -> Result<(), CliError> {
+    let boot: Vec<Node> = parse_enodes(&args.bootnodes, "--bootnodes")?
+        .iter()
+        .filter_map(disc_node)
+        .collect();
+    if boot.is_empty() {
+        return Err(CliError::Invalid("--bootnodes: no usable node".into()));
+    }
+    let timeout = parse_duration(&args.timeout)?;
+    /// Lookups the crawler keeps running at once.
+    const CRAWL_LOOKUPS: usize = 4;
+    let found = async_io::block_on(async {
+        let (mut d, socket) = throwaway(boot[0].ip, boot.clone()).await?;
+        let mut nodes: BTreeMap<ethpeer::crypto::NodeId, (Node, Option<Record>)> = BTreeMap::new();
+        for n in &boot {
+            nodes.insert(n.id, (n.clone(), None));
+            d.request_enr(unix_ms(), n.clone());
+        }
+        let start = Instant::now();
+        let deadline = start + timeout;
+        let mut last_report = start;
+        for _ in 0..CRAWL_LOOKUPS {
+            d.start_random_lookup(unix_ms());
+        }
+        drive(&mut d, &socket, deadline, |d, ev| {
+            match ev {
+                Event::Discovered(n) => {
+                    if !nodes.contains_key(&n.id) {
+                        nodes.insert(n.id, (n.clone(), None));
+                        d.request_enr(unix_ms(), n);
+                    }
+                }
+                Event::Enr(n, r) => {
+                    nodes.insert(n.id, (n, Some(r)));
+                }
+                Event::LookupDone { .. } => {
+                    d.start_random_lookup(unix_ms());
+                }
+                _ => {}
+            }
+            if last_report.elapsed() >= Duration::from_secs(1) {
+                last_report = Instant::now();
+                let with = nodes.values().filter(|(_, r)| r.is_some()).count();
+                eprintln!(
+                    "crawl: {} nodes, {with} with records, {}s elapsed",
+                    nodes.len(),
+                    start.elapsed().as_secs()
+                );
+            }
+            ControlFlow::Continue(())
+        })
+        .await?;
+        Ok::<_, CliError>(nodes)
+    })?;
+    let mut json = String::from("{\n");
+    let count = found.len();
+    for (i, (id, (n, rec))) in found.iter().enumerate() {
+        json.push_str(&format!(
+            "  \"{}\": {{\"enode\": {}",
+            hex(id.as_bytes()),
+            json_string(&Enode::new(n.key, n.ip, n.tcp, n.udp).to_string())
+        ));
+        if let Some(r) = rec {
+            json.push_str(&format!(
+                ", \"seq\": {}, \"record\": {}",
+                r.seq(),
+                json_string(&r.to_text())
+            ));
+        }
+        json.push('}');
+        json.push_str(if i + 1 < count { ",\n" } else { "\n" });
+    }
+    json.push_str("}\n");
+    eprintln!("crawl: done, {count} nodes");
+    match &args.out {
+        Some(p) => std::fs::write(p, json).map_err(CliError::io(p.display())),
+        None => out
+            .write_all(json.as_bytes())
+            .map_err(CliError::io("stdout")),
+    }
+}
+
+/// `bootnode`: discovery only, until SIGINT or SIGTERM.
+pub fn bootnode(args: &Bootnode, out: &mut dyn Write) -> Result<(), CliError> {
+    if args.verbosity > 5 {
+        return Err(CliError::Invalid("--verbosity: must be 0 to 5".into()));
+    }
+    log::init(args.verbosity, log::Format::Terminal);
+    let key = match (&args.nodekey, &args.nodekeyhex) {
+        (Some(_), Some(_)) => {
+            return Err(CliError::Invalid(
+                "--nodekey and --nodekeyhex are mutually exclusive".into(),
+            ));
+        }
+        (Some(f), None) => super::key::read_key(f)?,
+        (None, Some(h)) => ethpeer::datadir::parse_key_hex(h)
+            .map_err(|e| CliError::Invalid(format!("--nodekeyhex: {e}")))?,
+        (None, None) => SecretKey::generate(os_random),
+    };
+    let netrestrict = match &args.netrestrict {
+        Some(s) => Some(
+            s.parse()
+                .map_err(|e| CliError::Invalid(format!("--netrestrict: {e}")))?,
+        ),
+        None => None,
+    };
+    let ext_ip = super::node::nat_ip(args.nat.as_deref())?;
+    let prepared = Prepared {
+        datadir: None,
+        key,
+        config: NodeConfig {
+            max_peers: 0,
+            netrestrict,
+            ..NodeConfig::default()
+        },
+        listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), args.port),
+        max_pending: 0,
+        ext_ip,
+        client_id: super::node::client_id(None),
+        discovery: true,
+        rlpx: false,
+        network_id: 0,
+    };
+    let shutdown = super::node::signal_shutdown()?;
+    let _ = out.flush();
+    run_node(prepared, Vec::new(), shutdown)
+}
