@@ -373,8 +373,8 @@ pub fn crawl(args: &Crawl, out: &mut dyn Write) -> Result<(), CliError> {
         drive(&mut d, &socket, deadline, |d, ev| {
             match ev {
                 Event::Discovered(n) => {
-                    if !nodes.contains_key(&n.id) {
-                        nodes.insert(n.id, (n.clone(), None));
+                    if let std::collections::btree_map::Entry::Vacant(v) = nodes.entry(n.id) {
+                        v.insert((n.clone(), None));
                         d.request_enr(unix_ms(), n);
                     }
                 }
