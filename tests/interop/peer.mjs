@@ -4,8 +4,10 @@
 // It prints one JSON object per line on stdout: {"t": ms, "event": name, ...}.
 //
 // Modes:
-//   listen --port N --key HEX            accept RLPx connections
-//   dial   --enode URL --key HEX         connect to one node
+//   listen --port N --key HEX [--udp-port U]   accept RLPx connections (and run discv4 on U)
+//   dial   --enode URL --key HEX               connect to one node
+//   dpt    --port U --key HEX [--enode URL]    discv4 only; with --enode, ping it and ask it
+//                                             for neighbours of our own id
 // Options:
 //   --caps LIST        capabilities to offer, e.g. "eth/68" (default: none)
 //   --keep-without-caps  keep a session open when no capability is shared (the library would send
@@ -18,7 +20,7 @@
 
 import { parseArgs } from 'node:util'
 import { randomBytes } from 'node:crypto'
-import { ETH, RLPx, Peer, DisconnectReasonNames, DISCONNECT_REASON } from '@ethereumjs/devp2p'
+import { DPT, ETH, RLPx, Peer, DisconnectReasonNames, DISCONNECT_REASON } from '@ethereumjs/devp2p'
 import { Common, Mainnet } from '@ethereumjs/common'
 import { bytesToHex, bytesToInt, hexToBytes } from '@ethereumjs/util'
 import { secp256k1 } from 'ethereum-cryptography/secp256k1.js'
@@ -37,11 +39,12 @@ const { positionals, values: opt } = parseArgs({
     'keep-without-caps': { type: 'boolean', default: false },
     'ping-after': { type: 'string' },
     'exit-after': { type: 'string' },
+    'udp-port': { type: 'string' },
   },
 })
 const mode = positionals[0]
-if (mode !== 'listen' && mode !== 'dial') {
-  console.error('usage: peer.mjs listen|dial [options]')
+if (mode !== 'listen' && mode !== 'dial' && mode !== 'dpt') {
+  console.error('usage: peer.mjs listen|dial|dpt [options]')
   process.exit(64)
 }
 
@@ -119,6 +122,59 @@ Peer.prototype._sendDisconnect = function (reason) {
   return origSendDisconnect.call(this, reason)
 }
 
+const parseEnode = (url) => {
+  const m = /^enode:\/\/([0-9a-f]{128})@([^:]+):(\d+)(?:\?discport=(\d+))?/.exec(url ?? '')
+  if (!m) throw new Error(`bad enode URL ${url}`)
+  return { id: hexToBytes(`0x${m[1]}`), address: m[2], tcpPort: Number(m[3]), udpPort: Number(m[4] ?? m[3]) }
+}
+
+// A discv4 node from the library; its table events are logged.
+function startDpt(udpPort, tcpPort) {
+  const dpt = new DPT(privateKey, {
+    endpoint: { address: '127.0.0.1', udpPort, tcpPort: tcpPort ?? null },
+    shouldFindNeighbours: true,
+    refreshInterval: 30000,
+  })
+  const who = (p) => ({ id: bytesToHex(p.id), address: p.address, udpPort: p.udpPort, tcpPort: p.tcpPort })
+  dpt.events.on('listening', () =>
+    emit('dpt:listening', {
+      enode: `enode://${bytesToHex(nodeId).slice(2)}@127.0.0.1:${tcpPort ?? udpPort}?discport=${udpPort}`,
+    }),
+  )
+  dpt.events.on('error', (e) => emit('dpt:error', { error: e.message }))
+  dpt.events.on('peer:added', (p) => emit('dpt:peer:added', { ...who(p), table: dpt.numPeers() }))
+  dpt.events.on('peer:removed', (p) => emit('dpt:peer:removed', who(p)))
+  dpt.bind(udpPort, '127.0.0.1')
+  return dpt
+}
+
+if (mode === 'dpt') {
+  const dpt = startDpt(Number(opt.port ?? 30303))
+  if (opt.enode) {
+    const target = parseEnode(opt.enode)
+    setTimeout(async () => {
+      try {
+        const peer = await dpt.addPeer({ address: target.address, udpPort: target.udpPort, tcpPort: target.tcpPort })
+        emit('dpt:pong', { id: bytesToHex(peer.id), idMatches: bytesToHex(peer.id) === bytesToHex(target.id) })
+        dpt._server.findneighbours(peer, nodeId)
+      } catch (e) {
+        emit('dpt:ping-failed', { error: e.message })
+      }
+    }, 100)
+  }
+  const stop = () => {
+    emit('dpt:table', { peers: dpt.getPeers().map((p) => bytesToHex(p.id)) })
+    dpt.destroy()
+    emit('exit', { code: 0 })
+    setTimeout(() => process.exit(0), 50)
+  }
+  if (opt['exit-after']) setTimeout(stop, Number(opt['exit-after']))
+  process.on('SIGTERM', stop)
+} else {
+  runRlpx()
+}
+
+function runRlpx() {
 const common = new Common({ chain: Mainnet })
 const port = mode === 'listen' ? Number(opt.port ?? 30303) : null
 const rlpx = new RLPx(privateKey, { capabilities, common, maxPeers: 25, listenPort: port })
@@ -161,4 +217,7 @@ if (mode === 'listen') {
   rlpx
     .connect({ id: hexToBytes(`0x${m[1]}`), address: m[2], tcpPort: Number(m[3]) })
     .catch((e) => emit('dial:failed', { error: e.message }))
+}
+
+if (mode === 'listen' && opt['udp-port']) startDpt(Number(opt['udp-port']), port)
 }
