@@ -352,14 +352,22 @@ impl Server {
                 DiscEvent::Discovered(n) => {
                     self.node.handle_candidates(now, dial_candidate(&n));
                 }
-                DiscEvent::LookupDone { result, rounds, .. } => log::debug(
-                    "Lookup finished",
-                    &[
-                        ("found", &result.len()),
-                        ("rounds", &rounds),
-                        ("table", &d.table().len()),
-                    ],
-                ),
+                DiscEvent::LookupDone { result, rounds, .. } => {
+                    log::debug(
+                        "Lookup finished",
+                        &[
+                            ("found", &result.len()),
+                            ("rounds", &rounds),
+                            ("table", &d.table().len()),
+                        ],
+                    );
+                    // Fetch the records of what the lookup found, so dial candidates can be
+                    // judged by their ENR (the eth fork id) and not only by their endpoint.
+                    let at = unix_ms();
+                    for n in result.into_iter().filter(|n| n.enr_seq == 0) {
+                        d.request_enr(at, n);
+                    }
+                }
                 DiscEvent::Enr(n, r) => {
                     log::trace("Node record", &[("id", &n.id), ("seq", &r.seq())]);
                 }

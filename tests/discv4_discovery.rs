@@ -204,3 +204,19 @@ fn ping_and_enr_request_are_answered() {
     assert_eq!(rec.public_key(), Some(key2));
     assert_eq!(rec.udp(), Some(30303));
 }
+
+#[test]
+fn our_record_seq_goes_up_only_when_the_endpoint_changes() {
+    let mut net = Net::new(1, &[]);
+    let d = net.nodes.get_mut(&Net::addr(1)).unwrap();
+    let seq = d.record().seq();
+    d.set_endpoint(Net::addr(1).ip(), 30303, 30303).unwrap();
+    assert_eq!(d.record().seq(), seq, "same endpoint, same record");
+    let ip: IpAddr = "198.51.100.4".parse().unwrap();
+    d.set_endpoint(ip, 30304, 30305).unwrap();
+    assert_eq!(d.record().seq(), seq + 1);
+    assert_eq!(d.record().udp(), Some(30304));
+    assert_eq!(d.record().tcp(), Some(30305));
+    assert_eq!(d.record().ip(), Some("198.51.100.4".parse().unwrap()));
+    assert!(d.record().verify().is_ok(), "the new record is signed");
+}
