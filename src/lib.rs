@@ -15,6 +15,7 @@ pub mod event_loop;
 pub mod log;
 pub mod netutil;
 pub mod node;
+pub mod nodedb;
 pub mod p2p;
 pub mod peer_task;
 pub mod rlp_strict;

@@ -1,0 +1,449 @@
+//! [`NodeDbHandle`]: the storage thread that owns the [`NodeDb`] and the channel the event loop
+//! uses to reach it. fjall may block (fsync, write stalls under flush pressure), so no store call
+//! ever runs on the event loop; the loop only sends commands.
+//!
+//! Writes are fire-and-forget: `try_send` on a bounded queue of [`QUEUE_LEN`] commands. When the
+//! queue is full the write is dropped and counted ([`NodeDbHandle::dropped_writes`]): the node
+//! database is a cache, and the next Pong rewrites the same record, so shedding load beats
+//! stalling discovery. Reads (`get`, `seed_nodes`) are async: they wait for queue space and for
+//! the reply on a one-shot channel, so they are answered after every write sent before them.
+//!
+//! Durability policy, applied by the thread after each batch of up to [`BATCH_MAX`] commands:
+//! the batch's journal writes are handed to the OS (`PersistMode::Buffer`), so a killed process
+//! loses nothing the thread has applied; they are synced to disk (`SyncData`) at most every
+//! [`SYNC_INTERVAL`], so a power cut loses at most that much (and never the ability to open: see
+//! [`super::store`]), and a storage card is not worn by an fsync per Pong. Closing syncs all.
+//! The thread also runs the hourly expiry, reading the wall clock itself: it is shell code.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use async_channel::{Receiver, Sender, TrySendError};
+use fjall::PersistMode;
+
+use super::{EXPIRE_INTERVAL, EXPIRE_UNSEEN, NodeDb, NodeDbError, NodeRecord};
+use crate::crypto::NodeId;
+use crate::log;
+
+/// Commands the queue holds: 1024. A command is at most one record (about 500 bytes with its
+/// ENR), so a full queue is about 0.5 MiB, and it absorbs several seconds of discovery's write
+/// rate (a few records per second per active lookup) even if the disk stalls.
+pub const QUEUE_LEN: usize = 1024;
+
+/// Longest time applied writes stay in OS buffers before an fsync: 10 seconds. What a power cut
+/// can cost, traded against flash wear and fsync latency on small boards.
+pub const SYNC_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Commands applied between two hand-offs to the OS: 256, so a burst becomes one `write` call
+/// per batch rather than one per command, while a kill loses at most one batch of applied writes.
+pub const BATCH_MAX: usize = 256;
+
+/// The storage thread's settings; [`HandleConfig::default`] is what the node uses.
+pub struct HandleConfig {
+    /// Queue capacity in commands.
+    pub queue_len: usize,
+    /// Longest time between an applied write and its fsync.
+    pub sync_interval: Duration,
+    /// Time between two expiry runs.
+    pub expire_interval: Duration,
+    /// Age of the last Pong after which a node expires, in seconds.
+    pub expire_unseen: u64,
+    /// The current unix time in seconds, read by expiry.
+    pub clock: Box<dyn FnMut() -> u64 + Send>,
+}
+
+impl Default for HandleConfig {
+    fn default() -> Self {
+        HandleConfig {
+            queue_len: QUEUE_LEN,
+            sync_interval: SYNC_INTERVAL,
+            expire_interval: EXPIRE_INTERVAL,
+            expire_unseen: EXPIRE_UNSEEN,
+            clock: Box::new(unix_now),
+        }
+    }
+}
+
+/// The system clock in unix seconds (0 if it is set before 1970).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+type Reply<T> = Sender<Result<T, NodeDbError>>;
+
+/// What the storage thread is asked to do.
+enum Command {
+    Put(Box<NodeRecord>),
+    LastPing(NodeId, u64),
+    LastPong(NodeId, u64),
+    FindnodeFailures(NodeId, u32),
+    Remove(NodeId),
+    Get(NodeId, Reply<Option<NodeRecord>>),
+    Seed {
+        now: u64,
+        max_age: u64,
+        limit: usize,
+        reply: Reply<Vec<NodeRecord>>,
+    },
+    Sync(Reply<()>),
+    Close(Reply<()>),
+}
+
+/// The event loop's side of the storage thread. Dropping it closes the store and joins the
+/// thread, as [`NodeDbHandle::close`] does.
+pub struct NodeDbHandle {
+    tx: Sender<Command>,
+    dropped: Arc<AtomicU64>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for NodeDbHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeDbHandle")
+            .field("dropped", &self.dropped_writes())
+            .finish()
+    }
+}
+
+impl NodeDbHandle {
+    /// Opens the store at `<datadir>/nodes` on a new storage thread and waits until it is open.
+    /// Called once at start-up; the wait covers fjall's journal recovery.
+    pub fn open(datadir: &Path, config: HandleConfig) -> Result<NodeDbHandle, NodeDbError> {
+        let datadir = datadir.to_path_buf();
+        let (opened_tx, opened_rx) = std::sync::mpsc::sync_channel(1);
+        let handle = Self::start(config, move || {
+            let opened = NodeDb::open(&datadir);
+            let (db, result) = match opened {
+                Ok(db) => (Some(db), Ok(())),
+                Err(e) => (None, Err(e)),
+            };
+            let _ = opened_tx.send(result);
+            db
+        })?;
+        let error = match opened_rx.recv() {
+            Ok(Ok(())) => return Ok(handle),
+            Ok(Err(e)) => e,
+            Err(_) => NodeDbError::Closed,
+        };
+        // The thread has ended without a store: join it here so dropping the handle does not
+        // try (and fail) to close a store that never opened.
+        let mut handle = handle;
+        if let Some(thread) = handle.thread.take() {
+            let _ = thread.join();
+        }
+        Err(error)
+    }
+
+    /// Moves an open store onto a new storage thread.
+    pub fn spawn(db: NodeDb, config: HandleConfig) -> Result<NodeDbHandle, NodeDbError> {
+        Self::start(config, move || Some(db))
+    }
+
+    fn start(
+        config: HandleConfig,
+        open: impl FnOnce() -> Option<NodeDb> + Send + 'static,
+    ) -> Result<NodeDbHandle, NodeDbError> {
+        let (tx, rx) = async_channel::bounded(config.queue_len.max(1));
+        let thread = std::thread::Builder::new()
+            .name("nodedb".into())
+            .spawn(move || {
+                if let Some(db) = open() {
+                    Storage::new(db, config).run(rx);
+                }
+            })
+            .map_err(|e| NodeDbError::Io("nodedb thread".into(), e))?;
+        Ok(NodeDbHandle {
+            tx,
+            dropped: Arc::new(AtomicU64::new(0)),
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues a write without waiting; false if it was dropped (queue full or thread gone).
+    fn write(&self, command: Command) -> bool {
+        match self.tx.try_send(command) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_) | TrySendError::Closed(_)) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+
+    /// Stores `record`, replacing the node's previous record.
+    pub fn put(&self, record: NodeRecord) -> bool {
+        self.write(Command::Put(Box::new(record)))
+    }
+
+    /// Records when a Ping from `id` arrived (ignored if `id` has no record).
+    pub fn set_last_ping_received(&self, id: NodeId, at: u64) -> bool {
+        self.write(Command::LastPing(id, at))
+    }
+
+    /// Records when a Pong from `id` arrived (ignored if `id` has no record).
+    pub fn set_last_pong_received(&self, id: NodeId, at: u64) -> bool {
+        self.write(Command::LastPong(id, at))
+    }
+
+    /// Records how many FindNode requests to `id` failed in a row (ignored if no record).
+    pub fn set_findnode_failures(&self, id: NodeId, failures: u32) -> bool {
+        self.write(Command::FindnodeFailures(id, failures))
+    }
+
+    /// Removes the record of `id`.
+    pub fn remove(&self, id: NodeId) -> bool {
+        self.write(Command::Remove(id))
+    }
+
+    /// Writes dropped so far because the queue was full or the thread had stopped.
+    pub fn dropped_writes(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    async fn request<T>(
+        &self,
+        command: impl FnOnce(Reply<T>) -> Command,
+    ) -> Result<T, NodeDbError> {
+        let (reply, answer) = async_channel::bounded(1);
+        self.tx
+            .send(command(reply))
+            .await
+            .map_err(|_| NodeDbError::Closed)?;
+        answer.recv().await.map_err(|_| NodeDbError::Closed)?
+    }
+
+    /// The record of `id`, after every write queued before this call.
+    pub async fn get(&self, id: NodeId) -> Result<Option<NodeRecord>, NodeDbError> {
+        self.request(|reply| Command::Get(id, reply)).await
+    }
+
+    /// The table's seed: see [`NodeDb::seed_nodes`].
+    pub async fn seed_nodes(
+        &self,
+        now: u64,
+        max_age: u64,
+        limit: usize,
+    ) -> Result<Vec<NodeRecord>, NodeDbError> {
+        self.request(|reply| Command::Seed {
+            now,
+            max_age,
+            limit,
+            reply,
+        })
+        .await
+    }
+
+    /// Applies every write queued before this call and syncs them to disk.
+    pub async fn sync(&self) -> Result<(), NodeDbError> {
+        self.request(Command::Sync).await
+    }
+
+    /// Closes the store (syncing everything to disk) and joins the storage thread. Blocks for
+    /// the queued commands and the final fsync: for shutdown.
+    pub fn close(mut self) -> Result<(), NodeDbError> {
+        self.shut_down()
+    }
+
+    fn shut_down(&mut self) -> Result<(), NodeDbError> {
+        let Some(thread) = self.thread.take() else {
+            return Ok(());
+        };
+        let (reply, answer) = async_channel::bounded(1);
+        let result = match self.tx.send_blocking(Command::Close(reply)) {
+            Ok(()) => answer.recv_blocking().unwrap_or(Err(NodeDbError::Closed)),
+            Err(_) => Err(NodeDbError::Closed),
+        };
+        if thread.join().is_err() {
+            return Err(NodeDbError::Closed);
+        }
+        result
+    }
+}
+
+impl Drop for NodeDbHandle {
+    fn drop(&mut self) {
+        if let Err(e) = self.shut_down() {
+            log::error("Node database close failed", &[("err", &e)]);
+        }
+    }
+}
+
+/// What the storage thread woke up for.
+enum Wake {
+    Command(Command),
+    /// Every handle is gone.
+    Disconnected,
+    /// A sync or expiry deadline passed.
+    Timer,
+}
+
+/// The storage thread's state.
+struct Storage {
+    db: NodeDb,
+    config: HandleConfig,
+    next_expire: Instant,
+    /// When the oldest write not yet synced to disk was applied.
+    unsynced_since: Option<Instant>,
+    /// Writes that failed; the first is logged as an error, later ones at debug level.
+    failures: u64,
+}
+
+impl Storage {
+    fn new(db: NodeDb, config: HandleConfig) -> Self {
+        Storage {
+            db,
+            next_expire: Instant::now() + config.expire_interval,
+            config,
+            unsynced_since: None,
+            failures: 0,
+        }
+    }
+
+    fn run(mut self, rx: Receiver<Command>) {
+        loop {
+            let deadline = match self.unsynced_since {
+                Some(t) => self.next_expire.min(t + self.config.sync_interval),
+                None => self.next_expire,
+            };
+            let mut wake = wait(&rx, deadline);
+            let mut wrote = false;
+            for _ in 0..BATCH_MAX {
+                match wake {
+                    Wake::Command(Command::Close(reply)) => {
+                        let _ = reply.try_send(self.db.close());
+                        return;
+                    }
+                    Wake::Disconnected => {
+                        if let Err(e) = self.db.close() {
+                            log::error("Node database close failed", &[("err", &e)]);
+                        }
+                        return;
+                    }
+                    Wake::Command(command) => wrote |= self.apply(command),
+                    Wake::Timer => {}
+                }
+                match rx.try_recv() {
+                    Ok(command) => wake = Wake::Command(command),
+                    Err(_) => break,
+                }
+            }
+            if wrote {
+                self.hand_to_os();
+            }
+            self.maintain();
+        }
+    }
+
+    /// Runs one command; true if it may have written.
+    fn apply(&mut self, command: Command) -> bool {
+        let db = &self.db;
+        let result = match command {
+            Command::Put(record) => db.put(&record),
+            Command::LastPing(id, at) => db.update(&id, |r| r.last_ping_received = at).map(drop),
+            Command::LastPong(id, at) => db.update(&id, |r| r.last_pong_received = at).map(drop),
+            Command::FindnodeFailures(id, n) => {
+                db.update(&id, |r| r.findnode_failures = n).map(drop)
+            }
+            Command::Remove(id) => db.remove(&id),
+            Command::Get(id, reply) => {
+                let _ = reply.try_send(db.get(&id));
+                return false;
+            }
+            Command::Seed {
+                now,
+                max_age,
+                limit,
+                reply,
+            } => {
+                let _ = reply.try_send(db.seed_nodes(now, max_age, limit));
+                return false;
+            }
+            Command::Sync(reply) => {
+                let synced = db.persist(PersistMode::SyncData);
+                if synced.is_ok() {
+                    self.unsynced_since = None;
+                }
+                let _ = reply.try_send(synced);
+                return false;
+            }
+            // Handled by the loop before it gets here.
+            Command::Close(reply) => {
+                let _ = reply.try_send(Ok(()));
+                return false;
+            }
+        };
+        if let Err(e) = result {
+            self.failed("Node database write failed", &e);
+        }
+        true
+    }
+
+    /// Hands the batch's journal writes to the OS and starts the sync timer.
+    fn hand_to_os(&mut self) {
+        match self.db.persist(PersistMode::Buffer) {
+            Ok(()) => {
+                self.unsynced_since.get_or_insert_with(Instant::now);
+            }
+            Err(e) => self.failed("Node database write failed", &e),
+        }
+    }
+
+    /// Runs expiry and the periodic fsync when they are due.
+    fn maintain(&mut self) {
+        let now = Instant::now();
+        if now >= self.next_expire {
+            self.next_expire = now + self.config.expire_interval;
+            let unix = (self.config.clock)();
+            match self.db.expire(unix, self.config.expire_unseen) {
+                Ok(0) => {}
+                Ok(n) => {
+                    log::debug("Node database expired nodes", &[("count", &n)]);
+                    self.hand_to_os();
+                }
+                Err(e) => self.failed("Node database expiry failed", &e),
+            }
+        }
+        if let Some(since) = self.unsynced_since
+            && now >= since + self.config.sync_interval
+        {
+            match self.db.persist(PersistMode::SyncData) {
+                Ok(()) => self.unsynced_since = None,
+                Err(e) => {
+                    // Retry one interval later rather than spinning on a failing disk.
+                    self.unsynced_since = Some(now);
+                    self.failed("Node database sync failed", &e);
+                }
+            }
+        }
+    }
+
+    fn failed(&mut self, msg: &str, e: &NodeDbError) {
+        self.failures += 1;
+        let count = self.failures;
+        if count == 1 {
+            log::error(msg, &[("err", e)]);
+        } else {
+            log::debug(msg, &[("err", e), ("failures", &count)]);
+        }
+    }
+}
+
+/// Waits for the next command, the channel's end, or `deadline`.
+fn wait(rx: &Receiver<Command>, deadline: Instant) -> Wake {
+    let command = async {
+        match rx.recv().await {
+            Ok(command) => Wake::Command(command),
+            Err(_) => Wake::Disconnected,
+        }
+    };
+    let timer = async {
+        async_io::Timer::at(deadline).await;
+        Wake::Timer
+    };
+    async_io::block_on(futures_lite::future::or(command, timer))
+}

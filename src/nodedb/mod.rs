@@ -1,0 +1,347 @@
+//! The node database: what discovery v4 remembers about other nodes across restarts (devp2p
+//! discv4.md "Endpoint Proof" and "Kademlia Table"; the role go-ethereum's `p2p/enode/nodedb.go`
+//! plays), kept on disk with fjall.
+//!
+//! Per node (keyed by its 32-byte node id) it holds the endpoint, the public key, the node's
+//! latest ENR (raw RLP), when we last received a Ping and a Pong from it (unix seconds) and how
+//! many FindNode requests to it failed in a row. On start the table is seeded from nodes seen in
+//! the last [`SEED_AGE_MAX`] seconds; nodes unseen for [`EXPIRE_UNSEEN`] seconds are removed every
+//! [`EXPIRE_INTERVAL`]. "Seen" means a Pong received: a Pong echoes our Ping's hash, so it proves
+//! the endpoint, whereas a Ping's UDP source can be spoofed.
+//!
+//! The database is a cache, as in go-ethereum: a schema mismatch or an unreadable store is wiped
+//! and rebuilt, a corrupt value is skipped, and losing the last few seconds of updates to a power
+//! cut is acceptable as long as the store still opens. Three parts:
+//!
+//! - this file: [`NodeRecord`] and its compact, defensively decoded value layout;
+//! - [`store`]: [`NodeDb`], the synchronous store on fjall with capped memory;
+//! - [`handle`]: [`NodeDbHandle`], a dedicated storage thread that owns the store and talks to the
+//!   event loop over a bounded channel, so disk I/O (and fjall's write stalls) never run there.
+
+pub mod handle;
+pub mod store;
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::crypto::{NodeId, PublicKey};
+use crate::enode::Enode;
+use crate::enr::ENR_SIZE_MAX;
+use crate::rlp_strict;
+
+pub use handle::{HandleConfig, NodeDbHandle};
+pub use store::{DbCheck, NodeDb};
+
+/// How far back a Pong may be for its node to seed the table at start: 5 days, the age
+/// go-ethereum's `seedMaxAge` uses, long enough to survive a node being off over a weekend.
+pub const SEED_AGE_MAX: u64 = 5 * 24 * 3600;
+
+/// How long a node may go without a Pong before the hourly expiry removes it: 24 hours
+/// (go-ethereum's `dbNodeExpiration`). The table refreshes live nodes far more often than that.
+pub const EXPIRE_UNSEEN: u64 = 24 * 3600;
+
+/// How often expired nodes are removed: hourly (go-ethereum's `dbCleanupCycle`).
+pub const EXPIRE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Value layout tag for a node reached over IPv4; the address that follows is 4 bytes.
+const TAG_IPV4: u8 = 4;
+/// Value layout tag for a node reached over IPv6; the address that follows is 16 bytes.
+const TAG_IPV6: u8 = 6;
+/// Bytes of a value before the optional ENR, with an IPv6 address (the longer form): tag, key,
+/// address, two ports, two timestamps and the failure count.
+const FIXED_LEN_MAX: usize = 1 + 64 + 16 + 2 + 2 + 8 + 8 + 4;
+/// Longest value ever written or accepted: the fixed part plus an ENR of at most
+/// [`ENR_SIZE_MAX`] bytes (EIP-778). Anything longer is corrupt.
+pub const VALUE_SIZE_MAX: usize = FIXED_LEN_MAX + ENR_SIZE_MAX;
+
+/// Everything the node database keeps about one node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeRecord {
+    /// The node's public key; its keccak-256 is the node id the record is stored under.
+    pub key: PublicKey,
+    /// The node's IP address.
+    pub ip: IpAddr,
+    /// Its discovery (UDP) port.
+    pub udp: u16,
+    /// Its RLPx (TCP) port; 0 when it does not accept connections.
+    pub tcp: u16,
+    /// Its latest ENR as raw RLP, at most [`ENR_SIZE_MAX`] bytes, when we have one.
+    pub enr: Option<Vec<u8>>,
+    /// When we last received a Ping from it (unix seconds; 0 = never).
+    pub last_ping_received: u64,
+    /// When we last received a Pong from it (unix seconds; 0 = never). This is "last seen".
+    pub last_pong_received: u64,
+    /// FindNode requests to it that failed in a row.
+    pub findnode_failures: u32,
+}
+
+impl NodeRecord {
+    /// A record for a node with no history yet.
+    pub fn new(key: PublicKey, ip: IpAddr, udp: u16, tcp: u16) -> Self {
+        NodeRecord {
+            key,
+            ip,
+            udp,
+            tcp,
+            enr: None,
+            last_ping_received: 0,
+            last_pong_received: 0,
+            findnode_failures: 0,
+        }
+    }
+
+    /// The node id the record is stored under.
+    pub fn id(&self) -> NodeId {
+        self.key.node_id()
+    }
+
+    /// The node's address as an enode.
+    pub fn enode(&self) -> Enode {
+        Enode::new(self.key, self.ip, self.tcp, self.udp)
+    }
+
+    /// The compact value stored on disk:
+    /// `tag (4|6) || key[64] || ip[4|16] || udp[2] || tcp[2] || last_ping[8] || last_pong[8] ||
+    /// findnode_failures[4] || enr[0..=300]`, integers big-endian. A fixed layout rather than RLP
+    /// because every field but the ENR has a fixed size, so decoding is a handful of bounded
+    /// slices. An ENR longer than [`ENR_SIZE_MAX`] is refused.
+    pub fn encode(&self) -> Result<Vec<u8>, RecordError> {
+        let enr = self.enr.as_deref().unwrap_or_default();
+        if enr.len() > ENR_SIZE_MAX {
+            return Err(RecordError::EnrTooLarge(enr.len()));
+        }
+        let mut out = Vec::with_capacity(FIXED_LEN_MAX + enr.len());
+        match self.ip {
+            IpAddr::V4(ip) => {
+                out.push(TAG_IPV4);
+                out.extend_from_slice(&self.key.to_bytes());
+                out.extend_from_slice(&ip.octets());
+            }
+            IpAddr::V6(ip) => {
+                out.push(TAG_IPV6);
+                out.extend_from_slice(&self.key.to_bytes());
+                out.extend_from_slice(&ip.octets());
+            }
+        }
+        out.extend_from_slice(&self.udp.to_be_bytes());
+        out.extend_from_slice(&self.tcp.to_be_bytes());
+        out.extend_from_slice(&self.last_ping_received.to_be_bytes());
+        out.extend_from_slice(&self.last_pong_received.to_be_bytes());
+        out.extend_from_slice(&self.findnode_failures.to_be_bytes());
+        out.extend_from_slice(enr);
+        Ok(out)
+    }
+
+    /// Reads a stored value back. Every length is checked before use, the key must be a curve
+    /// point and the ENR (if any) one canonical RLP item; anything else is [`RecordError`], never
+    /// a panic.
+    pub fn decode(value: &[u8]) -> Result<NodeRecord, RecordError> {
+        if value.len() > VALUE_SIZE_MAX {
+            return Err(RecordError::TooLong(value.len()));
+        }
+        let mut r = Reader(value);
+        let tag = r.array::<1>()?[0];
+        let key = PublicKey::from_bytes(&r.array::<64>()?).map_err(|_| RecordError::PublicKey)?;
+        let ip = match tag {
+            TAG_IPV4 => IpAddr::V4(Ipv4Addr::from(r.array::<4>()?)),
+            TAG_IPV6 => IpAddr::V6(Ipv6Addr::from(r.array::<16>()?)),
+            other => return Err(RecordError::Tag(other)),
+        };
+        let udp = u16::from_be_bytes(r.array()?);
+        let tcp = u16::from_be_bytes(r.array()?);
+        let last_ping_received = u64::from_be_bytes(r.array()?);
+        let last_pong_received = u64::from_be_bytes(r.array()?);
+        let findnode_failures = u32::from_be_bytes(r.array()?);
+        let enr = match r.0 {
+            [] => None,
+            rest => {
+                rlp_strict::validate(rest).map_err(|_| RecordError::EnrNotRlp)?;
+                Some(rest.to_vec())
+            }
+        };
+        Ok(NodeRecord {
+            key,
+            ip,
+            udp,
+            tcp,
+            enr,
+            last_ping_received,
+            last_pong_received,
+            findnode_failures,
+        })
+    }
+}
+
+/// A cursor over a stored value that hands out fixed-size pieces or reports truncation.
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], RecordError> {
+        let (head, rest) = self
+            .0
+            .split_first_chunk::<N>()
+            .ok_or(RecordError::Truncated)?;
+        self.0 = rest;
+        Ok(*head)
+    }
+}
+
+/// Why a stored value is not a node record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordError {
+    /// The value ends inside its fixed part.
+    Truncated,
+    /// The value is longer than [`VALUE_SIZE_MAX`].
+    TooLong(usize),
+    /// The layout tag is neither 4 nor 6.
+    Tag(u8),
+    /// The 64 key bytes are not a secp256k1 point.
+    PublicKey,
+    /// The key does not hash to the id the value is stored under.
+    IdMismatch,
+    /// An ENR longer than [`ENR_SIZE_MAX`] bytes was to be stored.
+    EnrTooLarge(usize),
+    /// The ENR bytes are not one canonical RLP item.
+    EnrNotRlp,
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecordError::Truncated => write!(f, "node record value is truncated"),
+            RecordError::TooLong(n) => {
+                write!(f, "node record value is {n} bytes, over {VALUE_SIZE_MAX}")
+            }
+            RecordError::Tag(t) => write!(f, "node record value has unknown tag {t}"),
+            RecordError::PublicKey => write!(f, "node record key is not a secp256k1 point"),
+            RecordError::IdMismatch => write!(f, "node record key does not match its id"),
+            RecordError::EnrTooLarge(n) => {
+                write!(f, "ENR of {n} bytes is over the {ENR_SIZE_MAX}-byte limit")
+            }
+            RecordError::EnrNotRlp => write!(f, "node record ENR is not canonical RLP"),
+        }
+    }
+}
+
+impl std::error::Error for RecordError {}
+
+/// Why a node database operation failed.
+#[derive(Debug)]
+pub enum NodeDbError {
+    /// fjall reported an error (I/O, or a store it cannot recover).
+    Storage(fjall::Error),
+    /// A directory could not be created or removed.
+    Io(std::path::PathBuf, std::io::Error),
+    /// A record cannot be stored (its ENR is too large).
+    Record(RecordError),
+    /// The storage thread has stopped, so the request was not answered.
+    Closed,
+    /// The command queue is full; the request was not sent.
+    Busy,
+}
+
+impl fmt::Display for NodeDbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NodeDbError::Storage(e) => write!(f, "node database: {e}"),
+            NodeDbError::Io(p, e) => write!(f, "node database {}: {e}", p.display()),
+            NodeDbError::Record(e) => write!(f, "node database: {e}"),
+            NodeDbError::Closed => write!(f, "node database thread has stopped"),
+            NodeDbError::Busy => write!(f, "node database queue is full"),
+        }
+    }
+}
+
+impl std::error::Error for NodeDbError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            NodeDbError::Storage(e) => Some(e),
+            NodeDbError::Io(_, e) => Some(e),
+            NodeDbError::Record(e) => Some(e),
+            NodeDbError::Closed | NodeDbError::Busy => None,
+        }
+    }
+}
+
+impl From<fjall::Error> for NodeDbError {
+    fn from(e: fjall::Error) -> Self {
+        NodeDbError::Storage(e)
+    }
+}
+
+impl From<RecordError> for NodeDbError {
+    fn from(e: RecordError) -> Self {
+        NodeDbError::Record(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::SecretKey;
+
+    fn key(seed: u8) -> PublicKey {
+        SecretKey::from_bytes(&[seed; 32]).unwrap().public_key()
+    }
+
+    fn sample() -> NodeRecord {
+        NodeRecord {
+            key: key(7),
+            ip: "10.1.2.3".parse().unwrap(),
+            udp: 30303,
+            tcp: 30304,
+            // An RLP list of two one-byte strings stands in for a record; the layout keeps the
+            // ENR bytes as they are, checking only that they are one RLP item.
+            enr: Some(vec![0xc2, 0x01, 0x02]),
+            last_ping_received: 1_700_000_000,
+            last_pong_received: 1_700_000_005,
+            findnode_failures: 3,
+        }
+    }
+
+    #[test]
+    fn record_round_trips_for_both_families() {
+        let v4 = sample();
+        assert_eq!(NodeRecord::decode(&v4.encode().unwrap()).unwrap(), v4);
+        let mut v6 = sample();
+        v6.ip = "2001:db8::1".parse().unwrap();
+        v6.enr = None;
+        let bytes = v6.encode().unwrap();
+        assert_eq!(bytes.len(), FIXED_LEN_MAX);
+        assert_eq!(NodeRecord::decode(&bytes).unwrap(), v6);
+    }
+
+    #[test]
+    fn every_truncation_and_bad_field_is_an_error() {
+        let bytes = sample().encode().unwrap();
+        // Cutting inside the fixed part truncates; cutting inside the ENR breaks its RLP; cutting
+        // exactly at the end of the fixed part leaves a valid record without an ENR.
+        let fixed = bytes.len() - 3;
+        for n in 0..bytes.len() {
+            let got = NodeRecord::decode(&bytes[..n]);
+            if n == fixed {
+                assert_eq!(got.map(|r| r.enr), Ok(None), "prefix {n}");
+            } else {
+                assert!(got.is_err(), "prefix {n} decoded");
+            }
+        }
+        let mut bad_tag = bytes.clone();
+        bad_tag[0] = 5;
+        assert_eq!(NodeRecord::decode(&bad_tag), Err(RecordError::Tag(5)));
+        let mut bad_key = bytes.clone();
+        bad_key[1..65].fill(0xff);
+        assert_eq!(NodeRecord::decode(&bad_key), Err(RecordError::PublicKey));
+        let long = vec![TAG_IPV4; VALUE_SIZE_MAX + 1];
+        assert_eq!(
+            NodeRecord::decode(&long),
+            Err(RecordError::TooLong(VALUE_SIZE_MAX + 1))
+        );
+    }
+
+    #[test]
+    fn oversized_enr_is_refused_on_encode() {
+        let mut r = sample();
+        r.enr = Some(vec![0x80; ENR_SIZE_MAX + 1]);
+        assert_eq!(r.encode(), Err(RecordError::EnrTooLarge(ENR_SIZE_MAX + 1)));
+    }
+}
