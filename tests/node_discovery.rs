@@ -165,3 +165,19 @@ fn discv4_verbs_refuse_bad_input_with_one_line() {
         assert!(!err.contains("panicked"));
     }
 }
+
+#[test]
+fn the_node_database_seeds_the_table_after_a_restart() {
+    let first = NodeProc::start(&temp_dir("db-first"), &[]);
+    let dir = temp_dir("db-second");
+    let mut second = NodeProc::start(&dir, &["--bootnodes", &first.enode]);
+    let first_id = first.pubkey().node_id().to_string();
+    second.wait_log(&["Adding p2p peer", &first_id], Duration::from_secs(15));
+    // Let discovery bond (its Pong is what the database keeps), then stop cleanly.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(second.terminate().success());
+    // Without any bootnode, the restarted node finds the first one again from its database.
+    let again = NodeProc::start(&dir, &[]);
+    again.wait_log(&["Seeded the node table", "nodes=1"], Duration::from_secs(5));
+    again.wait_log(&["Adding p2p peer", &first_id], Duration::from_secs(15));
+}

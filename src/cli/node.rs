@@ -15,13 +15,15 @@ use super::CliError;
 use ethpeer::crypto::SecretKey;
 use ethpeer::datadir::{self, Datadir};
 use ethpeer::dial::inbound::InboundThrottle;
-use ethpeer::discv4::discovery::{Config as DiscConfig, Discovery};
+use ethpeer::discv4::discovery::{Config as DiscConfig, Discovery, StoreOp};
 use ethpeer::discv4::table::Node as DiscNode;
 use ethpeer::enode::Enode;
 use ethpeer::event_loop::{self, ServerConfig};
 use ethpeer::log;
 use ethpeer::netutil::Netlist;
 use ethpeer::node::{Node, NodeConfig};
+use ethpeer::nodedb::handle::{HandleConfig, NodeDbHandle};
+use ethpeer::nodedb::{NodeRecord, SEED_AGE_MAX};
 use ethpeer::p2p::{Hello, P2P_VERSION};
 use ethpeer::service::{Service, Services};
 
@@ -103,6 +105,25 @@ fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Nodes the table starts from, at most (the node database's newest).
+const SEED_NODES_MAX: usize = 256;
+
+/// What discovery asks to remember, written through the storage thread (never blocking).
+fn node_store(db: NodeDbHandle) -> Box<dyn FnMut(StoreOp)> {
+    Box::new(move |op| {
+        let _ = match op {
+            StoreOp::Verified { node, at } => {
+                let mut r = NodeRecord::new(node.key, node.ip, node.udp, node.tcp);
+                r.last_pong_received = at / 1000;
+                db.verified(r)
+            }
+            StoreOp::PingReceived { id, at } => db.set_last_ping_received(id, at / 1000),
+            StoreOp::FindnodeFailures { id, count } => db.set_findnode_failures(id, count),
+            StoreOp::Enr { id, record } => db.set_enr(id, record),
+        };
+    })
 }
 
 /// A discovery node from an enode URL (its UDP endpoint), if it names an IP.
@@ -335,6 +356,7 @@ pub fn run_node(
             ethpeer::crypto::os_random(&mut b);
             u64::from_le_bytes(b)
         };
+        let mut store = None;
         let discovery = if p.discovery {
             // Discovery listens on the same port number as RLPx, over UDP (geth's default).
             let socket = async_net::UdpSocket::bind(SocketAddr::new(p.listen.ip(), port))
@@ -355,8 +377,25 @@ pub fn run_node(
                 enr_seq: unix_ms(),
                 enr_entries: Vec::new(),
             };
-            let d = Discovery::new(p.key.clone(), disc_config, unix_ms())
+            let mut d = Discovery::new(p.key.clone(), disc_config, unix_ms())
                 .map_err(|e| CliError::Invalid(format!("our node record: {e}")))?;
+            // The node database remembers who answered us; the table starts from it.
+            if let Some(dd) = &p.datadir {
+                let db = NodeDbHandle::open(&dd.path, HandleConfig::default())
+                    .map_err(|e| CliError::Invalid(format!("node database: {e}")))?;
+                let seeds = db
+                    .seed_nodes(unix_ms() / 1000, SEED_AGE_MAX, SEED_NODES_MAX)
+                    .await
+                    .unwrap_or_default();
+                log::debug("Seeded the node table", &[("nodes", &seeds.len())]);
+                d.add_seeds(
+                    unix_ms(),
+                    seeds
+                        .iter()
+                        .map(|r| DiscNode::new(r.key, r.ip, r.udp, r.tcp)),
+                );
+                store = Some(node_store(db));
+            }
             Some((d, socket))
         } else {
             None
@@ -412,7 +451,7 @@ pub fn run_node(
             listener,
             inbound,
             discovery,
-            store: None,
+            store,
         };
         event_loop::run(&ex, node, server, shutdown).await;
         Ok::<(), CliError>(())

@@ -82,6 +82,8 @@ enum Command {
     LastPing(NodeId, u64),
     LastPong(NodeId, u64),
     FindnodeFailures(NodeId, u32),
+    Verified(Box<NodeRecord>),
+    Enr(NodeId, Vec<u8>),
     Remove(NodeId),
     Get(NodeId, Reply<Option<NodeRecord>>),
     Seed {
@@ -193,6 +195,17 @@ impl NodeDbHandle {
     /// Records how many FindNode requests to `id` failed in a row (ignored if no record).
     pub fn set_findnode_failures(&self, id: NodeId, failures: u32) -> bool {
         self.write(Command::FindnodeFailures(id, failures))
+    }
+
+    /// A node answered our Ping: creates its record, or updates its endpoint and last Pong while
+    /// keeping what else is known of it (its ENR, its last Ping, its failures).
+    pub fn verified(&self, record: NodeRecord) -> bool {
+        self.write(Command::Verified(Box::new(record)))
+    }
+
+    /// Stores a node's ENR (raw RLP; ignored if the node has no record).
+    pub fn set_enr(&self, id: NodeId, enr: Vec<u8>) -> bool {
+        self.write(Command::Enr(id, enr))
     }
 
     /// Removes the record of `id`.
@@ -349,6 +362,21 @@ impl Storage {
             Command::FindnodeFailures(id, n) => {
                 db.update(&id, |r| r.findnode_failures = n).map(drop)
             }
+            Command::Verified(rec) => {
+                let id = rec.id();
+                let updated = db.update(&id, |r| {
+                    r.ip = rec.ip;
+                    r.udp = rec.udp;
+                    r.tcp = rec.tcp;
+                    r.last_pong_received = rec.last_pong_received;
+                });
+                match updated {
+                    Ok(true) => Ok(()),
+                    Ok(false) => db.put(&rec),
+                    Err(e) => Err(e),
+                }
+            }
+            Command::Enr(id, enr) => db.update(&id, |r| r.enr = Some(enr)).map(drop),
             Command::Remove(id) => db.remove(&id),
             Command::Get(id, reply) => {
                 let _ = reply.try_send(db.get(&id));
