@@ -20,5 +20,6 @@ pub mod p2p;
 pub mod peer_task;
 pub mod rlp_strict;
 pub mod rlpx;
+pub mod rng;
 pub mod service;
 pub mod udp_task;

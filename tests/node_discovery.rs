@@ -178,6 +178,9 @@ fn the_node_database_seeds_the_table_after_a_restart() {
     assert!(second.terminate().success());
     // Without any bootnode, the restarted node finds the first one again from its database.
     let again = NodeProc::start(&dir, &[]);
-    again.wait_log(&["Seeded the node table", "nodes=1"], Duration::from_secs(5));
+    again.wait_log(
+        &["Seeded the node table", "nodes=1"],
+        Duration::from_secs(5),
+    );
     again.wait_log(&["Adding p2p peer", &first_id], Duration::from_secs(15));
 }

@@ -15,6 +15,7 @@ const CORES: &[&str] = &[
     "src/rlpx",
     "src/p2p",
     "src/dial",
+    "src/rng.rs",
     "src/discv4",
 ];
 

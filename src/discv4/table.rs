@@ -479,7 +479,7 @@ impl Table {
         let take = n.min(all.len());
         let mut state = self.rng;
         for i in 0..take {
-            let r = splitmix(&mut state);
+            let r = crate::rng::splitmix64(&mut state);
             let j = i + (r % (all.len() - i) as u64) as usize;
             all.swap(i, j);
         }
@@ -674,17 +674,8 @@ impl Table {
     }
 
     fn next_random(&mut self) -> u64 {
-        splitmix(&mut self.rng)
+        crate::rng::splitmix64(&mut self.rng)
     }
-}
-
-/// SplitMix64 over `state`: enough for jitter and sampling, and replayable from the seed.
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 #[cfg(test)]
@@ -718,11 +709,11 @@ mod tests {
             let mut a = [0u8; 32];
             let mut b = [0u8; 32];
             for (x, y) in a.iter_mut().zip(b.iter_mut()) {
-                *x = splitmix(&mut state) as u8;
-                *y = splitmix(&mut state) as u8;
+                *x = crate::rng::splitmix64(&mut state) as u8;
+                *y = crate::rng::splitmix64(&mut state) as u8;
             }
             // Share a random-length prefix so that small distances occur too.
-            let shared = (splitmix(&mut state) % 33) as usize;
+            let shared = (crate::rng::splitmix64(&mut state) % 33) as usize;
             b[..shared].copy_from_slice(&a[..shared]);
             let (a, b) = (NodeId(a), NodeId(b));
             assert_eq!(
