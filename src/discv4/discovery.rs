@@ -19,12 +19,13 @@ use crate::dial::Millis;
 use crate::enr::{EnrError, Record};
 use crate::netutil::{Netlist, is_lan};
 
+pub use super::event::{Dropped, Event, LookupId, StoreOp};
 use super::lookup::Lookup;
 use super::packet::{
-    self, Decoded, Endpoint, EnrRequest, EnrResponse, FindNode, Neighbors, Packet, PacketError,
-    Ping, Pong,
+    self, Decoded, Endpoint, EnrRequest, EnrResponse, FindNode, Neighbors, Packet, Ping, Pong,
 };
 use super::ratelimit::RateLimit;
+use super::request::{Deferred, DeferredRequest, Pending, PingPurpose};
 use super::table::{self, Node, Revalidated, Table};
 
 /// A proof of endpoint is good for this long (geth `bondExpiration`: 24 h).
@@ -69,81 +70,6 @@ pub struct Config {
     pub enr_entries: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
-/// Identifies a lookup started with [`Discovery::start_lookup`].
-pub type LookupId = u64;
-
-/// What the node database should remember (written by the shell, off the event loop).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreOp {
-    /// A node answered our Ping: keep it, with the time.
-    Verified { node: Node, at: Millis },
-    /// A node pinged us.
-    PingReceived { id: NodeId, at: Millis },
-    /// A node's FindNode failure count changed.
-    FindnodeFailures { id: NodeId, count: u32 },
-    /// A node's record.
-    Enr { id: NodeId, record: Vec<u8> },
-}
-
-/// What the state machine tells its owner.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    /// A node we learned of in a lookup (a dial candidate once it has a TCP port).
-    Discovered(Node),
-    /// A node's ENR, fetched and verified.
-    Enr(Node, Record),
-    /// A lookup ended: the closest nodes that answered, and how many rounds it took.
-    LookupDone {
-        id: LookupId,
-        target: NodeId,
-        result: Vec<Node>,
-        rounds: u32,
-    },
-    /// An explicit [`Discovery::ping`] was answered (or not).
-    PingResult {
-        to: SocketAddr,
-        pong: Option<(NodeId, Option<u64>)>,
-    },
-    /// An explicit [`Discovery::request_enr`] was answered (or not).
-    EnrResult {
-        to: SocketAddr,
-        record: Option<Record>,
-    },
-    /// Something for the node database.
-    Store(StoreOp),
-}
-
-/// Why an incoming datagram was dropped (counted, never answered).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Dropped {
-    RateLimited,
-    Packet(PacketError),
-    Expired,
-    FromSelf,
-    NotInNetrestrict,
-    /// A FindNode or ENRRequest from a node without a valid endpoint proof.
-    NoBond,
-    /// A reply nobody asked for.
-    Unsolicited,
-    /// An ENRResponse whose record is not the sender's.
-    WrongRecord(Option<EnrError>),
-}
-
-impl std::fmt::Display for Dropped {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Dropped::RateLimited => write!(f, "rate limited"),
-            Dropped::Packet(e) => write!(f, "bad packet: {e}"),
-            Dropped::Expired => write!(f, "expired"),
-            Dropped::FromSelf => write!(f, "from ourselves"),
-            Dropped::NotInNetrestrict => write!(f, "sender not in netrestrict"),
-            Dropped::NoBond => write!(f, "no endpoint proof"),
-            Dropped::Unsolicited => write!(f, "unsolicited reply"),
-            Dropped::WrongRecord(e) => write!(f, "record does not match sender: {e:?}"),
-        }
-    }
-}
-
 /// The endpoint-proof record of one node.
 #[derive(Debug, Clone, Default)]
 struct Bond {
@@ -155,68 +81,6 @@ struct Bond {
     findnode_failures: u32,
     /// For eviction when the map is full.
     touched: Millis,
-}
-
-/// Why we sent a Ping.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PingPurpose {
-    /// To bond before a request, or after the node pinged us unbonded.
-    Bond,
-    /// A table revalidation.
-    Revalidate,
-    /// Asked for by the owner ([`Discovery::ping`]).
-    Explicit,
-}
-
-/// A request we sent and wait for an answer to.
-#[derive(Debug, Clone)]
-enum Pending {
-    Ping {
-        hash: [u8; 32],
-        to: NodeId,
-        node: Option<Node>,
-        addr: SocketAddr,
-        purpose: PingPurpose,
-        deadline: Millis,
-    },
-    FindNode {
-        to: NodeId,
-        addr: SocketAddr,
-        lookup: LookupId,
-        nodes: Vec<Node>,
-        deadline: Millis,
-    },
-    EnrRequest {
-        hash: [u8; 32],
-        to: NodeId,
-        addr: SocketAddr,
-        node: Option<Node>,
-        deadline: Millis,
-    },
-}
-
-impl Pending {
-    fn deadline(&self) -> Millis {
-        match self {
-            Pending::Ping { deadline, .. }
-            | Pending::FindNode { deadline, .. }
-            | Pending::EnrRequest { deadline, .. } => *deadline,
-        }
-    }
-}
-
-/// A request waiting for the remote to ping us back (so it holds a proof of our endpoint).
-#[derive(Debug, Clone)]
-struct Deferred {
-    node: Node,
-    request: DeferredRequest,
-    deadline: Millis,
-}
-
-#[derive(Debug, Clone)]
-enum DeferredRequest {
-    FindNode { lookup: LookupId, target: [u8; 64] },
-    Enr,
 }
 
 struct LookupState {

@@ -6,7 +6,9 @@
 //! owns the socket and the clock, and passes the current time in.
 
 pub mod discovery;
+pub mod event;
 pub mod lookup;
 pub mod packet;
 pub mod ratelimit;
+pub mod request;
 pub mod table;
