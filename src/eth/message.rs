@@ -128,20 +128,33 @@ pub struct NewPooledTransactionHashes {
 /// Any eth message of the versions we speak.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EthMessage {
+    /// 0x00: the handshake message, in the form of the negotiated version.
     Status(Status),
+    /// 0x01: `[[hash, number], ...]` (block propagation, defunct since the Merge).
     NewBlockHashes(Vec<BlockHashNumber>),
-    /// Transactions, each as its RLP (`[tx, ...]`, no request id).
+    /// 0x02: transactions, each as its RLP (`[tx, ...]`, no request id).
     Transactions(RawList),
+    /// 0x03: a header query.
     GetBlockHeaders(GetBlockHeaders),
+    /// 0x04: headers, each as its RLP.
     BlockHeaders(RawResponse),
+    /// 0x05: bodies wanted by block hash.
     GetBlockBodies(HashesRequest),
+    /// 0x06: bodies, each `[txs, ommers, withdrawals?]` as its RLP.
     BlockBodies(RawResponse),
+    /// 0x07: a whole block and its total difficulty (defunct since the Merge).
     NewBlock(NewBlock),
+    /// 0x08: typed transaction announcements.
     NewPooledTransactionHashes(NewPooledTransactionHashes),
+    /// 0x09: pooled transactions wanted by hash.
     GetPooledTransactions(HashesRequest),
+    /// 0x0a: pooled transactions, each as its RLP.
     PooledTransactions(RawResponse),
+    /// 0x0f: receipt lists wanted by block hash.
     GetReceipts(GetReceipts),
+    /// 0x10: receipt lists, one per block.
     Receipts(Receipts),
+    /// 0x11 (eth/69+): the sender's served block range moved.
     BlockRangeUpdate(BlockRangeUpdate),
 }
 
