@@ -1,7 +1,8 @@
 //! ethpeer: a lightweight Ethereum devp2p node.
 //!
 //! The protocol logic lives in sans-IO cores (no sockets, no clock, no global RNG, no async):
-//! [`crypto`], [`rlp_strict`], [`enode`], [`enr`], [`rlpx`], [`p2p`], [`dial`] and [`discv4`].
+//! [`crypto`], [`rlp_strict`], [`enode`], [`enr`], [`rlpx`], [`p2p`], [`dial`], [`discv4`] and
+//! [`eth`].
 //! The imperative shell (the event loop, the per-connection tasks, the CLI) turns I/O into calls on
 //! those cores. ARCHITECTURE.md is the map.
 
@@ -11,6 +12,7 @@ pub mod dial;
 pub mod discv4;
 pub mod enode;
 pub mod enr;
+pub mod eth;
 pub mod event_loop;
 pub mod log;
 pub mod netutil;

@@ -17,6 +17,7 @@ const CORES: &[&str] = &[
     "src/dial",
     "src/rng.rs",
     "src/discv4",
+    "src/eth",
 ];
 
 const FORBIDDEN: &[&str] = &[
