@@ -1,10 +1,12 @@
 //! ethpeer: a lightweight Ethereum devp2p node.
 //!
 //! The protocol logic lives in sans-IO cores (no sockets, no clock, no global RNG, no async):
-//! [`crypto`], [`rlp_strict`], [`enode`], [`enr`], [`rlpx`], [`p2p`], [`dial`] and [`discv4`].
+//! [`crypto`], [`rlp_strict`], [`enode`], [`enr`], [`rlpx`], [`p2p`], [`dial`], [`discv4`] and
+//! [`chain`].
 //! The imperative shell (the event loop, the per-connection tasks, the CLI) turns I/O into calls on
 //! those cores. ARCHITECTURE.md is the map.
 
+pub mod chain;
 pub mod crypto;
 pub mod datadir;
 pub mod dial;

@@ -16,6 +16,7 @@ const CORES: &[&str] = &[
     "src/p2p",
     "src/dial",
     "src/discv4",
+    "src/chain",
 ];
 
 const FORBIDDEN: &[&str] = &[
