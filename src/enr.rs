@@ -24,6 +24,8 @@ use crate::crypto::{NodeId, PublicKey, SecretKey, keccak256};
 use crate::enode::{Enode, Host};
 use crate::rlp_strict::{self, RlpError};
 
+/// The fork id an ENR `eth` entry carries; defined with the fork schedule it comes from.
+pub use crate::chain::forkid::ForkId;
 pub use base64::Base64Error;
 
 /// Largest encoded record, in bytes (EIP-778 "RLP Encoding": "The maximum encoded size of a node
@@ -39,15 +41,6 @@ pub const ENR_TEXT_LEN_MAX: usize = ENR_TEXT_PREFIX.len() + (ENR_SIZE_MAX * 4).d
 
 /// The only identity scheme defined (EIP-778 "v4 Identity Scheme").
 pub const ID_SCHEME_V4: &[u8] = b"v4";
-
-/// An EIP-2124 fork identifier, as an ENR `eth` entry carries it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ForkId {
-    /// CRC32 of the genesis hash and the fork blocks/timestamps passed so far.
-    pub hash: [u8; 4],
-    /// The next scheduled fork (block number or timestamp), 0 when none is known.
-    pub next: u64,
-}
 
 /// Why a record was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]

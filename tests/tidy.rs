@@ -18,6 +18,7 @@ const CORES: &[&str] = &[
     "src/rng.rs",
     "src/discv4",
     "src/eth",
+    "src/chain",
 ];
 
 const FORBIDDEN: &[&str] = &[
