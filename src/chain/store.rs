@@ -48,10 +48,11 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// mostly, and a board with 256 MiB of RAM should not give the store more.
 pub const CACHE_SIZE: u64 = 8 * 1024 * 1024;
 
-/// Memtable size per keyspace: 4 MiB instead of fjall's 64 MiB. Six keyspaces, of which three
-/// (headers, canonical, td, meta: small values) rarely fill theirs; a value larger than the
-/// memtable (a 10 MiB receipts list) simply seals it. fjall stalls writes while 4 sealed
-/// memtables wait for a flush, so write-path memory stays about 6 × 4 MiB plus the largest value.
+/// Memtable size per keyspace: 4 MiB instead of fjall's 64 MiB. Of the six keyspaces, four
+/// (headers, canonical, td, meta) hold small values and rarely fill theirs; a value larger than
+/// the memtable (a 10 MiB receipts list) simply seals it. fjall stalls writes while 4 sealed
+/// memtables wait for a flush, so write-path memory stays within about 6 × 4 MiB plus the
+/// largest batch being applied.
 pub const MEMTABLE_SIZE: u64 = 4 * 1024 * 1024;
 
 /// Total journal size before fjall forces memtables out: 64 MiB, the smallest fjall accepts.
