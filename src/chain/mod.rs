@@ -1,12 +1,17 @@
-//! The chain side of the `eth` protocol, without I/O: Merkle-Patricia trie roots ([`trie`]),
+//! The chain side of the `eth` protocol. Sans-IO cores: Merkle-Patricia trie roots ([`trie`]),
 //! block headers ([`header`]), genesis files and the genesis block ([`genesis`], read with the
 //! small [`json`] reader), EIP-2124 fork identifiers ([`forkid`]), the built-in public networks
-//! ([`networks`]) and the chain spec a node runs with ([`spec`]).
+//! ([`networks`]) and the chain spec a node runs with ([`spec`]). With I/O: the chain store on
+//! fjall ([`store`]), its storage thread ([`store_handle`]) and block import from RLP files
+//! ([`import`]).
 
 pub mod forkid;
 pub mod genesis;
 pub mod header;
+pub mod import;
 pub mod json;
 pub mod networks;
 pub mod spec;
+pub mod store;
+pub mod store_handle;
 pub mod trie;

@@ -12,6 +12,8 @@
 //! ethpeer key to-enode FILE --ip IP --tcp PORT [--udp PORT]
 //! ethpeer key to-enr FILE [--ip IP] [--tcp PORT] [--udp PORT] [--seq N]
 //! ethpeer enr decode [ENR|FILE] [--json]      (no argument, or `-- -`: read stdin)
+//! ethpeer import FILE.rlp [--receipts FILE] [--datadir DIR] [--genesis FILE]
+//! ethpeer export FILE.rlp [FIRST LAST] [--datadir DIR]
 //! ```
 //!
 //! Verbs write their normal output to the writer they are given and return a [`CliError`];
@@ -19,6 +21,7 @@
 
 mod discv4;
 mod enr;
+mod import;
 mod key;
 pub mod node;
 mod rlpx;
@@ -77,6 +80,8 @@ enum Command {
     Rlpx(RlpxCommand),
     Key(KeyCommand),
     Enr(EnrCommand),
+    Import(import::ImportArgs),
+    Export(import::ExportArgs),
 }
 
 /// Discovery v4 tools.
@@ -269,6 +274,8 @@ pub fn run(args: impl Iterator<Item = OsString>) -> Result<(), CliError> {
         Command::Enr(e) => match e.verb {
             EnrVerb::Decode(a) => enr::decode(&a, &mut io::stdin().lock(), &mut out),
         },
+        Command::Import(a) => import::import(&a),
+        Command::Export(a) => import::export(&a),
     }
 }
 

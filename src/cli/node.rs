@@ -182,7 +182,8 @@ fn read_node_file(path: &Path) -> Result<Vec<Enode>, CliError> {
     parse_enodes(&urls.join(","), &path.display().to_string())
 }
 
-fn default_datadir() -> PathBuf {
+/// `~/.ethpeer`, or `./.ethpeer` without a home directory.
+pub fn default_datadir() -> PathBuf {
     match std::env::var_os("HOME") {
         Some(h) => PathBuf::from(h).join(".ethpeer"),
         None => PathBuf::from(".ethpeer"),

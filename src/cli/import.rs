@@ -1,0 +1,327 @@
+//! `ethpeer import FILE.rlp [--receipts FILE]` and `ethpeer export FILE.rlp [FIRST LAST]`: move
+//! blocks between concatenated-RLP files (go-ethereum's `geth import` / `geth export` format) and
+//! the chain store at `<datadir>/chain`.
+//!
+//! Import reads the file block by block with bounded memory, verifies each block
+//! ([`ethpeer::chain::import::verify_block`]) and its link to the one before (the first must
+//! sit on the store's head, or be a block the store already has, which is skipped so an
+//! interrupted import can simply be run again), and stores runs of blocks in atomic batches.
+//! Progress goes to stderr as geth prints it: `Imported new chain segment number=N hash=0x..
+//! blocks=K elapsed=..`.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use argh::FromArgs;
+use ethpeer::chain::genesis::Genesis;
+use ethpeer::chain::import::{
+    BLOCK_SIZE_MAX, ImportError, Linker, RECEIPTS_SIZE_MAX, RlpReader, verify_block,
+};
+use ethpeer::chain::store::{ChainStore, Head, StoreError, StoredBlock};
+use ethpeer::crypto::hex;
+use ethpeer::datadir::Datadir;
+use ethpeer::log;
+
+use super::{CliError, read_file_bounded};
+
+/// Largest genesis.json read: 64 MiB. Mainnet's, with its whole allocation, is under 1 MiB;
+/// test networks with big prefunded allocations stay far below this.
+pub const GENESIS_FILE_SIZE_MAX: usize = 64 * 1024 * 1024;
+
+/// Blocks written in one atomic batch at most: 1024, so a progress line comes at least every
+/// thousand blocks and a crash re-does little work.
+pub const IMPORT_BATCH_BLOCKS_MAX: usize = 1024;
+
+/// Bytes of blocks and receipts collected before a batch is written: 8 MiB. Import memory is
+/// this plus one block and its receipts (at most [`BLOCK_SIZE_MAX`] + [`RECEIPTS_SIZE_MAX`]).
+pub const IMPORT_BATCH_SIZE_MAX: usize = 8 * 1024 * 1024;
+
+/// Import blocks from a file of concatenated RLP blocks into the chain store.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "import")]
+pub struct ImportArgs {
+    /// the blocks file (concatenated RLP blocks, as `geth export` writes)
+    #[argh(positional)]
+    pub file: PathBuf,
+    /// a file of concatenated RLP receipts lists (consensus encoding), one per block
+    #[argh(option)]
+    pub receipts: Option<PathBuf>,
+    /// data directory (default: ~/.ethpeer); the store is <datadir>/chain
+    #[argh(option)]
+    pub datadir: Option<PathBuf>,
+    /// genesis.json (geth format) to initialise a fresh store with
+    #[argh(option)]
+    pub genesis: Option<PathBuf>,
+}
+
+/// Export canonical blocks from the chain store to a file of concatenated RLP blocks.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "export")]
+pub struct ExportArgs {
+    /// the file to write (replaced if it exists)
+    #[argh(positional)]
+    pub file: PathBuf,
+    /// FIRST LAST: the block numbers to export (default: 0 to the head)
+    #[argh(positional)]
+    pub range: Vec<u64>,
+    /// data directory (default: ~/.ethpeer); the store is <datadir>/chain
+    #[argh(option)]
+    pub datadir: Option<PathBuf>,
+}
+
+fn store_err(e: StoreError) -> CliError {
+    CliError::Invalid(e.to_string())
+}
+
+/// Locks the datadir and opens its chain store.
+fn open(datadir: Option<&Path>) -> Result<(Datadir, ChainStore), CliError> {
+    let path = datadir.map_or_else(super::node::default_datadir, Path::to_path_buf);
+    let dd = Datadir::open(&path).map_err(|e| CliError::Invalid(e.to_string()))?;
+    let store = ChainStore::open(&dd.path).map_err(store_err)?;
+    Ok((dd, store))
+}
+
+/// `import`.
+pub fn import(args: &ImportArgs) -> Result<(), CliError> {
+    let started = Instant::now();
+    let (_dd, store) = open(args.datadir.as_deref())?;
+    let head = match &args.genesis {
+        Some(path) => {
+            let text = read_file_bounded(path, GENESIS_FILE_SIZE_MAX)?;
+            let genesis = Genesis::from_json(&text)
+                .map_err(|e| CliError::Invalid(format!("{}: {e}", path.display())))?;
+            store.init_genesis(&genesis.header()).map_err(store_err)?
+        }
+        None => store.head().map_err(store_err)?.ok_or_else(|| {
+            CliError::Invalid(
+                "the chain store is empty: give the chain's genesis with --genesis FILE".into(),
+            )
+        })?,
+    };
+    let open_file = |p: &Path| {
+        File::open(p)
+            .map(BufReader::new)
+            .map_err(CliError::io(p.display()))
+    };
+    let mut blocks = RlpReader::new(open_file(&args.file)?, BLOCK_SIZE_MAX);
+    let mut receipts = match &args.receipts {
+        Some(p) => Some(RlpReader::new(open_file(p)?, RECEIPTS_SIZE_MAX)),
+        None => None,
+    };
+    let mut import = Importer {
+        store: &store,
+        linker: Linker::new(&head),
+        head,
+        batch: Vec::new(),
+        batch_bytes: 0,
+        segment_started: Instant::now(),
+        imported: 0,
+        skipped: 0,
+    };
+    let result = import.run(&mut blocks, receipts.as_mut());
+    // Whatever happened, keep what was verified and store it durably before reporting.
+    let flushed = import.flush();
+    let (imported, skipped, head) = (import.imported, import.skipped, import.head);
+    let synced = store.close().map_err(store_err);
+    result
+        .map_err(|e| CliError::Invalid(format!("{}: {e}", args.file.display())))
+        .and(flushed)
+        .and(synced)?;
+    log::info(
+        "Import done",
+        &[
+            ("blocks", &imported),
+            ("skipped", &skipped),
+            ("head", &head.number),
+            ("hash", &format!("0x{}", hex(&head.hash))),
+            ("elapsed", &Elapsed(started.elapsed())),
+        ],
+    );
+    Ok(())
+}
+
+struct Importer<'a> {
+    store: &'a ChainStore,
+    linker: Linker,
+    head: Head,
+    batch: Vec<StoredBlock>,
+    batch_bytes: usize,
+    segment_started: Instant,
+    imported: u64,
+    skipped: u64,
+}
+
+impl Importer<'_> {
+    fn run(
+        &mut self,
+        blocks: &mut RlpReader<BufReader<File>>,
+        mut receipts: Option<&mut RlpReader<BufReader<File>>>,
+    ) -> Result<(), CliError> {
+        let mut index = 0u64;
+        while let Some(raw) = blocks.next_item().map_err(invalid)? {
+            let receipts_raw = match receipts.as_deref_mut() {
+                Some(r) => Some(r.next_item().map_err(invalid)?.ok_or_else(|| {
+                    invalid(ImportError::MissingReceipts {
+                        number: self.linker_next(),
+                    })
+                })?),
+                None => None,
+            };
+            let block = verify_block(&raw, receipts_raw.as_deref(), index).map_err(invalid)?;
+            index += 1;
+            if self.is_known(&block)? {
+                self.linker = Linker::at(block.header.number, block.hash);
+                self.skipped += 1;
+                continue;
+            }
+            self.linker.link(&block).map_err(invalid)?;
+            self.batch_bytes += block.header_rlp.len()
+                + block.body_rlp.len()
+                + block.receipts_rlp.as_ref().map_or(0, Vec::len);
+            self.batch.push(block);
+            if self.batch.len() >= IMPORT_BATCH_BLOCKS_MAX
+                || self.batch_bytes >= IMPORT_BATCH_SIZE_MAX
+            {
+                self.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn linker_next(&self) -> u64 {
+        self.batch
+            .last()
+            .map_or(self.head.number, |b| b.header.number)
+            .saturating_add(1)
+    }
+
+    /// A block the store already holds as canonical at or below its head (a re-run import, or
+    /// the genesis in a `geth export` file).
+    fn is_known(&self, block: &StoredBlock) -> Result<bool, CliError> {
+        if block.header.number > self.head.number || !self.batch.is_empty() {
+            return Ok(false);
+        }
+        Ok(self
+            .store
+            .canonical_hash(block.header.number)
+            .map_err(store_err)?
+            == Some(block.hash))
+    }
+
+    /// Writes the collected blocks in one batch and prints a progress line.
+    fn flush(&mut self) -> Result<(), CliError> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let blocks = std::mem::take(&mut self.batch);
+        self.batch_bytes = 0;
+        let txs: usize = blocks.iter().map(tx_count).sum();
+        self.head = self.store.insert_blocks(&blocks).map_err(store_err)?;
+        self.imported += blocks.len() as u64;
+        log::info(
+            "Imported new chain segment",
+            &[
+                ("number", &self.head.number),
+                ("hash", &format!("0x{}", hex(&self.head.hash))),
+                ("blocks", &blocks.len()),
+                ("txs", &txs),
+                ("elapsed", &Elapsed(self.segment_started.elapsed())),
+            ],
+        );
+        self.segment_started = Instant::now();
+        Ok(())
+    }
+}
+
+fn tx_count(block: &StoredBlock) -> usize {
+    rlp::Rlp::new(&block.body_rlp)
+        .at(0)
+        .and_then(|txs| txs.item_count())
+        .unwrap_or(0)
+}
+
+fn invalid(e: ImportError) -> CliError {
+    CliError::Invalid(e.to_string())
+}
+
+/// `export`.
+pub fn export(args: &ExportArgs) -> Result<(), CliError> {
+    let started = Instant::now();
+    let (_dd, store) = open(args.datadir.as_deref())?;
+    let head = store
+        .head()
+        .map_err(store_err)?
+        .ok_or_else(|| CliError::Invalid("the chain store is empty".into()))?;
+    let (first, last) = match args.range[..] {
+        [] => (0, head.number),
+        [first, last] => (first, last),
+        _ => {
+            return Err(CliError::Usage(
+                "export takes FILE, or FILE FIRST LAST".into(),
+            ));
+        }
+    };
+    if first > last || last > head.number {
+        return Err(CliError::Invalid(format!(
+            "export range {first}..{last} is not within the stored chain 0..{}",
+            head.number
+        )));
+    }
+    log::info(
+        "Exporting blockchain",
+        &[
+            ("first", &first),
+            ("last", &last),
+            ("file", &args.file.display()),
+        ],
+    );
+    let what = args.file.display().to_string();
+    let file = File::create(&args.file).map_err(CliError::io(&what))?;
+    let mut out = BufWriter::new(file);
+    let mut reported = Instant::now();
+    for number in first..=last {
+        let block = store
+            .block_rlp_by_number(number)
+            .map_err(store_err)?
+            .ok_or_else(|| {
+                CliError::Invalid(format!("block {number} is missing from the store"))
+            })?;
+        out.write_all(&block).map_err(CliError::io(&what))?;
+        if reported.elapsed() >= Duration::from_secs(8) {
+            log::info("Exporting blocks", &[("exported", &(number - first + 1))]);
+            reported = Instant::now();
+        }
+    }
+    out.into_inner()
+        .map_err(|e| CliError::Io {
+            what: what.clone(),
+            err: e.into_error(),
+        })?
+        .sync_all()
+        .map_err(CliError::io(&what))?;
+    log::info(
+        "Exported blockchain",
+        &[
+            ("blocks", &(last - first + 1)),
+            ("file", &args.file.display()),
+            ("elapsed", &Elapsed(started.elapsed())),
+        ],
+    );
+    Ok(())
+}
+
+/// A duration as geth prints one: `812.345ms`, `3.210s`.
+struct Elapsed(Duration);
+
+impl std::fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let d = self.0;
+        if d < Duration::from_secs(1) {
+            write!(f, "{:.3}ms", d.as_secs_f64() * 1000.0)
+        } else {
+            write!(f, "{:.3}s", d.as_secs_f64())
+        }
+    }
+}
