@@ -63,3 +63,4 @@ impl TestRng {
 pub mod interop;
 pub mod node_proc;
 pub mod raw_peer;
+pub mod simnet;
