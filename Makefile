@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BIN := target/release/ethpeer
 
-.PHONY: build test lint bench release size run fmt clean
+.PHONY: build test lint bench release size run fmt clean sim
 
 build:
 	$(CARGO) build
@@ -20,6 +20,12 @@ test: $(INTEROP_DEPS)
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
+
+# The discovery v4 simulation at full size (500 nodes) in a release build, printing its figures.
+# `make sim SEED=<s> NODES=<n>` replays exactly the run a failure names; `SEEDS=<n>` runs 1..=n.
+NODES ?= 500
+sim:
+	SIM_SEED=$(SEED) SIM_SEEDS=$(SEEDS) SIM_NODES=$(NODES) $(CARGO) test --release --test sim_discv4 -- --nocapture --test-threads=1
 
 # A program, not a timed test: prints figures as ratios to floors measured in the same run.
 bench:

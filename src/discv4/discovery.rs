@@ -415,12 +415,15 @@ impl Discovery {
             // No endpoint proof: answering would let anyone aim our Neighbors at a victim.
             return Err(Dropped::NoBond);
         }
+        // One more than we answer with, since the asker itself is left out: a reply short of
+        // FINDNODE_RESULT_NODES keeps the asker waiting for more until its deadline.
         let closest = self
             .table
-            .closest_live(&f.target_id(), FINDNODE_RESULT_NODES);
+            .closest_live(&f.target_id(), FINDNODE_RESULT_NODES + 1);
         let nodes: Vec<packet::Node> = closest
             .iter()
             .filter(|n| n.id != sender_id)
+            .take(FINDNODE_RESULT_NODES)
             .map(|n| packet::Node {
                 ip: n.ip,
                 udp: n.udp,
@@ -442,6 +445,7 @@ impl Discovery {
         sender_id: NodeId,
         n: Neighbors,
     ) -> Result<(), Dropped> {
+        // At most one FindNode per node is outstanding (see `send_deferred`).
         let pos = self.pending.iter().position(
             |q| matches!(q, Pending::FindNode { to, addr, .. } if *to == sender_id && addr.ip() == from.ip()),
         );
@@ -610,11 +614,7 @@ impl Discovery {
     /// Sends `request` to `node` once it holds a fresh proof of our endpoint: at once if it
     /// pinged us recently, else after pinging it and waiting (bounded) for its Ping back.
     fn request_bonded(&mut self, now: Millis, node: Node, request: DeferredRequest) {
-        let bonded = self.bonds.get(&node.id).is_some_and(|b| {
-            b.last_ping_received
-                .is_some_and(|t| now.saturating_sub(t) < BOND_EXPIRATION)
-                && b.findnode_failures <= FINDNODE_FAILURES_MAX
-        });
+        let bonded = self.bonded(&node.id, now);
         let d = Deferred {
             node,
             request,
@@ -645,6 +645,20 @@ impl Discovery {
         let expiration = packet::expiration_from(now / 1000);
         match d.request {
             DeferredRequest::FindNode { lookup, target } => {
+                // Neighbors do not name their FindNode: with two outstanding to one node, one
+                // lookup could take the other's reply and the other count the node as failed.
+                // So a second FindNode waits for the first to end (see `finish_findnode`).
+                let busy_until = (self.pending.iter())
+                    .filter(|p| matches!(p, Pending::FindNode { to, .. } if *to == d.node.id))
+                    .map(Pending::deadline)
+                    .max();
+                if let Some(busy_until) = busy_until {
+                    if self.deferred.len() >= DEFERRED_MAX {
+                        return self.fail_deferred(now, d);
+                    }
+                    let deadline = busy_until.max(now + 1);
+                    return self.deferred.push(Deferred { deadline, ..d });
+                }
                 let p = Packet::FindNode(FindNode { target, expiration });
                 if self.send(addr, &p).is_some() {
                     self.pending.push(Pending::FindNode {
@@ -714,6 +728,15 @@ impl Discovery {
         else {
             return;
         };
+        // A FindNode to the same node waiting for this one (not for a bond) can go now.
+        if self.bonded(&to, now)
+            && let Some(i) = self.deferred.iter().position(|d| {
+                d.node.id == to && matches!(d.request, DeferredRequest::FindNode { .. })
+            })
+        {
+            let d = self.deferred.remove(i);
+            self.send_deferred(now, d);
+        }
         let bond = self.bond_mut(to, now);
         if nodes.is_empty() {
             bond.findnode_failures = bond.findnode_failures.saturating_add(1);
@@ -775,6 +798,16 @@ impl Discovery {
     }
 
     // ---- bookkeeping ------------------------------------------------------------------------
+
+    /// Whether `id` holds a fresh proof of our endpoint (it pinged us recently) and our
+    /// requests to it have not failed too often: then requests go without pinging first.
+    fn bonded(&self, id: &NodeId, now: Millis) -> bool {
+        self.bonds.get(id).is_some_and(|b| {
+            b.last_ping_received
+                .is_some_and(|t| now.saturating_sub(t) < BOND_EXPIRATION)
+                && b.findnode_failures <= FINDNODE_FAILURES_MAX
+        })
+    }
 
     fn proven(&self, id: &NodeId, now: Millis) -> bool {
         self.bonds

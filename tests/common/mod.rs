@@ -59,3 +59,4 @@ impl TestRng {
 pub mod interop;
 pub mod node_proc;
 pub mod raw_peer;
+pub mod simnet;
