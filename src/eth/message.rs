@@ -11,7 +11,7 @@ use std::cmp::min;
 
 use rlp::RlpStream;
 
-use super::wire::{Item, hashes, top, trim_uint256};
+use super::wire::{Item, bounded_list, hashes, top, trim_uint256};
 use super::{
     ANNOUNCEMENTS_COUNT_MAX, BLOCK_ANNOUNCEMENTS_COUNT_MAX, BLOCK_BODIES_ID, BLOCK_HEADERS_ID,
     BLOCK_RANGE_UPDATE_ID, BlockRangeUpdate, EthError, EthVersion, GET_BLOCK_BODIES_ID,
@@ -212,15 +212,7 @@ fn check_transaction(item: Item<'_>) -> Result<(), EthError> {
 
 /// Reads a list of transactions, refusing more than `max`.
 fn transactions(item: Item<'_>, what: &'static str, max: usize) -> Result<RawList, EthError> {
-    let items = item.list(what)?;
-    let count = items.count_items()?;
-    if count > max {
-        return Err(EthError::TooLarge {
-            what,
-            size: count,
-            max,
-        });
-    }
+    let (items, _) = bounded_list(item, what, max)?;
     for tx in items {
         check_transaction(tx?)?;
     }
@@ -310,15 +302,7 @@ fn get_block_headers(item: Item<'_>) -> Result<GetBlockHeaders, EthError> {
 }
 
 fn new_block_hashes(item: Item<'_>) -> Result<Vec<BlockHashNumber>, EthError> {
-    let items = item.list("NewBlockHashes is not a list")?;
-    let count = items.count_items()?;
-    if count > BLOCK_ANNOUNCEMENTS_COUNT_MAX {
-        return Err(EthError::TooLarge {
-            what: "NewBlockHashes",
-            size: count,
-            max: BLOCK_ANNOUNCEMENTS_COUNT_MAX,
-        });
-    }
+    let (items, count) = bounded_list(item, "NewBlockHashes", BLOCK_ANNOUNCEMENTS_COUNT_MAX)?;
     let mut out = Vec::with_capacity(count);
     for entry in items {
         let mut f = entry?.list("NewBlockHashes entry")?;

@@ -175,12 +175,13 @@ pub(crate) fn trim_uint256(value: &[u8; 32]) -> &[u8] {
     &value[start..]
 }
 
-/// Reads a list of hashes, refusing more than `max` before allocating for them.
-pub(crate) fn hashes(
-    item: Item<'_>,
+/// The items of a list and their count, refusing more than `max` items before anything is
+/// allocated for them (`what` names the list in the error).
+pub(crate) fn bounded_list<'a>(
+    item: Item<'a>,
     what: &'static str,
     max: usize,
-) -> Result<Vec<Hash>, EthError> {
+) -> Result<(Items<'a>, usize), EthError> {
     let items = item.list(what)?;
     let count = items.count_items()?;
     if count > max {
@@ -190,6 +191,16 @@ pub(crate) fn hashes(
             max,
         });
     }
+    Ok((items, count))
+}
+
+/// Reads a list of hashes, refusing more than `max` before allocating for them.
+pub(crate) fn hashes(
+    item: Item<'_>,
+    what: &'static str,
+    max: usize,
+) -> Result<Vec<Hash>, EthError> {
+    let (items, count) = bounded_list(item, what, max)?;
     let mut out = Vec::with_capacity(count);
     for h in items {
         out.push(h?.hash(what)?);
