@@ -540,6 +540,7 @@ async fn write_loop(
         Ping,
     }
     let mut out = Vec::new();
+    let mut compressed = Vec::new();
     let mut ping = Timer::interval(PING_INTERVAL);
     loop {
         // Control first: a Pong or a stop from the reader must not wait behind a full queue.
@@ -557,13 +558,17 @@ async fn write_loop(
             }),
         )
         .await;
-        let (code, payload) = match next {
-            Next::Ctl(Control::Pong) => (p2p::PONG_ID, EMPTY_LIST.to_vec()),
+        let message;
+        let (code, payload): (u64, &[u8]) = match next {
+            Next::Ctl(Control::Pong) => (p2p::PONG_ID, &EMPTY_LIST),
             Next::Ping => {
                 log::trace("Sending ping", &[]);
-                (p2p::PING_ID, EMPTY_LIST.to_vec())
+                (p2p::PING_ID, &EMPTY_LIST)
             }
-            Next::Out(Some(Outgoing::Message { code, payload })) => (code, payload),
+            Next::Out(Some(Outgoing::Message { code, payload })) => {
+                message = payload;
+                (code, &message)
+            }
             Next::Ctl(Control::Disconnect(r)) | Next::Out(Some(Outgoing::Disconnect(r))) => {
                 write_disconnect(&mut writer, &mut egress, r, snappy).await;
                 return CloseReason::Local(r);
@@ -581,13 +586,20 @@ async fn write_loop(
             }
         };
         out.clear();
+        // Both buffers live as long as the session, so a message costs no allocation here once
+        // they have grown to the largest message sent.
         let sealed = if snappy {
-            snappy::compress(&payload)
+            compressed.clear();
+            snappy::compress_into(payload, &mut compressed)
                 .map_err(|e| e.to_string())
-                .and_then(|c| egress.seal(code, &c, &mut out).map_err(|e| e.to_string()))
+                .and_then(|()| {
+                    egress
+                        .seal(code, &compressed, &mut out)
+                        .map_err(|e| e.to_string())
+                })
         } else {
             egress
-                .seal(code, &payload, &mut out)
+                .seal(code, payload, &mut out)
                 .map_err(|e| e.to_string())
         };
         if let Err(e) = sealed {
