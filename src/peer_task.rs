@@ -204,8 +204,6 @@ async fn session(conn: ConnId, role: Role, ctx: &TaskContext) -> Result<CloseRea
     )
     .await?;
     let (mut egress, mut ingress) = codec.split();
-    // Until Hello is read, no frame may be larger than a base-protocol message (2 KiB, as geth).
-    ingress.set_frame_size_max(HELLO_FRAME_SIZE_MAX);
     let verdict = ask(&ctx.events, |tx| PeerEvent::Encrypted {
         conn,
         remote,
@@ -218,12 +216,14 @@ async fn session(conn: ConnId, role: Role, ctx: &TaskContext) -> Result<CloseRea
     }
 
     // Hello exchange, then checkpoint 2.
-    let hello = with_timeout("hello", HANDSHAKE_TIMEOUT, async {
-        let mut out = Vec::new();
-        egress.seal(p2p::HELLO_ID, &ctx.hello.encode(), &mut out)?;
-        writer.write_all(&out).await?;
-        read_hello(&mut reader, &mut ingress, &remote).await
-    })
+    let hello = exchange_hello(
+        &mut reader,
+        &mut writer,
+        &mut egress,
+        &mut ingress,
+        &ctx.hello,
+        &remote,
+    )
     .await;
     let hello = match hello {
         Ok(h) => h,
@@ -233,7 +233,6 @@ async fn session(conn: ConnId, role: Role, ctx: &TaskContext) -> Result<CloseRea
         }
         Err(e) => return Err(e),
     };
-    ingress.set_frame_size_max(FRAME_SIZE_MAX);
     let snappy = p2p::snappy_enabled(ctx.hello.protocol_version, hello.protocol_version);
     let admission = ask(&ctx.events, |tx| PeerEvent::Hello {
         conn,
@@ -288,13 +287,14 @@ pub async fn probe(
         )
         .await?;
         let (mut egress, mut ingress) = codec.split();
-        ingress.set_frame_size_max(HELLO_FRAME_SIZE_MAX);
-        let theirs = with_timeout("hello", HANDSHAKE_TIMEOUT, async {
-            let mut out = Vec::new();
-            egress.seal(p2p::HELLO_ID, &hello.encode(), &mut out)?;
-            writer.write_all(&out).await?;
-            read_hello(&mut reader, &mut ingress, &remote).await
-        })
+        let theirs = exchange_hello(
+            &mut reader,
+            &mut writer,
+            &mut egress,
+            &mut ingress,
+            hello,
+            &remote,
+        )
         .await?;
         let snappy = p2p::snappy_enabled(hello.protocol_version, theirs.protocol_version);
         write_disconnect(
@@ -398,6 +398,28 @@ async fn read_frame(
     let (code, payload) = ingress.open_body(buf)?;
     let start = payload.as_ptr() as usize - base;
     Ok((code, start..start + payload.len()))
+}
+
+/// Sends our Hello and reads theirs under the 5 s deadline. Until theirs arrives no frame may be
+/// larger than a base-protocol message (2 KiB, as geth); after it, the RLPx frame limit.
+async fn exchange_hello(
+    reader: &mut BufReader<TcpStream>,
+    writer: &mut TcpStream,
+    egress: &mut Egress,
+    ingress: &mut Ingress,
+    ours: &Hello,
+    remote: &PublicKey,
+) -> Result<Hello, SessionError> {
+    ingress.set_frame_size_max(HELLO_FRAME_SIZE_MAX);
+    let theirs = with_timeout("hello", HANDSHAKE_TIMEOUT, async {
+        let mut out = Vec::new();
+        egress.seal(p2p::HELLO_ID, &ours.encode(), &mut out)?;
+        writer.write_all(&out).await?;
+        read_hello(reader, ingress, remote).await
+    })
+    .await;
+    ingress.set_frame_size_max(FRAME_SIZE_MAX);
+    theirs
 }
 
 /// Reads the remote's Hello (never compressed). A Disconnect in its place ends the session.
