@@ -41,6 +41,8 @@ pub const FRAME_WRITE_TIMEOUT: Duration = Duration::from_secs(20);
 pub const MESSAGE_SIZE_MAX: usize = crate::rlpx::frame::FRAME_SIZE_MAX;
 /// The largest frame accepted before Hello: a base-protocol message plus the msg-id byte.
 pub const HELLO_FRAME_SIZE_MAX: usize = p2p::BASE_PROTOCOL_MESSAGE_SIZE_MAX + 1;
+/// The read buffer a session keeps between frames at most; a larger one is freed after use.
+const READ_BUFFER_KEEP_MAX: usize = 64 * 1024;
 /// Ping and Pong carry an empty RLP list.
 const EMPTY_LIST: [u8; 1] = [0xc0];
 /// Room for the reader's answers (Pong) and stop requests to the writer.
@@ -482,6 +484,11 @@ async fn read_loop(
 ) -> Option<CloseReason> {
     let mut buf = Vec::new();
     let reason = loop {
+        // A rare large frame (up to 16 MiB) must not stay allocated for the session's life: an
+        // idle peer keeps only a small buffer, so memory per peer stays small on a small board.
+        if buf.capacity() > READ_BUFFER_KEEP_MAX {
+            buf = Vec::new();
+        }
         let frame = with_timeout(
             "frame read",
             FRAME_READ_TIMEOUT,
