@@ -25,4 +25,5 @@ pub mod rlp_strict;
 pub mod rlpx;
 pub mod rng;
 pub mod service;
+pub mod tx;
 pub mod udp_task;
