@@ -39,6 +39,7 @@
 //! transactions stay raw RLP ([`RawList`]); [`HeaderInfo`] and [`Receipt`] read the fields a
 //! syncing node needs.
 
+pub mod handshake;
 pub mod header;
 pub mod message;
 pub mod receipts;
