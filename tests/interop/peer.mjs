@@ -31,6 +31,20 @@
 //                      (--chain-dir, default fixtures/chain: chain.rlp + receipts.rlp); without
 //                      it every request gets an empty reply
 //
+// eth events (integers that can pass 2^53 are decimal strings; hashes 0x-hex):
+//   eth:status:sent {version, networkId, td, bestHash, genesisHash, forkId:{hash,next}}  what we announce
+//   eth:status      {version, protocolVersion, networkId, td, bestHash, genesisHash, forkId, fields}
+//                   the remote's Status as received, before the library checks it
+//   eth:status:ok {version} | peer:error {error[, where:"sendStatus"]} (the library's reason)
+//   action {action}; eth:send {code, name, reqId[, hashes|count]}
+//   eth:recv  (replies) {name, reqId, unsolicited, count, ...}: BLOCK_HEADERS numbers, hashes,
+//             linked; BLOCK_BODIES bodies:[{number, hash, txs, uncles, withdrawals, txRootOk,
+//             uncleHashOk, withdrawalsRootOk}], allRootsOk; RECEIPTS blocks:[{number, hash,
+//             receipts, receiptsRootOk}], allRootsOk
+//   eth:request {name, reqId, query..., served} (a remote request and how many items we sent)
+//   eth:announce {name, count}; actions:done {unanswered:[{reqId, kind}]}
+//   disconnect {reason, reasonName, byUs}
+//
 // The library does all wire work (ECIES/EIP-8, frames, snappy, Hello, Ping/Pong, Disconnect, the
 // Status checks). This file wires it up and logs; the one behavioural change is the opt-in
 // --keep-without-caps.
