@@ -73,6 +73,17 @@ impl Harness {
         })
     }
 
+    /// Every event named `name` so far, in the order the harness printed them.
+    pub fn events_named(&self, name: &str) -> Vec<Value> {
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|v| v["event"] == name)
+            .cloned()
+            .collect()
+    }
+
     /// Every event so far, one per line.
     pub fn dump(&self) -> String {
         self.events

@@ -15,13 +15,46 @@
 //   --ping-after MS    send one p2p Ping MS after the session starts
 //   --exit-after MS    leave (Disconnect "client quitting") and exit after MS
 //
-// The library does all wire work (ECIES/EIP-8, frames, snappy, Hello, Ping/Pong, Disconnect). This
-// file wires it up and logs; the one behavioural change is the opt-in --keep-without-caps.
+// eth (with --caps eth/NN; see eth.mjs and chain.mjs):
+//   --genesis-file PATH  geth genesis.json for the Common, genesis hash and fork id
+//                        (default: the repository's fixtures/chain/genesis.json)
+//   --chain-id N       announce network id N (the Common is built with config.chainId = N)
+//   --genesis-hash 0x  announce this genesis hash       --fork-hash 0x  announce this fork hash
+//   --td N             announce this total difficulty  --best-hash 0x  announce this best hash
+//                      (defaults: the genesis difficulty; the head with --serve-chain, else genesis)
+//   --actions LIST     after a successful Status, run in order (comma separated):
+//                      getheaders:ORIGIN:AMOUNT[:SKIP[:REVERSE]] (ORIGIN a number or 0x-hash),
+//                      getbodies / getreceipts (for the hashes of the last headers received),
+//                      wait:MS, disconnect
+//   --reply-timeout MS how long a request action waits for its reply (default 10000)
+//   --serve-chain      answer GetBlockHeaders/GetBlockBodies/GetReceipts from the fixture chain
+//                      (--chain-dir, default fixtures/chain: chain.rlp + receipts.rlp); without
+//                      it every request gets an empty reply
+//
+// eth events (integers that can pass 2^53 are decimal strings; hashes 0x-hex):
+//   eth:status:sent {version, networkId, td, bestHash, genesisHash, forkId:{hash,next}}  what we announce
+//   eth:status      {version, protocolVersion, networkId, td, bestHash, genesisHash, forkId, fields}
+//                   the remote's Status as received, before the library checks it
+//   eth:status:ok {version} | peer:error {error[, where:"sendStatus"]} (the library's reason)
+//   action {action}; eth:send {code, name, reqId[, hashes|count]}
+//   eth:recv  (replies) {name, reqId, unsolicited, count, ...}: BLOCK_HEADERS numbers, hashes,
+//             linked; BLOCK_BODIES bodies:[{number, hash, txs, uncles, withdrawals, txRootOk,
+//             uncleHashOk, withdrawalsRootOk}], allRootsOk; RECEIPTS blocks:[{number, hash,
+//             receipts, receiptsRootOk}], allRootsOk
+//   eth:request {name, reqId, query..., served} (a remote request and how many items we sent)
+//   eth:announce {name, count}; actions:done {unanswered:[{reqId, kind}]}
+//   disconnect {reason, reasonName, byUs}
+//
+// The library does all wire work (ECIES/EIP-8, frames, snappy, Hello, Ping/Pong, Disconnect, the
+// Status checks). This file wires it up and logs; the one behavioural change is the opt-in
+// --keep-without-caps.
 
 import { parseArgs } from 'node:util'
 import { randomBytes } from 'node:crypto'
 import { DPT, ETH, RLPx, Peer, DisconnectReasonNames, DISCONNECT_REASON } from '@ethereumjs/devp2p'
-import { Common, Mainnet } from '@ethereumjs/common'
+import { fileURLToPath } from 'node:url'
+import { headerHash, loadChain, loadGenesis } from './chain.mjs'
+import { harnessEth, startEthSession } from './eth.mjs'
 import { bytesToHex, bytesToInt, hexToBytes } from '@ethereumjs/util'
 import { secp256k1 } from 'ethereum-cryptography/secp256k1.js'
 
@@ -40,6 +73,16 @@ const { positionals, values: opt } = parseArgs({
     'ping-after': { type: 'string' },
     'exit-after': { type: 'string' },
     'udp-port': { type: 'string' },
+    'genesis-file': { type: 'string' },
+    'chain-id': { type: 'string' },
+    'genesis-hash': { type: 'string' },
+    'fork-hash': { type: 'string' },
+    td: { type: 'string' },
+    'best-hash': { type: 'string' },
+    actions: { type: 'string', default: '' },
+    'reply-timeout': { type: 'string', default: '10000' },
+    'serve-chain': { type: 'boolean', default: false },
+    'chain-dir': { type: 'string' },
   },
 })
 const mode = positionals[0]
@@ -52,14 +95,16 @@ const hex = (s) => hexToBytes(s.startsWith('0x') ? s : `0x${s}`)
 const privateKey = opt.key ? hex(opt.key) : randomBytes(32)
 const nodeId = secp256k1.getPublicKey(privateKey, false).slice(1)
 
-// Capabilities: only eth versions the library implements; names map to its classes.
+// Capabilities: only eth versions the library implements (its classes, with a logging subclass
+// as the constructor so the remote's raw Status is printed before the library checks it).
+const HarnessETH = harnessEth(emit, opt['fork-hash'])
 const capabilities = opt.caps
   .split(',')
   .filter(Boolean)
   .map((c) => {
     const [name, v] = c.split('/')
     if (name !== 'eth' || !ETH[`eth${v}`]) throw new Error(`unsupported capability ${c}`)
-    return ETH[`eth${v}`]
+    return { ...ETH[`eth${v}`], constructor: HarnessETH }
   })
 
 // Logging hooks on the library's Peer: what arrives and what leaves at the p2p level.
@@ -171,14 +216,47 @@ if (mode === 'dpt') {
   if (opt['exit-after']) setTimeout(stop, Number(opt['exit-after']))
   process.on('SIGTERM', stop)
 } else {
-  runRlpx()
+  await runRlpx()
 }
 
-function runRlpx() {
-const common = new Common({ chain: Mainnet })
+// The chain side of the eth session: Common, genesis, what our Status announces, and the fixture
+// chain when serving it.
+async function ethContext() {
+  const fixtures = fileURLToPath(new URL('../../fixtures/chain/', import.meta.url))
+  const genesisFile = opt['genesis-file'] ?? `${fixtures}genesis.json`
+  const g = await loadGenesis(genesisFile, { chainId: opt['chain-id'] })
+  const store = opt['serve-chain'] ? loadChain(opt['chain-dir'] ?? fixtures, g.genesisHeader) : null
+  const bestHash = opt['best-hash'] ? hex(opt['best-hash']) : store ? headerHash(store.head()) : g.genesisHash
+  return {
+    common: g.common,
+    emit,
+    actions: opt.actions.split(',').filter(Boolean),
+    replyTimeout: Number(opt['reply-timeout']),
+    genesisHash: opt['genesis-hash'] ? hex(opt['genesis-hash']) : g.genesisHash,
+    td: opt.td !== undefined ? BigInt(opt.td) : g.difficulty,
+    bestHash,
+    store,
+    realGenesisHash: g.genesisHash,
+    headNumber: store ? store.headers.length - 1 : 0,
+  }
+}
+
+async function runRlpx() {
+const ctx = await ethContext()
+const common = ctx.common
 const port = mode === 'listen' ? Number(opt.port ?? 30303) : null
 const rlpx = new RLPx(privateKey, { capabilities, common, maxPeers: 25, listenPort: port })
-emit('config', { mode, id: bytesToHex(nodeId), caps: capabilities.map((c) => `${c.name}/${c.version}`) })
+emit('config', {
+  mode,
+  id: bytesToHex(nodeId),
+  caps: capabilities.map((c) => `${c.name}/${c.version}`),
+  chainId: common.chainId().toString(),
+  genesisHash: bytesToHex(ctx.realGenesisHash),
+  forkHash: opt['fork-hash'] ?? common.forkHash(),
+  forkNext: (common.nextHardforkBlockOrTimestamp() ?? 0n).toString(),
+  hardfork: common.hardfork(),
+  servedHead: ctx.store ? ctx.headNumber : null,
+})
 
 let sawSession = false
 const exit = (code) => {
@@ -200,6 +278,7 @@ rlpx.events.on('peer:added', (peer) => {
   sawSession = true
   emit('peer:added', { ...tag(peer), clientId: peer.getHelloMessage()?.clientId })
   if (opt['ping-after']) setTimeout(() => peer._sendPing(), Number(opt['ping-after']))
+  for (const proto of peer.getProtocols()) if (proto instanceof ETH) startEthSession(peer, proto, ctx)
 })
 rlpx.events.on('peer:removed', (peer, reason, byUs) =>
   emit('disconnect', { ...tag(peer), reason, reasonName: DisconnectReasonNames[reason], byUs }),
