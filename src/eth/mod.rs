@@ -39,11 +39,13 @@
 //! transactions stay raw RLP ([`RawList`]); [`HeaderInfo`] and [`Receipt`] read the fields a
 //! syncing node needs.
 
+pub mod broadcast;
 pub mod handshake;
 pub mod header;
 pub mod message;
 pub mod receipts;
 pub mod status;
+pub mod tx_fetcher;
 pub mod wire;
 
 pub use header::HeaderInfo;
