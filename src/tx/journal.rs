@@ -40,7 +40,8 @@ const CHECK_LEN: usize = 4;
 pub enum JournalError {
     /// A read, write, sync or rename of this path failed.
     Io(PathBuf, std::io::Error),
-    /// Appending `needed` more bytes would take the file past [`JOURNAL_SIZE_MAX`]; rotate first.
+    /// Appending `needed` more bytes would take the file past its size limit
+    /// ([`JOURNAL_SIZE_MAX`]); rotate first.
     Full { needed: u64 },
     /// An earlier write or sync failed, so the file's tail is unknown; only a rotation (which
     /// rewrites the whole file) may write to it again.
@@ -53,7 +54,7 @@ impl std::fmt::Display for JournalError {
             JournalError::Io(p, e) => write!(f, "transaction journal {}: {e}", p.display()),
             JournalError::Full { needed } => write!(
                 f,
-                "transaction journal full: {needed} more bytes would pass {JOURNAL_SIZE_MAX}"
+                "transaction journal full: {needed} more bytes would pass its size limit"
             ),
             JournalError::Broken => {
                 f.write_str("transaction journal failed a write; it must be rotated")
@@ -80,6 +81,8 @@ pub struct Journal {
     file: File,
     /// Bytes in the file: every acknowledged record and nothing else.
     len: u64,
+    /// Most bytes the file may grow to ([`JOURNAL_SIZE_MAX`] unless opened bounded).
+    size_max: u64,
     broken: bool,
 }
 
@@ -149,6 +152,14 @@ impl Journal {
     /// Reads every complete record of the journal at `path` (none if it does not exist), reading
     /// at most [`JOURNAL_SIZE_MAX`] bytes, and truncates the file after the last complete one.
     pub fn load(path: &Path) -> Result<(Vec<Vec<u8>>, LoadReport), JournalError> {
+        Journal::load_bounded(path, JOURNAL_SIZE_MAX)
+    }
+
+    /// [`Journal::load`] with another size limit (tests use a small one).
+    pub fn load_bounded(
+        path: &Path,
+        size_max: u64,
+    ) -> Result<(Vec<Vec<u8>>, LoadReport), JournalError> {
         let file = match File::open(path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -157,8 +168,8 @@ impl Journal {
             Err(e) => return Err(io_err(path)(e)),
         };
         let size = file.metadata().map_err(io_err(path))?.len();
-        let mut buf = Vec::with_capacity(size.min(JOURNAL_SIZE_MAX) as usize);
-        file.take(JOURNAL_SIZE_MAX)
+        let mut buf = Vec::with_capacity(size.min(size_max) as usize);
+        file.take(size_max)
             .read_to_end(&mut buf)
             .map_err(io_err(path))?;
         let (txs, used) = decode_records(&buf);
@@ -182,18 +193,27 @@ impl Journal {
     /// Loads the journal at `path` (see [`Journal::load`]), removes a rotation's leftover
     /// temporary file, and opens the journal for appending, creating it if needed.
     pub fn open(path: &Path) -> Result<(Journal, Vec<Vec<u8>>, LoadReport), JournalError> {
-        let (txs, report) = Journal::load(path)?;
+        Journal::open_bounded(path, JOURNAL_SIZE_MAX)
+    }
+
+    /// [`Journal::open`] with another size limit for loading and appending (tests use a small
+    /// one).
+    pub fn open_bounded(
+        path: &Path,
+        size_max: u64,
+    ) -> Result<(Journal, Vec<Vec<u8>>, LoadReport), JournalError> {
+        let (txs, report) = Journal::load_bounded(path, size_max)?;
         let stale = rotation_path(path);
         match std::fs::remove_file(&stale) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(io_err(&stale)(e)),
         }
-        let journal = Journal::open_append(path)?;
+        let journal = Journal::open_append(path, size_max)?;
         Ok((journal, txs, report))
     }
 
-    fn open_append(path: &Path) -> Result<Journal, JournalError> {
+    fn open_append(path: &Path, size_max: u64) -> Result<Journal, JournalError> {
         let file = OpenOptions::new()
             .create(true)
             .append(true)
@@ -206,6 +226,7 @@ impl Journal {
             path: path.to_path_buf(),
             file,
             len,
+            size_max,
             broken: false,
         })
     }
@@ -218,7 +239,7 @@ impl Journal {
         }
         let record = encode_record(tx);
         let needed = record.len() as u64;
-        if self.len.saturating_add(needed) > JOURNAL_SIZE_MAX {
+        if self.len.saturating_add(needed) > self.size_max {
             return Err(JournalError::Full { needed });
         }
         let written = self
@@ -248,7 +269,7 @@ impl Journal {
         let mut body = Vec::new();
         for tx in live {
             body.extend_from_slice(&encode_record(tx));
-            if body.len() as u64 > JOURNAL_SIZE_MAX {
+            if body.len() as u64 > self.size_max {
                 return Err(JournalError::Full {
                     needed: body.len() as u64,
                 });
@@ -269,7 +290,7 @@ impl Journal {
         // Our handle now points at the replaced file: until it is reopened, nothing may append.
         self.broken = true;
         sync_dir(&self.path)?;
-        *self = Journal::open_append(&self.path)?;
+        *self = Journal::open_append(&self.path, self.size_max)?;
         Ok(())
     }
 
