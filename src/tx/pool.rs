@@ -20,6 +20,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::ops::{Bound, RangeBounds};
 
 use super::{Address, Hash, PoolTx};
 use crate::dial::Millis;
@@ -119,12 +120,23 @@ struct Entry {
     added: Millis,
 }
 
-/// One sender's transactions, by nonce.
-#[derive(Debug, Default)]
+/// What the pool keeps per sender besides its transactions.
+#[derive(Debug, Default, Clone, Copy)]
 struct Account {
-    txs: BTreeMap<u64, Entry>,
+    /// Transactions held for this sender.
+    count: usize,
     /// Whether any transaction of this sender came in as local.
     local: bool,
+}
+
+/// The key range of one sender's transactions from nonce `from` (inclusive) to `to` (exclusive,
+/// `None` for no upper end).
+fn run(sender: Address, from: u64, to: Option<u64>) -> impl RangeBounds<(Address, u64)> {
+    let end = match to {
+        Some(to) => Bound::Excluded((sender, to)),
+        None => Bound::Included((sender, u64::MAX)),
+    };
+    (Bound::Included((sender, from)), end)
 }
 
 /// Eviction order of a remote transaction: lowest tip cap first, then lowest fee cap; among
@@ -140,7 +152,12 @@ fn price_key(tx: &PoolTx) -> PriceKey {
 #[derive(Debug)]
 pub struct Pool {
     config: PoolConfig,
-    senders: BTreeMap<Address, Account>,
+    /// Every transaction, by sender then nonce. One map for all senders rather than one per
+    /// sender: most senders hold a single transaction, and a map per sender would spend a whole
+    /// B-tree node (eleven slots) on it.
+    txs: BTreeMap<(Address, u64), Entry>,
+    /// Senders with at least one transaction held.
+    accounts: BTreeMap<Address, Account>,
     by_hash: BTreeMap<Hash, (Address, u64)>,
     /// Every transaction of a non-local sender, cheapest first: the eviction candidates.
     cheapest: BTreeSet<PriceKey>,
@@ -153,7 +170,8 @@ impl Pool {
     pub fn new(config: PoolConfig) -> Pool {
         Pool {
             config,
-            senders: BTreeMap::new(),
+            txs: BTreeMap::new(),
+            accounts: BTreeMap::new(),
             by_hash: BTreeMap::new(),
             cheapest: BTreeSet::new(),
             count: 0,
@@ -177,14 +195,14 @@ impl Pool {
         if size > self.config.bytes_max {
             return Err(PoolError::TooLarge);
         }
-        let account = self.senders.get(&tx.sender);
-        let old = account.and_then(|a| a.txs.get(&tx.nonce)).map(|e| &e.tx);
+        let account = self.accounts.get(&tx.sender);
+        let old = self.txs.get(&(tx.sender, tx.nonce)).map(|e| &e.tx);
         if let Some(old) = old {
             let bump = self.config.price_bump_percent;
             if !outbids(tx.fee_cap, old.fee_cap, bump) || !outbids(tx.tip_cap, old.tip_cap, bump) {
                 return Err(PoolError::ReplacementUnderpriced);
             }
-        } else if account.is_some_and(|a| a.txs.len() >= self.config.per_sender_max) {
+        } else if account.is_some_and(|a| a.count >= self.config.per_sender_max) {
             return Err(PoolError::SenderFull);
         }
         let protected = local || account.is_some_and(|a| a.local);
@@ -239,14 +257,7 @@ impl Pool {
             if !protected && incoming <= (tip, fee) {
                 return Err(PoolError::Underpriced);
             }
-            let Some(account) = self.senders.get(&sender) else {
-                continue;
-            };
-            let freed = match planned {
-                Some(p) => account.txs.range(nonce..p),
-                None => account.txs.range(nonce..),
-            };
-            for entry in freed.map(|(_, e)| e) {
+            for entry in self.txs.range(run(sender, nonce, planned)).map(|(_, e)| e) {
                 count -= 1;
                 bytes -= entry.tx.network_rlp.len();
             }
@@ -261,45 +272,46 @@ impl Pool {
 
     /// Drops `sender`'s transactions from `nonce` up, appending their hashes to `evicted`.
     fn cut(&mut self, sender: Address, nonce: u64, evicted: &mut Vec<Hash>) {
-        let Some(account) = self.senders.get_mut(&sender) else {
-            return;
-        };
-        let dropped = account.txs.split_off(&nonce);
-        let empty = account.txs.is_empty();
-        for entry in dropped.into_values() {
-            self.forget(&entry.tx);
-            evicted.push(entry.tx.hash);
-        }
-        if empty {
-            self.senders.remove(&sender);
-        }
+        evicted.extend(self.remove_run(sender, nonce, None));
+    }
+
+    /// Removes `sender`'s transactions with nonces in `from..to` from every index and returns
+    /// their hashes.
+    fn remove_run(&mut self, sender: Address, from: u64, to: Option<u64>) -> Vec<Hash> {
+        let keys: Vec<(Address, u64)> = self
+            .txs
+            .range(run(sender, from, to))
+            .map(|(k, _)| *k)
+            .collect();
+        keys.into_iter()
+            .filter_map(|(sender, nonce)| self.remove_at(sender, nonce))
+            .map(|e| e.tx.hash)
+            .collect()
     }
 
     /// Removes the transaction at (sender, nonce) from every index.
     fn remove_at(&mut self, sender: Address, nonce: u64) -> Option<Entry> {
-        let account = self.senders.get_mut(&sender)?;
-        let entry = account.txs.remove(&nonce)?;
-        if account.txs.is_empty() {
-            self.senders.remove(&sender);
+        let entry = self.txs.remove(&(sender, nonce))?;
+        if let Some(account) = self.accounts.get_mut(&sender) {
+            account.count -= 1;
+            if account.count == 0 {
+                self.accounts.remove(&sender);
+            }
         }
-        self.forget(&entry.tx);
-        Some(entry)
-    }
-
-    /// Takes a transaction already out of its account out of the other indexes and the totals.
-    fn forget(&mut self, tx: &PoolTx) {
-        self.by_hash.remove(&tx.hash);
-        self.cheapest.remove(&price_key(tx));
+        self.by_hash.remove(&entry.tx.hash);
+        self.cheapest.remove(&price_key(&entry.tx));
         self.count -= 1;
-        self.bytes -= tx.network_rlp.len();
+        self.bytes -= entry.tx.network_rlp.len();
+        Some(entry)
     }
 
     /// Puts a transaction whose slot is free into every index.
     fn insert(&mut self, now: Millis, tx: PoolTx, local: bool) {
-        let account = self.senders.entry(tx.sender).or_default();
+        let account = self.accounts.entry(tx.sender).or_default();
+        account.count += 1;
         if local && !account.local {
             account.local = true;
-            for entry in account.txs.values() {
+            for entry in self.txs.range(run(tx.sender, 0, None)).map(|(_, e)| e) {
                 self.cheapest.remove(&price_key(&entry.tx));
             }
         }
@@ -309,7 +321,8 @@ impl Pool {
         self.by_hash.insert(tx.hash, (tx.sender, tx.nonce));
         self.count += 1;
         self.bytes += tx.network_rlp.len();
-        account.txs.insert(tx.nonce, Entry { tx, added: now });
+        self.txs
+            .insert((tx.sender, tx.nonce), Entry { tx, added: now });
     }
 
     /// Removes one transaction by hash. The sender's higher nonces stay: they become executable
@@ -324,32 +337,14 @@ impl Pool {
     pub fn remove_mined(&mut self, sender: Address, nonce: u64) -> Vec<Hash> {
         match nonce.checked_add(1) {
             Some(next) => self.set_sender_nonce(sender, next),
-            None => {
-                let mut dropped = Vec::new();
-                self.cut(sender, 0, &mut dropped);
-                dropped
-            }
+            None => self.remove_run(sender, 0, None),
         }
     }
 
     /// Drops `sender`'s transactions with a nonce below `next_nonce`, the sender's account nonce
     /// after the latest block. Returns the dropped hashes.
     pub fn set_sender_nonce(&mut self, sender: Address, next_nonce: u64) -> Vec<Hash> {
-        let Some(account) = self.senders.get_mut(&sender) else {
-            return Vec::new();
-        };
-        let kept = account.txs.split_off(&next_nonce);
-        let spent = std::mem::replace(&mut account.txs, kept);
-        if account.txs.is_empty() {
-            self.senders.remove(&sender);
-        }
-        spent
-            .into_values()
-            .map(|entry| {
-                self.forget(&entry.tx);
-                entry.tx.hash
-            })
-            .collect()
+        self.remove_run(sender, 0, Some(next_nonce))
     }
 
     /// The transaction with this hash.
@@ -363,8 +358,7 @@ impl Pool {
     }
 
     fn entry(&self, hash: &Hash) -> Option<&Entry> {
-        let (sender, nonce) = self.by_hash.get(hash)?;
-        self.senders.get(sender)?.txs.get(nonce)
+        self.txs.get(self.by_hash.get(hash)?)
     }
 
     /// Whether a transaction with this hash is held.
@@ -374,7 +368,7 @@ impl Pool {
 
     /// Whether this sender's transactions are local (never evicted, journaled).
     pub fn is_local(&self, sender: &Address) -> bool {
-        self.senders.get(sender).is_some_and(|a| a.local)
+        self.accounts.get(sender).is_some_and(|a| a.local)
     }
 
     /// Number of transactions held.
@@ -394,25 +388,20 @@ impl Pool {
 
     /// Every transaction, by sender then nonce.
     pub fn pending(&self) -> impl Iterator<Item = &PoolTx> {
-        self.senders
-            .values()
-            .flat_map(|a| a.txs.values().map(|e| &e.tx))
+        self.txs.values().map(|e| &e.tx)
     }
 
     /// One sender's transactions, by nonce.
     pub fn sender_txs(&self, sender: &Address) -> impl Iterator<Item = &PoolTx> {
-        self.senders
-            .get(sender)
-            .into_iter()
-            .flat_map(|a| a.txs.values().map(|e| &e.tx))
+        self.txs.range(run(*sender, 0, None)).map(|(_, e)| &e.tx)
     }
 
     /// The transactions of local senders, by sender then nonce: what the journal keeps.
     pub fn local_txs(&self) -> impl Iterator<Item = &PoolTx> {
-        self.senders
-            .values()
-            .filter(|a| a.local)
-            .flat_map(|a| a.txs.values().map(|e| &e.tx))
+        self.accounts
+            .iter()
+            .filter(|(_, a)| a.local)
+            .flat_map(|(sender, _)| self.txs.range(run(*sender, 0, None)).map(|(_, e)| &e.tx))
     }
 }
 
@@ -481,14 +470,21 @@ mod tests {
         fn check(&self) -> Result<(), String> {
             let (mut count, mut bytes) = (0, 0);
             let mut cheapest = BTreeSet::new();
-            for (sender, account) in &self.senders {
-                if account.txs.is_empty() {
-                    return Err(format!("empty account {:?}", sender[0]));
+            let mut per_sender: BTreeMap<Address, usize> = BTreeMap::new();
+            for &(sender, _) in self.txs.keys() {
+                *per_sender.entry(sender).or_default() += 1;
+            }
+            let counts: BTreeMap<Address, usize> =
+                self.accounts.iter().map(|(s, a)| (*s, a.count)).collect();
+            if per_sender != counts {
+                return Err("account counts differ from the txs held".into());
+            }
+            for (sender, account) in &self.accounts {
+                if account.count > self.config.per_sender_max {
+                    return Err(format!("sender {} holds {}", sender[0], account.count));
                 }
-                if account.txs.len() > self.config.per_sender_max {
-                    return Err(format!("sender {} holds {}", sender[0], account.txs.len()));
-                }
-                for (nonce, entry) in &account.txs {
+                for (&(_, nonce), entry) in self.txs.range(run(*sender, 0, None)) {
+                    let nonce = &nonce;
                     if entry.tx.sender != *sender || entry.tx.nonce != *nonce {
                         return Err(format!("misfiled tx at {} {nonce}", sender[0]));
                     }
