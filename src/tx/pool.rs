@@ -230,7 +230,10 @@ impl Pool {
     }
 
     /// Chooses which runs to cut so that `count_after` transactions of `bytes_after` bytes fit,
-    /// without changing anything. Each cut is (sender, lowest nonce dropped).
+    /// without changing anything. Each cut is (sender, lowest nonce dropped). A remote incoming
+    /// transaction must pay more than every transaction a cut starts at; the higher nonces a cut
+    /// drops with it may pay more, since without their predecessor they could not be mined.
+    /// The walk visits at most the transactions it drops plus the incoming sender's own run.
     fn plan_eviction(
         &self,
         tx: &PoolTx,
