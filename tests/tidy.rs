@@ -25,6 +25,7 @@ const CORES: &[&str] = &[
     "src/chain/json.rs",
     "src/chain/networks.rs",
     "src/chain/spec.rs",
+    "src/tx/pool.rs",
 ];
 
 const FORBIDDEN: &[&str] = &[
