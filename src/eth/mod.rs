@@ -39,10 +39,12 @@
 //! transactions stay raw RLP ([`RawList`]); [`HeaderInfo`] and [`Receipt`] read the fields a
 //! syncing node needs.
 
+pub mod downloader;
 pub mod header;
 pub mod message;
 pub mod receipts;
 pub mod status;
+pub mod syncer;
 pub mod wire;
 
 pub use header::HeaderInfo;
