@@ -44,6 +44,7 @@ pub mod header;
 pub mod message;
 pub mod receipts;
 pub mod status;
+pub mod sync_work;
 pub mod syncer;
 pub mod wire;
 

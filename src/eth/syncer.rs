@@ -14,7 +14,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 
-use super::downloader::{Downloader, Event, Outcome, PeerView, Want};
+use super::downloader::{Downloader, Outcome};
+use super::sync_work::{Event, PeerView, Want};
 use super::{BlockOrigin, EthMessage, EthVersion, GetBlockHeaders, Hash, RawResponse};
 use crate::chain::header::U256;
 use crate::chain::store::{Head, StoredBlock};
@@ -517,7 +518,8 @@ impl Syncer {
     }
 
     /// The best sync candidate: by total difficulty among eth/68 peers before the merge,
-    /// otherwise by head number; the first of equals.
+    /// otherwise by head number; of equals the lowest connection id, which is the peer that
+    /// connected first.
     fn best_peer(&self) -> Option<(PeerId, u64, Option<U256>)> {
         let mut best: Option<(PeerId, u64, Option<U256>)> = None;
         for (&id, p) in &self.peers {
@@ -692,4 +694,89 @@ impl Syncer {
 
 fn msg_name(msg: &EthMessage) -> &'static str {
     super::message_name(EthVersion::Eth70, msg.id()).unwrap_or("message")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(version: EthVersion, number: u64, td: Option<u64>) -> PeerHead {
+        PeerHead {
+            version,
+            hash: [number as u8; 32],
+            number: Some(number),
+            td: td.map(U256::from_u64),
+            earliest: 0,
+        }
+    }
+
+    fn syncer(merged: bool) -> Syncer {
+        let config = SyncConfig {
+            min_peers: 10,
+            merged,
+            ..SyncConfig::default()
+        };
+        let local = LocalHead {
+            number: 2,
+            hash: [2; 32],
+            td: U256::from_u64(5),
+        };
+        Syncer::new(config, local)
+    }
+
+    #[test]
+    fn before_the_merge_total_difficulty_ranks_peers() {
+        let mut s = syncer(false);
+        s.add_peer(0, 1, head(EthVersion::Eth68, 50, Some(10)));
+        s.add_peer(0, 2, head(EthVersion::Eth68, 40, Some(20)));
+        s.add_peer(0, 3, head(EthVersion::Eth69, 60, None));
+        assert_eq!(s.best_peer().map(|b| b.0), Some(2));
+        let mut s = syncer(true);
+        s.add_peer(0, 1, head(EthVersion::Eth68, 50, Some(10)));
+        s.add_peer(0, 2, head(EthVersion::Eth68, 40, Some(20)));
+        s.add_peer(0, 3, head(EthVersion::Eth69, 60, None));
+        assert_eq!(s.best_peer().map(|b| b.0), Some(3));
+    }
+
+    #[test]
+    fn of_equal_peers_the_first_wins_and_behind_peers_start_nothing() {
+        let mut s = syncer(true);
+        s.add_peer(0, 4, head(EthVersion::Eth69, 2, None));
+        s.add_peer(0, 7, head(EthVersion::Eth70, 2, None));
+        assert_eq!(s.best_peer().map(|b| b.0), Some(4));
+        // Timer due, but nobody is ahead of our head at 2.
+        s.handle_timeout(s.poll_timeout().unwrap());
+        assert!(!s.syncing());
+        assert!(s.poll_action().is_none());
+        s.update_peer(20_000, 7, 3, [3; 32]);
+        s.handle_timeout(s.poll_timeout().unwrap());
+        assert!(s.syncing());
+        assert!(matches!(s.poll_action(), Some(SyncAction::Log { .. })));
+        assert!(matches!(
+            s.poll_action(),
+            Some(SyncAction::Request { peer: 7, .. })
+        ));
+    }
+
+    #[test]
+    fn late_ids_are_bounded() {
+        let mut s = syncer(true);
+        s.add_peer(0, 1, head(EthVersion::Eth69, 100_000, None));
+        let mut now = 0;
+        // A run gives up on its first chunk after two timeouts; the timer starts the next.
+        for _ in 0..(3 * LATE_IDS_MAX) {
+            now += s.config.request_timeout;
+            s.handle_timeout(now);
+            // Keep the peer from being dropped as stalled: forget its timeouts.
+            if let Some(p) = s.peers.get_mut(&1) {
+                p.timeouts = 0;
+            }
+        }
+        assert_eq!(
+            s.late.len(),
+            LATE_IDS_MAX,
+            "every timeout remembered, up to the bound"
+        );
+        assert!(s.pending.len() <= s.peers.len());
+    }
 }
