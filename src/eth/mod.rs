@@ -40,11 +40,14 @@
 //! syncing node needs.
 
 pub mod broadcast;
+pub mod downloader;
 pub mod handshake;
 pub mod header;
 pub mod message;
 pub mod receipts;
 pub mod status;
+pub mod sync_work;
+pub mod syncer;
 pub mod tx_fetcher;
 pub mod wire;
 

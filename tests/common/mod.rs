@@ -56,6 +56,7 @@ impl TestRng {
     }
 }
 
+pub mod fixture_chain;
 pub mod interop;
 pub mod node_proc;
 pub mod raw_peer;

@@ -1,0 +1,171 @@
+//! The vocabulary of a sync run (devp2p caps/eth.md "Chain Synchronization"): what a peer can
+//! serve ([`PeerView`]), what one request asks for ([`Want`]), what a run reports ([`Event`]),
+//! and which peers failed a work item ([`Fails`]), which decides who is asked next.
+//!
+//! A peer that answered empty or timed out once is asked for the item again only when no other
+//! peer that could serve it has not failed it; twice, never. When every capable peer gave up on
+//! an item, nobody has it: the downloader then stores a block without its receipts, lowers the
+//! target below headers nobody has, or fails the run for a body nobody has.
+
+use super::EthVersion;
+use super::Hash;
+use super::syncer::PeerId;
+
+/// The most peers one work item remembers as having failed it. Beyond this the oldest is
+/// forgotten (it may then be asked again, which costs at most one more failed request).
+const FAILS_PEERS_MAX: usize = 16;
+
+/// An item a peer failed this many times is never asked of it again: a peer that answered
+/// empty twice for an item it should have does not have it.
+const FAILS_GIVE_UP: u8 = 2;
+
+/// What a peer can serve, as the syncer knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerView {
+    /// The peer's connection id.
+    pub id: PeerId,
+    /// Its eth version.
+    pub version: EthVersion,
+    /// Its head number.
+    pub number: u64,
+    /// The earliest block it serves (eth/69+; 0 on eth/68).
+    pub earliest: u64,
+}
+
+impl PeerView {
+    /// Whether the peer should have every block in `lo..=hi`.
+    pub fn serves(&self, lo: u64, hi: u64) -> bool {
+        self.number >= hi && self.earliest <= lo
+    }
+}
+
+/// One request's work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Want {
+    /// The headers `start ..= start + count - 1`.
+    Headers { start: u64, count: u64 },
+    /// The bodies of these blocks.
+    Bodies(Vec<u64>),
+    /// The receipts of these blocks; the first block's list from receipt `first_index` on
+    /// (eth/70; 0 otherwise).
+    Receipts { numbers: Vec<u64>, first_index: u64 },
+}
+
+/// What the run asks the syncer to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The peer served data that fails verification.
+    Drop { peer: PeerId, why: String },
+    /// The peer's header at our head number is another block: its chain does not contain our
+    /// head.
+    Foreign {
+        peer: PeerId,
+        number: u64,
+        theirs: Hash,
+    },
+    /// No peer could send this block's receipts (all that should have answered empty): it is
+    /// stored without them.
+    ReceiptsUnavailable { number: u64, hash: Hash },
+}
+
+/// Peers that failed one work item, with how often.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Fails(Vec<(PeerId, u8)>);
+
+impl Fails {
+    pub(crate) fn count(&self, peer: PeerId) -> u8 {
+        self.0
+            .iter()
+            .find(|(p, _)| *p == peer)
+            .map_or(0, |(_, c)| *c)
+    }
+
+    pub(crate) fn add(&mut self, peer: PeerId) {
+        if let Some(entry) = self.0.iter_mut().find(|(p, _)| *p == peer) {
+            entry.1 = entry.1.saturating_add(1);
+            return;
+        }
+        if self.0.len() >= FAILS_PEERS_MAX {
+            self.0.remove(0);
+        }
+        self.0.push((peer, 1));
+    }
+
+    /// Whether `peer` may be asked for an item covering `lo..=hi`: it serves the range, has not
+    /// given up on it, and if it failed it once no other peer that has not is there.
+    pub(crate) fn may_ask(&self, peer: &PeerView, lo: u64, hi: u64, peers: &[PeerView]) -> bool {
+        if !peer.serves(lo, hi) {
+            return false;
+        }
+        match self.count(peer.id) {
+            0 => true,
+            c if c >= FAILS_GIVE_UP => false,
+            _ => !peers
+                .iter()
+                .any(|q| q.id != peer.id && q.serves(lo, hi) && self.count(q.id) == 0),
+        }
+    }
+
+    /// Whether every peer that should have the item gave up on it (false when none should).
+    pub(crate) fn all_gave_up(&self, lo: u64, hi: u64, peers: &[PeerView]) -> bool {
+        let mut capable = peers.iter().filter(|q| q.serves(lo, hi)).peekable();
+        capable.peek().is_some() && capable.all(|q| self.count(q.id) >= FAILS_GIVE_UP)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(id: PeerId, number: u64, earliest: u64) -> PeerView {
+        PeerView {
+            id,
+            version: EthVersion::Eth69,
+            number,
+            earliest,
+        }
+    }
+
+    #[test]
+    fn a_failed_peer_is_asked_again_only_when_no_other_can() {
+        let peers = [view(1, 100, 0), view(2, 100, 0), view(3, 50, 0)];
+        let mut f = Fails::default();
+        assert!(f.may_ask(&peers[0], 10, 60, &peers));
+        assert!(!f.may_ask(&peers[2], 10, 60, &peers), "peer 3 is behind");
+        f.add(1);
+        assert!(
+            !f.may_ask(&peers[0], 10, 60, &peers),
+            "peer 2 should go first"
+        );
+        f.add(2);
+        assert!(f.may_ask(&peers[0], 10, 60, &peers));
+        assert!(!f.all_gave_up(10, 60, &peers));
+        f.add(1);
+        f.add(2);
+        assert!(!f.may_ask(&peers[0], 10, 60, &peers));
+        assert!(f.all_gave_up(10, 60, &peers));
+        assert!(
+            !f.all_gave_up(10, 60, &[]),
+            "nobody capable is not giving up"
+        );
+    }
+
+    #[test]
+    fn fails_remember_a_bounded_number_of_peers() {
+        let mut f = Fails::default();
+        for p in 0..100 {
+            f.add(p);
+        }
+        assert_eq!(f.0.len(), FAILS_PEERS_MAX);
+        assert_eq!(f.count(99), 1);
+        assert_eq!(f.count(0), 0);
+    }
+
+    #[test]
+    fn earliest_limits_what_a_peer_serves() {
+        let p = view(1, 1000, 500);
+        assert!(p.serves(500, 1000));
+        assert!(!p.serves(499, 600));
+        assert!(!p.serves(600, 1001));
+    }
+}

@@ -1,0 +1,782 @@
+//! The syncer: when to sync and with whom, as a sans-IO core (the role of go-ethereum's
+//! `chainSyncer`; devp2p caps/eth.md "Chain Synchronization", "Status", "BlockRangeUpdate";
+//! EIP-7642 for the eth/69 block range).
+//!
+//! It keeps what each peer's Status and BlockRangeUpdate said about its head, picks the best
+//! peer, and starts a [`Downloader`] run when a peer arrives and enough peers are there, or on a
+//! timer with any peer, if that peer is ahead of our head. It owns the requests: it assigns the
+//! request ids, matches replies to them, times them out and retries the work on another peer,
+//! and turns the run's findings into [`SyncAction`]s for the event loop.
+//!
+//! An eth/68 Status names the peer's head by hash only; its number is learned with a
+//! `GetBlockHeaders { origin: hash, amount: 1 }` before the peer can be synced from.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+
+use super::downloader::{Downloader, Outcome};
+use super::sync_work::{Event, PeerView, Want};
+use super::{BlockOrigin, EthMessage, EthVersion, GetBlockHeaders, Hash, RawResponse};
+use crate::chain::header::U256;
+use crate::chain::store::{Head, StoredBlock};
+use crate::crypto::hex;
+
+/// The event loop's connection id.
+pub type PeerId = u64;
+
+/// Timed-out request ids remembered so that their late replies are ignored rather than taken
+/// for unsolicited ones: 1024, a few minutes of requests at a busy sync's pace. A reply later
+/// still counts as unsolicited.
+pub const LATE_IDS_MAX: usize = 1024;
+
+/// A peer whose requests time out this often is dropped as stalled (go-ethereum drops a peer
+/// on its first stall; three forgives a slow moment).
+pub const TIMEOUTS_MAX: u32 = 3;
+
+/// The syncer's tunables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncConfig {
+    /// A new peer starts a sync when at least this many peers are connected: 5, go-ethereum's
+    /// `minPeers` for its chain syncer.
+    pub min_peers: usize,
+    /// Every this many ms a sync starts with the best peer even with fewer peers: 10 s,
+    /// go-ethereum's `forceSyncCycle`.
+    pub force_interval: u64,
+    /// A request unanswered this long (ms) is retried on another peer: 5 s, within
+    /// go-ethereum's adaptive request TTL range.
+    pub request_timeout: u64,
+    /// Headers per request: 192, go-ethereum's `MaxHeaderFetch`.
+    pub headers_per_request: u64,
+    /// Bodies per request: 128, go-ethereum's `MaxBlockFetch`.
+    pub bodies_per_request: usize,
+    /// Receipt lists per request: 64 (go-ethereum asks up to 256; fewer keeps one reply of a
+    /// block-heavy chain near the 2 MiB soft limit).
+    pub receipts_per_request: usize,
+    /// Fetched-but-unwritten blocks at most: 1024. Blocks of today's mainnet average well under
+    /// 200 KB with receipts, so about 200 MB at worst on mainnet and far less on small chains.
+    pub blocks_buffered_max: usize,
+    /// Headers fetched above the written head at most: 2048 (about 1.3 MB of headers).
+    pub headers_buffered_max: usize,
+    /// Blocks per Write: 128, so one write batch stays a few MB.
+    pub write_batch_max: usize,
+    /// Writes handed to the storage thread and not yet confirmed: 2, so one is applied while
+    /// the next is prepared.
+    pub writes_in_flight_max: usize,
+    /// Whether to fetch receipts (a node that serves them needs them).
+    pub receipts: bool,
+    /// Whether the chain is past the merge: peers are then ranked by head number; before it,
+    /// eth/68 peers are ranked by total difficulty first.
+    pub merged: bool,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            min_peers: 5,
+            force_interval: 10_000,
+            request_timeout: 5_000,
+            headers_per_request: 192,
+            bodies_per_request: 128,
+            receipts_per_request: 64,
+            blocks_buffered_max: 1024,
+            headers_buffered_max: 2048,
+            write_batch_max: 128,
+            writes_in_flight_max: 2,
+            receipts: true,
+            merged: true,
+        }
+    }
+}
+
+/// Our chain head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalHead {
+    pub number: u64,
+    pub hash: Hash,
+    pub td: U256,
+}
+
+/// A peer's head, from its Status or BlockRangeUpdate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerHead {
+    /// The negotiated eth version.
+    pub version: EthVersion,
+    /// eth/68: the Status head hash; eth/69+: the latest block hash.
+    pub hash: Hash,
+    /// The head number; `None` on eth/68 until learned from the header.
+    pub number: Option<u64>,
+    /// eth/68: the total difficulty of the head.
+    pub td: Option<U256>,
+    /// eth/69+: the earliest block served (0 on eth/68).
+    pub earliest: u64,
+}
+
+/// What the event loop should do.
+#[derive(Debug, Clone)]
+pub enum SyncAction {
+    /// Send this request (request id already assigned by the syncer) to `peer`.
+    Request { peer: PeerId, msg: EthMessage },
+    /// The peer served wrong data or stalled repeatedly: disconnect it (reason UselessPeer),
+    /// logging `why`.
+    Drop { peer: PeerId, why: String },
+    /// Verified blocks, contiguous, in order, continuing the head; write them atomically and
+    /// call [`Syncer::handle_written`].
+    Write(Vec<StoredBlock>),
+    /// A progress line for the log, at info level.
+    Log {
+        msg: &'static str,
+        fields: Vec<(&'static str, String)>,
+    },
+}
+
+/// A reply the peer had no business sending: the loop disconnects it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncError {
+    /// No request of ours to this peer has this id (or it asked for something else).
+    Unsolicited { request_id: u64 },
+    /// Not a BlockHeaders, BlockBodies or Receipts message.
+    NotAReply(&'static str),
+}
+
+impl fmt::Display for SyncError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SyncError::Unsolicited { request_id } => {
+                write!(f, "reply to request {request_id}, which we never sent it")
+            }
+            SyncError::NotAReply(what) => write!(f, "{what} is not a sync reply"),
+        }
+    }
+}
+
+impl std::error::Error for SyncError {}
+
+#[derive(Debug)]
+struct PeerState {
+    head: PeerHead,
+    timeouts: u32,
+    /// The request in flight to it (one at a time).
+    busy: Option<u64>,
+    /// Its header at our head's number was another block.
+    foreign: bool,
+}
+
+#[derive(Debug)]
+enum Asked {
+    /// eth/68: the header of the peer's head hash, to learn its number.
+    HeadNumber(Hash),
+    /// Work of sync run `run`.
+    Work { run: u64, want: Want },
+}
+
+#[derive(Debug)]
+struct Pending {
+    peer: PeerId,
+    deadline: u64,
+    asked: Asked,
+}
+
+/// The sync driver.
+#[derive(Debug)]
+pub struct Syncer {
+    config: SyncConfig,
+    local: LocalHead,
+    peers: BTreeMap<PeerId, PeerState>,
+    /// Requests in flight by id: at most one per peer.
+    pending: BTreeMap<u64, Pending>,
+    /// Timed-out requests, whose replies are ignored.
+    late: VecDeque<(u64, PeerId)>,
+    next_id: u64,
+    /// When the timer next starts a sync.
+    force_at: Option<u64>,
+    run: Option<(u64, PeerId, Downloader)>,
+    runs: u64,
+    /// Blocks in each Write not yet confirmed, oldest first.
+    writes: VecDeque<usize>,
+    actions: VecDeque<SyncAction>,
+}
+
+impl Syncer {
+    /// A syncer at our head.
+    pub fn new(config: SyncConfig, local: LocalHead) -> Syncer {
+        Syncer {
+            config,
+            local,
+            peers: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            late: VecDeque::new(),
+            next_id: 1,
+            force_at: None,
+            run: None,
+            runs: 0,
+            writes: VecDeque::new(),
+            actions: VecDeque::new(),
+        }
+    }
+
+    /// Our head as the store last confirmed it.
+    pub fn local_head(&self) -> LocalHead {
+        self.local
+    }
+
+    /// Whether a sync run is going on.
+    pub fn syncing(&self) -> bool {
+        self.run.is_some()
+    }
+
+    /// Blocks fetched and checked but not yet confirmed written (the memory bound's measure).
+    pub fn buffered(&self) -> usize {
+        let fetched = self.run.as_ref().map_or(0, |(_, _, d)| d.buffered());
+        fetched + self.writes.iter().sum::<usize>()
+    }
+
+    /// A peer finished its Status exchange.
+    pub fn add_peer(&mut self, now: u64, peer: PeerId, head: PeerHead) {
+        self.force_at
+            .get_or_insert(now + self.config.force_interval);
+        self.peers.insert(
+            peer,
+            PeerState {
+                head,
+                timeouts: 0,
+                busy: None,
+                foreign: false,
+            },
+        );
+        if head.number.is_none() {
+            let id = self.new_request_id();
+            let msg = EthMessage::GetBlockHeaders(GetBlockHeaders {
+                request_id: id,
+                origin: BlockOrigin::Hash(head.hash),
+                amount: 1,
+                skip: 0,
+                reverse: false,
+            });
+            self.send(now, peer, id, Asked::HeadNumber(head.hash), msg);
+            return;
+        }
+        self.maybe_start(false);
+        self.pump(now);
+    }
+
+    /// A BlockRangeUpdate: the peer's head moved.
+    pub fn update_peer(&mut self, now: u64, peer: PeerId, latest: u64, hash: Hash) {
+        if let Some(p) = self.peers.get_mut(&peer) {
+            p.head.number = Some(latest);
+            p.head.hash = hash;
+        }
+        self.pump(now);
+    }
+
+    /// The peer disconnected; its requests go to others.
+    pub fn remove_peer(&mut self, now: u64, peer: PeerId) {
+        self.forget_peer(peer);
+        self.pump(now);
+    }
+
+    fn forget_peer(&mut self, peer: PeerId) {
+        if self.peers.remove(&peer).is_none() {
+            return;
+        }
+        let ids: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.peer == peer)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in ids {
+            if let Some(p) = self.pending.remove(&id) {
+                self.give_back(&p, false);
+            }
+        }
+        if let Some((_, _, d)) = self.run.as_mut() {
+            d.peer_gone(peer);
+        }
+    }
+
+    /// A BlockHeaders, BlockBodies or Receipts message from `peer`.
+    pub fn handle_response(
+        &mut self,
+        now: u64,
+        peer: PeerId,
+        msg: EthMessage,
+    ) -> Result<(), SyncError> {
+        let request_id = match &msg {
+            EthMessage::BlockHeaders(r) | EthMessage::BlockBodies(r) => r.request_id,
+            EthMessage::Receipts(r) => r.request_id,
+            _ => return Err(SyncError::NotAReply(msg_name(&msg))),
+        };
+        let matches = self.pending.get(&request_id).is_some_and(|p| {
+            p.peer == peer
+                && matches!(
+                    (&p.asked, &msg),
+                    (Asked::HeadNumber(_), EthMessage::BlockHeaders(_))
+                        | (
+                            Asked::Work {
+                                want: Want::Headers { .. },
+                                ..
+                            },
+                            EthMessage::BlockHeaders(_)
+                        )
+                        | (
+                            Asked::Work {
+                                want: Want::Bodies(_),
+                                ..
+                            },
+                            EthMessage::BlockBodies(_)
+                        )
+                        | (
+                            Asked::Work {
+                                want: Want::Receipts { .. },
+                                ..
+                            },
+                            EthMessage::Receipts(_)
+                        )
+                )
+        });
+        if !matches {
+            if self.late.contains(&(request_id, peer)) {
+                return Ok(());
+            }
+            return Err(SyncError::Unsolicited { request_id });
+        }
+        let Some(pending) = self.pending.remove(&request_id) else {
+            return Err(SyncError::Unsolicited { request_id });
+        };
+        if let Some(p) = self.peers.get_mut(&peer) {
+            p.busy = None;
+        }
+        match (pending.asked, msg) {
+            (Asked::HeadNumber(hash), EthMessage::BlockHeaders(r)) => {
+                self.head_number(peer, hash, &r)
+            }
+            (Asked::Work { run, want }, msg) => self.deliver(peer, run, want, msg),
+            _ => {}
+        }
+        self.pump(now);
+        Ok(())
+    }
+
+    /// The storage thread finished the oldest outstanding Write.
+    pub fn handle_written(&mut self, now: u64, result: Result<Head, String>) {
+        let blocks = self.writes.pop_front().unwrap_or(0);
+        match result {
+            Ok(head) => {
+                self.local = LocalHead {
+                    number: head.number,
+                    hash: head.hash,
+                    td: head.td,
+                };
+                self.log(
+                    "Imported new chain segment",
+                    vec![
+                        ("number", head.number.to_string()),
+                        ("hash", format!("0x{}", hex(&head.hash))),
+                        ("blocks", blocks.to_string()),
+                    ],
+                );
+                if let Some((_, _, d)) = self.run.as_mut() {
+                    d.written(head.number);
+                }
+            }
+            Err(e) => {
+                if self.run.take().is_some() {
+                    self.log("Sync failed", vec![("err", format!("write failed: {e}"))]);
+                }
+            }
+        }
+        self.pump(now);
+    }
+
+    /// Time passed: expire requests, and start a sync on the timer.
+    pub fn handle_timeout(&mut self, now: u64) {
+        let expired: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.deadline <= now)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in expired {
+            let Some(p) = self.pending.remove(&id) else {
+                continue;
+            };
+            if self.late.len() >= LATE_IDS_MAX {
+                self.late.pop_front();
+            }
+            self.late.push_back((id, p.peer));
+            self.give_back(&p, true);
+            let peer = p.peer;
+            let stalled = self.peers.get_mut(&peer).is_some_and(|s| {
+                s.busy = None;
+                s.timeouts += 1;
+                s.timeouts >= TIMEOUTS_MAX
+            });
+            if stalled {
+                self.drop_peer(peer, format!("stalled: {TIMEOUTS_MAX} requests timed out"));
+            }
+        }
+        if self.force_at.is_some_and(|t| t <= now) {
+            self.force_at = Some(now + self.config.force_interval);
+            self.maybe_start(true);
+        }
+        self.pump(now);
+    }
+
+    /// When [`Syncer::handle_timeout`] should next be called.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        let deadline = self.pending.values().map(|p| p.deadline).min();
+        match (deadline, self.force_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The next thing for the loop to do.
+    pub fn poll_action(&mut self) -> Option<SyncAction> {
+        self.actions.pop_front()
+    }
+
+    fn log(&mut self, msg: &'static str, fields: Vec<(&'static str, String)>) {
+        self.actions.push_back(SyncAction::Log { msg, fields });
+    }
+
+    fn new_request_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1);
+        id
+    }
+
+    fn send(&mut self, now: u64, peer: PeerId, id: u64, asked: Asked, msg: EthMessage) {
+        if let Some(p) = self.peers.get_mut(&peer) {
+            p.busy = Some(id);
+        }
+        self.pending.insert(
+            id,
+            Pending {
+                peer,
+                deadline: now + self.config.request_timeout,
+                asked,
+            },
+        );
+        self.actions.push_back(SyncAction::Request { peer, msg });
+    }
+
+    /// Returns a request's work to the run.
+    fn give_back(&mut self, p: &Pending, failed: bool) {
+        if let (Asked::Work { run, want }, Some((current, _, d))) = (&p.asked, self.run.as_mut())
+            && run == current
+        {
+            d.release(want, p.peer, failed);
+        }
+    }
+
+    fn drop_peer(&mut self, peer: PeerId, why: String) {
+        if self.peers.contains_key(&peer) {
+            self.actions.push_back(SyncAction::Drop { peer, why });
+            self.forget_peer(peer);
+        }
+    }
+
+    /// eth/68: the reply giving the peer's head number.
+    fn head_number(&mut self, peer: PeerId, hash: Hash, reply: &RawResponse) {
+        match reply.headers().as_deref() {
+            Ok([h]) if h.hash == hash => {
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    p.head.number = Some(h.number);
+                }
+                self.maybe_start(false);
+            }
+            // A peer may not serve its head's header yet; it stays no sync candidate.
+            Ok([]) => {}
+            _ => self.drop_peer(peer, "header does not match its head hash".to_string()),
+        }
+    }
+
+    fn deliver(&mut self, peer: PeerId, run: u64, want: Want, msg: EthMessage) {
+        let Some((current, _, d)) = self.run.as_mut() else {
+            return;
+        };
+        if *current != run {
+            return;
+        }
+        match (want, msg) {
+            (Want::Headers { start, count }, EthMessage::BlockHeaders(r)) => {
+                d.deliver_headers(peer, start, count, &r)
+            }
+            (Want::Bodies(numbers), EthMessage::BlockBodies(r)) => {
+                d.deliver_bodies(peer, &numbers, &r)
+            }
+            (
+                Want::Receipts {
+                    numbers,
+                    first_index,
+                },
+                EthMessage::Receipts(r),
+            ) => d.deliver_receipts(peer, &numbers, first_index, &r),
+            _ => {}
+        }
+    }
+
+    /// The best sync candidate: by total difficulty among eth/68 peers before the merge,
+    /// otherwise by head number; of equals the lowest connection id, which is the peer that
+    /// connected first.
+    fn best_peer(&self) -> Option<(PeerId, u64, Option<U256>)> {
+        let mut best: Option<(PeerId, u64, Option<U256>)> = None;
+        for (&id, p) in &self.peers {
+            let Some(number) = p.head.number else {
+                continue;
+            };
+            if p.foreign {
+                continue;
+            }
+            let td = if self.config.merged { None } else { p.head.td };
+            let better = match &best {
+                None => true,
+                Some((_, n, t)) => match (td, t) {
+                    (Some(a), Some(b)) if a != *b => a > *b,
+                    (Some(_), None) => true,
+                    (None, Some(_)) => false,
+                    _ => number > *n,
+                },
+            };
+            if better {
+                best = Some((id, number, td));
+            }
+        }
+        best
+    }
+
+    /// Starts a run with the best peer if it is ahead of us and the moment is right.
+    fn maybe_start(&mut self, forced: bool) {
+        if self.run.is_some() || !self.writes.is_empty() {
+            return;
+        }
+        if !forced && self.peers.len() < self.config.min_peers {
+            return;
+        }
+        let Some((peer, number, td)) = self.best_peer() else {
+            return;
+        };
+        let ahead = match td {
+            Some(t) if t != self.local.td => t > self.local.td,
+            _ => number > self.local.number,
+        };
+        if !ahead {
+            return;
+        }
+        self.runs += 1;
+        self.log(
+            "Block synchronisation started",
+            vec![
+                ("peer", peer.to_string()),
+                ("from", self.local.number.to_string()),
+                ("target", number.to_string()),
+            ],
+        );
+        let d = Downloader::new(self.config, self.local.number, self.local.hash, number);
+        self.run = Some((self.runs, peer, d));
+    }
+
+    /// The peers the run may use: connected, head known, chain containing our head.
+    fn views(&self) -> Vec<PeerView> {
+        self.peers
+            .iter()
+            .filter(|(_, p)| !p.foreign)
+            .filter_map(|(&id, p)| {
+                Some(PeerView {
+                    id,
+                    version: p.head.version,
+                    number: p.head.number?,
+                    earliest: p.head.earliest,
+                })
+            })
+            .collect()
+    }
+
+    /// Carries out what the run found, hands out writes and requests, and ends the run.
+    fn pump(&mut self, now: u64) {
+        loop {
+            let Some((_, master, d)) = self.run.as_mut() else {
+                return;
+            };
+            let master = *master;
+            let Some(event) = d.poll_event() else {
+                break;
+            };
+            match event {
+                Event::Drop { peer, why } => self.drop_peer(peer, why),
+                Event::Foreign {
+                    peer,
+                    number,
+                    theirs,
+                } => {
+                    if let Some(p) = self.peers.get_mut(&peer) {
+                        p.foreign = true;
+                    }
+                    self.log(
+                        "Peer's chain does not contain our head",
+                        vec![
+                            ("peer", peer.to_string()),
+                            ("number", number.to_string()),
+                            ("ours", format!("0x{}", hex(&self.local.hash))),
+                            ("theirs", format!("0x{}", hex(&theirs))),
+                        ],
+                    );
+                    if peer == master {
+                        self.run = None;
+                        return;
+                    }
+                }
+                Event::ReceiptsUnavailable { number, hash } => self.log(
+                    "Receipts unavailable",
+                    vec![
+                        ("number", number.to_string()),
+                        ("hash", format!("0x{}", hex(&hash))),
+                        (
+                            "why",
+                            "larger than an eth/68-69 message; eth/70 peers page them".into(),
+                        ),
+                    ],
+                ),
+            }
+        }
+        let views = self.views();
+        let Some((run, master, d)) = self.run.as_mut() else {
+            return;
+        };
+        let (run, master) = (*run, *master);
+        d.check(&views);
+        while let Some(batch) = d.take_write(self.writes.len()) {
+            self.writes.push_back(batch.len());
+            self.actions.push_back(SyncAction::Write(batch));
+        }
+        match d.outcome().cloned() {
+            Some(Outcome::Finished) => {
+                self.run = None;
+                self.log(
+                    "Sync finished",
+                    vec![
+                        ("number", self.local.number.to_string()),
+                        ("hash", format!("0x{}", hex(&self.local.hash))),
+                    ],
+                );
+                return;
+            }
+            Some(Outcome::Failed(why)) => {
+                self.run = None;
+                self.log("Sync failed", vec![("err", why)]);
+                return;
+            }
+            None => {}
+        }
+        // The master first, so the chunk holding our head goes to the peer chosen for it.
+        let mut order: Vec<&PeerView> = views.iter().filter(|v| v.id == master).collect();
+        order.extend(views.iter().filter(|v| v.id != master));
+        let mut requests = Vec::new();
+        for v in order {
+            if self.peers.get(&v.id).is_none_or(|p| p.busy.is_some()) {
+                continue;
+            }
+            if let Some(want) = d.next_request(v, &views) {
+                requests.push((v.id, want));
+            }
+        }
+        for (peer, want) in requests {
+            let id = self.new_request_id();
+            let Some((_, _, d)) = self.run.as_ref() else {
+                return;
+            };
+            let msg = d.request_message(&want, id);
+            self.send(now, peer, id, Asked::Work { run, want }, msg);
+        }
+    }
+}
+
+fn msg_name(msg: &EthMessage) -> &'static str {
+    super::message_name(EthVersion::Eth70, msg.id()).unwrap_or("message")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(version: EthVersion, number: u64, td: Option<u64>) -> PeerHead {
+        PeerHead {
+            version,
+            hash: [number as u8; 32],
+            number: Some(number),
+            td: td.map(U256::from_u64),
+            earliest: 0,
+        }
+    }
+
+    fn syncer(merged: bool) -> Syncer {
+        let config = SyncConfig {
+            min_peers: 10,
+            merged,
+            ..SyncConfig::default()
+        };
+        let local = LocalHead {
+            number: 2,
+            hash: [2; 32],
+            td: U256::from_u64(5),
+        };
+        Syncer::new(config, local)
+    }
+
+    #[test]
+    fn before_the_merge_total_difficulty_ranks_peers() {
+        let mut s = syncer(false);
+        s.add_peer(0, 1, head(EthVersion::Eth68, 50, Some(10)));
+        s.add_peer(0, 2, head(EthVersion::Eth68, 40, Some(20)));
+        s.add_peer(0, 3, head(EthVersion::Eth69, 60, None));
+        assert_eq!(s.best_peer().map(|b| b.0), Some(2));
+        let mut s = syncer(true);
+        s.add_peer(0, 1, head(EthVersion::Eth68, 50, Some(10)));
+        s.add_peer(0, 2, head(EthVersion::Eth68, 40, Some(20)));
+        s.add_peer(0, 3, head(EthVersion::Eth69, 60, None));
+        assert_eq!(s.best_peer().map(|b| b.0), Some(3));
+    }
+
+    #[test]
+    fn of_equal_peers_the_first_wins_and_behind_peers_start_nothing() {
+        let mut s = syncer(true);
+        s.add_peer(0, 4, head(EthVersion::Eth69, 2, None));
+        s.add_peer(0, 7, head(EthVersion::Eth70, 2, None));
+        assert_eq!(s.best_peer().map(|b| b.0), Some(4));
+        // Timer due, but nobody is ahead of our head at 2.
+        s.handle_timeout(s.poll_timeout().unwrap());
+        assert!(!s.syncing());
+        assert!(s.poll_action().is_none());
+        s.update_peer(20_000, 7, 3, [3; 32]);
+        s.handle_timeout(s.poll_timeout().unwrap());
+        assert!(s.syncing());
+        assert!(matches!(s.poll_action(), Some(SyncAction::Log { .. })));
+        assert!(matches!(
+            s.poll_action(),
+            Some(SyncAction::Request { peer: 7, .. })
+        ));
+    }
+
+    #[test]
+    fn late_ids_are_bounded() {
+        let mut s = syncer(true);
+        s.add_peer(0, 1, head(EthVersion::Eth69, 100_000, None));
+        let mut now = 0;
+        // A run gives up on its first chunk after two timeouts; the timer starts the next.
+        for _ in 0..(3 * LATE_IDS_MAX) {
+            now += s.config.request_timeout;
+            s.handle_timeout(now);
+            // Keep the peer from being dropped as stalled: forget its timeouts.
+            if let Some(p) = s.peers.get_mut(&1) {
+                p.timeouts = 0;
+            }
+        }
+        assert_eq!(
+            s.late.len(),
+            LATE_IDS_MAX,
+            "every timeout remembered, up to the bound"
+        );
+        assert!(s.pending.len() <= s.peers.len());
+    }
+}
