@@ -10,6 +10,7 @@ mod discv4;
 mod frame;
 mod handshake;
 mod node;
+mod serve;
 mod timing;
 
 /// The figure groups, in the order they print.
@@ -18,6 +19,7 @@ const GROUPS: &[(&str, fn())] = &[
     ("frame", frame::run),
     ("node", node::run),
     ("discv4", discv4::run),
+    ("serve", serve::run),
 ];
 
 fn main() {
