@@ -11,6 +11,7 @@ mod frame;
 mod handshake;
 mod node;
 mod pool;
+mod serve;
 mod timing;
 
 /// The figure groups, in the order they print.
@@ -20,6 +21,7 @@ const GROUPS: &[(&str, fn())] = &[
     ("node", node::run),
     ("discv4", discv4::run),
     ("pool", pool::run),
+    ("serve", serve::run),
 ];
 
 fn main() {

@@ -2,10 +2,11 @@
 //! event loop over a bounded channel, so disk reads, block writes and fjall's write stalls never
 //! run on the event loop (the same arrangement as the node database's handle).
 //!
-//! Reads answer what the eth protocol serves (devp2p caps/eth.md `GetBlockHeaders`,
-//! `GetBlockBodies`, `GetReceipts`): raw RLP straight from the store, capped at
-//! [`SERVE_COUNT_MAX`] items and, past the first item, at [`RESPONSE_SIZE_SOFT`] bytes. Writes
-//! (block batches) are answered once the batch is in the journal and handed to the OS.
+//! Peers' GetBlockHeaders, GetBlockBodies and GetReceipts are answered here too
+//! ([`ChainStoreHandle::serve`]): the store is the [`ChainReader`] of [`crate::eth::serve`], and
+//! the lookups, receipt conversion and encoding of a reply all run on the storage thread, so
+//! the event loop only forwards the finished message. Writes (block batches) are answered once
+//! the batch is in the journal and handed to the OS.
 
 use std::path::Path;
 use std::thread::JoinHandle;
@@ -14,17 +15,18 @@ use async_channel::{Receiver, Sender};
 
 use super::header::U256;
 use super::store::{ChainStore, Head, StoreError, StoredBlock};
-use crate::eth::SERVE_COUNT_MAX;
+use crate::eth::message::{BlockOrigin, GetBlockHeaders, HashesRequest};
+use crate::eth::serve::{self, ChainReader, CorruptItem};
+use crate::eth::{EthMessage, EthVersion, Hash, SERVE_COUNT_MAX};
 use crate::log;
+
+/// The soft cap on the bytes of one reply, now defined with the serving code.
+pub use crate::eth::serve::RESPONSE_SIZE_SOFT;
 
 /// Commands the queue holds before senders wait: 64. Reads are small and answered in
 /// microseconds; a block batch may take longer, and senders then wait rather than queue
 /// unbounded work.
 pub const QUEUE_LEN: usize = 64;
-
-/// Soft cap on the bytes of one answer: 2 MiB, go-ethereum's `softResponseLimit` for eth
-/// replies. The item that crosses it is still included, so one huge body is always servable.
-pub const RESPONSE_SIZE_SOFT: usize = 2 * 1024 * 1024;
 
 type Reply<T> = Sender<Result<T, StoreError>>;
 
@@ -33,16 +35,13 @@ enum Command {
     Head(Reply<Option<Head>>),
     HeaderByHash([u8; 32], Reply<Option<Vec<u8>>>),
     HeaderByNumber(u64, Reply<Option<Vec<u8>>>),
-    Headers {
-        first: u64,
-        count: usize,
-        skip: u64,
-        reverse: bool,
-        reply: Reply<Vec<Vec<u8>>>,
-    },
     CanonicalHash(u64, Reply<Option<[u8; 32]>>),
     Td([u8; 32], Reply<Option<U256>>),
-    Bodies(Vec<[u8; 32]>, Reply<Vec<Vec<u8>>>),
+    Serve {
+        version: EthVersion,
+        request: EthMessage,
+        reply: Reply<Option<EthMessage>>,
+    },
     Receipts(Vec<[u8; 32]>, Reply<Vec<Vec<u8>>>),
     Insert(Vec<StoredBlock>, Reply<Head>),
     Sync(Reply<()>),
@@ -116,9 +115,27 @@ impl ChainStoreHandle {
         self.request(|r| Command::Td(hash, r)).await
     }
 
-    /// Canonical header RLPs from `first`, every `skip + 1`-th block, going down when `reverse`,
-    /// stopping at the first missing block, after `count` (capped at [`SERVE_COUNT_MAX`]) or past
-    /// [`RESPONSE_SIZE_SOFT`] bytes: the answer to `GetBlockHeaders` by number.
+    /// The reply to a peer's GetBlockHeaders, GetBlockBodies or GetReceipts in `version`'s
+    /// form, built on the storage thread ([`serve::answer`]); `None` for any other message,
+    /// which is answered at once without a trip to the thread.
+    pub async fn serve(
+        &self,
+        version: EthVersion,
+        request: EthMessage,
+    ) -> Result<Option<EthMessage>, StoreError> {
+        if !serve::is_served(&request) {
+            return Ok(None);
+        }
+        self.request(|reply| Command::Serve {
+            version,
+            request,
+            reply,
+        })
+        .await
+    }
+
+    /// Canonical header RLPs from `first`, every `skip + 1`-th block, going down when `reverse`:
+    /// the items of [`ChainStoreHandle::serve`]'s BlockHeaders for that query by number.
     pub async fn headers(
         &self,
         first: u64,
@@ -126,23 +143,36 @@ impl ChainStoreHandle {
         skip: u64,
         reverse: bool,
     ) -> Result<Vec<Vec<u8>>, StoreError> {
-        self.request(|reply| Command::Headers {
-            first,
-            count,
+        let query = GetBlockHeaders {
+            request_id: 0,
+            origin: BlockOrigin::Number(first),
+            amount: u64::try_from(count).unwrap_or(u64::MAX),
             skip,
             reverse,
-            reply,
-        })
-        .await
+        };
+        let reply = self
+            .serve(EthVersion::Eth68, EthMessage::GetBlockHeaders(query))
+            .await?;
+        Ok(items(reply))
     }
 
-    /// Bodies of the given blocks in order, stopping at the first unknown one or past the soft
-    /// size cap: the answer to `GetBlockBodies`.
+    /// Bodies of the given blocks in order: the items of [`ChainStoreHandle::serve`]'s
+    /// BlockBodies.
     pub async fn bodies(&self, hashes: Vec<[u8; 32]>) -> Result<Vec<Vec<u8>>, StoreError> {
-        self.request(|r| Command::Bodies(hashes, r)).await
+        let query = HashesRequest {
+            request_id: 0,
+            hashes,
+        };
+        let reply = self
+            .serve(EthVersion::Eth68, EthMessage::GetBlockBodies(query))
+            .await?;
+        Ok(items(reply))
     }
 
-    /// Consensus receipts lists of the given blocks, as [`ChainStoreHandle::bodies`].
+    /// The stored consensus receipts lists of the given blocks, for local readers: stopping at
+    /// the first unknown block, after [`SERVE_COUNT_MAX`] lists or past [`RESPONSE_SIZE_SOFT`]
+    /// bytes, but without the message limit a peer's reply has (use
+    /// [`ChainStoreHandle::serve`] to answer peers).
     pub async fn receipts(&self, hashes: Vec<[u8; 32]>) -> Result<Vec<Vec<u8>>, StoreError> {
         self.request(|r| Command::Receipts(hashes, r)).await
     }
@@ -197,15 +227,12 @@ fn run(store: ChainStore, rx: Receiver<Command>) {
             Command::HeaderByNumber(n, r) => answer(&r, s.header_rlp_by_number(n)),
             Command::CanonicalHash(n, r) => answer(&r, s.canonical_hash(n)),
             Command::Td(h, r) => answer(&r, s.td(&h)),
-            Command::Headers {
-                first,
-                count,
-                skip,
-                reverse,
+            Command::Serve {
+                version,
+                request,
                 reply,
-            } => answer(&reply, headers(s, first, count, skip, reverse)),
-            Command::Bodies(hashes, r) => answer(&r, by_hashes(&hashes, |h| s.body_rlp(h))),
-            Command::Receipts(hashes, r) => answer(&r, by_hashes(&hashes, |h| s.receipts_rlp(h))),
+            } => answer(&reply, serve::answer(s, version, &request)),
+            Command::Receipts(hashes, r) => answer(&r, stored_receipts(s, &hashes)),
             Command::Insert(blocks, r) => answer(&r, s.insert_blocks(&blocks)),
             Command::Sync(r) => answer(&r, s.sync()),
             Command::Close(r) => {
@@ -224,72 +251,59 @@ fn answer<T>(reply: &Reply<T>, result: Result<T, StoreError>) {
     let _ = reply.try_send(result);
 }
 
-/// Collects items while the count and the soft size cap allow.
-struct Collector {
-    items: Vec<Vec<u8>>,
-    bytes: usize,
-    count_max: usize,
-}
-
-impl Collector {
-    fn new(count: usize) -> Self {
-        Collector {
-            items: Vec::new(),
-            bytes: 0,
-            count_max: count.min(SERVE_COUNT_MAX),
+/// The items of a BlockHeaders or BlockBodies reply (none for anything else).
+fn items(reply: Option<EthMessage>) -> Vec<Vec<u8>> {
+    match reply {
+        Some(EthMessage::BlockHeaders(r) | EthMessage::BlockBodies(r)) => {
+            r.items.iter().map(<[u8]>::to_vec).collect()
         }
-    }
-
-    fn full(&self) -> bool {
-        self.items.len() >= self.count_max || self.bytes >= RESPONSE_SIZE_SOFT
-    }
-
-    fn push(&mut self, item: Vec<u8>) {
-        self.bytes += item.len();
-        self.items.push(item);
+        _ => Vec::new(),
     }
 }
 
-fn headers(
-    store: &ChainStore,
-    first: u64,
-    count: usize,
-    skip: u64,
-    reverse: bool,
-) -> Result<Vec<Vec<u8>>, StoreError> {
-    let mut out = Collector::new(count);
-    let step = skip.saturating_add(1);
-    let mut number = Some(first);
-    while let Some(n) = number {
-        if out.full() {
+fn stored_receipts(store: &ChainStore, hashes: &[[u8; 32]]) -> Result<Vec<Vec<u8>>, StoreError> {
+    let (mut out, mut bytes) = (Vec::new(), 0usize);
+    for hash in hashes.iter().take(SERVE_COUNT_MAX) {
+        if bytes >= RESPONSE_SIZE_SOFT {
             break;
         }
-        let Some(header) = store.header_rlp_by_number(n)? else {
+        let Some(list) = store.receipts_rlp(hash)? else {
             break;
         };
-        out.push(header);
-        number = if reverse {
-            n.checked_sub(step)
-        } else {
-            n.checked_add(step)
-        };
+        bytes += list.len();
+        out.push(list);
     }
-    Ok(out.items)
+    Ok(out)
 }
 
-fn by_hashes(
-    hashes: &[[u8; 32]],
-    get: impl Fn(&[u8; 32]) -> Result<Option<Vec<u8>>, StoreError>,
-) -> Result<Vec<Vec<u8>>, StoreError> {
-    let mut out = Collector::new(hashes.len());
-    for hash in hashes {
-        if out.full() {
-            break;
-        }
-        match get(hash)? {
-            Some(item) => out.push(item),
-            None => break,
-        }
+impl From<CorruptItem> for StoreError {
+    fn from(e: CorruptItem) -> Self {
+        StoreError::Corrupt(e.what)
     }
-    Ok(out.items)
+}
+
+/// The store is what peers are served from; every lookup is a point read (see
+/// [`ChainStore`]'s layout).
+impl ChainReader for ChainStore {
+    type Error = StoreError;
+
+    fn header_rlp_by_hash(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+        self.header_rlp(hash)
+    }
+
+    fn header_rlp_by_number(&self, number: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        ChainStore::header_rlp_by_number(self, number)
+    }
+
+    fn canonical_hash(&self, number: u64) -> Result<Option<Hash>, StoreError> {
+        ChainStore::canonical_hash(self, number)
+    }
+
+    fn body_rlp(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+        ChainStore::body_rlp(self, hash)
+    }
+
+    fn receipts_rlp(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+        ChainStore::receipts_rlp(self, hash)
+    }
 }

@@ -45,6 +45,7 @@ pub mod handshake;
 pub mod header;
 pub mod message;
 pub mod receipts;
+pub mod serve;
 pub mod status;
 pub mod sync_work;
 pub mod syncer;
@@ -59,6 +60,7 @@ pub use message::{
 pub use receipts::{
     Bloom, GetReceipts, Log, Receipt, ReceiptForm, Receipts, bloom, convert_block_receipts,
 };
+pub use serve::{ChainReader, CorruptItem, RESPONSE_SIZE_SOFT, answer};
 pub use status::{BlockRangeUpdate, Status, Status68, Status69};
 pub use wire::RawList;
 
