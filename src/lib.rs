@@ -14,6 +14,8 @@ pub mod discv4;
 pub mod enode;
 pub mod enr;
 pub mod eth;
+pub mod eth_service;
+pub mod eth_task;
 pub mod event_loop;
 pub mod log;
 pub mod netutil;

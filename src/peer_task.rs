@@ -10,7 +10,7 @@
 
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_channel::{Receiver, Sender};
 use async_io::Timer;
@@ -18,7 +18,10 @@ use async_net::TcpStream;
 use futures_lite::future;
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 
+use crate::chain::store_handle::ChainStoreHandle;
 use crate::crypto::{PublicKey, SecretKey, os_random};
+use crate::eth::{self, EthMessage, Status};
+use crate::eth_task::{EthReader, EthSession, STATUS_TIMEOUT};
 use crate::log;
 use crate::p2p::{self, DisconnectReason, Hello};
 use crate::rlpx::frame::{Egress, FRAME_SIZE_MAX, FrameCodec, FrameError, HEADER_LEN, Ingress};
@@ -96,12 +99,21 @@ pub enum PeerEvent {
         hello: Box<Hello>,
         verdict: Sender<Admission>,
     },
-    /// A capability message (id ≥ 0x10, decompressed) from an admitted peer.
+    /// A capability message (id ≥ 0x10, decompressed) from an admitted peer, of a capability
+    /// the task does not decode itself.
     Message {
         conn: ConnId,
         code: u64,
         payload: Vec<u8>,
     },
+    /// Checkpoint 3: the remote eth Status; may the peer run eth? (`Err` says why not.)
+    EthStatus {
+        conn: ConnId,
+        status: Box<Status>,
+        verdict: Sender<Result<(), String>>,
+    },
+    /// A decoded eth message (past Status) that is not a chain request the task serves.
+    Eth { conn: ConnId, msg: Box<EthMessage> },
     /// The session is over; the loop forgets `conn`.
     Closed { conn: ConnId, reason: CloseReason },
 }
@@ -109,8 +121,11 @@ pub enum PeerEvent {
 /// The loop's answer at the Hello checkpoint.
 #[derive(Debug)]
 pub enum Admission {
-    /// Run the session; the loop writes through `queue`.
-    Admit { queue: Receiver<Outgoing> },
+    /// Run the session; the loop writes through `queue`; `eth` when the session runs eth.
+    Admit {
+        queue: Receiver<Outgoing>,
+        eth: Option<EthSession>,
+    },
     /// Send Disconnect with this reason and close.
     Refuse(DisconnectReason),
 }
@@ -133,6 +148,8 @@ pub struct TaskContext {
     pub hello: Hello,
     /// Where events go; bounded, shared by all tasks.
     pub events: Sender<PeerEvent>,
+    /// The chain store eth requests are served from, when the node runs eth.
+    pub store: Option<Rc<ChainStoreHandle>>,
 }
 
 /// An error on the way to, or during, a session, before it is turned into a [`CloseReason`].
@@ -242,8 +259,8 @@ async fn session(conn: ConnId, role: Role, ctx: &TaskContext) -> Result<CloseRea
         verdict: tx,
     })
     .await?;
-    let queue = match admission {
-        Admission::Admit { queue } => queue,
+    let (queue, eth) = match admission {
+        Admission::Admit { queue, eth } => (queue, eth),
         Admission::Refuse(reason) => {
             write_disconnect(&mut writer, &mut egress, reason, snappy).await;
             return Err(SessionError::Refused(reason));
@@ -251,7 +268,20 @@ async fn session(conn: ConnId, role: Role, ctx: &TaskContext) -> Result<CloseRea
     };
 
     let (ctl_tx, ctl_rx) = async_channel::bounded(CONTROL_QUEUE_MAX);
-    let read = read_loop(conn, reader, ingress, snappy, &ctx.events, ctl_tx);
+    let eth = eth.map(|e| EthReader::new(conn, e, ctx.store.as_deref(), &ctx.events));
+    if let Some(e) = &eth {
+        // Our Status is the first eth message; the queue is empty, so it fits.
+        match e.status_message() {
+            Ok((code, payload)) => {
+                let _ = ctl_tx.try_send(Control::Message(code, payload));
+            }
+            Err(end) => {
+                write_disconnect(&mut writer, &mut egress, end.reason, snappy).await;
+                return Err(SessionError::Protocol(end.reason, end.why));
+            }
+        }
+    }
+    let read = read_loop(conn, reader, ingress, snappy, &ctx.events, ctl_tx, eth);
     let write = write_loop(writer, egress, snappy, queue, ctl_rx);
     // Either half may end the session. A reader that wants a Disconnect written hands it to the
     // writer and waits; otherwise the first half to finish decides.
@@ -468,6 +498,8 @@ fn decode_disconnect(payload: &[u8], snappy: bool) -> DisconnectReason {
 /// Messages from the reader to the writer of the same session.
 enum Control {
     Pong,
+    /// A reply the reader built (an eth answer, our Status): wire id and payload.
+    Message(u64, Vec<u8>),
     /// Write Disconnect with this reason and end the session.
     Disconnect(DisconnectReason),
 }
@@ -481,23 +513,40 @@ async fn read_loop(
     snappy: bool,
     events: &Sender<PeerEvent>,
     ctl: Sender<Control>,
+    mut eth: Option<EthReader<'_>>,
 ) -> Option<CloseReason> {
     let mut buf = Vec::new();
+    let status_deadline = Instant::now() + STATUS_TIMEOUT;
     let reason = loop {
         // A rare large frame (up to 16 MiB) must not stay allocated for the session's life: an
         // idle peer keeps only a small buffer, so memory per peer stays small on a small board.
         if buf.capacity() > READ_BUFFER_KEEP_MAX {
             buf = Vec::new();
         }
+        // Until the remote Status is in, the read deadline is the Status one.
+        let status_wait = eth.as_ref().is_some_and(EthReader::status_pending);
+        let wait = if status_wait {
+            status_deadline.saturating_duration_since(Instant::now())
+        } else {
+            FRAME_READ_TIMEOUT
+        };
         let frame = with_timeout(
             "frame read",
-            FRAME_READ_TIMEOUT,
+            wait,
             read_frame(&mut reader, &mut ingress, &mut buf),
         )
         .await;
         let (code, range) = match frame {
             Ok(f) => f,
-            Err(SessionError::Timeout(_)) => break DisconnectReason::PingTimeout,
+            Err(SessionError::Timeout(_)) => {
+                if status_wait {
+                    log::debug(
+                        "Ethereum handshake failed",
+                        &[("conn", &conn), ("err", &"no Status within 5 s")],
+                    );
+                }
+                break DisconnectReason::PingTimeout;
+            }
             Err(SessionError::Protocol(r, why)) => {
                 log::debug("Bad frame from peer", &[("conn", &conn), ("err", &why)]);
                 break r;
@@ -508,8 +557,31 @@ async fn read_loop(
         if code == p2p::DISCONNECT_ID {
             return Some(CloseReason::Remote(decode_disconnect(&buf[range], snappy)));
         }
+        // eth messages have their own, smaller limit, checked before anything is allocated.
+        let size_max = match &eth {
+            Some(e) if e.owns(code) => eth::MESSAGE_SIZE_MAX,
+            _ => MESSAGE_SIZE_MAX,
+        };
+        if !snappy && range.len() > size_max {
+            log::debug(
+                "Message too large",
+                &[("conn", &conn), ("code", &code), ("size", &range.len())],
+            );
+            break DisconnectReason::SubprotocolError;
+        }
         let payload = if snappy {
-            match snappy::decompress(&buf[range], MESSAGE_SIZE_MAX) {
+            // Over the eth limit but within the p2p one: an eth breach. Over the p2p limit (a
+            // snappy bomb) the decompression below refuses it as a breach of protocol.
+            if let Ok(size) = snappy::decoded_len(&buf[range.clone()], MESSAGE_SIZE_MAX)
+                && size > size_max
+            {
+                log::debug(
+                    "Message too large",
+                    &[("conn", &conn), ("code", &code), ("size", &size)],
+                );
+                break DisconnectReason::SubprotocolError;
+            }
+            match snappy::decompress(&buf[range], size_max) {
                 Ok(p) => p,
                 Err(e) => {
                     log::debug(
@@ -537,6 +609,40 @@ async fn read_loop(
                 break DisconnectReason::BreachOfProtocol;
             }
             c if c < p2p::BASE_PROTOCOL_LENGTH => {}
+            code if eth.as_ref().is_some_and(|e| e.owns(code)) => {
+                let Some(e) = eth.as_mut() else {
+                    break DisconnectReason::SubprotocolError;
+                };
+                match e.handle(code, &payload).await {
+                    Ok(None) => {}
+                    Ok(Some((code, reply))) => {
+                        // Waiting here is the back-pressure on a peer that asks faster than it
+                        // reads our answers.
+                        if ctl.send(Control::Message(code, reply)).await.is_err() {
+                            return Some(CloseReason::Failed("writer gone".into()));
+                        }
+                    }
+                    Err(end) => {
+                        log::debug(
+                            if e.status_pending() {
+                                "Ethereum handshake failed"
+                            } else {
+                                "Ethereum protocol breach"
+                            },
+                            &[("conn", &conn), ("err", &end.why)],
+                        );
+                        break end.reason;
+                    }
+                }
+            }
+            code if eth.is_some() => {
+                // No capability of this session owns the id (geth: "msg code out of range").
+                log::debug(
+                    "Message code out of range",
+                    &[("conn", &conn), ("code", &code)],
+                );
+                break DisconnectReason::SubprotocolError;
+            }
             code => {
                 let msg = PeerEvent::Message {
                     conn,
@@ -590,6 +696,10 @@ async fn write_loop(
         let message;
         let (code, payload): (u64, &[u8]) = match next {
             Next::Ctl(Control::Pong) => (p2p::PONG_ID, &EMPTY_LIST),
+            Next::Ctl(Control::Message(code, payload)) => {
+                message = payload;
+                (code, &message)
+            }
             Next::Ping => {
                 log::trace("Sending ping", &[]);
                 (p2p::PING_ID, &EMPTY_LIST)
