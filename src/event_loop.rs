@@ -9,7 +9,7 @@
 //! spawned, messages are `try_send`-ed into a peer's bounded queue. The loop never awaits a peer:
 //! a full queue means that peer is too slow, and its queue is closed, which ends its session.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -22,15 +22,20 @@ use futures_lite::future;
 
 use async_net::UdpSocket;
 
-use crate::crypto::SecretKey;
+use crate::chain::store::{Head, StoredBlock};
+use crate::chain::store_handle::ChainStoreHandle;
+use crate::crypto::{NodeId, SecretKey};
 use crate::dial::Millis;
 use crate::dial::inbound::{InboundPermit, InboundThrottle};
 use crate::discv4::discovery::{Discovery, Event as DiscEvent, StoreOp};
 use crate::discv4::table::Node as DiscNode;
 use crate::enode::Enode;
+use crate::eth::manager::{EthAction, EthManager};
+use crate::eth::{self, EthVersion};
+use crate::eth_task::EthSession;
 use crate::log;
 use crate::node::{Action, Node};
-use crate::p2p::{DisconnectReason, Hello};
+use crate::p2p::{DisconnectReason, Hello, SharedCapability};
 use crate::peer_task::{self, Admission, ConnId, Outgoing, PeerEvent, Role, TaskContext};
 use crate::udp_task::{self, Datagram};
 
@@ -49,6 +54,8 @@ pub const LOOKUP_INTERVAL_BUSY: Duration = Duration::from_secs(5);
 pub const LOOKUP_INTERVAL_IDLE: Duration = Duration::from_secs(30 * 60);
 /// Table nodes offered to the dial scheduler per tick while it wants candidates.
 const TABLE_CANDIDATES_PER_TICK: usize = 8;
+/// Nodes remembered as being on another fork at most; the oldest is forgotten first.
+const INCOMPATIBLE_NODES_MAX: usize = 4096;
 /// Longest the loop sleeps without a timer of its own, to run housekeeping.
 const IDLE_TICK: Duration = Duration::from_secs(1);
 
@@ -66,6 +73,29 @@ pub struct ServerConfig {
     pub discovery: Option<(Discovery, UdpSocket)>,
     /// Where discovery's node records go (the storage thread), if any.
     pub store: Option<Box<dyn FnMut(StoreOp)>>,
+    /// The eth protocol manager and the chain store, when the node runs eth.
+    pub eth: Option<EthSetup>,
+}
+
+/// What the loop needs to run eth.
+pub struct EthSetup {
+    /// The protocol manager, built on the store's head.
+    pub manager: EthManager,
+    /// The chain store: sessions serve from it, the block writer writes to it.
+    pub store: Rc<ChainStoreHandle>,
+}
+
+/// Block batches queued for the writer task at most. The syncer keeps fewer than this in flight
+/// (`writes_in_flight_max`), so a full queue is a bug that drops the batch with an error.
+const WRITES_QUEUE_MAX: usize = 8;
+
+/// The loop's eth state.
+struct EthState {
+    manager: EthManager,
+    /// The eth range and version of each session that runs eth.
+    sessions: BTreeMap<ConnId, (u64, EthVersion)>,
+    /// Block batches to the writer task.
+    writes: Sender<Vec<StoredBlock>>,
 }
 
 /// One input to the loop, the closed set of things that can happen.
@@ -75,6 +105,8 @@ enum Input {
     Datagram(Datagram),
     Accept(std::io::Result<(TcpStream, SocketAddr)>),
     Tick,
+    /// The writer task stored (or failed to store) the oldest block batch.
+    Written(Result<Head, String>),
 }
 
 /// State that only the loop touches.
@@ -93,6 +125,9 @@ struct Server {
     udp_out: Option<Sender<Datagram>>,
     next_lookup: Millis,
     store: Option<Box<dyn FnMut(StoreOp)>>,
+    eth: Option<EthState>,
+    /// Nodes whose record's fork id our chain rejects: not dial candidates (bounded).
+    incompatible: BTreeSet<NodeId>,
 }
 
 /// Runs the node until `shutdown` resolves; then every peer gets Disconnect (client quitting).
@@ -103,10 +138,23 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) {
     let (events_tx, events_rx) = async_channel::bounded(PEER_EVENTS_QUEUE_MAX);
+    let (eth, written_rx, chain) = match config.eth {
+        Some(setup) => {
+            let (writes, written) = spawn_block_writer(ex, setup.store.clone());
+            let state = EthState {
+                manager: setup.manager,
+                sessions: BTreeMap::new(),
+                writes,
+            };
+            (Some(state), Some(written), Some(setup.store))
+        }
+        None => (None, None, None),
+    };
     let ctx = Rc::new(TaskContext {
         key: config.key,
         hello: config.hello,
         events: events_tx,
+        store: chain,
     });
     let (disc, udp) = match config.discovery {
         Some((d, socket)) => {
@@ -131,6 +179,8 @@ pub async fn run(
         udp_out,
         next_lookup: 0,
         store: config.store,
+        eth,
+        incompatible: BTreeSet::new(),
     };
     // The first lookup is for our own id: it fills the buckets near us.
     if let Some(d) = srv.disc.as_mut() {
@@ -148,6 +198,7 @@ pub async fn run(
         let deadline = srv.next_deadline();
         let input = next_input(
             &mut shutdown_fut,
+            written_rx.as_ref(),
             &events_rx,
             datagrams.as_ref(),
             listener.as_ref(),
@@ -183,10 +234,21 @@ pub async fn run(
                 let now = srv.now();
                 srv.node.handle_timeout(now);
                 srv.inbound.handle_timeout(now);
+                if let Some(e) = srv.eth.as_mut() {
+                    e.manager.handle_timeout(now);
+                }
                 srv.discovery_tick();
+            }
+            // A block batch is on disk (or failed): the manager moves our head and the syncer on.
+            Input::Written(result) => {
+                let now = srv.now();
+                if let Some(e) = srv.eth.as_mut() {
+                    e.manager.handle_written(now, result);
+                }
             }
         }
         srv.drain_discovery();
+        srv.drain_eth();
         srv.drain_actions(ex);
     }
     srv.shutdown(events_rx).await;
@@ -209,18 +271,33 @@ impl Default for Budgets {
 
 /// Waits for the next input in priority order; a budgeted source that has used its allowance
 /// goes after the listener and the timer until some other input is handled.
+#[allow(clippy::too_many_arguments)]
 async fn next_input(
     shutdown: &mut (impl Future<Output = ()> + Unpin),
+    written: Option<&Receiver<Result<Head, String>>>,
     events: &Receiver<PeerEvent>,
     datagrams: Option<&Receiver<Datagram>>,
     listener: Option<&TcpListener>,
     deadline: Instant,
     budgets: &mut Budgets,
 ) -> Input {
-    let shut = async {
-        shutdown.await;
-        Input::Shutdown
-    };
+    // Shutdown first, then the writer's confirmations: both are rare and cheap, and a
+    // confirmation unblocks the syncer.
+    let shut = future::or(
+        async {
+            shutdown.await;
+            Input::Shutdown
+        },
+        async {
+            match written {
+                Some(rx) => match rx.recv().await {
+                    Ok(r) => Input::Written(r),
+                    Err(_) => future::pending().await,
+                },
+                None => future::pending().await,
+            }
+        },
+    );
     let peer = async {
         match events.recv().await {
             Ok(ev) => Input::Peer(ev),
@@ -307,6 +384,9 @@ impl Server {
             let wait = t.saturating_sub(unix_ms());
             at = at.min(now + Duration::from_millis(wait));
         }
+        if let Some(t) = self.eth.as_ref().and_then(|e| e.manager.poll_timeout()) {
+            at = at.min(self.start + Duration::from_millis(t));
+        }
         at
     }
 
@@ -330,8 +410,14 @@ impl Server {
         if wants {
             let nodes = d.random_nodes(TABLE_CANDIDATES_PER_TICK);
             let at = self.now();
-            self.node
-                .handle_candidates(at, nodes.iter().filter_map(dial_candidate));
+            let incompatible = &self.incompatible;
+            self.node.handle_candidates(
+                at,
+                nodes
+                    .iter()
+                    .filter(|n| !incompatible.contains(&n.id))
+                    .filter_map(dial_candidate),
+            );
         }
     }
 
@@ -350,7 +436,9 @@ impl Server {
         while let Some(ev) = d.poll_event() {
             match ev {
                 DiscEvent::Discovered(n) => {
-                    self.node.handle_candidates(now, dial_candidate(&n));
+                    if !self.incompatible.contains(&n.id) {
+                        self.node.handle_candidates(now, dial_candidate(&n));
+                    }
                 }
                 DiscEvent::LookupDone { result, rounds, .. } => {
                     log::debug(
@@ -370,6 +458,24 @@ impl Server {
                 }
                 DiscEvent::Enr(n, r) => {
                     log::trace("Node record", &[("id", &n.id), ("seq", &r.seq())]);
+                    // A record with an eth entry our chain rejects (EIP-2124) is not worth a
+                    // dial; one without the entry is judged by its Status instead.
+                    let fork_ok = match (&self.eth, r.eth()) {
+                        (Some(e), Some(fork_id)) => {
+                            let h = e.manager.head();
+                            e.manager.spec().validate(fork_id, h.number, h.time).is_ok()
+                        }
+                        _ => true,
+                    };
+                    if fork_ok {
+                        self.node.handle_candidates(now, dial_candidate(&n));
+                    } else {
+                        log::trace("Skipping node on another fork", &[("id", &n.id)]);
+                        if self.incompatible.len() >= INCOMPATIBLE_NODES_MAX {
+                            self.incompatible.pop_first();
+                        }
+                        self.incompatible.insert(n.id);
+                    }
                 }
                 DiscEvent::Store(op) => {
                     if let Some(store) = self.store.as_mut() {
@@ -435,6 +541,7 @@ impl Server {
                     Ok(caps) => {
                         let (tx, rx) = async_channel::bounded(PEER_QUEUE_MAX);
                         self.queues.insert(conn, tx);
+                        let eth = self.eth_session(conn, &caps);
                         let addr = self.node.conn(conn).map(|c| c.addr);
                         log::debug(
                             "Adding p2p peer",
@@ -446,7 +553,7 @@ impl Server {
                                 ("peers", &self.node.peer_count()),
                             ],
                         );
-                        Admission::Admit { queue: rx }
+                        Admission::Admit { queue: rx, eth }
                     }
                     Err(r) => {
                         log::debug(
@@ -466,8 +573,45 @@ impl Server {
                     &[("conn", &conn), ("code", &code)],
                 );
             }
+            PeerEvent::EthStatus {
+                conn,
+                status,
+                verdict,
+            } => {
+                let answer = match self.eth.as_mut() {
+                    Some(e) => match e.sessions.get(&conn) {
+                        Some(&(_, version)) => e
+                            .manager
+                            .handle_status(now, conn, version, &status)
+                            .map_err(|err| err.to_string()),
+                        None => Err("no eth session".to_string()),
+                    },
+                    None => Err("eth is not running".to_string()),
+                };
+                match &answer {
+                    Ok(()) => log::debug(
+                        "Ethereum peer connected",
+                        &[("conn", &conn), ("version", &status.version())],
+                    ),
+                    Err(why) => log::debug(
+                        "Ethereum handshake failed",
+                        &[("conn", &conn), ("err", why)],
+                    ),
+                }
+                let _ = verdict.try_send(answer);
+            }
+            PeerEvent::Eth { conn, msg } => {
+                if let Some(e) = self.eth.as_mut() {
+                    e.manager.handle_message(now, conn, *msg);
+                }
+            }
             PeerEvent::Closed { conn, reason } => {
                 self.release_permit(conn);
+                if let Some(e) = self.eth.as_mut()
+                    && e.sessions.remove(&conn).is_some()
+                {
+                    e.manager.handle_closed(now, conn);
+                }
                 if let Some(q) = self.queues.remove(&conn) {
                     q.close();
                     log::debug("Removing p2p peer", &[("conn", &conn), ("reason", &reason)]);
@@ -476,6 +620,71 @@ impl Server {
                 }
                 self.node.handle_closed(now, conn);
             }
+        }
+    }
+
+    /// The eth part of an admission: the shared eth version, its range, and our Status.
+    fn eth_session(&mut self, conn: ConnId, caps: &[SharedCapability]) -> Option<EthSession> {
+        let e = self.eth.as_mut()?;
+        let cap = caps.iter().find(|c| c.capability.name == "eth")?;
+        let version = EthVersion::from_number(cap.capability.version.into())?;
+        e.sessions.insert(conn, (cap.offset, version));
+        Some(EthSession {
+            offset: cap.offset,
+            version,
+            status: e.manager.status_for(version),
+        })
+    }
+
+    /// Turns the eth manager's decisions into sends, disconnects, writes and log lines.
+    fn drain_eth(&mut self) {
+        let Some(e) = self.eth.as_mut() else {
+            return;
+        };
+        let mut out = Vec::new();
+        while let Some(action) = e.manager.poll_action() {
+            match action {
+                EthAction::Send { peer, msg } => {
+                    let Some(&(offset, version)) = e.sessions.get(&peer) else {
+                        continue;
+                    };
+                    match eth::encode(version, &msg) {
+                        Ok((id, payload)) => out.push((
+                            peer,
+                            Outgoing::Message {
+                                code: offset + id,
+                                payload,
+                            },
+                        )),
+                        Err(err) => log::error(
+                            "Cannot encode eth message",
+                            &[("id", &msg.id()), ("err", &err)],
+                        ),
+                    }
+                }
+                EthAction::Disconnect { peer, reason, why } => {
+                    log::debug(
+                        "Dropping eth peer",
+                        &[("conn", &peer), ("reason", &reason), ("why", &why)],
+                    );
+                    out.push((peer, Outgoing::Disconnect(reason)));
+                }
+                EthAction::Write(blocks) => {
+                    if let Err(err) = e.writes.try_send(blocks) {
+                        log::error("Block writer queue full", &[("err", &err)]);
+                    }
+                }
+                EthAction::Log { msg, fields } => {
+                    let fields: Vec<(&str, &dyn std::fmt::Display)> = fields
+                        .iter()
+                        .map(|(k, v)| (*k, v as &dyn std::fmt::Display))
+                        .collect();
+                    log::info(msg, &fields);
+                }
+            }
+        }
+        for (peer, msg) in out {
+            self.send(peer, msg);
         }
     }
 
@@ -550,11 +759,34 @@ impl Server {
                 Some(PeerEvent::Hello { verdict, .. }) => {
                     let _ = verdict.try_send(Admission::Refuse(DisconnectReason::ClientQuitting));
                 }
-                Some(PeerEvent::Message { .. }) => {}
+                Some(PeerEvent::EthStatus { verdict, .. }) => {
+                    let _ = verdict.try_send(Err("node shutting down".into()));
+                }
+                Some(PeerEvent::Message { .. }) | Some(PeerEvent::Eth { .. }) => {}
                 None => break,
             }
         }
     }
+}
+
+/// Spawns the block writer: a task that stores block batches in order through the chain store
+/// handle (which awaits the storage thread, so the loop never does) and reports each result.
+fn spawn_block_writer(
+    ex: &LocalExecutor<'_>,
+    store: Rc<ChainStoreHandle>,
+) -> (Sender<Vec<StoredBlock>>, Receiver<Result<Head, String>>) {
+    let (tx, rx) = async_channel::bounded::<Vec<StoredBlock>>(WRITES_QUEUE_MAX);
+    let (done_tx, done_rx) = async_channel::bounded(WRITES_QUEUE_MAX);
+    ex.spawn(async move {
+        while let Ok(blocks) = rx.recv().await {
+            let result = store.insert_blocks(blocks).await.map_err(|e| e.to_string());
+            if done_tx.send(result).await.is_err() {
+                break;
+            }
+        }
+    })
+    .detach();
+    (tx, done_rx)
 }
 
 /// A dial candidate from a discovered node, if it accepts RLPx connections.

@@ -5,6 +5,7 @@
 //! and if one fails to start, stops the ones already started, in reverse order, before it reports
 //! the failure. On shutdown they stop in reverse order too.
 
+use crate::event_loop::EthSetup;
 use crate::p2p::LocalCapability;
 
 /// A part of the node with a lifecycle and, usually, a capability protocol.
@@ -17,6 +18,12 @@ pub trait Service {
     fn start(&mut self) -> Result<(), String>;
     /// Stops the service; called once, only after a successful start.
     fn stop(&mut self);
+    /// The eth protocol manager and chain store the event loop runs for this service's
+    /// capabilities, once, after a successful start (go-ethereum: the `Run` functions of the
+    /// `p2p.Protocol`s a service returns). Services without eth keep the default.
+    fn take_eth(&mut self) -> Option<EthSetup> {
+        None
+    }
 }
 
 /// The node's services, in start order, and how many of them are running.
@@ -49,6 +56,13 @@ impl Services {
             self.started += 1;
         }
         Ok(())
+    }
+
+    /// The eth setup of the first started service that has one.
+    pub fn take_eth(&mut self) -> Option<EthSetup> {
+        self.list[..self.started]
+            .iter_mut()
+            .find_map(|s| s.take_eth())
     }
 
     /// Stops running services in reverse start order.

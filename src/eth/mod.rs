@@ -43,6 +43,7 @@ pub mod broadcast;
 pub mod downloader;
 pub mod handshake;
 pub mod header;
+pub mod manager;
 pub mod message;
 pub mod receipts;
 pub mod serve;

@@ -1,0 +1,349 @@
+//! The eth protocol manager (go-ethereum `eth/handler.go`): the event loop's view of every eth
+//! peer after its Status, and the decisions that involve more than one peer. Sans-IO: the loop
+//! feeds it what peers said and what the storage thread did, and drains [`EthAction`]s.
+//!
+//! Serving GetBlockHeaders/GetBlockBodies/GetReceipts does not come here: each connection's task
+//! answers those from the chain store itself, so bulk chain data never crosses the loop. What does
+//! come here: Status (checkpoint 3 of a session), BlockRangeUpdate (eth/69+), the replies to our
+//! own requests (for the syncer), block announcements, and the loop's notices that blocks were
+//! written. Our BlockRangeUpdate goes to eth/69+ peers when our head moved at least
+//! [`RANGE_UPDATE_BLOCKS`] blocks since the last one (devp2p caps/eth.md "BlockRangeUpdate").
+
+use std::collections::{BTreeMap, VecDeque};
+
+use super::handshake::{ChainHead, StatusError, check_status, our_status};
+use super::syncer::{LocalHead, PeerHead, SyncAction, SyncConfig, Syncer};
+use super::{BlockRangeUpdate, EthMessage, EthVersion, Status};
+use crate::chain::header::U256;
+use crate::chain::spec::ChainSpec;
+use crate::chain::store::{Head, StoredBlock};
+use crate::p2p::DisconnectReason;
+
+/// The loop's handle on a peer (its connection id).
+pub type PeerId = u64;
+
+/// Our BlockRangeUpdate goes out when the head moved this many blocks since the last one
+/// (go-ethereum sends one every 32 blocks: about one per epoch on mainnet).
+pub const RANGE_UPDATE_BLOCKS: u64 = 32;
+
+/// What the manager asks the loop to do.
+#[derive(Debug)]
+pub enum EthAction {
+    /// Send this message to the peer.
+    Send { peer: PeerId, msg: EthMessage },
+    /// Disconnect the peer with this reason; `why` is for the log.
+    Disconnect {
+        peer: PeerId,
+        reason: DisconnectReason,
+        why: String,
+    },
+    /// Write these verified blocks (contiguous, continuing the head) in one atomic batch, then
+    /// call [`EthManager::handle_written`].
+    Write(Vec<StoredBlock>),
+    /// A line for the log at info level.
+    Log {
+        msg: &'static str,
+        fields: Vec<(&'static str, String)>,
+    },
+}
+
+/// How the manager runs.
+#[derive(Debug, Clone)]
+pub struct EthConfig {
+    /// Download blocks from peers that are ahead of us (`--syncmode full`); off, we only serve.
+    pub sync: bool,
+    /// The syncer's knobs.
+    pub sync_config: SyncConfig,
+}
+
+/// One peer past its Status.
+#[derive(Debug, Clone)]
+struct EthPeer {
+    version: EthVersion,
+    /// eth/69+: the range the peer last announced (Status or BlockRangeUpdate).
+    range: Option<BlockRangeUpdate>,
+}
+
+/// The manager: peers, our head, the syncer.
+pub struct EthManager {
+    spec: ChainSpec,
+    head: ChainHead,
+    peers: BTreeMap<PeerId, EthPeer>,
+    actions: VecDeque<EthAction>,
+    /// Head number our last BlockRangeUpdate announced (or the head at start).
+    range_announced: u64,
+    /// Timestamps of blocks handed out for writing, oldest first, so the head's time (which the
+    /// fork id needs) is known when a write is confirmed.
+    pending_times: VecDeque<(u64, u64)>,
+    syncer: Option<Syncer>,
+}
+
+impl EthManager {
+    /// A manager for `spec` with the store's head at `head`.
+    pub fn new(spec: ChainSpec, head: ChainHead, config: EthConfig) -> EthManager {
+        let merged = spec
+            .terminal_total_difficulty
+            .is_some_and(|ttd| head.td >= ttd);
+        let syncer = config.sync.then(|| {
+            Syncer::new(
+                SyncConfig {
+                    merged,
+                    ..config.sync_config
+                },
+                LocalHead {
+                    number: head.number,
+                    hash: head.hash,
+                    td: head.td,
+                },
+            )
+        });
+        EthManager {
+            spec,
+            range_announced: head.number,
+            head,
+            peers: BTreeMap::new(),
+            actions: VecDeque::new(),
+            pending_times: VecDeque::new(),
+            syncer,
+        }
+    }
+
+    /// Our chain head as the next Status will state it.
+    pub fn head(&self) -> ChainHead {
+        self.head
+    }
+
+    /// The chain this manager serves.
+    pub fn spec(&self) -> &ChainSpec {
+        &self.spec
+    }
+
+    /// Our Status for a session that negotiated `version`.
+    pub fn status_for(&self, version: EthVersion) -> Status {
+        our_status(version, &self.spec, &self.head)
+    }
+
+    /// Eth peers past their Status.
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// The negotiated version of a registered peer.
+    pub fn peer_version(&self, peer: PeerId) -> Option<EthVersion> {
+        self.peers.get(&peer).map(|p| p.version)
+    }
+
+    /// Whether the chain is past the Merge at our head: block announcements are then a protocol
+    /// violation (EIP-3675).
+    pub fn post_merge(&self) -> bool {
+        match self.spec.terminal_total_difficulty {
+            Some(ttd) => self.head.td >= ttd,
+            None => false,
+        }
+    }
+
+    /// Checkpoint 3: the remote Status of a session that negotiated `version`. On success the
+    /// peer is registered and the syncer hears of it; on failure the caller disconnects it with
+    /// "subprotocol error" and logs the error.
+    pub fn handle_status(
+        &mut self,
+        now: u64,
+        peer: PeerId,
+        version: EthVersion,
+        status: &Status,
+    ) -> Result<(), StatusError> {
+        check_status(version, &self.spec, &self.head, status)?;
+        let (range, head) = match status {
+            Status::Eth68(s) => (
+                None,
+                PeerHead {
+                    version,
+                    hash: s.head,
+                    number: None,
+                    td: Some(U256(s.td)),
+                    earliest: 0,
+                },
+            ),
+            Status::Eth69(s) => (
+                Some(BlockRangeUpdate {
+                    earliest: s.earliest,
+                    latest: s.latest,
+                    latest_hash: s.latest_hash,
+                }),
+                PeerHead {
+                    version,
+                    hash: s.latest_hash,
+                    number: Some(s.latest),
+                    td: None,
+                    earliest: s.earliest,
+                },
+            ),
+        };
+        self.peers.insert(peer, EthPeer { version, range });
+        if let Some(s) = self.syncer.as_mut() {
+            s.add_peer(now, peer, head);
+        }
+        self.drain_syncer();
+        Ok(())
+    }
+
+    /// A message from a registered peer, other than the requests its task serves.
+    pub fn handle_message(&mut self, now: u64, peer: PeerId, msg: EthMessage) {
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        match msg {
+            EthMessage::Status(_) => {
+                // The task refuses a second Status itself; one here is a bug upstream.
+                self.disconnect(peer, DisconnectReason::SubprotocolError, "second Status");
+            }
+            EthMessage::BlockRangeUpdate(r) => {
+                if !p.version.has_block_range() {
+                    self.disconnect(
+                        peer,
+                        DisconnectReason::SubprotocolError,
+                        "BlockRangeUpdate before eth/69",
+                    );
+                } else if r.earliest > r.latest {
+                    let why = format!(
+                        "invalid block range: earliest {} > latest {}",
+                        r.earliest, r.latest
+                    );
+                    self.disconnect(peer, DisconnectReason::SubprotocolError, &why);
+                } else {
+                    p.range = Some(r);
+                    if let Some(s) = self.syncer.as_mut() {
+                        s.update_peer(now, peer, r.latest, r.latest_hash);
+                    }
+                }
+            }
+            EthMessage::BlockHeaders(_) | EthMessage::BlockBodies(_) | EthMessage::Receipts(_) => {
+                let result = match self.syncer.as_mut() {
+                    Some(s) => s.handle_response(now, peer, msg).map_err(|e| e.to_string()),
+                    None => Err("reply to a request we never sent".to_string()),
+                };
+                if let Err(why) = result {
+                    self.disconnect(peer, DisconnectReason::SubprotocolError, &why);
+                }
+            }
+            EthMessage::NewBlock(_) | EthMessage::NewBlockHashes(_) if self.post_merge() => {
+                // EIP-3675: after the Merge, block gossip belongs to the consensus layer.
+                self.disconnect(
+                    peer,
+                    DisconnectReason::SubprotocolError,
+                    "block announcement after the Merge",
+                );
+            }
+            // Block propagation on pre-merge chains and the transaction messages are handled
+            // by the propagation issue's code; until then they are accepted and dropped.
+            _ => {}
+        }
+        self.drain_syncer();
+    }
+
+    /// The peer's session ended.
+    pub fn handle_closed(&mut self, now: u64, peer: PeerId) {
+        if self.peers.remove(&peer).is_some()
+            && let Some(s) = self.syncer.as_mut()
+        {
+            s.remove_peer(now, peer);
+        }
+        self.drain_syncer();
+    }
+
+    /// The storage thread finished the oldest outstanding [`EthAction::Write`].
+    pub fn handle_written(&mut self, now: u64, result: Result<Head, String>) {
+        if let Ok(head) = &result {
+            while let Some(&(number, time)) = self.pending_times.front() {
+                if number > head.number {
+                    break;
+                }
+                self.pending_times.pop_front();
+                if number == head.number {
+                    self.head.time = time;
+                }
+            }
+            self.head.number = head.number;
+            self.head.hash = head.hash;
+            self.head.td = head.td;
+            if head.number >= self.range_announced.saturating_add(RANGE_UPDATE_BLOCKS) {
+                self.announce_range();
+            }
+        }
+        if let Some(s) = self.syncer.as_mut() {
+            s.handle_written(now, result);
+        }
+        self.drain_syncer();
+    }
+
+    /// Timers (the syncer's request timeouts and its force-sync cycle).
+    pub fn handle_timeout(&mut self, now: u64) {
+        if let Some(s) = self.syncer.as_mut() {
+            s.handle_timeout(now);
+        }
+        self.drain_syncer();
+    }
+
+    /// When [`EthManager::handle_timeout`] wants to run next.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        self.syncer.as_ref().and_then(Syncer::poll_timeout)
+    }
+
+    /// The next thing for the loop to do.
+    pub fn poll_action(&mut self) -> Option<EthAction> {
+        self.actions.pop_front()
+    }
+
+    fn announce_range(&mut self) {
+        self.range_announced = self.head.number;
+        let update = BlockRangeUpdate {
+            earliest: self.head.earliest.min(self.head.number),
+            latest: self.head.number,
+            latest_hash: self.head.hash,
+        };
+        for (&peer, p) in &self.peers {
+            if p.version.has_block_range() {
+                self.actions.push_back(EthAction::Send {
+                    peer,
+                    msg: EthMessage::BlockRangeUpdate(update),
+                });
+            }
+        }
+    }
+
+    fn disconnect(&mut self, peer: PeerId, reason: DisconnectReason, why: &str) {
+        if self.peers.contains_key(&peer) {
+            self.actions.push_back(EthAction::Disconnect {
+                peer,
+                reason,
+                why: why.to_string(),
+            });
+        }
+    }
+
+    /// Moves the syncer's actions into ours.
+    fn drain_syncer(&mut self) {
+        let Some(s) = self.syncer.as_mut() else {
+            return;
+        };
+        while let Some(a) = s.poll_action() {
+            let action = match a {
+                SyncAction::Request { peer, msg } => EthAction::Send { peer, msg },
+                SyncAction::Drop { peer, why } => EthAction::Disconnect {
+                    peer,
+                    reason: DisconnectReason::UselessPeer,
+                    why,
+                },
+                SyncAction::Write(blocks) => {
+                    for b in &blocks {
+                        self.pending_times
+                            .push_back((b.header.number, b.header.timestamp));
+                    }
+                    EthAction::Write(blocks)
+                }
+                SyncAction::Log { msg, fields } => EthAction::Log { msg, fields },
+            };
+            self.actions.push_back(action);
+        }
+    }
+}
