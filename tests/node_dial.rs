@@ -112,7 +112,16 @@ fn rlpx_ping_refuses_a_malformed_enode() {
 fn json_logs_are_one_object_per_line() {
     let dir = temp_dir("jsonlog");
     let mut child = Command::new(env!("CARGO_BIN_EXE_ethpeer"))
-        .args(["node", "--port", "0", "--log.format", "json", "--datadir"])
+        .args([
+            "node",
+            "--port",
+            "0",
+            "--nodiscover",
+            "--noeth",
+            "--log.format",
+            "json",
+        ])
+        .arg("--datadir")
         .arg(&dir)
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -468,6 +468,7 @@ pub fn bootnode(args: &Bootnode, out: &mut dyn Write) -> Result<(), CliError> {
         discovery: true,
         rlpx: false,
         network_id: 0,
+        eth: None,
     };
     let shutdown = super::node::signal_shutdown()?;
     let _ = out.flush();

@@ -227,15 +227,14 @@ pub fn run(args: impl Iterator<Item = OsString>) -> Result<(), CliError> {
             })
         })
         .collect::<Result<_, _>>()?;
-    // geth spells it `--log.format`; argh allows no dots in flag names, so accept both.
+    // geth spells flags like `--log.format`; argh allows no dots in flag names, so accept both.
     let strs: Vec<&str> = args
         .iter()
-        .map(|a| {
-            if a == "--log.format" {
-                "--log-format"
-            } else {
-                a.as_str()
-            }
+        .map(|a| match a.as_str() {
+            "--log.format" => "--log-format",
+            "--sync.minpeers" => "--sync-minpeers",
+            "--eth.versions" => "--eth-versions",
+            other => other,
         })
         .collect();
     let rest = strs.get(1..).unwrap_or_default();

@@ -12,12 +12,18 @@ use async_executor::LocalExecutor;
 use futures_lite::StreamExt;
 
 use super::CliError;
+use ethpeer::chain::genesis::Genesis;
+use ethpeer::chain::spec::ChainSpec;
 use ethpeer::crypto::SecretKey;
 use ethpeer::datadir::{self, Datadir};
 use ethpeer::dial::inbound::InboundThrottle;
 use ethpeer::discv4::discovery::{Config as DiscConfig, Discovery, StoreOp};
 use ethpeer::discv4::table::Node as DiscNode;
 use ethpeer::enode::Enode;
+use ethpeer::eth::EthVersion;
+use ethpeer::eth::manager::EthConfig;
+use ethpeer::eth::syncer::SyncConfig;
+use ethpeer::eth_service::EthService;
 use ethpeer::event_loop::{self, ServerConfig};
 use ethpeer::log;
 use ethpeer::netutil::Netlist;
@@ -55,7 +61,7 @@ pub struct NodeArgs {
     /// one in this many peer slots is dialed by us (default: 3)
     #[argh(option, default = "3")]
     pub dialratio: usize,
-    /// comma-separated enode URLs to bootstrap from
+    /// comma-separated enode URLs to bootstrap from (default: the network's own)
     #[argh(option)]
     pub bootnodes: Option<String>,
     /// comma-separated enode URLs to keep connected (also <datadir>/static-nodes.json)
@@ -73,9 +79,29 @@ pub struct NodeArgs {
     /// disable peer discovery
     #[argh(switch)]
     pub nodiscover: bool,
-    /// network id (default: 1)
-    #[argh(option, default = "1")]
-    pub networkid: u64,
+    /// network id (default: the network's; with --genesis, its chain id)
+    #[argh(option)]
+    pub networkid: Option<u64>,
+    /// built-in network: mainnet, sepolia, holesky or hoodi (default: mainnet)
+    #[argh(option)]
+    pub network: Option<String>,
+    /// genesis.json (geth format) of a custom chain, instead of --network
+    #[argh(option)]
+    pub genesis: Option<PathBuf>,
+    /// full: download blocks from peers that are ahead; none: only serve what is stored
+    /// (default: full with --genesis, none on the built-in public networks)
+    #[argh(option)]
+    pub syncmode: Option<String>,
+    /// start a sync as soon as this many eth peers are connected (default: 5; a sync also
+    /// starts every 10 s with fewer)
+    #[argh(option, long = "sync-minpeers", default = "5")]
+    pub sync_minpeers: usize,
+    /// comma-separated eth versions to offer (default: 68,69,70)
+    #[argh(option, long = "eth-versions", default = "String::from(\"68,69,70\")")]
+    pub eth_versions: String,
+    /// run the p2p layer only, without the eth protocol or a chain store (a relay)
+    #[argh(switch)]
+    pub noeth: bool,
     /// log verbosity 0-5: silent, error, warn, info, debug, trace (default: 3)
     #[argh(option, default = "3")]
     pub verbosity: u8,
@@ -127,6 +153,15 @@ fn node_store(db: NodeDbHandle) -> Box<dyn FnMut(StoreOp)> {
 }
 
 /// A discovery node from an enode URL (its UDP endpoint), if it names an IP.
+/// The ENR `eth` entry's value: `[[fork-hash, fork-next]]` (EIP-2124, devp2p enr-entries/eth.md).
+fn enr_eth_value(fork_id: &ethpeer::enr::ForkId) -> Vec<u8> {
+    let mut s = rlp::RlpStream::new_list(1);
+    s.begin_list(2);
+    s.append(&fork_id.hash.as_slice());
+    s.append(&fork_id.next);
+    s.out().to_vec()
+}
+
 pub fn disc_node(e: &Enode) -> Option<DiscNode> {
     let udp = e.udp_addr()?;
     Some(DiscNode::new(e.id, udp.ip(), udp.port(), e.tcp))
@@ -220,8 +255,90 @@ pub struct Prepared {
     pub discovery: bool,
     /// Whether RLPx runs (a bootnode runs discovery only).
     pub rlpx: bool,
-    /// The eth network id (used by the eth protocol, a later issue).
+    /// The eth network id (0 without eth).
     pub network_id: u64,
+    /// The chain and how eth runs, unless `--noeth`.
+    pub eth: Option<EthPlan>,
+}
+
+/// What the eth service is built from.
+pub struct EthPlan {
+    pub spec: ChainSpec,
+    pub versions: Vec<EthVersion>,
+    pub config: EthConfig,
+}
+
+/// The chain `--network` / `--genesis` / `--networkid` describe.
+fn chain_spec(args: &NodeArgs) -> Result<ChainSpec, CliError> {
+    let mut spec = match (&args.network, &args.genesis) {
+        (Some(_), Some(_)) => {
+            return Err(CliError::Invalid(
+                "--network and --genesis are mutually exclusive".into(),
+            ));
+        }
+        (None, Some(path)) => {
+            let text = super::read_file_bounded(path, super::import::GENESIS_FILE_SIZE_MAX)?;
+            let genesis = Genesis::from_json(&text)
+                .map_err(|e| CliError::Invalid(format!("{}: {e}", path.display())))?;
+            return ChainSpec::from_genesis(&genesis, args.networkid)
+                .map_err(|e| CliError::Invalid(format!("{}: {e}", path.display())));
+        }
+        (Some(name), None) => ChainSpec::builtin(name).ok_or_else(|| {
+            let names: Vec<_> = ChainSpec::builtin_names().collect();
+            CliError::Invalid(format!(
+                "--network: {name:?} is not one of {}",
+                names.join(", ")
+            ))
+        })?,
+        (None, None) => ChainSpec::mainnet(),
+    };
+    if let Some(id) = args.networkid {
+        spec.network_id = id;
+    }
+    Ok(spec)
+}
+
+/// The eth plan from the flags.
+fn eth_plan(args: &NodeArgs) -> Result<Option<EthPlan>, CliError> {
+    if args.noeth {
+        return Ok(None);
+    }
+    let spec = chain_spec(args)?;
+    let mut versions = Vec::new();
+    for v in args.eth_versions.split(',').map(str::trim) {
+        let version = v
+            .parse::<u64>()
+            .ok()
+            .and_then(EthVersion::from_number)
+            .ok_or_else(|| {
+                CliError::Invalid(format!("--eth.versions: {v:?} is not 68, 69 or 70"))
+            })?;
+        if !versions.contains(&version) {
+            versions.push(version);
+        }
+    }
+    // A lightweight node cannot hold a public network's history (mainnet's is over a terabyte,
+    // and its peers prune pre-merge blocks, EIP-4444), so it syncs only custom chains unless
+    // told otherwise.
+    let sync = match args.syncmode.as_deref() {
+        None => args.genesis.is_some(),
+        Some("full") => true,
+        Some("none") => false,
+        Some(other) => {
+            return Err(CliError::Invalid(format!(
+                "--syncmode: {other:?} is not full or none"
+            )));
+        }
+    };
+    let sync_config = SyncConfig {
+        min_peers: args.sync_minpeers.max(1),
+        ..SyncConfig::default()
+    };
+    Ok(Some(EthPlan {
+        spec,
+        versions,
+        config: EthConfig { sync, sync_config },
+    }))
 }
 
 /// Reads flags and datadir files; locks the datadir.
@@ -264,9 +381,12 @@ pub fn prepare(args: &NodeArgs) -> Result<Prepared, CliError> {
     if let Some(s) = &args.trustednodes {
         trusted_nodes.extend(parse_enodes(s, "--trustednodes")?);
     }
-    let bootnodes = match &args.bootnodes {
-        Some(s) => parse_enodes(s, "--bootnodes")?,
-        None => Vec::new(),
+    let eth = eth_plan(args)?;
+    let bootnodes = match (&args.bootnodes, &eth) {
+        (Some(s), _) => parse_enodes(s, "--bootnodes")?,
+        // The network's own bootnodes, as geth starts with; a custom chain has none.
+        (None, Some(plan)) => plan.spec.bootnodes.clone(),
+        (None, None) => Vec::new(),
     };
     let netrestrict = match &args.netrestrict {
         Some(s) => Some(
@@ -295,15 +415,37 @@ pub fn prepare(args: &NodeArgs) -> Result<Prepared, CliError> {
         client_id: client_id(args.identity.as_deref()),
         discovery: !args.nodiscover,
         rlpx: true,
-        network_id: args.networkid,
+        network_id: eth.as_ref().map_or(0, |e| e.spec.network_id),
+        eth,
     })
 }
 
 /// `ethpeer node`: runs until SIGINT or SIGTERM, then disconnects peers and exits 0.
 pub fn run(args: &NodeArgs) -> Result<(), CliError> {
-    let prepared = prepare(args)?;
+    let mut prepared = prepare(args)?;
     let shutdown = signal_shutdown()?;
-    run_node(prepared, Vec::new(), shutdown)
+    let mut services: Vec<Box<dyn Service>> = Vec::new();
+    if let (Some(plan), Some(dd)) = (prepared.eth.take(), &prepared.datadir) {
+        log::info(
+            "Initialising Ethereum protocol",
+            &[
+                ("network", &plan.spec.name),
+                ("networkid", &plan.spec.network_id),
+                (
+                    "genesis",
+                    &format!("0x{}", ethpeer::crypto::hex(&plan.spec.genesis_hash)),
+                ),
+                ("sync", &plan.config.sync),
+            ],
+        );
+        services.push(Box::new(EthService::new(
+            dd.path.clone(),
+            plan.spec,
+            plan.versions,
+            plan.config,
+        )));
+    }
+    run_node(prepared, services, shutdown)
 }
 
 /// A future that resolves on SIGINT or SIGTERM.
@@ -334,6 +476,17 @@ pub fn run_node(
     services
         .start_all()
         .map_err(|e| CliError::Invalid(format!("starting services: {e}")))?;
+    let eth = services.take_eth();
+    // Our record carries the eth entry (EIP-2124 fork id at our head), so that others can
+    // judge us before they dial.
+    let enr_entries = match &eth {
+        Some(setup) => {
+            let head = setup.manager.head();
+            let fork_id = setup.manager.spec().enr_eth_entry(head.number, head.time);
+            vec![(b"eth".to_vec(), enr_eth_value(&fork_id))]
+        }
+        None => Vec::new(),
+    };
     let ex = LocalExecutor::new();
     let result = async_io::block_on(ex.run(async {
         let (listener, port, bound_ip) = if p.rlpx {
@@ -376,7 +529,7 @@ pub fn run_node(
                 netrestrict: config.netrestrict.clone(),
                 seed,
                 enr_seq: unix_ms(),
-                enr_entries: Vec::new(),
+                enr_entries: enr_entries.clone(),
             };
             let mut d = Discovery::new(p.key.clone(), disc_config, unix_ms())
                 .map_err(|e| CliError::Invalid(format!("our node record: {e}")))?;
@@ -453,6 +606,7 @@ pub fn run_node(
             inbound,
             discovery,
             store,
+            eth,
         };
         event_loop::run(&ex, node, server, shutdown).await;
         Ok::<(), CliError>(())

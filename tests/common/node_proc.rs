@@ -27,12 +27,27 @@ pub fn temp_dir(name: &str) -> PathBuf {
 
 impl NodeProc {
     /// Starts `ethpeer node --datadir DIR --verbosity 5 EXTRA...` (with `--port 0` unless
-    /// `extra` names a port) and waits for its enode line (10 s at most).
+    /// `extra` names a port, `--bootnodes ""` unless it names bootnodes, and `--noeth` unless it
+    /// names a chain) and waits for its enode line (10 s at most).
     pub fn start(datadir: &Path, extra: &[&str]) -> NodeProc {
         let port: &[&str] = if extra.contains(&"--port") {
             &[]
         } else {
             &["--port", "0"]
+        };
+        // A test node never reaches a public address: without bootnodes of the test's own it
+        // gets none (the default would be the network's public bootnodes).
+        let bootnodes: &[&str] = if extra.contains(&"--bootnodes") {
+            &[]
+        } else {
+            &["--bootnodes", ""]
+        };
+        // Tests of the p2p layer run without eth unless they name a chain or eth versions.
+        let chain = ["--genesis", "--network", "--eth.versions", "--syncmode"];
+        let noeth: &[&str] = if extra.iter().any(|a| chain.contains(a)) {
+            &[]
+        } else {
+            &["--noeth"]
         };
         let mut child = Command::new(env!("CARGO_BIN_EXE_ethpeer"))
             .arg("node")
@@ -40,6 +55,8 @@ impl NodeProc {
             .arg(datadir)
             .args(["--verbosity", "5"])
             .args(port)
+            .args(bootnodes)
+            .args(noeth)
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
