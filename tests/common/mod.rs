@@ -57,6 +57,7 @@ impl TestRng {
 }
 
 pub mod fixture_chain;
+pub mod fixture_node;
 pub mod interop;
 pub mod node_proc;
 pub mod raw_peer;

@@ -1,0 +1,102 @@
+//! A node serving the fixture chain: a datadir with `fixtures/chain` imported (done once per test
+//! binary, then copied per test), and the eth Status a peer on that chain sends.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use super::fixture_path;
+use super::node_proc::temp_dir;
+use ethpeer::chain::genesis::Genesis;
+use ethpeer::chain::header::U256;
+use ethpeer::chain::spec::ChainSpec;
+use ethpeer::eth::handshake::{ChainHead, our_status};
+use ethpeer::eth::{self, EthMessage, EthVersion, Status};
+
+/// The fixture chain's spec, from its genesis.json.
+pub fn fixture_spec() -> ChainSpec {
+    let text = std::fs::read_to_string(fixture_path("chain/genesis.json")).unwrap();
+    ChainSpec::from_genesis(&Genesis::from_json(&text).unwrap(), None).unwrap()
+}
+
+/// The fixture chain's head (block 600) as a Status states it.
+pub fn fixture_head() -> ChainHead {
+    let index = super::fixture_json("chain/chain_index.json");
+    ChainHead {
+        number: index["head_number"].as_u64().unwrap(),
+        hash: super::h32(index["head"].as_str().unwrap()),
+        time: index["head_time"].as_u64().unwrap(),
+        td: U256::ZERO,
+        earliest: 0,
+    }
+}
+
+/// The hash of fixture block `number` (0 is the genesis).
+pub fn fixture_hash(number: u64) -> [u8; 32] {
+    let index = super::fixture_json("chain/chain_index.json");
+    if number == 0 {
+        return super::h32(index["genesis"]["hash"].as_str().unwrap());
+    }
+    super::h32(
+        index["blocks"][number as usize - 1]["hash"]
+            .as_str()
+            .unwrap(),
+    )
+}
+
+/// A Status for the fixture chain at its head in `version`'s form, changed by `edit`.
+pub fn fixture_status(version: EthVersion, edit: impl FnOnce(&mut Status)) -> Vec<u8> {
+    let mut status = our_status(version, &fixture_spec(), &fixture_head());
+    edit(&mut status);
+    eth::encode(version, &EthMessage::Status(status)).unwrap().1
+}
+
+/// A fresh datadir holding the imported fixture chain.
+pub fn imported_datadir(name: &str) -> PathBuf {
+    static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
+    let template = TEMPLATE.get_or_init(|| {
+        let dir = temp_dir("fixture-template");
+        import_into(&dir, &fixture_path("chain/chain.rlp"));
+        dir
+    });
+    let dir = temp_dir(name);
+    copy_dir(template, &dir);
+    dir
+}
+
+/// Imports `blocks` (a file of fixture blocks from block 1) with their receipts into `dir`.
+pub fn import_into(dir: &Path, blocks: &Path) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ethpeer"));
+    cmd.arg("import")
+        .arg(blocks)
+        .arg("--receipts")
+        .arg(fixture_path("chain/receipts.rlp"))
+        .arg("--genesis")
+        .arg(fixture_path("chain/genesis.json"))
+        .arg("--datadir")
+        .arg(dir);
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "import failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else if e.file_name() != "LOCK" {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// The genesis file argument for a node on the fixture chain.
+pub fn genesis_arg() -> String {
+    fixture_path("chain/genesis.json").display().to_string()
+}
