@@ -12,6 +12,7 @@ mod handshake;
 mod node;
 mod pool;
 mod serve;
+mod sync;
 mod timing;
 
 /// The figure groups, in the order they print.
@@ -22,6 +23,7 @@ const GROUPS: &[(&str, fn())] = &[
     ("discv4", discv4::run),
     ("pool", pool::run),
     ("serve", serve::run),
+    ("sync", sync::run),
 ];
 
 fn main() {
