@@ -62,7 +62,10 @@ impl fmt::Display for StatusError {
             ),
             StatusError::ForkId(e) => write!(f, "fork id rejected: {e}"),
             StatusError::BlockRange { earliest, latest } => {
-                write!(f, "invalid block range: earliest {earliest} > latest {latest}")
+                write!(
+                    f,
+                    "invalid block range: earliest {earliest} > latest {latest}"
+                )
             }
         }
     }
@@ -176,7 +179,13 @@ mod tests {
         let cases: Vec<(Status, &str)> = vec![
             (Status::Eth69(Status69 { version: 70, ..g }), "version"),
             (Status::Eth69(Status69 { network_id: 1, ..g }), "network id"),
-            (Status::Eth69(Status69 { genesis: [7; 32], ..g }), "genesis"),
+            (
+                Status::Eth69(Status69 {
+                    genesis: [7; 32],
+                    ..g
+                }),
+                "genesis",
+            ),
             (
                 Status::Eth69(Status69 {
                     fork_id: crate::enr::ForkId {
