@@ -42,3 +42,5 @@ pub struct PoolTx {
 }
 
 // The submodules (`transaction`, `validate`, `pool`, `journal`) are declared here as they land.
+pub mod transaction;
+pub mod validate;
