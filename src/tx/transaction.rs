@@ -22,13 +22,22 @@
 use std::fmt;
 
 use rlp::RlpStream;
-use sha2::{Digest, Sha256};
 
 use super::{Address, Hash};
 use crate::crypto::{CryptoError, PublicKey, SecretKey, Signature, keccak256};
 use crate::eth::EthError;
-use crate::eth::wire::{self, Item, Items, trim_uint256};
+use crate::eth::wire::{self, Item, trim_uint256};
 use crate::rlp_strict::RlpError;
+
+mod authorization;
+mod blob;
+
+pub use authorization::{AUTHORIZATION_MAGIC, Authorization};
+
+pub use blob::{
+    BLOB_SIZE, BlobSidecar, CELLS_PER_EXT_BLOB, KZG_SIZE, VERSIONED_HASH_VERSION_KZG,
+    check_sidecar, versioned_hash,
+};
 
 /// A 256-bit unsigned integer, big-endian.
 pub type U256 = [u8; 32];
@@ -55,21 +64,6 @@ pub const AUTHORIZATIONS_MAX: usize = 1 << 13;
 /// The decoder refuses more; the pool applies the active fork's figure
 /// ([`crate::tx::validate::Rules::max_blobs_per_tx`]).
 pub const BLOBS_PER_TX_MAX: usize = 9;
-
-/// Bytes in one blob: 4096 field elements of 32 bytes (EIP-4844 `FIELD_ELEMENTS_PER_BLOB`).
-pub const BLOB_SIZE: usize = 131_072;
-
-/// Bytes in a KZG commitment or proof (a compressed BLS12-381 G1 point).
-pub const KZG_SIZE: usize = 48;
-
-/// Cell proofs per blob in an EIP-7594 (version 1) sidecar: `CELLS_PER_EXT_BLOB`.
-pub const CELLS_PER_EXT_BLOB: usize = 128;
-
-/// The version byte of a KZG versioned hash (EIP-4844 `VERSIONED_HASH_VERSION_KZG`).
-pub const VERSIONED_HASH_VERSION_KZG: u8 = 0x01;
-
-/// The EIP-7702 authorization signing domain (`MAGIC`).
-pub const AUTHORIZATION_MAGIC: u8 = 0x05;
 
 /// The secp256k1 group order n, big-endian.
 const SECP256K1_N: U256 = [
@@ -123,63 +117,6 @@ impl TxType {
 pub struct AccessListItem {
     pub address: Address,
     pub storage_keys: Vec<Hash>,
-}
-
-/// One EIP-7702 authorization tuple `[chain_id, address, nonce, y_parity, r, s]`. Its signature
-/// is not checked at decoding: EIP-7702 skips an invalid authorization during execution rather
-/// than invalidating the transaction ([`Authorization::authority`] recovers it).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Authorization {
-    pub chain_id: U256,
-    pub address: Address,
-    pub nonce: u64,
-    pub y_parity: u8,
-    pub r: U256,
-    pub s: U256,
-}
-
-impl Authorization {
-    /// `keccak256(MAGIC || rlp([chain_id, address, nonce]))`, what the authority signs.
-    pub fn signing_hash(&self) -> Hash {
-        let mut s = RlpStream::new_list(3);
-        s.append(&trim_uint256(&self.chain_id));
-        s.append(&&self.address[..]);
-        s.append(&self.nonce);
-        keccak256(&[&[AUTHORIZATION_MAGIC][..], &s.out()].concat())
-    }
-
-    /// The authority (signer), or `None` when the signature is one EIP-7702 says to skip
-    /// (y-parity not 0/1, s above n/2, r or s out of range, or no key recovers).
-    pub fn authority(&self) -> Option<Address> {
-        if self.y_parity > 1 || check_signature_values(&self.r, &self.s).is_err() {
-            return None;
-        }
-        recover_address(&self.r, &self.s, self.y_parity == 1, &self.signing_hash()).ok()
-    }
-}
-
-/// The sidecar of a blob transaction in its network form.
-#[derive(Clone, PartialEq, Eq, Default)]
-pub struct BlobSidecar {
-    /// 0: EIP-4844 (one proof per blob); 1: EIP-7594 (`CELLS_PER_EXT_BLOB` cell proofs per blob).
-    pub version: u8,
-    /// Each exactly [`BLOB_SIZE`] bytes.
-    pub blobs: Vec<Vec<u8>>,
-    pub commitments: Vec<[u8; KZG_SIZE]>,
-    pub proofs: Vec<[u8; KZG_SIZE]>,
-}
-
-impl fmt::Debug for BlobSidecar {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Blobs are 128 KiB each: their count says enough in assertion messages.
-        write!(
-            f,
-            "BlobSidecar(v{}, {} blobs, {} proofs)",
-            self.version,
-            self.blobs.len(),
-            self.proofs.len()
-        )
-    }
 }
 
 /// A transaction of any type. Fields a type does not have stay at their zero value; legacy and
@@ -352,7 +289,7 @@ fn decode_typed(bytes: &[u8], network: bool) -> Result<Transaction, DecodeError>
         return Err(DecodeError::MissingSidecar);
     }
     let mut tx = decode_typed_fields(tx_type, body)?;
-    let sidecar = decode_sidecar(count, outer)?;
+    let sidecar = blob::decode_sidecar(count, outer)?;
     check_sidecar(&tx.blob_versioned_hashes, &sidecar)?;
     tx.sidecar = Some(sidecar);
     Ok(tx)
@@ -388,7 +325,8 @@ fn decode_typed_fields(tx_type: TxType, item: Item<'_>) -> Result<Transaction, D
         )?;
     }
     if tx_type == TxType::SetCode {
-        tx.authorization_list = decode_authorizations(f.field("authorizationList")?)?;
+        tx.authorization_list =
+            authorization::decode_authorizations(f.field("authorizationList")?)?;
     }
     tx.y_parity = match f.field("yParity")?.uint("yParity")? {
         0 => false,
@@ -454,7 +392,7 @@ fn join_v(chain_id: Option<u64>, y_parity: bool) -> u128 {
 }
 
 /// r and s nonzero and below n, and s at most n/2 (EIP-2).
-fn check_signature_values(r: &U256, s: &U256) -> Result<(), DecodeError> {
+pub(super) fn check_signature_values(r: &U256, s: &U256) -> Result<(), DecodeError> {
     if *r == [0; 32] || *s == [0; 32] {
         return Err(DecodeError::BadSignature("r or s is zero"));
     }
@@ -523,135 +461,8 @@ fn decode_access_list(item: Item<'_>) -> Result<Vec<AccessListItem>, DecodeError
     Ok(out)
 }
 
-/// Reads an EIP-7702 authorization list, counted against [`AUTHORIZATIONS_MAX`] first.
-fn decode_authorizations(item: Item<'_>) -> Result<Vec<Authorization>, DecodeError> {
-    let (entries, count) = wire::bounded_list(item, "authorization list", AUTHORIZATIONS_MAX)?;
-    let mut out = Vec::with_capacity(count);
-    for entry in entries {
-        let mut f = entry?.list("authorization")?;
-        let chain_id = f
-            .field("authorization chainId")?
-            .uint256("authorization chainId")?;
-        let address = f
-            .field("authorization address")?
-            .fixed::<20>("authorization address")?;
-        let nonce = f
-            .field("authorization nonce")?
-            .uint("authorization nonce")?;
-        let y_parity = f
-            .field("authorization yParity")?
-            .uint("authorization yParity")?;
-        let y_parity =
-            u8::try_from(y_parity).map_err(|_| DecodeError::Malformed("authorization yParity"))?;
-        let r = f.field("authorization r")?.uint256("authorization r")?;
-        let s = f.field("authorization s")?.uint256("authorization s")?;
-        f.end("authorization has extra fields")?;
-        out.push(Authorization {
-            chain_id,
-            address,
-            nonce,
-            y_parity,
-            r,
-            s,
-        });
-    }
-    Ok(out)
-}
-
-/// Reads the sidecar after the body: `blobs, commitments, proofs` (4 items in all) or
-/// `wrapper_version, blobs, commitments, cell_proofs` (5).
-fn decode_sidecar(count: usize, mut rest: Items<'_>) -> Result<BlobSidecar, DecodeError> {
-    let version = match count {
-        4 => 0,
-        5 => match rest
-            .field("blob wrapper version")?
-            .uint("blob wrapper version")?
-        {
-            1 => 1,
-            _ => return Err(DecodeError::BadSidecar("unknown wrapper version")),
-        },
-        _ => {
-            return Err(DecodeError::BadSidecar(
-                "wrapper is not [body, (version,) blobs, commitments, proofs]",
-            ));
-        }
-    };
-    let (blob_items, blob_count) =
-        wire::bounded_list(rest.field("blobs")?, "blobs", BLOBS_PER_TX_MAX)?;
-    let mut blobs = Vec::with_capacity(blob_count);
-    for blob in blob_items {
-        let bytes = blob?.bytes("blob")?;
-        if bytes.len() != BLOB_SIZE {
-            return Err(DecodeError::BadSidecar("a blob is not 131072 bytes"));
-        }
-        blobs.push(bytes.to_vec());
-    }
-    let commitments = kzg_list(rest.field("commitments")?, "commitments", BLOBS_PER_TX_MAX)?;
-    let proofs_max = if version == 1 {
-        BLOBS_PER_TX_MAX * CELLS_PER_EXT_BLOB
-    } else {
-        BLOBS_PER_TX_MAX
-    };
-    let proofs = kzg_list(rest.field("proofs")?, "proofs", proofs_max)?;
-    rest.end("blob wrapper has extra fields")?;
-    Ok(BlobSidecar {
-        version,
-        blobs,
-        commitments,
-        proofs,
-    })
-}
-
-/// A list of 48-byte KZG commitments or proofs, at most `max`.
-fn kzg_list(
-    item: Item<'_>,
-    what: &'static str,
-    max: usize,
-) -> Result<Vec<[u8; KZG_SIZE]>, DecodeError> {
-    let (items, count) = wire::bounded_list(item, what, max)?;
-    let mut out = Vec::with_capacity(count);
-    for i in items {
-        out.push(i?.fixed::<KZG_SIZE>(what)?);
-    }
-    Ok(out)
-}
-
-/// The counts agree and every commitment hashes to its versioned hash. The KZG proofs
-/// themselves are not verified here.
-pub fn check_sidecar(hashes: &[Hash], sidecar: &BlobSidecar) -> Result<(), DecodeError> {
-    let n = hashes.len();
-    if sidecar.blobs.len() != n || sidecar.commitments.len() != n {
-        return Err(DecodeError::BadSidecar(
-            "blob and commitment counts differ from the versioned hashes",
-        ));
-    }
-    let proofs_per_blob = if sidecar.version == 1 {
-        CELLS_PER_EXT_BLOB
-    } else {
-        1
-    };
-    if sidecar.proofs.len() != n * proofs_per_blob {
-        return Err(DecodeError::BadSidecar(
-            "proof count does not match the blob count",
-        ));
-    }
-    for (index, (c, h)) in sidecar.commitments.iter().zip(hashes).enumerate() {
-        if versioned_hash(c) != *h {
-            return Err(DecodeError::VersionedHashMismatch { index });
-        }
-    }
-    Ok(())
-}
-
-/// `VERSIONED_HASH_VERSION_KZG || sha256(commitment)[1..]` (EIP-4844 `kzg_to_versioned_hash`).
-pub fn versioned_hash(commitment: &[u8; KZG_SIZE]) -> Hash {
-    let mut h: Hash = Sha256::digest(commitment).into();
-    h[0] = VERSIONED_HASH_VERSION_KZG;
-    h
-}
-
 /// Recovers the address that signed `digest` with (r, s, parity).
-fn recover_address(
+pub(super) fn recover_address(
     r: &U256,
     s: &U256,
     y_parity: bool,
@@ -773,25 +584,8 @@ impl Transaction {
         }
         let inner = match &self.sidecar {
             Some(sc) if self.tx_type == TxType::Blob => {
-                let mut s = RlpStream::new_list(if sc.version == 1 { 5 } else { 4 });
-                s.append_raw(&self.fields_rlp(), 1);
-                if sc.version == 1 {
-                    s.append(&sc.version);
-                }
-                s.begin_list(sc.blobs.len());
-                for b in &sc.blobs {
-                    s.append(&b.as_slice());
-                }
-                s.begin_list(sc.commitments.len());
-                for c in &sc.commitments {
-                    s.append(&&c[..]);
-                }
-                s.begin_list(sc.proofs.len());
-                for p in &sc.proofs {
-                    s.append(&&p[..]);
-                }
                 let mut out = vec![self.tx_type.byte()];
-                out.extend_from_slice(&s.out());
+                out.extend_from_slice(&blob::encode_wrapper(&self.fields_rlp(), sc));
                 out
             }
             _ => self.encode_consensus(),
@@ -905,27 +699,6 @@ mod tests {
     }
 
     #[test]
-    fn every_type_round_trips_and_recovers() {
-        let who = address_of(&key().public_key());
-        for t in [
-            TxType::Legacy,
-            TxType::AccessList,
-            TxType::DynamicFee,
-            TxType::Blob,
-            TxType::SetCode,
-        ] {
-            let tx = sample(t);
-            let c = tx.encode_consensus();
-            let back = decode_consensus(&c).unwrap();
-            assert_eq!(back, tx, "{t:?}");
-            assert_eq!(back.sender().unwrap(), who, "{t:?}");
-            if t != TxType::Blob {
-                assert_eq!(decode_network(&tx.encode_network()).unwrap(), tx, "{t:?}");
-            }
-        }
-    }
-
-    #[test]
     fn legacy_v_maps_to_chain_id() {
         assert_eq!(
             split_v(&{
@@ -978,29 +751,5 @@ mod tests {
             decode_consensus(&tx.encode_consensus()),
             Err(DecodeError::BadSignature(_))
         ));
-    }
-
-    #[test]
-    fn blob_network_form_needs_a_matching_sidecar() {
-        let mut tx = sample(TxType::Blob);
-        assert_eq!(
-            decode_network(&tx.encode_network()),
-            Err(DecodeError::MissingSidecar)
-        );
-        tx.sidecar = Some(BlobSidecar {
-            version: 0,
-            blobs: vec![vec![0; BLOB_SIZE]],
-            commitments: vec![[1; 48]],
-            proofs: vec![[2; 48]],
-        });
-        assert_eq!(decode_network(&tx.encode_network()).unwrap(), tx);
-        let mut wrong = tx.clone();
-        if let Some(sc) = wrong.sidecar.as_mut() {
-            sc.commitments[0] = [3; 48];
-        }
-        assert_eq!(
-            decode_network(&wrong.encode_network()),
-            Err(DecodeError::VersionedHashMismatch { index: 0 })
-        );
     }
 }

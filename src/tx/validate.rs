@@ -447,3 +447,275 @@ fn check_type_rules(rules: &Rules, tx: &Transaction) -> Result<(), TxError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::SecretKey;
+    use crate::tx::transaction::{Authorization, BlobSidecar, address_of, versioned_hash};
+
+    const CHAIN: u64 = 1337;
+
+    fn key() -> SecretKey {
+        SecretKey::from_bytes(&[5u8; 32]).unwrap()
+    }
+
+    fn rules() -> Rules {
+        Rules::new(CHAIN, Fork::Prague, 30_000_000)
+    }
+
+    /// A valid transaction of `tx_type` for [`rules`], after `change`, signed.
+    fn tx(tx_type: TxType, change: impl FnOnce(&mut Transaction)) -> Vec<u8> {
+        let mut tx = Transaction {
+            tx_type,
+            nonce: 3,
+            tip_cap: 2,
+            fee_cap: if tx_type <= TxType::AccessList { 2 } else { 10 },
+            gas_limit: 100_000,
+            to: Some([0x42; 20]),
+            input: vec![1, 0, 2],
+            ..Transaction::default()
+        };
+        if tx_type == TxType::Blob {
+            tx.blob_fee_cap = 1;
+            tx.blob_versioned_hashes = vec![versioned_hash(&[7; 48])];
+            tx.sidecar = Some(BlobSidecar {
+                version: 0,
+                blobs: vec![vec![0; BLOB_SIZE]],
+                commitments: vec![[7; 48]],
+                proofs: vec![[8; 48]],
+            });
+        }
+        if tx_type == TxType::SetCode {
+            tx.authorization_list = vec![Authorization {
+                address: [0x43; 20],
+                r: [1; 32],
+                s: [1; 32],
+                ..Authorization::default()
+            }];
+        }
+        change(&mut tx);
+        tx.sign(&key(), CHAIN);
+        tx.encode_network()
+    }
+
+    fn err(rules: &Rules, bytes: &[u8]) -> TxError {
+        match validate(rules, bytes) {
+            Ok(p) => panic!("accepted {p:?}"),
+            Err(e) => {
+                // Every error names its rule in a sentence.
+                assert!(!e.to_string().is_empty());
+                e
+            }
+        }
+    }
+
+    #[test]
+    fn valid_transactions_of_every_type_become_pool_records() {
+        for t in [
+            TxType::Legacy,
+            TxType::AccessList,
+            TxType::DynamicFee,
+            TxType::Blob,
+            TxType::SetCode,
+        ] {
+            let bytes = tx(t, |_| {});
+            let p = validate(&rules(), &bytes).unwrap_or_else(|e| panic!("{t:?}: {e}"));
+            let decoded = decode_network(&bytes).unwrap();
+            assert_eq!(p.hash, decoded.hash(), "{t:?}");
+            assert_eq!(p.sender, address_of(&key().public_key()), "{t:?}");
+            assert_eq!(p.tx_type, t.byte());
+            assert_eq!(p.size, decoded.encode_consensus().len());
+            assert_eq!(p.network_rlp, bytes);
+            assert_eq!(p.blob_count, usize::from(t == TxType::Blob));
+        }
+    }
+
+    #[test]
+    fn each_rule_refuses_its_case() {
+        let r = rules();
+        assert!(matches!(err(&r, &[0xc0]), TxError::Decode(_)));
+        let big = tx(TxType::DynamicFee, |t| {
+            t.input = vec![1; TX_SIZE_MAX];
+            t.gas_limit = 29_000_000;
+        });
+        assert!(matches!(err(&r, &big), TxError::Oversized { .. }));
+        let cancun = Rules::new(CHAIN, Fork::Cancun, 30_000_000);
+        assert_eq!(
+            err(&cancun, &tx(TxType::SetCode, |_| {})),
+            TxError::TypeNotActive {
+                tx_type: 4,
+                fork: Fork::Cancun
+            }
+        );
+        let berlin = Rules::new(CHAIN, Fork::Berlin, 30_000_000);
+        assert!(matches!(
+            err(&berlin, &tx(TxType::DynamicFee, |_| {})),
+            TxError::TypeNotActive { tx_type: 2, .. }
+        ));
+        let mut other = tx(TxType::DynamicFee, |_| {});
+        let mut t = decode_network(&other).unwrap();
+        t.sign(&key(), CHAIN + 1);
+        other = t.encode_network();
+        assert_eq!(
+            err(&r, &other),
+            TxError::WrongChainId {
+                got: CHAIN + 1,
+                want: CHAIN
+            }
+        );
+        let mut unprotected = decode_network(&tx(TxType::Legacy, |_| {})).unwrap();
+        unprotected.sign_unprotected(&key());
+        let strict = Rules {
+            accept_unprotected: false,
+            ..rules()
+        };
+        assert!(validate(&r, &unprotected.encode_network()).is_ok());
+        assert_eq!(
+            err(&strict, &unprotected.encode_network()),
+            TxError::Unprotected
+        );
+        let osaka = Rules::new(CHAIN, Fork::Osaka, 60_000_000);
+        assert!(matches!(
+            err(
+                &osaka,
+                &tx(TxType::DynamicFee, |t| t.gas_limit = TX_GAS_LIMIT_CAP + 1)
+            ),
+            TxError::GasLimitAboveCap { .. }
+        ));
+        assert!(matches!(
+            err(&r, &tx(TxType::DynamicFee, |t| t.gas_limit = 30_000_001)),
+            TxError::GasLimitAboveBlock { .. }
+        ));
+        assert!(matches!(
+            err(&r, &tx(TxType::DynamicFee, |t| t.tip_cap = 11)),
+            TxError::TipAboveFeeCap {
+                tip: 11,
+                fee_cap: 10
+            }
+        ));
+        assert!(matches!(
+            err(&r, &tx(TxType::DynamicFee, |t| t.tip_cap = 0)),
+            TxError::Underpriced { .. }
+        ));
+        assert!(matches!(
+            err(
+                &r,
+                &tx(TxType::DynamicFee, |t| {
+                    t.to = None;
+                    t.input = vec![0; INITCODE_SIZE_MAX + 1];
+                    t.gas_limit = 1_000_000;
+                })
+            ),
+            TxError::InitcodeTooLarge { .. }
+        ));
+        assert!(matches!(
+            err(&r, &tx(TxType::DynamicFee, |t| t.gas_limit = 20_999)),
+            TxError::IntrinsicGas { .. }
+        ));
+        assert!(matches!(
+            err(
+                &r,
+                &tx(TxType::SetCode, |t| t.gas_limit =
+                    21_000 + 16 * 2 + 4 + 24_999)
+            ),
+            TxError::IntrinsicGas { .. }
+        ));
+        assert!(matches!(
+            err(&r, &tx(TxType::Blob, |t| t.to = None)),
+            TxError::CreateNotAllowed { tx_type: 3 }
+        ));
+        assert!(matches!(
+            err(&r, &tx(TxType::SetCode, |t| t.to = None)),
+            TxError::CreateNotAllowed { tx_type: 4 }
+        ));
+        let no_blobs = tx(TxType::Blob, |t| {
+            t.blob_versioned_hashes.clear();
+            t.sidecar = Some(BlobSidecar::default());
+        });
+        assert_eq!(err(&r, &no_blobs), TxError::NoBlobs);
+        let six = tx(TxType::Blob, |t| {
+            let n = BLOBS_PER_TX_MAX_CANCUN + 1;
+            t.blob_versioned_hashes = vec![versioned_hash(&[7; 48]); n];
+            t.sidecar = Some(BlobSidecar {
+                version: 0,
+                blobs: vec![vec![0; BLOB_SIZE]; n],
+                commitments: vec![[7; 48]; n],
+                proofs: vec![[8; 48]; n],
+            });
+        });
+        assert!(validate(&r, &six).is_ok(), "7 blobs are fine at Prague");
+        assert_eq!(
+            err(&cancun, &six),
+            TxError::TooManyBlobs { count: 7, max: 6 }
+        );
+        assert_eq!(
+            err(&r, &tx(TxType::Blob, |t| t.blob_fee_cap = 0)),
+            TxError::BlobFeeCapZero
+        );
+        assert_eq!(
+            err(&osaka, &tx(TxType::Blob, |_| {})),
+            TxError::WrongSidecarVersion {
+                version: 0,
+                fork: Fork::Osaka
+            }
+        );
+        assert_eq!(
+            err(&r, &tx(TxType::SetCode, |t| t.authorization_list.clear())),
+            TxError::EmptyAuthorizations
+        );
+    }
+
+    #[test]
+    fn calldata_floor_applies_from_prague() {
+        // 1000 non-zero bytes: intrinsic 21000 + 16000 = 37000, floor 21000 + 40000 = 61000.
+        let bytes = tx(TxType::DynamicFee, |t| {
+            t.input = vec![1; 1000];
+            t.gas_limit = 50_000;
+        });
+        assert_eq!(
+            err(&rules(), &bytes),
+            TxError::FloorDataGas {
+                needed: 61_000,
+                gas_limit: 50_000
+            }
+        );
+        let cancun = Rules::new(CHAIN, Fork::Cancun, 30_000_000);
+        assert!(validate(&cancun, &bytes).is_ok());
+    }
+
+    #[test]
+    fn intrinsic_gas_adds_every_component() {
+        let mut t = Transaction {
+            to: None,
+            input: vec![0, 0, 1, 1, 1],
+            ..Transaction::default()
+        };
+        // 53000 + 2*4 + 3*16 + one initcode word * 2.
+        assert_eq!(intrinsic_gas(&t, Fork::Shanghai), 53_000 + 8 + 48 + 2);
+        assert_eq!(intrinsic_gas(&t, Fork::London), 53_000 + 8 + 48);
+        t.to = Some([1; 20]);
+        t.access_list = vec![crate::tx::transaction::AccessListItem {
+            address: [2; 20],
+            storage_keys: vec![[3; 32]; 2],
+        }];
+        t.authorization_list = vec![Authorization::default()];
+        assert_eq!(
+            intrinsic_gas(&t, Fork::Prague),
+            21_000 + 8 + 48 + 2_400 + 2 * 1_900 + 25_000
+        );
+        // Tokens: 2 zero bytes + 4 * 3 non-zero bytes = 14.
+        assert_eq!(floor_data_gas(&t), 21_000 + 140);
+    }
+
+    #[test]
+    fn a_signature_that_recovers_no_key_is_refused() {
+        // r = 5 passes the range checks, but 5 is not the x coordinate of any secp256k1 point
+        // (5^3 + 7 is not a square modulo p), so no public key recovers from it.
+        let mut t = decode_network(&tx(TxType::DynamicFee, |_| {})).unwrap();
+        t.r = [0; 32];
+        t.r[31] = 5;
+        assert!(t.sender().is_err());
+        assert_eq!(err(&rules(), &t.encode_network()), TxError::BadSignature);
+    }
+}
