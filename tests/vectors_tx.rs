@@ -126,7 +126,7 @@ fn every_chain_transaction_decodes_reencodes_hashes_and_recovers() {
         );
     }
     for (t, n) in index["tx_type_counts"].as_object().unwrap() {
-        let t: u8 = t.trim_start_matches("type").parse().unwrap();
+        let t: u8 = t.parse().unwrap();
         assert_eq!(
             counts.get(&t).copied().unwrap_or(0),
             n.as_u64().unwrap(),

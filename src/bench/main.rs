@@ -11,6 +11,7 @@ mod frame;
 mod handshake;
 mod node;
 mod timing;
+mod tx;
 
 /// The figure groups, in the order they print.
 const GROUPS: &[(&str, fn())] = &[
@@ -18,6 +19,7 @@ const GROUPS: &[(&str, fn())] = &[
     ("frame", frame::run),
     ("node", node::run),
     ("discv4", discv4::run),
+    ("tx", tx::run),
 ];
 
 fn main() {
