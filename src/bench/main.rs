@@ -14,6 +14,7 @@ mod pool;
 mod serve;
 mod sync;
 mod timing;
+mod tx;
 
 /// The figure groups, in the order they print.
 const GROUPS: &[(&str, fn())] = &[
@@ -24,6 +25,7 @@ const GROUPS: &[(&str, fn())] = &[
     ("pool", pool::run),
     ("serve", serve::run),
     ("sync", sync::run),
+    ("tx", tx::run),
 ];
 
 fn main() {

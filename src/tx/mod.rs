@@ -44,3 +44,5 @@ pub struct PoolTx {
 // The submodules (`transaction`, `validate`, `pool`, `journal`) are declared here as they land.
 pub mod journal;
 pub mod pool;
+pub mod transaction;
+pub mod validate;
