@@ -34,7 +34,9 @@ pub struct PoolTx {
     pub blob_count: usize,
     /// EIP-4844: `maxFeePerBlobGas` (0 for every other type).
     pub blob_fee_cap: u128,
-    /// Size of the consensus encoding in bytes: what NewPooledTransactionHashes announces.
+    /// What NewPooledTransactionHashes announces: the size of the consensus encoding, and for
+    /// a blob transaction that of its network form (`type || rlp([tx, blobs, commitments,
+    /// proofs])`), the bytes a fetch will actually move.
     pub size: usize,
     /// The network encoding (for blob txs: with blobs, commitments and proofs), as sent in
     /// Transactions and PooledTransactions.

@@ -339,6 +339,14 @@ pub fn validate(rules: &Rules, network_bytes: &[u8]) -> Result<PoolTx, TxError> 
     check_gas_and_fees(rules, &tx)?;
     check_type_rules(rules, &tx)?;
     let sender = tx.sender().map_err(|_| TxError::BadSignature)?;
+    // A blob transaction is announced and fetched with its sidecar, so its announced size is
+    // that of `type || rlp([tx, blobs, commitments, proofs])`, as go-ethereum's `Size` counts it.
+    let size = match tx.tx_type {
+        TxType::Blob => rlp::Rlp::new(network_bytes)
+            .data()
+            .map_or(consensus.len(), <[u8]>::len),
+        _ => consensus.len(),
+    };
     Ok(PoolTx {
         hash: crate::crypto::keccak256(&consensus),
         sender,
@@ -349,7 +357,7 @@ pub fn validate(rules: &Rules, network_bytes: &[u8]) -> Result<PoolTx, TxError> 
         tip_cap: tx.tip_cap,
         blob_count: tx.blob_versioned_hashes.len(),
         blob_fee_cap: tx.blob_fee_cap,
-        size: consensus.len(),
+        size,
         network_rlp: network_bytes.to_vec(),
     })
 }
