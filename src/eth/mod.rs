@@ -51,6 +51,7 @@ pub mod status;
 pub mod sync_work;
 pub mod syncer;
 pub mod tx_fetcher;
+pub mod tx_handler;
 pub mod wire;
 
 pub use header::HeaderInfo;

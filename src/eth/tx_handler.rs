@@ -1,0 +1,333 @@
+//! The transaction side of the protocol manager (go-ethereum `eth/handler.go` txBroadcastLoop and
+//! `handler_eth.go`'s transaction handlers, devp2p caps/eth.md "Transaction Exchange"): what comes
+//! in (Transactions, NewPooledTransactionHashes, GetPooledTransactions, PooledTransactions) goes
+//! through stateless validation into the pool, and what the pool gains goes out by the
+//! [`Broadcaster`]'s policy; announced hashes are fetched by the [`TxFetcher`]. Sans-IO.
+//!
+//! Invalid transactions are counted and dropped, never relayed (go-ethereum does not disconnect
+//! for them either: a peer may relay a transaction that became invalid on its way). A delivery
+//! whose type or size contradicts its announcement disconnects the peer.
+
+use std::collections::VecDeque;
+
+use super::broadcast::{Announced, BlockPlan, Broadcaster, announcement_packs};
+use super::tx_fetcher::{FetchAction, TxFetcher};
+use super::{EthMessage, HashesRequest, NewPooledTransactionHashes, RawList, RawResponse};
+use crate::tx::pool::{Pool, PoolConfig};
+use crate::tx::validate::{Rules, validate};
+use crate::tx::{Hash, PoolTx};
+
+/// The loop's handle on a peer.
+pub type PeerId = u64;
+
+/// A Transactions message we send holds this many bytes of transactions at most (go-ethereum's
+/// `maxTxPacketSize`: 100 KiB); more goes in further messages.
+pub const TX_PACKET_SIZE_SOFT: usize = 100 * 1024;
+
+/// A PooledTransactions reply holds this many bytes at most, past the first transaction
+/// (go-ethereum's `softResponseLimit`: 2 MiB).
+pub const POOLED_RESPONSE_SIZE_SOFT: usize = 2 * 1024 * 1024;
+
+/// Counters for logs and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TxStats {
+    /// Transaction bodies received (pushed or fetched).
+    pub received: u64,
+    /// Of those, bodies of transactions already in the pool.
+    pub duplicates: u64,
+    /// Of those, bodies that failed validation.
+    pub invalid: u64,
+    /// Transactions the pool took.
+    pub added: u64,
+    /// Bodies we sent (pushed or served).
+    pub sent: u64,
+    /// Hashes we announced.
+    pub announced: u64,
+}
+
+/// What the handler asks the loop to do.
+#[derive(Debug)]
+pub enum TxOut {
+    /// Send this message to the peer.
+    Send { peer: PeerId, msg: EthMessage },
+    /// Disconnect the peer (it lied about a transaction), saying why.
+    Disconnect { peer: PeerId, why: String },
+    /// Append this local transaction (network encoding) to the journal.
+    Journal(Vec<u8>),
+}
+
+/// Pool, propagation and fetching.
+pub struct TxHandler {
+    pool: Pool,
+    rules: Rules,
+    broadcaster: Broadcaster,
+    fetcher: TxFetcher,
+    out: VecDeque<TxOut>,
+    stats: TxStats,
+    /// Draws per-peer salts for the broadcaster (splitmix64 over the seed).
+    salt_state: u64,
+}
+
+impl TxHandler {
+    /// A handler validating by `rules`, with a pool bounded by `pool`; `seed` makes the push
+    /// choice differ between nodes.
+    pub fn new(pool: PoolConfig, rules: Rules, seed: u64) -> TxHandler {
+        TxHandler {
+            pool: Pool::new(pool),
+            rules,
+            broadcaster: Broadcaster::new(),
+            fetcher: TxFetcher::new(),
+            out: VecDeque::new(),
+            stats: TxStats::default(),
+            salt_state: seed,
+        }
+    }
+
+    /// The rules follow the head (fork, gas limit).
+    pub fn set_rules(&mut self, rules: Rules) {
+        self.rules = rules;
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> TxStats {
+        self.stats
+    }
+
+    /// The pool (read-only).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// A peer finished its Status: it gets our pending hashes (the seed's txsyncLoop).
+    pub fn add_peer(&mut self, peer: PeerId) {
+        let salt = crate::rng::splitmix64(&mut self.salt_state);
+        self.broadcaster.add_peer(peer, salt);
+        let pending: Vec<Announced> = self.pool.pending().map(Announced::of).collect();
+        for pack in self.broadcaster.initial_announcements(peer, &pending) {
+            self.stats.announced += pack.hashes.len() as u64;
+            self.out.push_back(TxOut::Send {
+                peer,
+                msg: EthMessage::NewPooledTransactionHashes(pack),
+            });
+        }
+    }
+
+    /// The peer has this block (it announced or sent it).
+    pub fn mark_block_known(&mut self, peer: PeerId, hash: Hash) {
+        self.broadcaster.mark_block_known(peer, hash);
+    }
+
+    /// Who gets a new block whole and who its hash (see [`Broadcaster::plan_block`]).
+    pub fn plan_block(&mut self, hash: Hash, peers: &[PeerId]) -> BlockPlan {
+        self.broadcaster.plan_block(hash, peers)
+    }
+
+    /// A peer left.
+    pub fn remove_peer(&mut self, peer: PeerId) {
+        self.broadcaster.remove_peer(peer);
+        self.fetcher.remove_peer(peer);
+        self.drain_fetcher();
+    }
+
+    /// A transaction submitted to this node (`--txs`, or the journal at start): validated,
+    /// pooled as local, journaled when `journal`, and pushed to ⌈√n⌉ of `peers`.
+    pub fn add_local(
+        &mut self,
+        now: u64,
+        bytes: &[u8],
+        journal: bool,
+        peers: &[PeerId],
+    ) -> Result<Hash, String> {
+        let tx = validate(&self.rules, bytes).map_err(|e| e.to_string())?;
+        let hash = tx.hash;
+        self.pool.add(now, tx, true).map_err(|e| e.to_string())?;
+        self.stats.added += 1;
+        if journal {
+            self.out.push_back(TxOut::Journal(bytes.to_vec()));
+        }
+        self.propagate(&[hash], peers, true);
+        Ok(hash)
+    }
+
+    /// Transactions (0x02) pushed by `peer`.
+    pub fn handle_transactions(&mut self, now: u64, peer: PeerId, txs: &RawList, peers: &[PeerId]) {
+        let mut fresh = Vec::new();
+        for item in txs.iter() {
+            if let Some(tx) = self.take(peer, item) {
+                self.fetcher.handle_broadcast(&tx.hash);
+                self.pool_add(now, tx, &mut fresh);
+            }
+        }
+        self.propagate(&fresh, peers, false);
+        self.drain_fetcher();
+    }
+
+    /// NewPooledTransactionHashes (0x08) from `peer`.
+    pub fn handle_announce(&mut self, now: u64, peer: PeerId, ann: &NewPooledTransactionHashes) {
+        for h in &ann.hashes {
+            self.broadcaster.mark_known(peer, *h);
+        }
+        let pool = &self.pool;
+        self.fetcher
+            .handle_announce(now, peer, &ann.types, &ann.sizes, &ann.hashes, &|h| {
+                pool.contains(h)
+            });
+        self.drain_fetcher();
+    }
+
+    /// GetPooledTransactions (0x09): the ones we have, in request order, within the soft size.
+    pub fn handle_get_pooled(&mut self, peer: PeerId, req: &HashesRequest) {
+        let mut items: Vec<&[u8]> = Vec::new();
+        let mut bytes = 0;
+        for h in &req.hashes {
+            if bytes >= POOLED_RESPONSE_SIZE_SOFT {
+                break;
+            }
+            if let Some(tx) = self.pool.get(h) {
+                bytes += tx.network_rlp.len();
+                items.push(&tx.network_rlp);
+                self.broadcaster.mark_known(peer, *h);
+            }
+        }
+        self.stats.sent += items.len() as u64;
+        // Pool entries were validated as RLP when they came in, so this cannot fail.
+        let items = RawList::from_items(items).unwrap_or_default();
+        self.out.push_back(TxOut::Send {
+            peer,
+            msg: EthMessage::PooledTransactions(RawResponse {
+                request_id: req.request_id,
+                items,
+            }),
+        });
+    }
+
+    /// PooledTransactions (0x0a) from `peer`: the answer to one of the fetcher's requests.
+    pub fn handle_pooled(&mut self, now: u64, peer: PeerId, resp: &RawResponse, peers: &[PeerId]) {
+        let mut valid = Vec::new();
+        for item in resp.items.iter() {
+            if let Some(tx) = self.take(peer, item) {
+                valid.push(tx);
+            }
+        }
+        let delivered: Vec<(Hash, u8, usize)> =
+            valid.iter().map(|t| (t.hash, t.tx_type, t.size)).collect();
+        let rejected = self
+            .fetcher
+            .handle_delivery(now, peer, Some(resp.request_id), &delivered);
+        let mut fresh = Vec::new();
+        for tx in valid {
+            if !rejected.contains(&tx.hash) {
+                self.pool_add(now, tx, &mut fresh);
+            }
+        }
+        self.propagate(&fresh, peers, false);
+        self.drain_fetcher();
+    }
+
+    /// The fetcher's timers.
+    pub fn handle_timeout(&mut self, now: u64) {
+        self.fetcher.handle_timeout(now);
+        self.drain_fetcher();
+    }
+
+    /// When [`TxHandler::handle_timeout`] wants to run.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        self.fetcher.poll_timeout()
+    }
+
+    /// The next thing for the loop to do.
+    pub fn poll(&mut self) -> Option<TxOut> {
+        self.out.pop_front()
+    }
+
+    /// Validates one received body; marks it known to its sender.
+    fn take(&mut self, peer: PeerId, item: &[u8]) -> Option<PoolTx> {
+        self.stats.received += 1;
+        match validate(&self.rules, item) {
+            Ok(tx) => {
+                self.broadcaster.mark_known(peer, tx.hash);
+                Some(tx)
+            }
+            Err(_) => {
+                self.stats.invalid += 1;
+                None
+            }
+        }
+    }
+
+    fn pool_add(&mut self, now: u64, tx: PoolTx, fresh: &mut Vec<Hash>) {
+        if self.pool.contains(&tx.hash) {
+            self.stats.duplicates += 1;
+            return;
+        }
+        let hash = tx.hash;
+        if self.pool.add(now, tx, false).is_ok() {
+            self.stats.added += 1;
+            fresh.push(hash);
+        }
+    }
+
+    /// Sends what the broadcaster plans for `hashes` (still in the pool) to `peers`.
+    fn propagate(&mut self, hashes: &[Hash], peers: &[PeerId], push: bool) {
+        let txs: Vec<&PoolTx> = hashes.iter().filter_map(|h| self.pool.get(h)).collect();
+        if txs.is_empty() {
+            return;
+        }
+        let plans = self.broadcaster.plan_txs(&txs, peers, push);
+        for (peer, plan) in plans {
+            let mut batch: Vec<&[u8]> = Vec::new();
+            let mut bytes = 0;
+            for h in &plan.full {
+                let Some(tx) = self.pool.get(h) else {
+                    continue;
+                };
+                if !batch.is_empty() && bytes + tx.network_rlp.len() > TX_PACKET_SIZE_SOFT {
+                    Self::send_txs(&mut self.out, peer, &batch);
+                    batch.clear();
+                    bytes = 0;
+                }
+                bytes += tx.network_rlp.len();
+                batch.push(&tx.network_rlp);
+            }
+            if !batch.is_empty() {
+                Self::send_txs(&mut self.out, peer, &batch);
+            }
+            self.stats.sent += plan.full.len() as u64;
+            for pack in announcement_packs(&plan.announce) {
+                self.stats.announced += pack.hashes.len() as u64;
+                self.out.push_back(TxOut::Send {
+                    peer,
+                    msg: EthMessage::NewPooledTransactionHashes(pack),
+                });
+            }
+        }
+    }
+
+    fn send_txs(out: &mut VecDeque<TxOut>, peer: PeerId, batch: &[&[u8]]) {
+        if let Ok(items) = RawList::from_items(batch) {
+            out.push_back(TxOut::Send {
+                peer,
+                msg: EthMessage::Transactions(items),
+            });
+        }
+    }
+
+    fn drain_fetcher(&mut self) {
+        while let Some(a) = self.fetcher.poll_action() {
+            self.out.push_back(match a {
+                FetchAction::Request {
+                    peer,
+                    request_id,
+                    hashes,
+                } => TxOut::Send {
+                    peer,
+                    msg: EthMessage::GetPooledTransactions(HashesRequest { request_id, hashes }),
+                },
+                FetchAction::Disconnect { peer, why } => TxOut::Disconnect {
+                    peer,
+                    why: why.to_string(),
+                },
+            });
+        }
+    }
+}
