@@ -13,11 +13,14 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::handshake::{ChainHead, StatusError, check_status, our_status};
 use super::syncer::{LocalHead, PeerHead, SyncAction, SyncConfig, Syncer};
-use super::{BlockRangeUpdate, EthMessage, EthVersion, Status};
-use crate::chain::header::U256;
+use super::tx_handler::{TxHandler, TxOut, TxStats};
+use super::{BlockHashNumber, BlockRangeUpdate, EthMessage, EthVersion, NewBlock, Status};
+use crate::chain::header::{Header, U256};
 use crate::chain::spec::ChainSpec;
 use crate::chain::store::{Head, StoredBlock};
 use crate::p2p::DisconnectReason;
+use crate::tx::pool::PoolConfig;
+use crate::tx::validate::{Fork, Rules};
 
 /// The loop's handle on a peer (its connection id).
 pub type PeerId = u64;
@@ -45,6 +48,8 @@ pub enum EthAction {
         msg: &'static str,
         fields: Vec<(&'static str, String)>,
     },
+    /// Append this local transaction to the journal.
+    Journal(Vec<u8>),
 }
 
 /// How the manager runs.
@@ -54,6 +59,10 @@ pub struct EthConfig {
     pub sync: bool,
     /// The syncer's knobs.
     pub sync_config: SyncConfig,
+    /// The transaction pool's bounds.
+    pub pool: PoolConfig,
+    /// Seeds the per-peer choices of the propagation policy.
+    pub seed: u64,
 }
 
 /// One peer past its Status.
@@ -72,15 +81,45 @@ pub struct EthManager {
     actions: VecDeque<EthAction>,
     /// Head number our last BlockRangeUpdate announced (or the head at start).
     range_announced: u64,
-    /// Timestamps of blocks handed out for writing, oldest first, so the head's time (which the
-    /// fork id needs) is known when a write is confirmed.
-    pending_times: VecDeque<(u64, u64)>,
+    /// The last block of each batch handed out for writing, oldest first: when its write is
+    /// confirmed it is the new head (its time for the fork id, its gas limit and fork for the
+    /// transaction rules, its body for NewBlock on pre-merge chains).
+    pending_heads: VecDeque<StoredBlock>,
     syncer: Option<Syncer>,
+    txs: TxHandler,
+}
+
+/// The transaction rules at a head: the fork its header's shape shows (Berlin is assumed for
+/// a pre-London header, Osaka is not told apart from Prague), and its gas limit.
+pub fn rules_at(spec: &ChainSpec, head: &Header) -> Rules {
+    let fork = if head.requests_hash.is_some() {
+        Fork::Prague
+    } else if head.blob_gas_used.is_some() {
+        Fork::Cancun
+    } else if head.withdrawals_root.is_some() {
+        Fork::Shanghai
+    } else if head.base_fee_per_gas.is_some() {
+        Fork::London
+    } else {
+        Fork::Berlin
+    };
+    let chain_id = if spec.chain_id != 0 {
+        spec.chain_id
+    } else {
+        spec.network_id
+    };
+    Rules::new(chain_id, fork, head.gas_limit)
 }
 
 impl EthManager {
-    /// A manager for `spec` with the store's head at `head`.
-    pub fn new(spec: ChainSpec, head: ChainHead, config: EthConfig) -> EthManager {
+    /// A manager for `spec` with the store's head at `head`, whose header is `head_header`.
+    pub fn new(
+        spec: ChainSpec,
+        head: ChainHead,
+        head_header: &Header,
+        config: EthConfig,
+    ) -> EthManager {
+        let txs = TxHandler::new(config.pool, rules_at(&spec, head_header), config.seed);
         let merged = spec
             .terminal_total_difficulty
             .is_some_and(|ttd| head.td >= ttd);
@@ -103,8 +142,9 @@ impl EthManager {
             head,
             peers: BTreeMap::new(),
             actions: VecDeque::new(),
-            pending_times: VecDeque::new(),
+            pending_heads: VecDeque::new(),
             syncer,
+            txs,
         }
     }
 
@@ -183,7 +223,9 @@ impl EthManager {
         if let Some(s) = self.syncer.as_mut() {
             s.add_peer(now, peer, head);
         }
+        self.txs.add_peer(peer);
         self.drain_syncer();
+        self.drain_txs();
         Ok(())
     }
 
@@ -234,33 +276,110 @@ impl EthManager {
                     "block announcement after the Merge",
                 );
             }
-            // Block propagation on pre-merge chains and the transaction messages are handled
-            // by the propagation issue's code; until then they are accepted and dropped.
-            _ => {}
+            // Pre-merge: an announced block is fetched, verified and imported by the syncer,
+            // from this peer or others; once written it is propagated (handle_written).
+            EthMessage::NewBlock(b) => match b.header() {
+                Ok(h) => {
+                    self.txs.mark_block_known(peer, h.hash);
+                    if let Some(s) = self.syncer.as_mut() {
+                        s.announce(now, peer, h.number, h.hash, Some(U256(b.td)));
+                    }
+                }
+                Err(e) => {
+                    let why = format!("NewBlock: {e}");
+                    self.disconnect(peer, DisconnectReason::SubprotocolError, &why);
+                }
+            },
+            EthMessage::NewBlockHashes(list) => {
+                for a in &list {
+                    self.txs.mark_block_known(peer, a.hash);
+                }
+                if let Some(top) = list.iter().max_by_key(|a| a.number)
+                    && let Some(s) = self.syncer.as_mut()
+                {
+                    s.announce(now, peer, top.number, top.hash, None);
+                }
+            }
+            EthMessage::Transactions(list) => {
+                let peers = self.peer_ids();
+                self.txs.handle_transactions(now, peer, &list, &peers);
+            }
+            EthMessage::NewPooledTransactionHashes(ann) => {
+                self.txs.handle_announce(now, peer, &ann)
+            }
+            EthMessage::GetPooledTransactions(req) => self.txs.handle_get_pooled(peer, &req),
+            EthMessage::PooledTransactions(resp) => {
+                let peers = self.peer_ids();
+                self.txs.handle_pooled(now, peer, &resp, &peers);
+            }
+            // Chain requests are answered by the session's task, never here.
+            EthMessage::GetBlockHeaders(_)
+            | EthMessage::GetBlockBodies(_)
+            | EthMessage::GetReceipts(_) => {}
         }
         self.drain_syncer();
+        self.drain_txs();
+    }
+
+    /// A transaction submitted to this node (`--txs` at start, or the journal's), pooled as
+    /// local and pushed to ⌈√n⌉ peers; `journal` appends it to the journal.
+    pub fn add_local_tx(
+        &mut self,
+        now: u64,
+        bytes: &[u8],
+        journal: bool,
+    ) -> Result<[u8; 32], String> {
+        let peers = self.peer_ids();
+        let r = self.txs.add_local(now, bytes, journal, &peers);
+        self.drain_txs();
+        r
+    }
+
+    /// The transaction counters.
+    pub fn tx_stats(&self) -> TxStats {
+        self.txs.stats()
+    }
+
+    /// The local transactions in the pool, in (sender, nonce) order: what the journal keeps.
+    pub fn local_txs(&self) -> Vec<Vec<u8>> {
+        self.txs
+            .pool()
+            .local_txs()
+            .map(|t| t.network_rlp.clone())
+            .collect()
+    }
+
+    fn peer_ids(&self) -> Vec<PeerId> {
+        self.peers.keys().copied().collect()
     }
 
     /// The peer's session ended.
     pub fn handle_closed(&mut self, now: u64, peer: PeerId) {
-        if self.peers.remove(&peer).is_some()
-            && let Some(s) = self.syncer.as_mut()
-        {
-            s.remove_peer(now, peer);
+        if self.peers.remove(&peer).is_some() {
+            if let Some(s) = self.syncer.as_mut() {
+                s.remove_peer(now, peer);
+            }
+            self.txs.remove_peer(peer);
         }
         self.drain_syncer();
+        self.drain_txs();
     }
 
     /// The storage thread finished the oldest outstanding [`EthAction::Write`].
     pub fn handle_written(&mut self, now: u64, result: Result<Head, String>) {
         if let Ok(head) = &result {
-            while let Some(&(number, time)) = self.pending_times.front() {
-                if number > head.number {
+            let mut new_head = None;
+            while let Some(b) = self.pending_heads.front() {
+                if b.header.number > head.number {
                     break;
                 }
-                self.pending_times.pop_front();
-                if number == head.number {
-                    self.head.time = time;
+                new_head = self.pending_heads.pop_front();
+            }
+            if let Some(b) = new_head.filter(|b| b.hash == head.hash) {
+                self.head.time = b.header.timestamp;
+                self.txs.set_rules(rules_at(&self.spec, &b.header));
+                if !self.post_merge() {
+                    self.propagate_block(&b, head.td);
                 }
             }
             self.head.number = head.number;
@@ -274,19 +393,70 @@ impl EthManager {
             s.handle_written(now, result);
         }
         self.drain_syncer();
+        self.drain_txs();
     }
 
-    /// Timers (the syncer's request timeouts and its force-sync cycle).
+    /// Timers (the syncer's request timeouts and force-sync cycle, the transaction fetcher's).
     pub fn handle_timeout(&mut self, now: u64) {
         if let Some(s) = self.syncer.as_mut() {
             s.handle_timeout(now);
         }
+        self.txs.handle_timeout(now);
         self.drain_syncer();
+        self.drain_txs();
     }
 
     /// When [`EthManager::handle_timeout`] wants to run next.
     pub fn poll_timeout(&self) -> Option<u64> {
-        self.syncer.as_ref().and_then(Syncer::poll_timeout)
+        let sync = self.syncer.as_ref().and_then(Syncer::poll_timeout);
+        match (sync, self.txs.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// A new head block on a pre-merge chain goes whole (NewBlock, with its total difficulty)
+    /// to ⌈√n⌉ eth peers that lack it and as NewBlockHashes to the rest (the seed's
+    /// BroadcastBlock).
+    fn propagate_block(&mut self, block: &StoredBlock, td: U256) {
+        let Ok(rlp) = block.block_rlp() else {
+            return;
+        };
+        let peers = self.peer_ids();
+        let plan = self.txs.plan_block(block.hash, &peers);
+        for peer in plan.new_block {
+            self.actions.push_back(EthAction::Send {
+                peer,
+                msg: EthMessage::NewBlock(NewBlock {
+                    block: rlp.clone(),
+                    td: td.0,
+                }),
+            });
+        }
+        for peer in plan.announce {
+            self.actions.push_back(EthAction::Send {
+                peer,
+                msg: EthMessage::NewBlockHashes(vec![BlockHashNumber {
+                    hash: block.hash,
+                    number: block.header.number,
+                }]),
+            });
+        }
+    }
+
+    /// Moves the transaction handler's requests into ours.
+    fn drain_txs(&mut self) {
+        while let Some(out) = self.txs.poll() {
+            self.actions.push_back(match out {
+                TxOut::Send { peer, msg } => EthAction::Send { peer, msg },
+                TxOut::Disconnect { peer, why } => EthAction::Disconnect {
+                    peer,
+                    reason: DisconnectReason::UselessPeer,
+                    why,
+                },
+                TxOut::Journal(bytes) => EthAction::Journal(bytes),
+            });
+        }
     }
 
     /// The next thing for the loop to do.
@@ -335,9 +505,8 @@ impl EthManager {
                     why,
                 },
                 SyncAction::Write(blocks) => {
-                    for b in &blocks {
-                        self.pending_times
-                            .push_back((b.header.number, b.header.timestamp));
+                    if let Some(last) = blocks.last() {
+                        self.pending_heads.push_back(last.clone());
                     }
                     EthAction::Write(blocks)
                 }

@@ -268,6 +268,25 @@ impl Syncer {
         self.pump(now);
     }
 
+    /// The peer announced a new block (NewBlock with its total difficulty, or NewBlockHashes):
+    /// its head moves there, and a sync starts at once if that puts it ahead of us (an
+    /// announced block is reason enough not to wait for the force timer).
+    pub fn announce(&mut self, now: u64, peer: PeerId, number: u64, hash: Hash, td: Option<U256>) {
+        if let Some(p) = self.peers.get_mut(&peer) {
+            if p.head.number.is_none_or(|n| number >= n) {
+                p.head.number = Some(number);
+                p.head.hash = hash;
+            }
+            if let Some(td) = td
+                && p.head.td.is_none_or(|old| td > old)
+            {
+                p.head.td = Some(td);
+            }
+        }
+        self.maybe_start(true);
+        self.pump(now);
+    }
+
     /// The peer disconnected; its requests go to others.
     pub fn remove_peer(&mut self, now: u64, peer: PeerId) {
         self.forget_peer(peer);
