@@ -14,8 +14,11 @@ use crate::eth::EthVersion;
 use crate::eth::handshake::ChainHead;
 use crate::eth::manager::{EthConfig, EthManager};
 use crate::event_loop::EthSetup;
+use crate::log;
 use crate::p2p::{Capability, LocalCapability};
 use crate::service::Service;
+use crate::tx::journal::{JOURNAL_FILE, Journal};
+use async_channel::Sender;
 
 /// The eth service: a chain store and the protocol manager on top of it.
 pub struct EthService {
@@ -23,6 +26,8 @@ pub struct EthService {
     spec: ChainSpec,
     versions: Vec<EthVersion>,
     config: EthConfig,
+    /// Transactions given on the command line (`--txs`), network encoding.
+    local_txs: Vec<Vec<u8>>,
     setup: Option<EthSetup>,
 }
 
@@ -33,16 +38,68 @@ impl EthService {
         spec: ChainSpec,
         versions: Vec<EthVersion>,
         config: EthConfig,
+        local_txs: Vec<Vec<u8>>,
     ) -> EthService {
         EthService {
             datadir,
             spec,
             versions,
             config,
+            local_txs,
             setup: None,
         }
     }
 }
+
+impl EthService {
+    /// Loads the transaction journal's local transactions into the pool, adds `--txs`, rewrites
+    /// the journal with what is live, and hands it to its own thread (appends fsync; the loop
+    /// never waits for a disk).
+    fn open_journal(&self, manager: &mut EthManager) -> Result<Sender<Vec<u8>>, String> {
+        let path = self.datadir.join(JOURNAL_FILE);
+        let (mut journal, records, report) = Journal::open(&path).map_err(|e| e.to_string())?;
+        let mut loaded = 0;
+        for tx in &records {
+            if manager.add_local_tx(0, tx, false).is_ok() {
+                loaded += 1;
+            }
+        }
+        for tx in &self.local_txs {
+            if let Err(e) = manager.add_local_tx(0, tx, false) {
+                log::warn("Local transaction refused", &[("err", &e)]);
+            }
+        }
+        let live = manager.local_txs();
+        journal
+            .rotate(live.iter().map(Vec::as_slice))
+            .map_err(|e| e.to_string())?;
+        log::info(
+            "Loaded local transaction journal",
+            &[
+                ("transactions", &loaded),
+                ("dropped", &(records.len() - loaded)),
+                ("torn_tail_bytes", &report.dropped_tail_bytes),
+                ("live", &live.len()),
+            ],
+        );
+        let (tx, rx) = async_channel::bounded::<Vec<u8>>(JOURNAL_QUEUE_MAX);
+        std::thread::Builder::new()
+            .name("txjournal".into())
+            .spawn(move || {
+                while let Ok(bytes) = rx.recv_blocking() {
+                    if let Err(e) = journal.append(&bytes) {
+                        log::error("Transaction journal append failed", &[("err", &e)]);
+                    }
+                }
+            })
+            .map_err(|e| format!("journal thread: {e}"))?;
+        Ok(tx)
+    }
+}
+
+/// Local transactions queued for the journal thread at most; a full queue drops the journal
+/// entry (the transaction stays in the pool) with an error in the log.
+pub const JOURNAL_QUEUE_MAX: usize = 1024;
 
 impl Service for EthService {
     fn name(&self) -> &str {
@@ -64,11 +121,12 @@ impl Service for EthService {
         let head = store
             .init_genesis(&self.spec.genesis_header)
             .map_err(|e| format!("{e} (this datadir holds another chain)"))?;
-        let time = match store.header_by_hash(&head.hash) {
-            Ok(Some(Header { timestamp, .. })) => timestamp,
+        let head_header: Header = match store.header_by_hash(&head.hash) {
+            Ok(Some(h)) => h,
             Ok(None) => return Err("chain store: the head header is missing".into()),
             Err(e) => return Err(e.to_string()),
         };
+        let time = head_header.timestamp;
         let handle = ChainStoreHandle::spawn(store).map_err(|e| e.to_string())?;
         let head = ChainHead {
             number: head.number,
@@ -77,10 +135,13 @@ impl Service for EthService {
             td: head.td,
             earliest: 0,
         };
-        let manager = EthManager::new(self.spec.clone(), head, self.config.clone());
+        let mut manager =
+            EthManager::new(self.spec.clone(), head, &head_header, self.config.clone());
+        let journal = self.open_journal(&mut manager)?;
         self.setup = Some(EthSetup {
             manager,
             store: Rc::new(handle),
+            journal: Some(journal),
         });
         Ok(())
     }

@@ -83,6 +83,8 @@ pub struct EthSetup {
     pub manager: EthManager,
     /// The chain store: sessions serve from it, the block writer writes to it.
     pub store: Rc<ChainStoreHandle>,
+    /// The transaction journal's thread, for local transactions.
+    pub journal: Option<Sender<Vec<u8>>>,
 }
 
 /// Block batches queued for the writer task at most. The syncer keeps fewer than this in flight
@@ -96,6 +98,8 @@ struct EthState {
     sessions: BTreeMap<ConnId, (u64, EthVersion)>,
     /// Block batches to the writer task.
     writes: Sender<Vec<StoredBlock>>,
+    /// Local transactions to the journal thread.
+    journal: Option<Sender<Vec<u8>>>,
 }
 
 /// One input to the loop, the closed set of things that can happen.
@@ -145,6 +149,7 @@ pub async fn run(
                 manager: setup.manager,
                 sessions: BTreeMap::new(),
                 writes,
+                journal: setup.journal,
             };
             (Some(state), Some(written), Some(setup.store))
         }
@@ -250,6 +255,20 @@ pub async fn run(
         srv.drain_discovery();
         srv.drain_eth();
         srv.drain_actions(ex);
+    }
+    if let Some(e) = &srv.eth {
+        let t = e.manager.tx_stats();
+        log::info(
+            "Transaction propagation",
+            &[
+                ("received", &t.received),
+                ("duplicates", &t.duplicates),
+                ("invalid", &t.invalid),
+                ("added", &t.added),
+                ("sent", &t.sent),
+                ("announced", &t.announced),
+            ],
+        );
     }
     srv.shutdown(events_rx).await;
 }
@@ -672,6 +691,13 @@ impl Server {
                 EthAction::Write(blocks) => {
                     if let Err(err) = e.writes.try_send(blocks) {
                         log::error("Block writer queue full", &[("err", &err)]);
+                    }
+                }
+                EthAction::Journal(bytes) => {
+                    if let Some(j) = &e.journal
+                        && j.try_send(bytes).is_err()
+                    {
+                        log::error("Transaction journal queue full", &[]);
                     }
                 }
                 EthAction::Log { msg, fields } => {

@@ -32,6 +32,7 @@ use ethpeer::nodedb::handle::{HandleConfig, NodeDbHandle};
 use ethpeer::nodedb::{NodeRecord, SEED_AGE_MAX};
 use ethpeer::p2p::{Hello, P2P_VERSION};
 use ethpeer::service::{Service, Services};
+use ethpeer::tx::pool::PoolConfig;
 
 /// Run a devp2p node.
 #[derive(FromArgs, Debug)]
@@ -102,6 +103,10 @@ pub struct NodeArgs {
     /// run the p2p layer only, without the eth protocol or a chain store (a relay)
     #[argh(switch)]
     pub noeth: bool,
+    /// file of local transactions to pool and propagate: one 0x-hex network encoding per line
+    /// (kept in <datadir>/transactions.rlp across restarts)
+    #[argh(option)]
+    pub txs: Option<PathBuf>,
     /// log verbosity 0-5: silent, error, warn, info, debug, trace (default: 3)
     #[argh(option, default = "3")]
     pub verbosity: u8,
@@ -266,6 +271,27 @@ pub struct EthPlan {
     pub spec: ChainSpec,
     pub versions: Vec<EthVersion>,
     pub config: EthConfig,
+    /// `--txs`, decoded from hex.
+    pub local_txs: Vec<Vec<u8>>,
+}
+
+/// Largest `--txs` file read: 64 MiB, twice the pool's byte bound in hex.
+const TXS_FILE_SIZE_MAX: usize = 64 * 1024 * 1024;
+
+/// Reads `--txs`: one 0x-hex transaction per line; blank lines and `#` comments are skipped.
+fn read_txs(path: &Path) -> Result<Vec<Vec<u8>>, CliError> {
+    let text = super::read_file_bounded(path, TXS_FILE_SIZE_MAX)?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let bytes = ethpeer::crypto::unhex(line.strip_prefix("0x").unwrap_or(line))
+            .map_err(|e| CliError::Invalid(format!("{}:{}: {e}", path.display(), i + 1)))?;
+        out.push(bytes);
+    }
+    Ok(out)
 }
 
 /// The chain `--network` / `--genesis` / `--networkid` describe.
@@ -334,10 +360,22 @@ fn eth_plan(args: &NodeArgs) -> Result<Option<EthPlan>, CliError> {
         min_peers: args.sync_minpeers.max(1),
         ..SyncConfig::default()
     };
+    let local_txs = match &args.txs {
+        Some(p) => read_txs(p)?,
+        None => Vec::new(),
+    };
+    let mut seed = [0u8; 8];
+    ethpeer::crypto::os_random(&mut seed);
     Ok(Some(EthPlan {
         spec,
         versions,
-        config: EthConfig { sync, sync_config },
+        config: EthConfig {
+            sync,
+            sync_config,
+            pool: PoolConfig::default(),
+            seed: u64::from_le_bytes(seed),
+        },
+        local_txs,
     }))
 }
 
@@ -443,6 +481,7 @@ pub fn run(args: &NodeArgs) -> Result<(), CliError> {
             plan.spec,
             plan.versions,
             plan.config,
+            plan.local_txs,
         )));
     }
     run_node(prepared, services, shutdown)
