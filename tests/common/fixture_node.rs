@@ -26,7 +26,9 @@ pub fn fixture_head() -> ChainHead {
         number: index["head_number"].as_u64().unwrap(),
         hash: super::h32(index["head"].as_str().unwrap()),
         time: index["head_time"].as_u64().unwrap(),
-        td: U256::ZERO,
+        // The genesis difficulty (0x20000), which is also the chain's terminal total
+        // difficulty: the chain is past the Merge from its genesis, so the TD never grows.
+        td: U256::from_u64(0x20000),
         earliest: 0,
     }
 }
