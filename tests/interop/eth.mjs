@@ -253,7 +253,8 @@ export function startEthSession(peer, eth, ctx) {
     const lengthsConsistent = !eth68 || (types.length === hashes.length && sizes.length === hashes.length)
     emit('eth:recv', { ...base, count: hashes.length, hashes, types, sizes, lengthsConsistent })
     for (const [i, h] of hashes.entries()) announced.set(h, { type: types?.[i], size: sizes?.[i] })
-    const wanted = hashes.filter((h) => !txs.known.has(h) && !inFlight.has(h))
+    // Our pool holds what we made and what we received in full: no need to ask for those.
+    const wanted = hashes.filter((h) => !txs.pool.has(h) && !inFlight.has(h))
     if (txs.passive || wanted.length === 0) return
     for (const h of wanted) inFlight.add(h)
     const wantedB = wanted.map(hex)
