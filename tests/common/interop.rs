@@ -66,6 +66,21 @@ impl Harness {
         }
     }
 
+    /// The first event for which `pred` holds, waiting up to `timeout`; `None` when none came
+    /// (for callers that add their own context to the failure).
+    pub fn try_wait(&self, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Option<Value> {
+        let end = Instant::now() + timeout;
+        loop {
+            if let Some(v) = self.events.lock().unwrap().iter().find(|v| pred(v)) {
+                return Some(v.clone());
+            }
+            if Instant::now() >= end {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The first event named `name` whose fields match all `(key, value)` pairs.
     pub fn wait_event(&self, name: &str, fields: &[(&str, Value)], timeout: Duration) -> Value {
         self.wait(name, timeout, |v| {

@@ -1,7 +1,10 @@
 // The interop harness's eth session on top of the library's ETH protocol object: it sends Status
 // (with the deliberate overrides), logs the remote's raw Status and the library's verdict, runs the
-// --actions script (requests whose replies are checked against the headers received), and answers
-// the remote's requests: from the fixture chain with --serve-chain, otherwise with empty replies.
+// --actions script (requests whose replies are checked against the headers received; transactions
+// pushed or announced), and answers the remote's requests: headers, bodies and receipts from the
+// fixture chain with --serve-chain (otherwise empty replies), pooled transactions from the
+// transactions this process made or received. Transactions that arrive (pushed, or fetched after
+// an announcement) are logged with their hashes and counted in the process-wide `txs:known` set.
 //
 // The library validates the remote Status (version, network id, genesis, fork id per EIP-2124)
 // and does the framing; this file builds payloads and checks the replies' contents.
@@ -10,6 +13,7 @@ import { ETH, EthMessageCodes, EthMessageCodeNames, DISCONNECT_REASON } from '@e
 import { RLP } from '@ethereumjs/rlp'
 import { bigIntToUnpaddedBytes, bytesToHex, hexToBytes } from '@ethereumjs/util'
 import { H, checkBody, checkReceipts, num, summarizeHeaders } from './chain.mjs'
+import { TX_KINDS, txInfo, verifyTx } from './tx.mjs'
 
 // Serving caps, the same numbers geth uses (eth/protocols/eth/handler.go): at most 1024 headers,
 // bodies or receipt lists per reply, and stop adding items once a reply passes 2 MiB.
@@ -19,7 +23,9 @@ const REPLY_BYTES_SOFT_MAX = 2 * 1024 * 1024
 
 const enc = (n) => bigIntToUnpaddedBytes(BigInt(n))
 const hex = (s) => hexToBytes(s.startsWith('0x') ? s : `0x${s}`)
-const codeName = (code) => EthMessageCodeNames[code] ?? `0x${code.toString(16)}`
+// The library calls 0x02 "TX"; the spec (devp2p eth.md) calls it Transactions.
+const codeName = (code) =>
+  code === EthMessageCodes.TX ? 'TRANSACTIONS' : (EthMessageCodeNames[code] ?? `0x${code.toString(16)}`)
 
 /**
  * An ETH subclass (used as the capability's constructor) that logs the remote's raw Status before
@@ -61,7 +67,10 @@ function decodeStatus(s) {
 
 /**
  * Runs one eth session. `ctx`: { emit, actions (list of strings), genesisHash, td, bestHash,
- * store (fixture chain or null), replyTimeout (ms) }.
+ * store (fixture chain or null), replyTimeout (ms), common, txs }. `ctx.txs` is shared by every
+ * session of the process: { factory (tx.mjs txFactory), pool: Map hash -> network item (what we
+ * made or received, served to GetPooledTransactions), known: Set of hashes received in full,
+ * passive (do not fetch announced hashes) }.
  */
 export function startEthSession(peer, eth, ctx) {
   const { emit } = ctx
@@ -70,6 +79,9 @@ export function startEthSession(peer, eth, ctx) {
   const headers = new Map() // hash hex -> raw header, from every BlockHeaders reply
   let lastHashes = []
   let nextReq = 1n
+  const txs = ctx.txs
+  const announced = new Map() // hash -> { type, size } as this remote announced it
+  const inFlight = new Set() // hashes asked for with GetPooledTransactions and not yet answered
 
   const send = (code, payload, fields) => {
     eth.sendMessage(code, payload)
@@ -156,9 +168,40 @@ export function startEthSession(peer, eth, ctx) {
         req?.resolve()
         break
       }
+      case EthMessageCodes.TX: {
+        const infos = payload.map(txInfo)
+        emit('eth:recv', { ...base, count: payload.length, ...txFields(payload, infos) })
+        learn(payload, infos)
+        break
+      }
+      case EthMessageCodes.NEW_POOLED_TRANSACTION_HASHES: {
+        onAnnouncement(payload, base)
+        break
+      }
       case EthMessageCodes.POOLED_TRANSACTIONS: {
         const [reqIdB, list] = payload
-        emit('eth:recv', { ...base, reqId: num(reqIdB).toString(), unsolicited: true, count: list.length })
+        const { reqId, req } = claim(reqIdB, 'pooled')
+        for (const h of req?.hashes ?? []) inFlight.delete(bytesToHex(h))
+        const infos = list.map(txInfo)
+        const asked = new Set((req?.hashes ?? []).map((h) => bytesToHex(h)))
+        // Each delivered transaction against what this remote announced for its hash (eth/68:
+        // type and network-encoding size); null when it never announced that hash.
+        const announcedOk = infos.map((t) => {
+          const a = t.hash && announced.get(t.hash)
+          return a ? a.type === t.type && a.size === t.size : null
+        })
+        emit('eth:recv', {
+          ...base,
+          reqId,
+          unsolicited: req === null,
+          count: list.length,
+          ...txFields(list, infos),
+          announcedOk,
+          unrequested: infos.filter((t) => t.hash && !asked.has(t.hash)).map((t) => t.hash),
+          missing: [...asked].filter((h) => !infos.some((t) => t.hash === h)),
+        })
+        learn(list, infos)
+        req?.resolve()
         break
       }
       case EthMessageCodes.GET_BLOCK_HEADERS:
@@ -168,9 +211,61 @@ export function startEthSession(peer, eth, ctx) {
         serve(code, payload, base)
         break
       default:
-        // Announcements (NewBlockHashes, Transactions, NewBlock, NewPooledTransactionHashes).
+        // Block announcements (NewBlockHashes, NewBlock).
         emit('eth:announce', { ...base, count: Array.isArray(payload) ? payload.length : null })
     }
+  }
+
+  // The per-transaction fields of a TRANSACTIONS or POOLED_TRANSACTIONS event: hashes, types,
+  // sizes (network encoding), whether the library accepts each for our chain (`verified`: true or
+  // its reason) and the errors of items whose hash could not be computed.
+  function txFields(list, infos) {
+    const errors = infos.flatMap((t, i) => (t.error ? [{ index: i, error: t.error }] : []))
+    return {
+      hashes: infos.map((t) => t.hash ?? null),
+      types: infos.map((t) => t.type ?? null),
+      sizes: infos.map((t) => t.size ?? null),
+      verified: list.map((item) => verifyTx(item, ctx.common)),
+      ...(errors.length ? { errors } : {}),
+    }
+  }
+
+  // Adds transactions received in full to the process-wide known set (and to the pool we serve
+  // from); prints the running set when it grows.
+  function learn(list, infos) {
+    const before = txs.known.size
+    for (const [i, t] of infos.entries()) {
+      if (!t.hash) continue
+      txs.known.add(t.hash)
+      if (!txs.pool.has(t.hash)) txs.pool.set(t.hash, list[i])
+    }
+    if (txs.known.size > before) emit('txs:known', { count: txs.known.size, hashes: [...txs.known] })
+  }
+
+  // NewPooledTransactionHashes: eth/68 `[types, [size...], [hash...]]`, earlier versions a bare
+  // hash list. Remembers what was announced and fetches what we do not have (unless --passive).
+  function onAnnouncement(payload, base) {
+    const eth68 = eth._version >= 68
+    const [typesB, sizesB, hashesB] = eth68 ? payload : [null, null, payload]
+    const hashes = hashesB.map((h) => bytesToHex(h))
+    const types = typesB ? [...typesB] : null
+    const sizes = sizesB ? sizesB.map((b) => Number(num(b))) : null
+    const lengthsConsistent = !eth68 || (types.length === hashes.length && sizes.length === hashes.length)
+    emit('eth:recv', { ...base, count: hashes.length, hashes, types, sizes, lengthsConsistent })
+    for (const [i, h] of hashes.entries()) announced.set(h, { type: types?.[i], size: sizes?.[i] })
+    // Our pool holds what we made and what we received in full: no need to ask for those.
+    const wanted = hashes.filter((h) => !txs.pool.has(h) && !inFlight.has(h))
+    if (txs.passive || wanted.length === 0) return
+    for (const h of wanted) inFlight.add(h)
+    const wantedB = wanted.map(hex)
+    request(EthMessageCodes.GET_POOLED_TRANSACTIONS, wantedB, 'pooled', wantedB)
+  }
+
+  // Makes `n` transactions of `kind` and keeps them in the pool so we can serve them.
+  function makeTxs(n, kind) {
+    const made = Array.from({ length: n }, () => txs.factory[kind]())
+    for (const t of made) txs.pool.set(t.hash, t.item)
+    return made
   }
 
   // Answers a request: from the fixture chain with --serve-chain, otherwise with an empty list.
@@ -207,7 +302,18 @@ export function startEthSession(peer, eth, ctx) {
       }
     } else {
       replyCode = EthMessageCodes.POOLED_TRANSACTIONS
-      query = { hashes: q.length }
+      // The same caps as bodies and receipts: 1024 items, stop past 2 MiB.
+      const served = []
+      let bytes = 0
+      for (const h of q) {
+        if (reply.length >= ITEMS_SERVE_MAX || bytes >= REPLY_BYTES_SOFT_MAX) break
+        const item = txs.pool.get(bytesToHex(h))
+        if (item === undefined) continue
+        reply.push(item)
+        served.push(bytesToHex(h))
+        bytes += RLP.encode(item).length
+      }
+      query = { hashes: q.length, servedHashes: served }
     }
     emit('eth:request', { ...base, reqId: num(reqIdB).toString(), ...query, served: reply.length })
     send(replyCode, [reqIdB, reply], { reqId: num(reqIdB).toString(), count: reply.length })
@@ -235,6 +341,31 @@ export function startEthSession(peer, eth, ctx) {
         const bodies = name === 'getbodies'
         const code = bodies ? EthMessageCodes.GET_BLOCK_BODIES : EthMessageCodes.GET_RECEIPTS
         await awaitReply(request(code, lastHashes, bodies ? 'bodies' : 'receipts', lastHashes))
+      } else if (name === 'txs') {
+        const kind = args[1] ?? 'valid'
+        if (!TX_KINDS.includes(kind)) {
+          emit('action:unknown', { remote, action: item, why: `kind is one of ${TX_KINDS.join(', ')}` })
+          continue
+        }
+        const made = makeTxs(Number(args[0] ?? 1), kind)
+        send(
+          EthMessageCodes.TX,
+          made.map((t) => t.item),
+          { kind, count: made.length, hashes: made.map((t) => t.hash), types: made.map((t) => t.type) },
+        )
+      } else if (name === 'announce') {
+        const made = makeTxs(Number(args[0] ?? 1), 'valid')
+        const types = made.map((t) => t.type)
+        const sizes = made.map((t) => t.size)
+        const hashes = made.map((t) => t.hash)
+        // eth/68 announces types and sizes beside the hashes; earlier versions only hashes.
+        const eth68 = eth._version >= 68
+        const payload = eth68 ? [Uint8Array.from(types), sizes.map(enc), hashes.map(hex)] : hashes.map(hex)
+        send(EthMessageCodes.NEW_POOLED_TRANSACTION_HASHES, payload, {
+          count: made.length,
+          hashes,
+          ...(eth68 ? { types, sizes } : {}),
+        })
       } else if (name === 'wait') {
         await sleep(Number(args[0] ?? 1000))
       } else if (name === 'disconnect') {

@@ -14,6 +14,8 @@
 //                        USELESS_PEER); used to exercise Ping/Pong before any subprotocol exists
 //   --ping-after MS    send one p2p Ping MS after the session starts
 //   --exit-after MS    leave (Disconnect "client quitting") and exit after MS
+//   --stay             dial mode: keep running after the session ends (without it a dialer whose
+//                      session has ended exits, code 0 if a session had started, else 2)
 //
 // eth (with --caps eth/NN; see eth.mjs and chain.mjs):
 //   --genesis-file PATH  geth genesis.json for the Common, genesis hash and fork id
@@ -25,11 +27,21 @@
 //   --actions LIST     after a successful Status, run in order (comma separated):
 //                      getheaders:ORIGIN:AMOUNT[:SKIP[:REVERSE]] (ORIGIN a number or 0x-hash),
 //                      getbodies / getreceipts (for the hashes of the last headers received),
-//                      wait:MS, disconnect
+//                      txs:N[:KIND] (N transactions in one Transactions message; KIND valid
+//                      (default: legacy EIP-155, EIP-2930 and EIP-1559 in turn), badsig (a valid
+//                      one with r on no curve point or s = n, re-encoded) or wrongchain (signed for
+//                      chain id 1)), announce:N (NewPooledTransactionHashes of N fresh valid ones,
+//                      served when the remote asks for them), wait:MS, disconnect
 //   --reply-timeout MS how long a request action waits for its reply (default 10000)
 //   --serve-chain      answer GetBlockHeaders/GetBlockBodies/GetReceipts from the fixture chain
 //                      (--chain-dir, default fixtures/chain: chain.rlp + receipts.rlp); without
 //                      it every request gets an empty reply
+//
+// transactions (see tx.mjs): signed by the accounts of --accounts-file (default
+// fixtures/chain/accounts.json, in address order, one after another) or only by --tx-key HEX,
+// for the chain id of the genesis file, with nonces --tx-nonce N, N+1, ... (default 1000) across
+// the process, so runs with different N make different hashes.
+//   --passive          do not fetch announced hashes with GetPooledTransactions
 //
 // eth events (integers that can pass 2^53 are decimal strings; hashes 0x-hex):
 //   eth:status:sent {version, networkId, td, bestHash, genesisHash, forkId:{hash,next}}  what we announce
@@ -42,7 +54,19 @@
 //             uncleHashOk, withdrawalsRootOk}], allRootsOk; RECEIPTS blocks:[{number, hash,
 //             receipts, receiptsRootOk}], allRootsOk
 //   eth:request {name, reqId, query..., served} (a remote request and how many items we sent)
-//   eth:announce {name, count}; actions:done {unanswered:[{reqId, kind}]}
+//   eth:announce {name, count} (NewBlockHashes, NewBlock); actions:done {unanswered:[{reqId, kind}]}
+//   eth:send TRANSACTIONS {kind, count, hashes, types}; NEW_POOLED_TRANSACTION_HASHES {count,
+//             hashes, types, sizes}
+//   eth:recv  TRANSACTIONS {count, hashes, types, sizes, verified[, errors]};
+//             NEW_POOLED_TRANSACTION_HASHES {count, hashes, types, sizes, lengthsConsistent};
+//             POOLED_TRANSACTIONS {reqId, unsolicited, count, hashes, types, sizes, verified,
+//             announcedOk (per tx: type and size equal what that remote announced; null if it
+//             never announced it), unrequested, missing}
+//             (verified: per tx, true when the library accepts it for our chain with a good
+//             signature, else its reason; sizes: length of the network encoding)
+//   eth:request GET_POOLED_TRANSACTIONS {hashes, servedHashes, served}
+//   txs:known {count, hashes}  the distinct hashes received in full (pushed or fetched, from any
+//             remote), printed each time the set grows
 //   disconnect {reason, reasonName, byUs}
 //
 // The library does all wire work (ECIES/EIP-8, frames, snappy, Hello, Ping/Pong, Disconnect, the
@@ -55,6 +79,7 @@ import { DPT, ETH, RLPx, Peer, DisconnectReasonNames, DISCONNECT_REASON } from '
 import { fileURLToPath } from 'node:url'
 import { headerHash, loadChain, loadGenesis } from './chain.mjs'
 import { harnessEth, startEthSession } from './eth.mjs'
+import { loadAccountKeys, txFactory } from './tx.mjs'
 import { bytesToHex, bytesToInt, hexToBytes } from '@ethereumjs/util'
 import { secp256k1 } from 'ethereum-cryptography/secp256k1.js'
 
@@ -83,6 +108,11 @@ const { positionals, values: opt } = parseArgs({
     'reply-timeout': { type: 'string', default: '10000' },
     'serve-chain': { type: 'boolean', default: false },
     'chain-dir': { type: 'string' },
+    'accounts-file': { type: 'string' },
+    'tx-key': { type: 'string' },
+    'tx-nonce': { type: 'string', default: '1000' },
+    passive: { type: 'boolean', default: false },
+    stay: { type: 'boolean', default: false },
   },
 })
 const mode = positionals[0]
@@ -227,8 +257,15 @@ async function ethContext() {
   const g = await loadGenesis(genesisFile, { chainId: opt['chain-id'] })
   const store = opt['serve-chain'] ? loadChain(opt['chain-dir'] ?? fixtures, g.genesisHeader) : null
   const bestHash = opt['best-hash'] ? hex(opt['best-hash']) : store ? headerHash(store.head()) : g.genesisHash
+  const keys = opt['tx-key'] ? [hex(opt['tx-key'])] : loadAccountKeys(opt['accounts-file'] ?? `${fixtures}accounts.json`)
   return {
     common: g.common,
+    txs: {
+      factory: txFactory({ common: g.common, keys, startNonce: BigInt(opt['tx-nonce']) }),
+      pool: new Map(),
+      known: new Set(),
+      passive: opt.passive,
+    },
     emit,
     actions: opt.actions.split(',').filter(Boolean),
     replyTimeout: Number(opt['reply-timeout']),
@@ -259,7 +296,10 @@ emit('config', {
 })
 
 let sawSession = false
+let exiting = false
 const exit = (code) => {
+  if (exiting) return
+  exiting = true
   emit('exit', { code })
   try {
     rlpx.destroy()
@@ -280,9 +320,11 @@ rlpx.events.on('peer:added', (peer) => {
   if (opt['ping-after']) setTimeout(() => peer._sendPing(), Number(opt['ping-after']))
   for (const proto of peer.getProtocols()) if (proto instanceof ETH) startEthSession(peer, proto, ctx)
 })
-rlpx.events.on('peer:removed', (peer, reason, byUs) =>
-  emit('disconnect', { ...tag(peer), reason, reasonName: DisconnectReasonNames[reason], byUs }),
-)
+rlpx.events.on('peer:removed', (peer, reason, byUs) => {
+  emit('disconnect', { ...tag(peer), reason, reasonName: DisconnectReasonNames[reason], byUs })
+  // A dialer has one session; once it is over there is nothing left to do unless told to stay.
+  if (mode === 'dial' && !opt.stay) exit(sawSession ? 0 : 2)
+})
 
 if (mode === 'listen') {
   rlpx.listen(port, '127.0.0.1')
