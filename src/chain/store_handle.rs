@@ -8,6 +8,7 @@
 //! the event loop only forwards the finished message. Writes (block batches) are answered once
 //! the batch is in the journal and handed to the OS.
 
+use std::cell::RefCell;
 use std::path::Path;
 use std::thread::JoinHandle;
 
@@ -217,10 +218,72 @@ impl Drop for ChainStoreHandle {
     }
 }
 
+/// A stored receipts list at least this large is kept after it is read, while GetReceipts keep
+/// coming: an eth/70 peer pages such a block (fixture block 11: 10.6 MB in ~2 MiB pages), and
+/// without the copy every page would read and decompress the whole list again.
+pub const RECEIPTS_CACHE_SIZE_MIN: usize = 1024 * 1024;
+
+/// The chain store as the storage thread serves it: one large receipts list remembered between
+/// consecutive GetReceipts (at most one list, ≤ 16 MiB, dropped at the next other command).
+struct ServingStore<'a> {
+    store: &'a ChainStore,
+    receipts: RefCell<Option<(Hash, Vec<u8>)>>,
+}
+
+impl ChainReader for ServingStore<'_> {
+    type Error = StoreError;
+
+    fn header_rlp_by_hash(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.header_rlp(hash)
+    }
+
+    fn header_rlp_by_number(&self, number: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.header_rlp_by_number(number)
+    }
+
+    fn canonical_hash(&self, number: u64) -> Result<Option<Hash>, StoreError> {
+        self.store.canonical_hash(number)
+    }
+
+    fn body_rlp(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.body_rlp(hash)
+    }
+
+    fn receipts_rlp(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some((h, list)) = self.receipts.borrow().as_ref()
+            && h == hash
+        {
+            return Ok(Some(list.clone()));
+        }
+        let list = self.store.receipts_rlp(hash)?;
+        if let Some(l) = &list
+            && l.len() >= RECEIPTS_CACHE_SIZE_MIN
+        {
+            *self.receipts.borrow_mut() = Some((*hash, l.clone()));
+        }
+        Ok(list)
+    }
+}
+
 /// The storage thread: answers commands until closed or every handle is gone.
 fn run(store: ChainStore, rx: Receiver<Command>) {
+    let serving = ServingStore {
+        store: &store,
+        receipts: RefCell::new(None),
+    };
+    let mut closer = None;
     while let Ok(command) = rx.recv_blocking() {
         let s = &store;
+        let receipts_request = matches!(
+            &command,
+            Command::Serve {
+                request: EthMessage::GetReceipts(_),
+                ..
+            }
+        );
+        if !receipts_request {
+            serving.receipts.borrow_mut().take();
+        }
         match command {
             Command::Head(r) => answer(&r, s.head()),
             Command::HeaderByHash(h, r) => answer(&r, s.header_rlp(&h)),
@@ -231,18 +294,25 @@ fn run(store: ChainStore, rx: Receiver<Command>) {
                 version,
                 request,
                 reply,
-            } => answer(&reply, serve::answer(s, version, &request)),
+            } => answer(&reply, serve::answer(&serving, version, &request)),
             Command::Receipts(hashes, r) => answer(&r, stored_receipts(s, &hashes)),
             Command::Insert(blocks, r) => answer(&r, s.insert_blocks(&blocks)),
             Command::Sync(r) => answer(&r, s.sync()),
             Command::Close(r) => {
-                answer(&r, store.close());
-                return;
+                closer = Some(r);
+                break;
             }
         }
     }
-    if let Err(e) = store.close() {
-        log::error("Chain store close failed", &[("err", &e)]);
+    drop(serving);
+    let closed = store.close();
+    match closer {
+        Some(r) => answer(&r, closed),
+        None => {
+            if let Err(e) = closed {
+                log::error("Chain store close failed", &[("err", &e)]);
+            }
+        }
     }
 }
 
