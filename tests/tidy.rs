@@ -25,7 +25,11 @@ const CORES: &[&str] = &[
     "src/chain/json.rs",
     "src/chain/networks.rs",
     "src/chain/spec.rs",
+    "src/tx/mod.rs",
     "src/tx/pool.rs",
+    "src/tx/transaction.rs",
+    "src/tx/transaction",
+    "src/tx/validate.rs",
 ];
 
 const FORBIDDEN: &[&str] = &[
