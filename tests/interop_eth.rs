@@ -10,11 +10,11 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
+use common::fixture_node::imported_datadir;
 use common::interop::{Harness, free_port};
-use common::node_proc::{NodeProc, temp_dir};
+use common::node_proc::NodeProc;
 use common::{fixture_json, fixture_path};
 use ethpeer::crypto::{SecretKey, hex};
 use serde_json::{Value, json};
@@ -33,24 +33,8 @@ fn path_str(p: &Path) -> &str {
 
 /// A node whose store holds the whole fixture chain (600 blocks and their receipts).
 fn loaded_node(name: &str, extra: &[&str]) -> NodeProc {
-    let dir = temp_dir(name);
+    let dir = imported_datadir(name);
     let genesis = fixture_path("chain/genesis.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_ethpeer"))
-        .arg("import")
-        .arg(fixture_path("chain/chain.rlp"))
-        .arg("--receipts")
-        .arg(fixture_path("chain/receipts.rlp"))
-        .arg("--genesis")
-        .arg(&genesis)
-        .arg("--datadir")
-        .arg(&dir)
-        .output()
-        .expect("running ethpeer import");
-    assert!(
-        out.status.success(),
-        "ethpeer import failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let mut args = vec![
         "--genesis",
         path_str(&genesis),

@@ -16,12 +16,12 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
+use common::fixture_node::imported_datadir;
 use common::fixture_path;
 use common::interop::Harness;
-use common::node_proc::{NodeProc, temp_dir};
+use common::node_proc::NodeProc;
 use serde_json::{Value, json};
 
 /// Session set-up on a loaded 2-core machine.
@@ -45,24 +45,8 @@ fn path_str(p: &Path) -> &str {
 
 /// A node whose store holds the whole fixture chain, serving eth/68 on it.
 fn loaded_node(name: &str) -> NodeProc {
-    let dir = temp_dir(name);
+    let dir = imported_datadir(name);
     let genesis = fixture_path("chain/genesis.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_ethpeer"))
-        .arg("import")
-        .arg(fixture_path("chain/chain.rlp"))
-        .arg("--receipts")
-        .arg(fixture_path("chain/receipts.rlp"))
-        .arg("--genesis")
-        .arg(&genesis)
-        .arg("--datadir")
-        .arg(&dir)
-        .output()
-        .expect("running ethpeer import");
-    assert!(
-        out.status.success(),
-        "ethpeer import failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     NodeProc::start(
         &dir,
         &[
