@@ -153,6 +153,10 @@ fn answer_empty(p: &mut RawPeer, msg: &EthMessage) {
 #[test]
 fn our_node_relays_the_clique_blocks_to_a_second_peer() {
     let peer = CliquePeer::start("relay");
+    // Our node first syncs to the client's head by the total difficulty in its Status (a peer
+    // met at equal difficulty is ahead only by what its NewBlock messages say), then takes each
+    // new block from the client's NewBlock, as a node at the head of the chain does.
+    peer.wait_head(BLOCKS_BEFORE_START, Duration::from_secs(60));
     let node = our_node("clique-relay", &peer.enode);
     node.wait_log(
         &["Ethereum peer connected", "version=68"],

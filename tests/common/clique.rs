@@ -192,7 +192,10 @@ impl CliquePeer {
     /// The hash of the client's block `number`, or `None` when it has no such block.
     pub fn block_hash(&self, number: u64) -> Option<[u8; 32]> {
         let block = self
-            .rpc("eth_getBlockByNumber", json!([format!("{number:#x}"), false]))
+            .rpc(
+                "eth_getBlockByNumber",
+                json!([format!("{number:#x}"), false]),
+            )
             .unwrap_or_else(|e| panic!("eth_getBlockByNumber {number}: {e}"));
         (!block.is_null()).then(|| hash32(&block["hash"]))
     }
@@ -281,7 +284,10 @@ pub fn rpc_call(port: u16, method: &str, params: Value) -> Result<Value, String>
         .ok_or("no end of HTTP headers")?;
     let head = String::from_utf8_lossy(&reply[..split]).to_ascii_lowercase();
     if !head.starts_with("http/1.1 200") {
-        return Err(format!("HTTP status: {}", head.lines().next().unwrap_or("")));
+        return Err(format!(
+            "HTTP status: {}",
+            head.lines().next().unwrap_or("")
+        ));
     }
     let raw = &reply[split + 4..];
     let body = if head.contains("transfer-encoding: chunked") {
