@@ -94,7 +94,7 @@ const args = [
   '--dataDir', opts.datadir,
   '--discDns=false',
   '--discV4=false',
-  '--logFile=false',
+  '--no-logFile',
   '--logLevel', opts.logLevel,
   '--rpc',
   '--rpcAddr', '127.0.0.1',
