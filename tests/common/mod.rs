@@ -56,6 +56,7 @@ impl TestRng {
     }
 }
 
+pub mod clique;
 pub mod fixture_chain;
 pub mod fixture_node;
 pub mod interop;
