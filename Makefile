@@ -13,8 +13,14 @@ INTEROP_DEPS := tests/interop/node_modules/.package-lock.json
 $(INTEROP_DEPS): tests/interop/package-lock.json tests/interop/package.json
 	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
 
+CLIQUE_DEPS := tests/clique/node_modules/.package-lock.json
+
+# A live pre-merge (Clique) peer: the pinned ethereumjs client, for the block propagation tests.
+$(CLIQUE_DEPS): tests/clique/package-lock.json tests/clique/package.json
+	cd tests/clique && npm ci --no-audit --no-fund --loglevel=error
+
 # Everything: unit tests, spec vectors, property tests, simulations, CLI, loopback and interop.
-test: $(INTEROP_DEPS)
+test: $(INTEROP_DEPS) $(CLIQUE_DEPS)
 	$(CARGO) test
 
 lint:
