@@ -653,7 +653,7 @@ impl Syncer {
                         ("hash", format!("0x{}", hex(&hash))),
                         (
                             "why",
-                            "larger than an eth/68-69 message; eth/70 peers page them".into(),
+                            "no capable peer served them (a list over 10 MiB cannot travel before eth/70)".into(),
                         ),
                     ],
                 ),
