@@ -33,6 +33,11 @@ pub const LATE_IDS_MAX: usize = 1024;
 /// on its first stall; three forgives a slow moment).
 pub const TIMEOUTS_MAX: u32 = 3;
 
+/// Requests in flight to one peer at most: 3. Pipelining hides the round trip (a lone serving
+/// peer otherwise answers headers, bodies and receipts strictly one after another), while a
+/// slow peer still holds only a few pieces of work.
+pub const REQUESTS_PER_PEER_MAX: usize = 3;
+
 /// The syncer's tunables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SyncConfig {
@@ -155,8 +160,8 @@ impl std::error::Error for SyncError {}
 struct PeerState {
     head: PeerHead,
     timeouts: u32,
-    /// The request in flight to it (one at a time).
-    busy: Option<u64>,
+    /// Requests in flight to it (at most [`REQUESTS_PER_PEER_MAX`]).
+    in_flight: usize,
     /// Its header at our head's number was another block.
     foreign: bool,
 }
@@ -239,7 +244,7 @@ impl Syncer {
             PeerState {
                 head,
                 timeouts: 0,
-                busy: None,
+                in_flight: 0,
                 foreign: false,
             },
         );
@@ -363,7 +368,7 @@ impl Syncer {
             return Err(SyncError::Unsolicited { request_id });
         };
         if let Some(p) = self.peers.get_mut(&peer) {
-            p.busy = None;
+            p.in_flight = p.in_flight.saturating_sub(1);
         }
         match (pending.asked, msg) {
             (Asked::HeadNumber(hash), EthMessage::BlockHeaders(r)) => {
@@ -426,7 +431,7 @@ impl Syncer {
             self.give_back(&p, true);
             let peer = p.peer;
             let stalled = self.peers.get_mut(&peer).is_some_and(|s| {
-                s.busy = None;
+                s.in_flight = s.in_flight.saturating_sub(1);
                 s.timeouts += 1;
                 s.timeouts >= TIMEOUTS_MAX
             });
@@ -467,7 +472,7 @@ impl Syncer {
 
     fn send(&mut self, now: u64, peer: PeerId, id: u64, asked: Asked, msg: EthMessage) {
         if let Some(p) = self.peers.get_mut(&peer) {
-            p.busy = Some(id);
+            p.in_flight += 1;
         }
         self.pending.insert(
             id,
@@ -693,11 +698,14 @@ impl Syncer {
         order.extend(views.iter().filter(|v| v.id != master));
         let mut requests = Vec::new();
         for v in order {
-            if self.peers.get(&v.id).is_none_or(|p| p.busy.is_some()) {
+            let Some(p) = self.peers.get(&v.id) else {
                 continue;
-            }
-            if let Some(want) = d.next_request(v, &views) {
-                requests.push((v.id, want));
+            };
+            for _ in p.in_flight..REQUESTS_PER_PEER_MAX {
+                match d.next_request(v, &views) {
+                    Some(want) => requests.push((v.id, want)),
+                    None => break,
+                }
             }
         }
         for (peer, want) in requests {
