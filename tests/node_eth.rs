@@ -356,3 +356,35 @@ fn an_inverted_block_range_is_a_breach() {
         },
     );
 }
+
+#[test]
+fn a_block_announcement_after_the_merge_is_a_breach() {
+    breach(
+        "eth-newblock",
+        DisconnectReason::SubprotocolError,
+        &["Dropping eth peer", "block announcement after the Merge"],
+        |p| {
+            p.send(ETH, &fixture_status(EthVersion::Eth69, |_| {}));
+            let msg = EthMessage::NewBlockHashes(vec![eth::BlockHashNumber {
+                hash: [9; 32],
+                number: 601,
+            }]);
+            let (id, payload) = eth::encode(EthVersion::Eth69, &msg).unwrap();
+            p.send(ETH + id, &payload);
+        },
+    );
+}
+
+#[test]
+fn requests_sharing_an_id_are_each_answered_with_it() {
+    let node = serving_node("eth-dupid");
+    let v = EthVersion::Eth68;
+    let mut p = eth_peer(&node, 3, v);
+    for (first, want) in [(1, 1), (2, 2)] {
+        let EthMessage::BlockHeaders(r) = ask(&mut p, v, &headers(first, 1, 42)) else {
+            panic!("not BlockHeaders")
+        };
+        assert_eq!(r.request_id, 42);
+        assert_eq!(r.headers().unwrap()[0].number, want);
+    }
+}

@@ -516,3 +516,153 @@ impl EthManager {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::genesis::Genesis;
+    use crate::eth::Status69;
+
+    const GENESIS: &str = r#"{"config": {"chainId": 4242, "londonBlock": 0,
+        "shanghaiTime": 0, "terminalTotalDifficulty": 0}, "timestamp": "0x5", "alloc": {}}"#;
+
+    fn manager(sync: bool) -> EthManager {
+        let g = Genesis::from_json(GENESIS).unwrap();
+        let spec = ChainSpec::from_genesis(&g, None).unwrap();
+        let header = spec.genesis_header.clone();
+        let head = ChainHead {
+            number: 0,
+            hash: spec.genesis_hash,
+            time: header.timestamp,
+            td: header.difficulty,
+            earliest: 0,
+        };
+        let config = EthConfig {
+            sync,
+            sync_config: SyncConfig::default(),
+            pool: PoolConfig::default(),
+            seed: 1,
+        };
+        EthManager::new(spec, head, &header, config)
+    }
+
+    fn status(m: &EthManager, v: EthVersion) -> Status {
+        m.status_for(v)
+    }
+
+    fn actions(m: &mut EthManager) -> Vec<EthAction> {
+        std::iter::from_fn(|| m.poll_action()).collect()
+    }
+
+    #[test]
+    fn a_good_status_registers_the_peer_and_a_bad_one_does_not() {
+        let mut m = manager(false);
+        let ok = status(&m, EthVersion::Eth69);
+        assert!(m.handle_status(0, 1, EthVersion::Eth69, &ok).is_ok());
+        let Status::Eth69(s) = ok else { panic!() };
+        let wrong = Status::Eth69(Status69 { network_id: 1, ..s });
+        let e = m
+            .handle_status(0, 2, EthVersion::Eth69, &wrong)
+            .unwrap_err();
+        assert!(e.to_string().contains("network id"), "{e}");
+        assert_eq!(m.peer_count(), 1);
+        assert_eq!(m.peer_version(1), Some(EthVersion::Eth69));
+        assert_eq!(m.peer_version(2), None);
+    }
+
+    #[test]
+    fn our_range_update_goes_to_eth69_peers_every_32_blocks() {
+        let mut m = manager(false);
+        for (peer, v) in [
+            (1, EthVersion::Eth68),
+            (2, EthVersion::Eth69),
+            (3, EthVersion::Eth70),
+        ] {
+            let s = status(&m, v);
+            m.handle_status(0, peer, v, &s).unwrap();
+        }
+        actions(&mut m);
+        let head = |n: u64| Head {
+            number: n,
+            hash: [n as u8; 32],
+            td: U256::ZERO,
+        };
+        m.handle_written(1, Ok(head(31)));
+        assert!(
+            !actions(&mut m).iter().any(|a| matches!(
+                a,
+                EthAction::Send {
+                    msg: EthMessage::BlockRangeUpdate(_),
+                    ..
+                }
+            )),
+            "31 blocks is not enough"
+        );
+        m.handle_written(2, Ok(head(32)));
+        let sent: Vec<PeerId> = actions(&mut m)
+            .into_iter()
+            .filter_map(|a| match a {
+                EthAction::Send {
+                    peer,
+                    msg: EthMessage::BlockRangeUpdate(r),
+                } => {
+                    assert_eq!((r.earliest, r.latest, r.latest_hash), (0, 32, [32; 32]));
+                    Some(peer)
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(sent, [2, 3], "eth/69 and eth/70 peers only");
+        assert_eq!(m.head().number, 32);
+    }
+
+    #[test]
+    fn block_announcements_after_the_merge_disconnect() {
+        let mut m = manager(false);
+        assert!(m.post_merge());
+        let s = status(&m, EthVersion::Eth68);
+        m.handle_status(0, 1, EthVersion::Eth68, &s).unwrap();
+        actions(&mut m);
+        m.handle_message(
+            1,
+            1,
+            EthMessage::NewBlockHashes(vec![BlockHashNumber {
+                hash: [1; 32],
+                number: 1,
+            }]),
+        );
+        let a = actions(&mut m);
+        assert!(
+            matches!(
+                a.as_slice(),
+                [EthAction::Disconnect {
+                    peer: 1,
+                    reason: DisconnectReason::SubprotocolError,
+                    ..
+                }]
+            ),
+            "{a:?}"
+        );
+    }
+
+    #[test]
+    fn a_reply_nobody_asked_for_disconnects() {
+        let mut m = manager(true);
+        let s = status(&m, EthVersion::Eth69);
+        m.handle_status(0, 1, EthVersion::Eth69, &s).unwrap();
+        actions(&mut m);
+        m.handle_message(
+            1,
+            1,
+            EthMessage::BlockHeaders(crate::eth::RawResponse {
+                request_id: 77,
+                items: crate::eth::RawList::new(),
+            }),
+        );
+        assert!(
+            actions(&mut m)
+                .iter()
+                .any(|a| matches!(a, EthAction::Disconnect { peer: 1, .. })),
+        );
+    }
+}
