@@ -331,3 +331,188 @@ impl TxHandler {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::SecretKey;
+    use crate::tx::transaction::{Transaction, TxType};
+    use crate::tx::validate::Fork;
+
+    const CHAIN: u64 = 7;
+
+    fn signed(nonce: u64, chain: u64) -> Vec<u8> {
+        let key = SecretKey::from_bytes(&[0x11; 32]).unwrap();
+        let mut tx = Transaction {
+            tx_type: TxType::DynamicFee,
+            nonce,
+            tip_cap: 1_000_000_000,
+            fee_cap: 50_000_000_000,
+            gas_limit: 21_000,
+            to: Some([0x42; 20]),
+            ..Transaction::default()
+        };
+        tx.sign(&key, chain);
+        tx.encode_network()
+    }
+
+    fn handler() -> TxHandler {
+        let mut h = TxHandler::new(
+            PoolConfig::default(),
+            Rules::new(CHAIN, Fork::Prague, 30_000_000),
+            9,
+        );
+        for p in 1..=4 {
+            h.add_peer(p);
+        }
+        h
+    }
+
+    fn drain(h: &mut TxHandler) -> Vec<TxOut> {
+        std::iter::from_fn(|| h.poll()).collect()
+    }
+
+    #[test]
+    fn a_relayed_tx_is_announced_to_the_others_and_never_back() {
+        let mut h = handler();
+        let list = RawList::from_items([signed(0, CHAIN)]).unwrap();
+        h.handle_transactions(0, 1, &list, &[1, 2, 3, 4]);
+        let out = drain(&mut h);
+        let mut told = Vec::new();
+        for o in &out {
+            match o {
+                TxOut::Send {
+                    peer,
+                    msg: EthMessage::NewPooledTransactionHashes(a),
+                } => {
+                    assert_eq!(a.hashes.len(), 1);
+                    told.push(*peer);
+                }
+                other => panic!("a relay only announces: {other:?}"),
+            }
+        }
+        told.sort_unstable();
+        assert_eq!(told, [2, 3, 4]);
+        assert_eq!(h.stats().added, 1);
+        // The same body again is a duplicate, and nothing more is sent.
+        h.handle_transactions(1, 2, &list, &[1, 2, 3, 4]);
+        assert!(drain(&mut h).is_empty());
+        assert_eq!(h.stats().duplicates, 1);
+    }
+
+    #[test]
+    fn an_invalid_tx_is_counted_and_goes_nowhere() {
+        let mut h = handler();
+        let list = RawList::from_items([signed(0, CHAIN + 1)]).unwrap();
+        h.handle_transactions(0, 1, &list, &[1, 2, 3, 4]);
+        assert!(drain(&mut h).is_empty());
+        assert_eq!((h.stats().invalid, h.stats().added), (1, 0));
+    }
+
+    #[test]
+    fn a_local_tx_is_pushed_to_some_announced_to_the_rest_and_journaled() {
+        let mut h = handler();
+        h.add_local(0, &signed(0, CHAIN), true, &[1, 2, 3, 4])
+            .unwrap();
+        let out = drain(&mut h);
+        let pushed = out
+            .iter()
+            .filter(|o| {
+                matches!(
+                    o,
+                    TxOut::Send {
+                        msg: EthMessage::Transactions(_),
+                        ..
+                    }
+                )
+            })
+            .count();
+        let announced = out
+            .iter()
+            .filter(|o| {
+                matches!(
+                    o,
+                    TxOut::Send {
+                        msg: EthMessage::NewPooledTransactionHashes(_),
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!((pushed, announced), (2, 2), "⌈√4⌉ = 2 get the body");
+        assert!(out.iter().any(|o| matches!(o, TxOut::Journal(_))));
+    }
+
+    #[test]
+    fn pooled_txs_are_served_in_request_order_skipping_unknown_ones() {
+        let mut h = handler();
+        let a = validate(&h.rules, &signed(0, CHAIN)).unwrap().hash;
+        let b = validate(&h.rules, &signed(1, CHAIN)).unwrap().hash;
+        h.add_local(0, &signed(0, CHAIN), false, &[]).unwrap();
+        h.add_local(0, &signed(1, CHAIN), false, &[]).unwrap();
+        drain(&mut h);
+        h.handle_get_pooled(
+            3,
+            &HashesRequest {
+                request_id: 5,
+                hashes: vec![b, [0; 32], a],
+            },
+        );
+        let out = drain(&mut h);
+        let [
+            TxOut::Send {
+                peer: 3,
+                msg: EthMessage::PooledTransactions(r),
+            },
+        ] = out.as_slice()
+        else {
+            panic!("{out:?}")
+        };
+        assert_eq!(r.request_id, 5);
+        let got: Vec<Hash> = r
+            .items
+            .iter()
+            .map(|i| validate(&h.rules, i).unwrap().hash)
+            .collect();
+        assert_eq!(got, [b, a]);
+    }
+
+    #[test]
+    fn a_delivery_that_contradicts_its_announcement_disconnects() {
+        let mut h = handler();
+        let bytes = signed(0, CHAIN);
+        let tx = validate(&h.rules, &bytes).unwrap();
+        let ann = NewPooledTransactionHashes {
+            types: vec![tx.tx_type],
+            sizes: vec![tx.size as u32 + 1],
+            hashes: vec![tx.hash],
+        };
+        h.handle_announce(0, 1, &ann);
+        h.handle_timeout(600);
+        let out = drain(&mut h);
+        let Some(id) = out.iter().find_map(|o| match o {
+            TxOut::Send {
+                peer: 1,
+                msg: EthMessage::GetPooledTransactions(r),
+            } => Some(r.request_id),
+            _ => None,
+        }) else {
+            panic!("no fetch: {out:?}")
+        };
+        let resp = RawResponse {
+            request_id: id,
+            items: RawList::from_items([bytes]).unwrap(),
+        };
+        h.handle_pooled(700, 1, &resp, &[1, 2, 3, 4]);
+        let out = drain(&mut h);
+        assert!(
+            out.iter()
+                .any(|o| matches!(o, TxOut::Disconnect { peer: 1, .. })),
+            "{out:?}"
+        );
+        assert!(
+            !h.pool().contains(&tx.hash),
+            "the contradicted body is thrown away"
+        );
+    }
+}
