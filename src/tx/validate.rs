@@ -533,7 +533,15 @@ mod tests {
             assert_eq!(p.hash, decoded.hash(), "{t:?}");
             assert_eq!(p.sender, address_of(&key().public_key()), "{t:?}");
             assert_eq!(p.tx_type, t.byte());
-            assert_eq!(p.size, decoded.encode_consensus().len());
+            // A blob tx is announced with its sidecar: the network form's payload.
+            let announced = match t {
+                TxType::Blob => rlp::Rlp::new(&bytes).data().unwrap().len(),
+                _ => decoded.encode_consensus().len(),
+            };
+            assert_eq!(p.size, announced, "{t:?}");
+            if t == TxType::Blob {
+                assert!(p.size > 131_072, "the sidecar counts");
+            }
             assert_eq!(p.network_rlp, bytes);
             assert_eq!(p.blob_count, usize::from(t == TxType::Blob));
         }
