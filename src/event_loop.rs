@@ -22,22 +22,22 @@ use futures_lite::future;
 
 use async_net::UdpSocket;
 
-use crate::chain::store::{Head, StoredBlock};
-use crate::chain::store_handle::ChainStoreHandle;
+use crate::chain::store::Head;
 use crate::crypto::{NodeId, SecretKey};
 use crate::dial::Millis;
 use crate::dial::inbound::{InboundPermit, InboundThrottle};
 use crate::discv4::discovery::{Discovery, Event as DiscEvent, StoreOp};
 use crate::discv4::table::Node as DiscNode;
 use crate::enode::Enode;
-use crate::eth::manager::{EthAction, EthManager};
-use crate::eth::{self, EthVersion};
-use crate::eth_task::EthSession;
 use crate::log;
 use crate::node::{Action, Node};
-use crate::p2p::{DisconnectReason, Hello, SharedCapability};
+use crate::p2p::{DisconnectReason, Hello};
 use crate::peer_task::{self, Admission, ConnId, Outgoing, PeerEvent, Role, TaskContext};
 use crate::udp_task::{self, Datagram};
+
+mod eth_state;
+pub use eth_state::EthSetup;
+use eth_state::{EthState, spawn_block_writer};
 
 /// Capacity of the shared channel from peer tasks to the loop. Tasks wait when it is full, which
 /// slows readers down instead of growing memory.
@@ -75,31 +75,6 @@ pub struct ServerConfig {
     pub store: Option<Box<dyn FnMut(StoreOp)>>,
     /// The eth protocol manager and the chain store, when the node runs eth.
     pub eth: Option<EthSetup>,
-}
-
-/// What the loop needs to run eth.
-pub struct EthSetup {
-    /// The protocol manager, built on the store's head.
-    pub manager: EthManager,
-    /// The chain store: sessions serve from it, the block writer writes to it.
-    pub store: Rc<ChainStoreHandle>,
-    /// The transaction journal's thread, for local transactions.
-    pub journal: Option<Sender<Vec<u8>>>,
-}
-
-/// Block batches queued for the writer task at most. The syncer keeps fewer than this in flight
-/// (`writes_in_flight_max`), so a full queue is a bug that drops the batch with an error.
-const WRITES_QUEUE_MAX: usize = 8;
-
-/// The loop's eth state.
-struct EthState {
-    manager: EthManager,
-    /// The eth range and version of each session that runs eth.
-    sessions: BTreeMap<ConnId, (u64, EthVersion)>,
-    /// Block batches to the writer task.
-    writes: Sender<Vec<StoredBlock>>,
-    /// Local transactions to the journal thread.
-    journal: Option<Sender<Vec<u8>>>,
 }
 
 /// One input to the loop, the closed set of things that can happen.
@@ -642,78 +617,6 @@ impl Server {
         }
     }
 
-    /// The eth part of an admission: the shared eth version, its range, and our Status.
-    fn eth_session(&mut self, conn: ConnId, caps: &[SharedCapability]) -> Option<EthSession> {
-        let e = self.eth.as_mut()?;
-        let cap = caps.iter().find(|c| c.capability.name == "eth")?;
-        let version = EthVersion::from_number(cap.capability.version.into())?;
-        e.sessions.insert(conn, (cap.offset, version));
-        Some(EthSession {
-            offset: cap.offset,
-            version,
-            status: e.manager.status_for(version),
-        })
-    }
-
-    /// Turns the eth manager's decisions into sends, disconnects, writes and log lines.
-    fn drain_eth(&mut self) {
-        let Some(e) = self.eth.as_mut() else {
-            return;
-        };
-        let mut out = Vec::new();
-        while let Some(action) = e.manager.poll_action() {
-            match action {
-                EthAction::Send { peer, msg } => {
-                    let Some(&(offset, version)) = e.sessions.get(&peer) else {
-                        continue;
-                    };
-                    match eth::encode(version, &msg) {
-                        Ok((id, payload)) => out.push((
-                            peer,
-                            Outgoing::Message {
-                                code: offset + id,
-                                payload,
-                            },
-                        )),
-                        Err(err) => log::error(
-                            "Cannot encode eth message",
-                            &[("id", &msg.id()), ("err", &err)],
-                        ),
-                    }
-                }
-                EthAction::Disconnect { peer, reason, why } => {
-                    log::debug(
-                        "Dropping eth peer",
-                        &[("conn", &peer), ("reason", &reason), ("why", &why)],
-                    );
-                    out.push((peer, Outgoing::Disconnect(reason)));
-                }
-                EthAction::Write(blocks) => {
-                    if let Err(err) = e.writes.try_send(blocks) {
-                        log::error("Block writer queue full", &[("err", &err)]);
-                    }
-                }
-                EthAction::Journal(bytes) => {
-                    if let Some(j) = &e.journal
-                        && j.try_send(bytes).is_err()
-                    {
-                        log::error("Transaction journal queue full", &[]);
-                    }
-                }
-                EthAction::Log { msg, fields } => {
-                    let fields: Vec<(&str, &dyn std::fmt::Display)> = fields
-                        .iter()
-                        .map(|(k, v)| (*k, v as &dyn std::fmt::Display))
-                        .collect();
-                    log::info(msg, &fields);
-                }
-            }
-        }
-        for (peer, msg) in out {
-            self.send(peer, msg);
-        }
-    }
-
     fn release_permit(&mut self, conn: ConnId) {
         if let Some(p) = self.permits.remove(&conn) {
             self.inbound.release(p);
@@ -793,26 +696,6 @@ impl Server {
             }
         }
     }
-}
-
-/// Spawns the block writer: a task that stores block batches in order through the chain store
-/// handle (which awaits the storage thread, so the loop never does) and reports each result.
-fn spawn_block_writer(
-    ex: &LocalExecutor<'_>,
-    store: Rc<ChainStoreHandle>,
-) -> (Sender<Vec<StoredBlock>>, Receiver<Result<Head, String>>) {
-    let (tx, rx) = async_channel::bounded::<Vec<StoredBlock>>(WRITES_QUEUE_MAX);
-    let (done_tx, done_rx) = async_channel::bounded(WRITES_QUEUE_MAX);
-    ex.spawn(async move {
-        while let Ok(blocks) = rx.recv().await {
-            let result = store.insert_blocks(blocks).await.map_err(|e| e.to_string());
-            if done_tx.send(result).await.is_err() {
-                break;
-            }
-        }
-    })
-    .detach();
-    (tx, done_rx)
 }
 
 /// A dial candidate from a discovered node, if it accepts RLPx connections.
