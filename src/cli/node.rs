@@ -94,10 +94,10 @@ pub struct NodeArgs {
     #[argh(option)]
     pub syncmode: Option<String>,
     /// start a sync as soon as this many eth peers are connected (default: 5; a sync also
-    /// starts every 10 s with fewer)
+    /// starts every 10 s with fewer; also spelled --sync.minpeers)
     #[argh(option, long = "sync-minpeers", default = "5")]
     pub sync_minpeers: usize,
-    /// comma-separated eth versions to offer (default: 68,69,70)
+    /// comma-separated eth versions to offer (default: 68,69,70; also spelled --eth.versions)
     #[argh(option, long = "eth-versions", default = "String::from(\"68,69,70\")")]
     pub eth_versions: String,
     /// run the p2p layer only, without the eth protocol or a chain store (a relay)
