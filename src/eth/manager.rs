@@ -367,6 +367,7 @@ impl EthManager {
 
     /// The storage thread finished the oldest outstanding [`EthAction::Write`].
     pub fn handle_written(&mut self, now: u64, result: Result<Head, String>) {
+        let mut written_head = None;
         if let Ok(head) = &result {
             let mut new_head = None;
             while let Some(b) = self.pending_heads.front() {
@@ -378,9 +379,7 @@ impl EthManager {
             if let Some(b) = new_head.filter(|b| b.hash == head.hash) {
                 self.head.time = b.header.timestamp;
                 self.txs.set_rules(rules_at(&self.spec, &b.header));
-                if !self.post_merge() {
-                    self.propagate_block(&b, head.td);
-                }
+                written_head = Some((b, head.td));
             }
             self.head.number = head.number;
             self.head.hash = head.hash;
@@ -391,6 +390,15 @@ impl EthManager {
         }
         if let Some(s) = self.syncer.as_mut() {
             s.handle_written(now, result);
+        }
+        // A head block is news only once we have caught up: the batches of a long sync are
+        // not announced, the block that ends it is (pre-merge chains only).
+        let caught_up = self.syncer.as_ref().is_none_or(|s| !s.syncing());
+        if let Some((b, td)) = written_head
+            && caught_up
+            && !self.post_merge()
+        {
+            self.propagate_block(&b, td);
         }
         self.drain_syncer();
         self.drain_txs();
