@@ -137,6 +137,10 @@ impl Service for EthService {
         };
         let mut manager =
             EthManager::new(self.spec.clone(), head, &head_header, self.config.clone());
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        manager.handle_clock(now);
         let journal = self.open_journal(&mut manager)?;
         self.setup = Some(EthSetup {
             manager,

@@ -215,6 +215,7 @@ pub async fn run(
                 srv.node.handle_timeout(now);
                 srv.inbound.handle_timeout(now);
                 if let Some(e) = srv.eth.as_mut() {
+                    e.manager.handle_clock(unix_ms() / 1000);
                     e.manager.handle_timeout(now);
                 }
                 srv.discovery_tick();

@@ -57,6 +57,10 @@ pub struct ChainSpec {
     pub bootnodes: Vec<Enode>,
     /// Total difficulty of the switch to proof of stake, when the chain configures one.
     pub terminal_total_difficulty: Option<U256>,
+    /// The time-based forks by name (`shanghai`, `cancun`, `prague`, `osaka`, `bpo1`, …) and
+    /// activation timestamp, in activation order: what a node that does not follow the head
+    /// reads the current rules from.
+    pub time_forks: Vec<(String, u64)>,
 }
 
 impl ChainSpec {
@@ -100,6 +104,7 @@ impl ChainSpec {
             terminal_total_difficulty: U256::from_be_slice(
                 &network.terminal_total_difficulty.to_be_bytes(),
             ),
+            time_forks: sorted_forks(network.time_forks.iter().map(|(n, t)| (n.to_string(), *t))),
         }
     }
 
@@ -137,6 +142,14 @@ impl ChainSpec {
             fork_schedule,
             bootnodes,
             terminal_total_difficulty: genesis.config.terminal_total_difficulty,
+            // geth's JSON names them `shanghaiTime`, …; the built-in tables `shanghai`, ….
+            time_forks: sorted_forks(
+                genesis
+                    .config
+                    .time_forks
+                    .iter()
+                    .map(|(n, t)| (n.strip_suffix("Time").unwrap_or(n).to_string(), *t)),
+            ),
         })
     }
 
@@ -175,6 +188,23 @@ impl ChainSpec {
     ) -> impl Fn(&ForkId) -> bool + Send + Sync + 'static {
         let schedule = self.fork_schedule.clone();
         move |remote| schedule.validate(*remote, head_number, head_time).is_ok()
+    }
+}
+
+fn sorted_forks(forks: impl Iterator<Item = (String, u64)>) -> Vec<(String, u64)> {
+    let mut v: Vec<_> = forks.collect();
+    v.sort_by_key(|(_, t)| *t);
+    v
+}
+
+impl ChainSpec {
+    /// The newest time fork active at unix time `time`, by name.
+    pub fn time_fork_at(&self, time: u64) -> Option<&str> {
+        self.time_forks
+            .iter()
+            .rev()
+            .find(|(_, t)| *t <= time)
+            .map(|(n, _)| n.as_str())
     }
 }
 

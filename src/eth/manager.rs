@@ -20,7 +20,7 @@ use crate::chain::spec::ChainSpec;
 use crate::chain::store::{Head, StoredBlock};
 use crate::p2p::DisconnectReason;
 use crate::tx::pool::PoolConfig;
-use crate::tx::validate::{Fork, Rules};
+use crate::tx::validate::{Fork, Rules, TX_GAS_LIMIT_CAP};
 
 /// The loop's handle on a peer (its connection id).
 pub type PeerId = u64;
@@ -87,12 +87,47 @@ pub struct EthManager {
     pending_heads: VecDeque<StoredBlock>,
     syncer: Option<Syncer>,
     txs: TxHandler,
+    /// The head's header, for the transaction rules.
+    head_header: Header,
 }
 
 /// The transaction rules at a head: the fork its header's shape shows (Berlin is assumed for
-/// a pre-London header, Osaka is not told apart from Prague), and its gas limit.
-pub fn rules_at(spec: &ChainSpec, head: &Header) -> Rules {
-    let fork = if head.requests_hash.is_some() {
+/// a pre-London header, Osaka is not told apart from Prague), and its gas limit. With `wall`
+/// (unix seconds; a node that does not follow the head), a later time fork the spec has
+/// activated by then wins, with the per-transaction gas cap of EIP-7825 as the gas limit, since
+/// the stored head's is out of date.
+pub fn rules_at(spec: &ChainSpec, head: &Header, wall: Option<u64>) -> Rules {
+    let chain_id = if spec.chain_id != 0 {
+        spec.chain_id
+    } else {
+        spec.network_id
+    };
+    let shape = fork_of_header(head);
+    let by_clock = wall
+        .and_then(|t| spec.time_fork_at(t))
+        .and_then(fork_named)
+        .filter(|f| *f > shape);
+    match by_clock {
+        Some(fork) => Rules::new(chain_id, fork, head.gas_limit.max(TX_GAS_LIMIT_CAP)),
+        None => Rules::new(chain_id, shape, head.gas_limit),
+    }
+}
+
+/// The transaction rules of a time fork by its name; the blob-parameter-only forks (`bpo1`, …)
+/// come after Osaka and change nothing a transaction may be.
+fn fork_named(name: &str) -> Option<Fork> {
+    match name {
+        "shanghai" => Some(Fork::Shanghai),
+        "cancun" => Some(Fork::Cancun),
+        "prague" => Some(Fork::Prague),
+        "osaka" => Some(Fork::Osaka),
+        n if n.starts_with("bpo") => Some(Fork::Osaka),
+        _ => None,
+    }
+}
+
+fn fork_of_header(head: &Header) -> Fork {
+    if head.requests_hash.is_some() {
         Fork::Prague
     } else if head.blob_gas_used.is_some() {
         Fork::Cancun
@@ -102,13 +137,7 @@ pub fn rules_at(spec: &ChainSpec, head: &Header) -> Rules {
         Fork::London
     } else {
         Fork::Berlin
-    };
-    let chain_id = if spec.chain_id != 0 {
-        spec.chain_id
-    } else {
-        spec.network_id
-    };
-    Rules::new(chain_id, fork, head.gas_limit)
+    }
 }
 
 impl EthManager {
@@ -119,7 +148,7 @@ impl EthManager {
         head_header: &Header,
         config: EthConfig,
     ) -> EthManager {
-        let txs = TxHandler::new(config.pool, rules_at(&spec, head_header), config.seed);
+        let txs = TxHandler::new(config.pool, rules_at(&spec, head_header, None), config.seed);
         let merged = spec
             .terminal_total_difficulty
             .is_some_and(|ttd| head.td >= ttd);
@@ -145,6 +174,7 @@ impl EthManager {
             pending_heads: VecDeque::new(),
             syncer,
             txs,
+            head_header: head_header.clone(),
         }
     }
 
@@ -378,7 +408,8 @@ impl EthManager {
             }
             if let Some(b) = new_head.filter(|b| b.hash == head.hash) {
                 self.head.time = b.header.timestamp;
-                self.txs.set_rules(rules_at(&self.spec, &b.header));
+                self.txs.set_rules(rules_at(&self.spec, &b.header, None));
+                self.head_header = b.header.clone();
                 written_head = Some((b, head.td));
             }
             self.head.number = head.number;
@@ -402,6 +433,15 @@ impl EthManager {
         }
         self.drain_syncer();
         self.drain_txs();
+    }
+
+    /// The wall clock (unix seconds), for a node that does not sync: its stored head is out of
+    /// date, so the transaction rules follow the forks the spec has activated by now.
+    pub fn handle_clock(&mut self, unix_secs: u64) {
+        if self.syncer.is_none() {
+            self.txs
+                .set_rules(rules_at(&self.spec, &self.head_header, Some(unix_secs)));
+        }
     }
 
     /// Timers (the syncer's request timeouts and force-sync cycle, the transaction fetcher's).
@@ -651,6 +691,35 @@ mod tests {
             ),
             "{a:?}"
         );
+    }
+
+    #[test]
+    fn a_node_that_does_not_sync_takes_the_rules_from_the_clock() {
+        let spec = ChainSpec::mainnet();
+        let genesis = spec.genesis_header.clone();
+        // At mainnet's genesis only legacy transactions were possible, and its gas limit
+        // (5000) admits none; by the clock of late 2026 Osaka is active.
+        let at_head = rules_at(&spec, &genesis, None);
+        assert_eq!(at_head.fork, Fork::Berlin);
+        let now = rules_at(&spec, &genesis, Some(1_795_000_000));
+        assert_eq!(now.fork, Fork::Osaka);
+        assert_eq!(now.head_gas_limit, TX_GAS_LIMIT_CAP);
+        assert_eq!(now.chain_id, 1);
+        // Between Cancun and Prague.
+        assert_eq!(
+            rules_at(&spec, &genesis, Some(1_720_000_000)).fork,
+            Fork::Cancun
+        );
+        // A custom chain names its forks `…Time`.
+        let g = Genesis::from_json(
+            r#"{"config": {"chainId": 9, "londonBlock": 0, "shanghaiTime": 0,
+                "cancunTime": 100}, "timestamp": "0x0", "alloc": {}}"#,
+        )
+        .unwrap();
+        let spec = ChainSpec::from_genesis(&g, None).unwrap();
+        let h = spec.genesis_header.clone();
+        assert_eq!(rules_at(&spec, &h, Some(50)).fork, Fork::Shanghai);
+        assert_eq!(rules_at(&spec, &h, Some(100)).fork, Fork::Cancun);
     }
 
     #[test]
