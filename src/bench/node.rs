@@ -48,7 +48,9 @@ fn start_node(extra: &[&str]) -> NodeChild {
         .arg("node")
         .arg("--datadir")
         .arg(&dir)
-        .args(["--port", "0", "--verbosity", "3", "--nodiscover"])
+        // p2p sessions without a capability: the node runs the p2p layer alone, as a relay
+        // does (with eth, a peer sharing no capability would be refused as useless).
+        .args(["--port", "0", "--verbosity", "3", "--nodiscover", "--noeth"])
         .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -178,6 +180,14 @@ fn idle_sessions() {
         }
     }
     std::thread::sleep(Duration::from_secs(1));
+    // The sessions must still be open at the node: a refused session would look like a cheap one.
+    let kept = held.iter_mut().map(still_open).filter(|open| *open).count();
+    if kept < IDLE_SESSIONS {
+        println!(
+            "idle sessions     only {kept} of {IDLE_SESSIONS} sessions are still open: no figure"
+        );
+        return;
+    }
     let loaded = rss_bytes(node.child.id());
     let per_peer = loaded.saturating_sub(base) as f64 / IDLE_SESSIONS as f64;
     println!(
@@ -193,6 +203,17 @@ fn idle_sessions() {
         }
     );
     drop(held);
+}
+
+/// Whether the node has neither closed the socket nor sent anything (a Disconnect) on it.
+fn still_open(s: &mut TcpStream) -> bool {
+    let mut byte = [0u8; 1];
+    if s.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let open = matches!(s.read(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+    let _ = s.set_nonblocking(false);
+    open
 }
 
 /// Handshakes (with Hello) the node completes per second under a flood from this process,
