@@ -218,16 +218,24 @@ impl Drop for ChainStoreHandle {
     }
 }
 
-/// A stored receipts list at least this large is kept after it is read, while GetReceipts keep
-/// coming: an eth/70 peer pages such a block (fixture block 11: 10.6 MB in ~2 MiB pages), and
-/// without the copy every page would read and decompress the whole list again.
+/// A stored receipts list at least this large is kept after it is read: an eth/70 peer pages
+/// such a block (fixture block 11: 10.6 MB in ~2 MiB pages), and without the copy every page
+/// would read and decompress the whole list again.
 pub const RECEIPTS_CACHE_SIZE_MIN: usize = 1024 * 1024;
 
-/// The chain store as the storage thread serves it: one large receipts list remembered between
-/// consecutive GetReceipts (at most one list, ≤ 16 MiB, dropped at the next other command).
+/// The kept list is dropped after this many commands without a read of it: a paging peer
+/// pipelines headers and bodies between its pages, so "the next command" would be too soon,
+/// while an idle node should not hold up to 16 MiB for nothing.
+pub const RECEIPTS_CACHE_IDLE_MAX: u32 = 64;
+
+/// The chain store as the storage thread serves it: one large receipts list remembered while
+/// it is being read (at most one list, ≤ 16 MiB, dropped after [`RECEIPTS_CACHE_IDLE_MAX`]
+/// commands that did not read it).
 struct ServingStore<'a> {
     store: &'a ChainStore,
     receipts: RefCell<Option<(Hash, Vec<u8>)>>,
+    /// Commands since the kept list was last read.
+    idle: std::cell::Cell<u32>,
 }
 
 impl ChainReader for ServingStore<'_> {
@@ -253,6 +261,7 @@ impl ChainReader for ServingStore<'_> {
         if let Some((h, list)) = self.receipts.borrow().as_ref()
             && h == hash
         {
+            self.idle.set(0);
             return Ok(Some(list.clone()));
         }
         let list = self.store.receipts_rlp(hash)?;
@@ -260,6 +269,7 @@ impl ChainReader for ServingStore<'_> {
             && l.len() >= RECEIPTS_CACHE_SIZE_MIN
         {
             *self.receipts.borrow_mut() = Some((*hash, l.clone()));
+            self.idle.set(0);
         }
         Ok(list)
     }
@@ -270,18 +280,14 @@ fn run(store: ChainStore, rx: Receiver<Command>) {
     let serving = ServingStore {
         store: &store,
         receipts: RefCell::new(None),
+        idle: std::cell::Cell::new(0),
     };
     let mut closer = None;
     while let Ok(command) = rx.recv_blocking() {
         let s = &store;
-        let receipts_request = matches!(
-            &command,
-            Command::Serve {
-                request: EthMessage::GetReceipts(_),
-                ..
-            }
-        );
-        if !receipts_request {
+        let idle = serving.idle.get().saturating_add(1);
+        serving.idle.set(idle);
+        if idle > RECEIPTS_CACHE_IDLE_MAX {
             serving.receipts.borrow_mut().take();
         }
         match command {
