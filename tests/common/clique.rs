@@ -5,7 +5,7 @@
 //! run.mjs starts the client as its own child, so the pair runs in a process group of its own
 //! and is stopped as a group (SIGTERM, then SIGKILL): a test never leaves a client behind.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -90,16 +90,7 @@ impl CliquePeer {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawning node (Node.js is needed for the interop tests)");
-        let events = Arc::new(Mutex::new(Vec::new()));
-        let out = child.stdout.take().unwrap();
-        let ev = events.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                    ev.lock().unwrap().push(v);
-                }
-            }
-        });
+        let events = super::interop::collect_json_lines(child.stdout.take().unwrap());
         let mut peer = CliquePeer {
             child,
             events,

@@ -37,16 +37,7 @@ impl Harness {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawning node (Node.js is needed for the interop tests)");
-        let events = Arc::new(Mutex::new(Vec::new()));
-        let out = child.stdout.take().unwrap();
-        let ev = events.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                    ev.lock().unwrap().push(v);
-                }
-            }
-        });
+        let events = collect_json_lines(child.stdout.take().unwrap());
         Harness { child, events }
     }
 
@@ -125,4 +116,19 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// Collects a child's stdout JSON lines as they come, on a thread of their own (lines that are
+/// not JSON are skipped).
+pub fn collect_json_lines(out: std::process::ChildStdout) -> Arc<Mutex<Vec<Value>>> {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let ev = events.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                ev.lock().unwrap().push(v);
+            }
+        }
+    });
+    events
 }
