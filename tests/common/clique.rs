@@ -10,9 +10,9 @@ use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::interop::EventLog;
 use serde_json::{Value, json};
 
 use super::interop::free_port;
@@ -52,7 +52,7 @@ pub fn spec() -> ChainSpec {
 /// A running client.
 pub struct CliquePeer {
     child: Child,
-    events: Arc<Mutex<Vec<Value>>>,
+    events: EventLog,
     /// Its enode URL (`enode://…@127.0.0.1:PORT`).
     pub enode: String,
     /// Its genesis hash, as its JSON-RPC reports it.
@@ -90,7 +90,7 @@ impl CliquePeer {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawning node (Node.js is needed for the interop tests)");
-        let events = super::interop::collect_json_lines(child.stdout.take().unwrap());
+        let events = EventLog::collect(child.stdout.take().unwrap());
         let mut peer = CliquePeer {
             child,
             events,
@@ -108,19 +108,13 @@ impl CliquePeer {
     /// The first event for which `pred` holds, waiting up to `timeout`; panics with every event
     /// and the client's log otherwise.
     pub fn wait(&self, what: &str, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
-        let end = Instant::now() + timeout;
-        loop {
-            if let Some(v) = self.events.lock().unwrap().iter().find(|v| pred(v)) {
-                return v.clone();
-            }
-            assert!(
-                Instant::now() < end,
+        self.events.try_wait(timeout, pred).unwrap_or_else(|| {
+            panic!(
                 "clique peer: no {what} event; events:\n{}\nclient log tail:\n{}",
                 self.dump(),
                 self.log_tail(40)
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+            )
+        })
     }
 
     /// Waits until the client's head is at block `number` or beyond; returns that head event.
@@ -132,23 +126,12 @@ impl CliquePeer {
 
     /// Every event named `name` so far, in order.
     pub fn events_named(&self, name: &str) -> Vec<Value> {
-        self.events
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|v| v["event"] == name)
-            .cloned()
-            .collect()
+        self.events.named(name)
     }
 
     /// Every event so far, one per line.
     pub fn dump(&self) -> String {
-        let events = self.events.lock().unwrap();
-        events
-            .iter()
-            .map(Value::to_string)
-            .collect::<Vec<_>>()
-            .join("\n")
+        self.events.dump()
     }
 
     /// The last `n` lines of the client's own log.
@@ -160,13 +143,8 @@ impl CliquePeer {
 
     /// The TCP address from the enode URL.
     pub fn addr(&self) -> SocketAddr {
-        let at = self.enode.rfind('@').unwrap();
-        self.enode[at + 1..]
-            .split('?')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap()
+        let e: ethpeer::enode::Enode = self.enode.parse().unwrap();
+        e.tcp_addr().unwrap()
     }
 
     /// The client's public key from the enode URL.

@@ -12,7 +12,7 @@ use serde_json::Value;
 /// A running harness process.
 pub struct Harness {
     child: Child,
-    events: Arc<Mutex<Vec<Value>>>,
+    events: EventLog,
 }
 
 fn harness_dir() -> PathBuf {
@@ -37,39 +37,21 @@ impl Harness {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawning node (Node.js is needed for the interop tests)");
-        let events = collect_json_lines(child.stdout.take().unwrap());
+        let events = EventLog::collect(child.stdout.take().unwrap());
         Harness { child, events }
     }
 
     /// The first event for which `pred` holds, waiting up to `timeout`.
     pub fn wait(&self, what: &str, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
-        let end = Instant::now() + timeout;
-        loop {
-            if let Some(v) = self.events.lock().unwrap().iter().find(|v| pred(v)) {
-                return v.clone();
-            }
-            assert!(
-                Instant::now() < end,
-                "harness: no {what} event; events:\n{}",
-                self.dump()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.events
+            .try_wait(timeout, pred)
+            .unwrap_or_else(|| panic!("harness: no {what} event; events:\n{}", self.dump()))
     }
 
     /// The first event for which `pred` holds, waiting up to `timeout`; `None` when none came
     /// (for callers that add their own context to the failure).
     pub fn try_wait(&self, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Option<Value> {
-        let end = Instant::now() + timeout;
-        loop {
-            if let Some(v) = self.events.lock().unwrap().iter().find(|v| pred(v)) {
-                return Some(v.clone());
-            }
-            if Instant::now() >= end {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.events.try_wait(timeout, pred)
     }
 
     /// The first event named `name` whose fields match all `(key, value)` pairs.
@@ -81,24 +63,12 @@ impl Harness {
 
     /// Every event named `name` so far, in the order the harness printed them.
     pub fn events_named(&self, name: &str) -> Vec<Value> {
-        self.events
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|v| v["event"] == name)
-            .cloned()
-            .collect()
+        self.events.named(name)
     }
 
     /// Every event so far, one per line.
     pub fn dump(&self) -> String {
-        self.events
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|v| v.to_string())
-            .collect::<Vec<_>>()
-            .join("\n")
+        self.events.dump()
     }
 }
 
@@ -118,17 +88,56 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Collects a child's stdout JSON lines as they come, on a thread of their own (lines that are
-/// not JSON are skipped).
-pub fn collect_json_lines(out: std::process::ChildStdout) -> Arc<Mutex<Vec<Value>>> {
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let ev = events.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                ev.lock().unwrap().push(v);
+/// The JSON-lines events a child process printed so far, collected as they come on a thread of
+/// their own (lines that are not JSON are skipped).
+pub struct EventLog(Arc<Mutex<Vec<Value>>>);
+
+impl EventLog {
+    /// Starts collecting `out`.
+    pub fn collect(out: std::process::ChildStdout) -> EventLog {
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let ev = events.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                    ev.lock().unwrap().push(v);
+                }
             }
+        });
+        EventLog(events)
+    }
+
+    /// The first event for which `pred` holds, waiting up to `timeout`.
+    pub fn try_wait(&self, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Option<Value> {
+        let end = Instant::now() + timeout;
+        loop {
+            if let Some(v) = self.0.lock().unwrap().iter().find(|v| pred(v)) {
+                return Some(v.clone());
+            }
+            if Instant::now() >= end {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
-    });
-    events
+    }
+
+    /// Every event named `name` so far, in order.
+    pub fn named(&self, name: &str) -> Vec<Value> {
+        let events = self.0.lock().unwrap();
+        events
+            .iter()
+            .filter(|v| v["event"] == name)
+            .cloned()
+            .collect()
+    }
+
+    /// Every event so far, one per line.
+    pub fn dump(&self) -> String {
+        let events = self.0.lock().unwrap();
+        events
+            .iter()
+            .map(Value::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
 }

@@ -96,13 +96,8 @@ impl NodeProc {
 
     /// The TCP address from the enode URL.
     pub fn addr(&self) -> std::net::SocketAddr {
-        let at = self.enode.rfind('@').unwrap();
-        self.enode[at + 1..]
-            .split('?')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap()
+        let e: ethpeer::enode::Enode = self.enode.parse().unwrap();
+        e.tcp_addr().unwrap()
     }
 
     /// The node's public key from the enode URL.
