@@ -8,10 +8,9 @@
 mod common;
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use common::{TestRng, fixture_json, fixture_path, h32};
@@ -531,34 +530,13 @@ fn kill_9_at_random_moments_leaves_a_consistent_head() {
     let mut rng = TestRng::new(0x6b69_6c6c);
     let mut last_head = 0;
     for round in 0..6 {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["crash_writer", "--exact", "--nocapture", "--test-threads=1"])
-            .env(CRASH_DIR_ENV, &dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (ready_tx, ready_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let ready = BufReader::new(stdout)
-                .lines()
-                .any(|l| l.is_ok_and(|l| l.contains(READY_LINE)));
-            let _ = ready_tx.send(ready);
-        });
-        let ready = ready_rx.recv_timeout(Duration::from_secs(60));
-        if ready != Ok(true) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("round {round}: the writer never got ready ({ready:?})");
-        }
         let delay = 10 + rng.below(500);
-        std::thread::sleep(Duration::from_millis(delay));
-        child.kill().unwrap();
-        let status = child.wait().unwrap();
-        assert!(
-            !status.success(),
-            "round {round}: the writer exited by itself"
+        common::crash::kill_writer_after(
+            "crash_writer",
+            CRASH_DIR_ENV,
+            &dir,
+            READY_LINE,
+            Duration::from_millis(delay),
         );
 
         let context = format!("round {round} (killed after {delay} ms)");

@@ -4,10 +4,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -429,36 +427,13 @@ fn kill_9_at_random_moments_leaves_a_store_that_opens() {
     let dir = temp_dir("kill9");
     let mut rng = TestRng::new(0x6b69_6c6c);
     for round in 0..5 {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["crash_writer", "--exact", "--nocapture", "--test-threads=1"])
-            .env(CRASH_DIR_ENV, &dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // libtest may print `test crash_writer ... ` on the same line, so look for the marker
-        // anywhere in a line; a reader thread lets a silent child time out instead of hanging.
-        let stdout = child.stdout.take().unwrap();
-        let (ready_tx, ready_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let ready = BufReader::new(stdout)
-                .lines()
-                .any(|l| l.is_ok_and(|l| l.contains(READY_LINE)));
-            let _ = ready_tx.send(ready);
-        });
-        let ready = ready_rx.recv_timeout(Duration::from_secs(60));
-        if ready != Ok(true) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("round {round}: the writer never got ready ({ready:?})");
-        }
         let delay = 20 + rng.below(600);
-        std::thread::sleep(Duration::from_millis(delay));
-        child.kill().unwrap();
-        let status = child.wait().unwrap();
-        assert!(
-            !status.success(),
-            "round {round}: the writer exited by itself"
+        common::crash::kill_writer_after(
+            "crash_writer",
+            CRASH_DIR_ENV,
+            &dir,
+            READY_LINE,
+            Duration::from_millis(delay),
         );
 
         let db = NodeDb::open(&dir)

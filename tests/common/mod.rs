@@ -57,6 +57,7 @@ impl TestRng {
 }
 
 pub mod clique;
+pub mod crash;
 pub mod fixture_chain;
 pub mod fixture_node;
 pub mod interop;
