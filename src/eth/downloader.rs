@@ -784,16 +784,7 @@ impl Downloader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eth::EthVersion;
-
-    fn view(id: PeerId, number: u64, earliest: u64) -> PeerView {
-        PeerView {
-            id,
-            version: EthVersion::Eth69,
-            number,
-            earliest,
-        }
-    }
+    use crate::eth::sync_work::tests::view;
 
     #[test]
     fn the_first_request_is_the_chunk_holding_our_head() {

@@ -114,10 +114,11 @@ impl Fails {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn view(id: PeerId, number: u64, earliest: u64) -> PeerView {
+    /// An eth/69 peer at `number` serving from `earliest` (shared with the downloader's tests).
+    pub(crate) fn view(id: PeerId, number: u64, earliest: u64) -> PeerView {
         PeerView {
             id,
             version: EthVersion::Eth69,
