@@ -8,13 +8,13 @@
 //! for them either: a peer may relay a transaction that became invalid on its way). A delivery
 //! whose type or size contradicts its announcement disconnects the peer.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::broadcast::{Announced, BlockPlan, Broadcaster, announcement_packs};
 use super::tx_fetcher::{FetchAction, TxFetcher};
 use super::{EthMessage, HashesRequest, NewPooledTransactionHashes, RawList, RawResponse};
 use crate::tx::pool::{Pool, PoolConfig};
-use crate::tx::validate::{Rules, validate};
+use crate::tx::validate::{Checked, Rules, validate, validate_unless_known};
 use crate::tx::{Hash, PoolTx};
 
 /// The loop's handle on a peer.
@@ -66,7 +66,26 @@ pub struct TxHandler {
     stats: TxStats,
     /// Draws per-peer salts for the broadcaster (splitmix64 over the seed).
     salt_state: u64,
+    /// Invalid transactions received per peer (peers we know of only).
+    invalid: BTreeMap<PeerId, u32>,
+    /// Peers disconnected for invalid transactions, whose further bodies are ignored.
+    dropped: BTreeSet<PeerId>,
 }
+
+/// What one received body turned out to be.
+enum Taken {
+    Valid(PoolTx),
+    /// Already in the pool.
+    Known(Hash),
+    Invalid,
+    /// The peer is being disconnected: ignore the rest of its message.
+    PeerDropped,
+}
+
+/// Invalid transactions a peer may send before it is disconnected as useless: 128. Stateless
+/// invalidity (bad signature, wrong chain, malformed) never heals on the way, so an honest relay
+/// sends none; the bound caps the signature recoveries one peer can make the loop do.
+pub const INVALID_TXS_PER_PEER_MAX: u32 = 128;
 
 impl TxHandler {
     /// A handler validating by `rules`, with a pool bounded by `pool`; `seed` makes the push
@@ -80,6 +99,8 @@ impl TxHandler {
             out: VecDeque::new(),
             stats: TxStats::default(),
             salt_state: seed,
+            invalid: BTreeMap::new(),
+            dropped: BTreeSet::new(),
         }
     }
 
@@ -122,10 +143,12 @@ impl TxHandler {
         self.broadcaster.plan_block(hash, peers)
     }
 
-    /// A peer left.
+    /// A peer left (its counters go with it).
     pub fn remove_peer(&mut self, peer: PeerId) {
         self.broadcaster.remove_peer(peer);
         self.fetcher.remove_peer(peer);
+        self.invalid.remove(&peer);
+        self.dropped.remove(&peer);
         self.drain_fetcher();
     }
 
@@ -153,9 +176,14 @@ impl TxHandler {
     pub fn handle_transactions(&mut self, now: u64, peer: PeerId, txs: &RawList, peers: &[PeerId]) {
         let mut fresh = Vec::new();
         for item in txs.iter() {
-            if let Some(tx) = self.take(peer, item) {
-                self.fetcher.handle_broadcast(&tx.hash);
-                self.pool_add(now, tx, &mut fresh);
+            match self.take(peer, item) {
+                Taken::Valid(tx) => {
+                    self.fetcher.handle_broadcast(&tx.hash);
+                    self.pool_add(now, tx, &mut fresh);
+                }
+                Taken::Known(hash) => self.fetcher.handle_broadcast(&hash),
+                Taken::Invalid => {}
+                Taken::PeerDropped => break,
             }
         }
         self.propagate(&fresh, peers, false);
@@ -204,13 +232,23 @@ impl TxHandler {
     /// PooledTransactions (0x0a) from `peer`: the answer to one of the fetcher's requests.
     pub fn handle_pooled(&mut self, now: u64, peer: PeerId, resp: &RawResponse, peers: &[PeerId]) {
         let mut valid = Vec::new();
+        let mut delivered: Vec<(Hash, u8, usize)> = Vec::new();
         for item in resp.items.iter() {
-            if let Some(tx) = self.take(peer, item) {
-                valid.push(tx);
+            match self.take(peer, item) {
+                Taken::Valid(tx) => {
+                    delivered.push((tx.hash, tx.tx_type, tx.size));
+                    valid.push(tx);
+                }
+                // Already pooled (it came another way meanwhile): still a delivery.
+                Taken::Known(hash) => {
+                    if let Some(t) = self.pool.get(&hash) {
+                        delivered.push((hash, t.tx_type, t.size));
+                    }
+                }
+                Taken::Invalid => {}
+                Taken::PeerDropped => return,
             }
         }
-        let delivered: Vec<(Hash, u8, usize)> =
-            valid.iter().map(|t| (t.hash, t.tx_type, t.size)).collect();
         let rejected = self
             .fetcher
             .handle_delivery(now, peer, Some(resp.request_id), &delivered);
@@ -240,22 +278,44 @@ impl TxHandler {
         self.out.pop_front()
     }
 
-    /// Validates one received body; marks it known to its sender.
-    fn take(&mut self, peer: PeerId, item: &[u8]) -> Option<PoolTx> {
+    /// Checks one received body (the sender is recovered only for a transaction not already
+    /// pooled) and marks it known to its sender. A peer past [`INVALID_TXS_PER_PEER_MAX`] invalid
+    /// transactions is disconnected: each can cost a signature recovery on the event loop.
+    fn take(&mut self, peer: PeerId, item: &[u8]) -> Taken {
+        if self.dropped.contains(&peer) {
+            return Taken::PeerDropped;
+        }
         self.stats.received += 1;
-        match validate(&self.rules, item) {
-            Ok(tx) => {
+        let pool = &self.pool;
+        match validate_unless_known(&self.rules, item, &|h| pool.contains(h)) {
+            Ok(Checked::Valid(tx)) => {
                 self.broadcaster.mark_known(peer, tx.hash);
-                Some(tx)
+                Taken::Valid(tx)
+            }
+            Ok(Checked::Known(hash)) => {
+                self.stats.duplicates += 1;
+                self.broadcaster.mark_known(peer, hash);
+                Taken::Known(hash)
             }
             Err(_) => {
                 self.stats.invalid += 1;
-                None
+                let count = self.invalid.entry(peer).or_insert(0);
+                *count += 1;
+                if *count > INVALID_TXS_PER_PEER_MAX {
+                    self.dropped.insert(peer);
+                    self.out.push_back(TxOut::Disconnect {
+                        peer,
+                        why: format!("more than {INVALID_TXS_PER_PEER_MAX} invalid transactions"),
+                    });
+                    return Taken::PeerDropped;
+                }
+                Taken::Invalid
             }
         }
     }
 
     fn pool_add(&mut self, now: u64, tx: PoolTx, fresh: &mut Vec<Hash>) {
+        // The same body twice in one message: the first one is in by now.
         if self.pool.contains(&tx.hash) {
             self.stats.duplicates += 1;
             return;
@@ -407,6 +467,41 @@ mod tests {
         h.handle_transactions(0, 1, &list, &[1, 2, 3, 4]);
         assert!(drain(&mut h).is_empty());
         assert_eq!((h.stats().invalid, h.stats().added), (1, 0));
+    }
+
+    #[test]
+    fn a_peer_sending_too_many_invalid_txs_is_dropped_and_the_rest_ignored() {
+        let mut h = handler();
+        let bad: Vec<Vec<u8>> = (0..INVALID_TXS_PER_PEER_MAX as u64 + 10)
+            .map(|n| signed(n, CHAIN + 1))
+            .collect();
+        let list = RawList::from_items(&bad).unwrap();
+        h.handle_transactions(0, 1, &list, &[1, 2, 3, 4]);
+        let out = drain(&mut h);
+        assert!(
+            matches!(out.as_slice(), [TxOut::Disconnect { peer: 1, .. }]),
+            "{out:?}"
+        );
+        assert_eq!(h.stats().invalid, u64::from(INVALID_TXS_PER_PEER_MAX) + 1);
+        // Nothing more from it is even looked at.
+        h.handle_transactions(
+            1,
+            1,
+            &RawList::from_items([signed(0, CHAIN)]).unwrap(),
+            &[1],
+        );
+        assert_eq!(h.stats().added, 0);
+    }
+
+    #[test]
+    fn a_known_tx_is_not_checked_again() {
+        let mut h = handler();
+        let list = RawList::from_items([signed(0, CHAIN)]).unwrap();
+        h.handle_transactions(0, 1, &list, &[1, 2, 3, 4]);
+        drain(&mut h);
+        h.handle_transactions(1, 2, &list, &[1, 2, 3, 4]);
+        assert_eq!((h.stats().added, h.stats().duplicates), (1, 1));
+        assert!(drain(&mut h).is_empty(), "a duplicate is not relayed");
     }
 
     #[test]

@@ -17,10 +17,10 @@
 
 use std::fmt;
 
-use super::PoolTx;
 use super::transaction::{
     BLOB_SIZE, CELLS_PER_EXT_BLOB, DecodeError, KZG_SIZE, Transaction, TxType, decode_network,
 };
+use super::{Hash, PoolTx};
 
 /// The largest transaction the pool takes, blob sidecar apart: 128 KiB, go-ethereum's
 /// `txMaxSize` (four 32 KiB slots), measured on the consensus encoding.
@@ -147,6 +147,8 @@ impl Rules {
 pub enum TxError {
     /// The bytes are not a well-formed transaction.
     Decode(DecodeError),
+    /// A transaction the caller already holds (see [`validate_unless_known`]).
+    Known(Hash),
     /// The encoding is over the size limit.
     Oversized { size: usize, max: usize },
     /// The type is not active at this fork.
@@ -189,6 +191,7 @@ impl fmt::Display for TxError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TxError::Decode(e) => write!(f, "{e}"),
+            TxError::Known(h) => write!(f, "already known: 0x{}", crate::crypto::hex(h)),
             TxError::Oversized { size, max } => {
                 write!(f, "transaction size {size} over the limit of {max}")
             }
@@ -303,6 +306,30 @@ pub fn floor_data_gas(tx: &Transaction) -> u64 {
 /// Decodes and checks one network-encoded transaction (an item of Transactions or
 /// PooledTransactions) and builds its pool record.
 pub fn validate(rules: &Rules, network_bytes: &[u8]) -> Result<PoolTx, TxError> {
+    match validate_unless_known(rules, network_bytes, &|_| false)? {
+        Checked::Valid(tx) => Ok(tx),
+        // Unreachable: nothing is known to the closure above.
+        Checked::Known(hash) => Err(TxError::Known(hash)),
+    }
+}
+
+/// What [`validate_unless_known`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checked {
+    /// A valid transaction and its pool record.
+    Valid(PoolTx),
+    /// The caller already holds a transaction with this hash: it was not checked further.
+    Known(Hash),
+}
+
+/// [`validate`], but a transaction whose hash `known` reports is returned as
+/// [`Checked::Known`] before its sender is recovered: a relayed transaction arrives from many
+/// peers, and the signature recovery (the costly step, ~70 µs) is then done once.
+pub fn validate_unless_known(
+    rules: &Rules,
+    network_bytes: &[u8],
+    known: &dyn Fn(&Hash) -> bool,
+) -> Result<Checked, TxError> {
     // Refuse what could not be a valid transaction at this fork before parsing it.
     let network_max = rules.network_size_max();
     if network_bytes.len() > network_max {
@@ -326,6 +353,10 @@ pub fn validate(rules: &Rules, network_bytes: &[u8]) -> Result<PoolTx, TxError> 
             max: rules.max_tx_size,
         });
     }
+    let hash = crate::crypto::keccak256(&consensus);
+    if known(&hash) {
+        return Ok(Checked::Known(hash));
+    }
     match tx.chain_id {
         Some(id) if id != rules.chain_id => {
             return Err(TxError::WrongChainId {
@@ -347,8 +378,8 @@ pub fn validate(rules: &Rules, network_bytes: &[u8]) -> Result<PoolTx, TxError> 
             .map_or(consensus.len(), <[u8]>::len),
         _ => consensus.len(),
     };
-    Ok(PoolTx {
-        hash: crate::crypto::keccak256(&consensus),
+    Ok(Checked::Valid(PoolTx {
+        hash,
         sender,
         nonce: tx.nonce,
         tx_type: tx.tx_type.byte(),
@@ -359,7 +390,7 @@ pub fn validate(rules: &Rules, network_bytes: &[u8]) -> Result<PoolTx, TxError> 
         blob_fee_cap: tx.blob_fee_cap,
         size,
         network_rlp: network_bytes.to_vec(),
-    })
+    }))
 }
 
 /// Gas limit against the caps, fees against each other, initcode, intrinsic gas and floor.
