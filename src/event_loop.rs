@@ -31,7 +31,7 @@ use crate::discv4::table::Node as DiscNode;
 use crate::enode::Enode;
 use crate::log;
 use crate::node::{Action, Node};
-use crate::p2p::{DisconnectReason, Hello};
+use crate::p2p::{self, DisconnectReason, Hello};
 use crate::peer_task::{self, Admission, ConnId, Outgoing, PeerEvent, Role, TaskContext};
 use crate::udp_task::{self, Datagram};
 
@@ -548,7 +548,16 @@ impl Server {
                                 ("peers", &self.node.peer_count()),
                             ],
                         );
-                        Admission::Admit { queue: rx, eth }
+                        let caps_end = caps
+                            .iter()
+                            .map(|c| c.offset.saturating_add(c.length))
+                            .max()
+                            .unwrap_or(p2p::BASE_PROTOCOL_LENGTH);
+                        Admission::Admit {
+                            queue: rx,
+                            eth,
+                            caps_end,
+                        }
                     }
                     Err(r) => {
                         log::debug(

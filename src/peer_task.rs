@@ -122,9 +122,11 @@ pub enum PeerEvent {
 #[derive(Debug)]
 pub enum Admission {
     /// Run the session; the loop writes through `queue`; `eth` when the session runs eth.
+    /// Message ids from `caps_end` on belong to no shared capability.
     Admit {
         queue: Receiver<Outgoing>,
         eth: Option<EthSession>,
+        caps_end: u64,
     },
     /// Send Disconnect with this reason and close.
     Refuse(DisconnectReason),
@@ -259,8 +261,12 @@ async fn session(conn: ConnId, role: Role, ctx: &TaskContext) -> Result<CloseRea
         verdict: tx,
     })
     .await?;
-    let (queue, eth) = match admission {
-        Admission::Admit { queue, eth } => (queue, eth),
+    let (queue, eth, caps_end) = match admission {
+        Admission::Admit {
+            queue,
+            eth,
+            caps_end,
+        } => (queue, eth, caps_end),
         Admission::Refuse(reason) => {
             write_disconnect(&mut writer, &mut egress, reason, snappy).await;
             return Err(SessionError::Refused(reason));
@@ -281,7 +287,15 @@ async fn session(conn: ConnId, role: Role, ctx: &TaskContext) -> Result<CloseRea
             }
         }
     }
-    let read = read_loop(conn, reader, ingress, snappy, &ctx.events, ctl_tx, eth);
+    let read = read_loop(
+        conn,
+        (reader, ingress),
+        snappy,
+        &ctx.events,
+        ctl_tx,
+        eth,
+        caps_end,
+    );
     let write = write_loop(writer, egress, snappy, queue, ctl_rx);
     // Either half may end the session. A reader that wants a Disconnect written hands it to the
     // writer and waits; otherwise the first half to finish decides.
@@ -508,12 +522,12 @@ enum Control {
 /// or `None` after handing the writer a Disconnect to write.
 async fn read_loop(
     conn: ConnId,
-    mut reader: BufReader<TcpStream>,
-    mut ingress: Ingress,
+    (mut reader, mut ingress): (BufReader<TcpStream>, Ingress),
     snappy: bool,
     events: &Sender<PeerEvent>,
     ctl: Sender<Control>,
     mut eth: Option<EthReader<'_>>,
+    caps_end: u64,
 ) -> Option<CloseReason> {
     let mut buf = Vec::new();
     let status_deadline = Instant::now() + STATUS_TIMEOUT;
@@ -635,7 +649,7 @@ async fn read_loop(
                     }
                 }
             }
-            code if eth.is_some() => {
+            code if code >= caps_end => {
                 // No capability of this session owns the id (geth: "msg code out of range").
                 log::debug(
                     "Message code out of range",
