@@ -35,8 +35,6 @@ pub struct NodeConfig {
     pub trusted: BTreeSet<NodeId>,
     /// Nodes we keep connected to (geth `--staticnodes`).
     pub static_nodes: Vec<Enode>,
-    /// Dynamic dial candidates (bootnodes now, discovery later).
-    pub bootnodes: Vec<Enode>,
     /// Only nodes in these networks are dialed or admitted (`--netrestrict`).
     pub netrestrict: Option<Netlist>,
 }
@@ -49,7 +47,6 @@ impl Default for NodeConfig {
             protocols: Vec::new(),
             trusted: BTreeSet::new(),
             static_nodes: Vec::new(),
-            bootnodes: Vec::new(),
             netrestrict: None,
         }
     }
@@ -109,7 +106,10 @@ pub struct Node {
 }
 
 impl Node {
-    /// A node with no connections; static nodes and bootnodes are handed to the dial scheduler.
+    /// A node with no connections; static nodes are handed to the dial scheduler. Bootnodes are
+    /// not: as in geth they seed discovery only, and dynamic candidates come from discovery
+    /// ([`Node::handle_candidates`]), so a node without discovery dials static and trusted nodes
+    /// and nothing else.
     pub fn new(self_id: NodeId, config: NodeConfig, now: Millis, seed: u64) -> Node {
         let dial_config = DialConfig {
             max_peers: config.max_peers,
@@ -122,9 +122,6 @@ impl Node {
         // has already reported enode URLs it could not parse.
         for c in config.static_nodes.iter().filter_map(candidate) {
             let _ = dial.add_static(now, c);
-        }
-        for c in config.bootnodes.iter().filter_map(candidate) {
-            let _ = dial.add_candidate(now, c);
         }
         Node {
             self_id,
@@ -245,16 +242,9 @@ impl Node {
     /// Time passed; the dial scheduler may start dials.
     pub fn handle_timeout(&mut self, now: Millis) {
         self.dial.handle_timeout(now);
-        if self.dial.wants_candidates() {
-            // With no discovery yet, bootnodes are the only source: offer them again. Recently
-            // dialed ones are refused by the scheduler's history.
-            for c in self.config.bootnodes.iter().filter_map(candidate) {
-                let _ = self.dial.add_candidate(now, c);
-            }
-        }
     }
 
-    /// New dial candidates (bootnodes, discovery results).
+    /// New dial candidates (discovery results).
     pub fn handle_candidates(&mut self, now: Millis, nodes: impl IntoIterator<Item = Enode>) {
         for c in nodes.into_iter().filter_map(|n| candidate(&n)) {
             let _ = self.dial.add_candidate(now, c);

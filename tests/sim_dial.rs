@@ -345,7 +345,7 @@ impl Sim {
                     }
                 }
             }
-            // The loop refills bootnodes when the scheduler runs dry.
+            // Discovery refills candidates when the scheduler runs dry.
             _ => {
                 if self.sched.wants_candidates() {
                     for i in 1..5 {

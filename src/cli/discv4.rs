@@ -461,6 +461,7 @@ pub fn bootnode(args: &Bootnode, out: &mut dyn Write) -> Result<(), CliError> {
             netrestrict,
             ..NodeConfig::default()
         },
+        bootnodes: Vec::new(),
         listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), args.port),
         max_pending: 0,
         ext_ip,

@@ -252,6 +252,9 @@ pub struct Prepared {
     pub datadir: Option<Datadir>,
     pub key: SecretKey,
     pub config: NodeConfig,
+    /// Discovery's first contacts (`--bootnodes` or the network's). They seed discovery only,
+    /// as in geth: with discovery off they are never dialed.
+    pub bootnodes: Vec<Enode>,
     pub listen: SocketAddr,
     pub max_pending: usize,
     pub ext_ip: Option<IpAddr>,
@@ -440,13 +443,13 @@ pub fn prepare(args: &NodeArgs) -> Result<Prepared, CliError> {
         protocols: Vec::new(),
         trusted,
         static_nodes,
-        bootnodes,
         netrestrict,
     };
     Ok(Prepared {
         datadir: Some(dd),
         key,
         config,
+        bootnodes,
         listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), args.port),
         max_pending: args.maxpendpeers,
         ext_ip: nat_ip(args.nat.as_deref())?,
@@ -564,7 +567,7 @@ pub fn run_node(
                 ip,
                 udp,
                 tcp,
-                bootnodes: config.bootnodes.iter().filter_map(disc_node).collect(),
+                bootnodes: p.bootnodes.iter().filter_map(disc_node).collect(),
                 netrestrict: config.netrestrict.clone(),
                 seed,
                 enr_seq: unix_ms(),
@@ -633,7 +636,7 @@ pub fn run_node(
                 ("maxpeers", &config.max_peers),
                 ("static", &config.static_nodes.len()),
                 ("trusted", &config.trusted.len()),
-                ("bootnodes", &config.bootnodes.len()),
+                ("bootnodes", &p.bootnodes.len()),
             ],
         );
         let inbound = InboundThrottle::new(p.max_pending, config.netrestrict.clone());
