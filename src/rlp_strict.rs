@@ -153,6 +153,17 @@ fn header(buf: &[u8], offset: usize, limit: usize) -> Result<Header, RlpError> {
     })
 }
 
+/// The total length (header and payload) of the item at the start of `buf`, checked to fit in
+/// `buf` without overflow. Only the outer header is read; use this where a format frames an item
+/// whose contents are checked elsewhere or ignored (RLPx header-data, the frame's msg-id). Sums of
+/// `rlp::PayloadInfo` fields are never used for this: an 8-byte length overflows them.
+pub fn item_len(buf: &[u8]) -> Result<usize, RlpError> {
+    if buf.is_empty() {
+        return Err(RlpError::Empty);
+    }
+    Ok(header(buf, 0, buf.len())?.end)
+}
+
 /// Checks that `buf` starts with one canonical RLP item and returns that item's total length.
 /// Bytes after it are not examined; formats with trailing padding (EIP-8 handshake bodies) use
 /// this, everything else uses [`validate`].

@@ -148,10 +148,8 @@ pub(crate) fn list_items(bytes: &[u8]) -> Result<ListItems<'_>, P2pError> {
     if first < 0xc0 {
         return Err(P2pError::Rlp(rlp::DecoderError::RlpExpectedToBeList));
     }
+    // `validate` above proved the list spans the whole buffer, so the sum cannot overflow.
     let info = rlp::PayloadInfo::from(bytes)?;
-    if info.total() != bytes.len() {
-        return Err(P2pError::Malformed("trailing bytes after the RLP list"));
-    }
     let rest = bytes
         .get(info.header_len..)
         .ok_or(P2pError::Rlp(rlp::DecoderError::RlpIsTooShort))?;

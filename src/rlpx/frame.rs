@@ -323,8 +323,8 @@ impl<M: MacState> Ingress<M> {
         // header-data must be an RLP list that fits in the header; its content is ignored
         // (it once carried capability-id and context-id, which nobody uses).
         let data = &ct[3..];
-        match rlp::PayloadInfo::from(data) {
-            Ok(info) if data[0] >= 0xc0 && info.total() <= data.len() => {}
+        match crate::rlp_strict::item_len(data) {
+            Ok(_) if data[0] >= 0xc0 => {}
             _ => return Err(FrameError::BadHeaderData),
         }
         if size == 0 {
@@ -393,10 +393,9 @@ fn encode_msg_id(msg_id: u64, buf: &mut [u8; MSG_ID_RLP_LEN_MAX]) -> usize {
 
 /// Reads the canonical `rlp(msg-id)` at the start of the frame data.
 fn decode_msg_id(data: &[u8]) -> Result<(u64, usize), FrameError> {
-    let info = rlp::PayloadInfo::from(data).map_err(|_| FrameError::BadMsgId)?;
-    let total = info.total();
+    let total = crate::rlp_strict::item_len(data).map_err(|_| FrameError::BadMsgId)?;
     let first = data.first().copied().ok_or(FrameError::BadMsgId)?;
-    if first >= 0xc0 || total > data.len() || total > MSG_ID_RLP_LEN_MAX {
+    if first >= 0xc0 || total > MSG_ID_RLP_LEN_MAX {
         return Err(FrameError::BadMsgId);
     }
     let id_rlp = data.get(..total).ok_or(FrameError::BadMsgId)?;
@@ -478,5 +477,57 @@ mod tests {
             Err(FrameError::TooLarge { .. })
         ));
         assert!(out.is_empty());
+    }
+
+    /// Encrypts and MACs a frame whose plaintext header and body the test chooses, as a peer
+    /// that completed the handshake could send.
+    fn seal_plain(eg: &mut Egress, mut header: [u8; BLOCK_LEN], body: &[u8]) -> Vec<u8> {
+        eg.cipher.try_apply_keystream(&mut header).unwrap();
+        let hmac = header_mac(&mut eg.mac, &eg.mac_cipher, &header);
+        let mut out = header.to_vec();
+        out.extend_from_slice(&hmac);
+        let mut ct = body.to_vec();
+        eg.cipher.try_apply_keystream(&mut ct).unwrap();
+        let fmac = frame_mac(&mut eg.mac, &eg.mac_cipher, &ct);
+        out.extend_from_slice(&ct);
+        out.extend_from_slice(&fmac);
+        out
+    }
+
+    fn block(hex: &str) -> [u8; BLOCK_LEN] {
+        crate::crypto::unhex(hex).unwrap().try_into().unwrap()
+    }
+
+    /// Found by fuzzing: header-data `ff` + an 8-byte length of all ones made the RLP total
+    /// overflow (a panic in debug builds, a wrapped sum that passed the check in release).
+    #[test]
+    fn regression_header_data_length_overflow() {
+        let (a, b) = pair();
+        let (mut eg, _) = a.split();
+        let (_, mut ing) = b.split();
+        let wire = seal_plain(&mut eg, block("000001ffffffffffffffffff00000000"), &[]);
+        let mut header = [0u8; HEADER_LEN];
+        header.copy_from_slice(&wire[..HEADER_LEN]);
+        assert_eq!(ing.open_header(&mut header), Err(FrameError::BadHeaderData));
+    }
+
+    /// Found by fuzzing: a msg-id `bf` + an 8-byte length of all ones, behind a valid header.
+    #[test]
+    fn regression_msg_id_length_overflow() {
+        let (a, b) = pair();
+        let (mut eg, _) = a.split();
+        let (_, mut ing) = b.split();
+        let mut wire = seal_plain(
+            &mut eg,
+            block("000010c2808000000000000000000000"),
+            &block("bfffffffffffffffff00000000000000"),
+        );
+        let mut header = [0u8; HEADER_LEN];
+        header.copy_from_slice(&wire[..HEADER_LEN]);
+        assert_eq!(ing.open_header(&mut header), Ok(16 + MAC_LEN));
+        assert_eq!(
+            ing.open_body(&mut wire[HEADER_LEN..]),
+            Err(FrameError::BadMsgId)
+        );
     }
 }

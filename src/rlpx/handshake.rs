@@ -196,10 +196,9 @@ impl AckBody {
 
 /// The RLP list at the start of `plain`, without the padding that follows it.
 fn leading_list(plain: &[u8]) -> Result<Rlp<'_>, HandshakeError> {
-    let info = Rlp::new(plain)
-        .payload_info()
+    let len = crate::rlp_strict::item_len(plain)
         .map_err(|_| HandshakeError::Rlp("body does not start with an RLP item"))?;
-    let list = Rlp::new(plain.get(..info.total()).unwrap_or(plain));
+    let list = Rlp::new(&plain[..len]);
     if !list.is_list() {
         return Err(HandshakeError::Rlp("body is not an RLP list"));
     }
