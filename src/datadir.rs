@@ -22,6 +22,12 @@ pub enum DatadirError {
     Io(PathBuf, std::io::Error),
     /// The node key file does not hold a valid key.
     BadKey(PathBuf, String),
+    /// The path exists and is not a directory.
+    NotADirectory(PathBuf),
+    /// A verb that only reads was pointed at a datadir that does not exist.
+    Missing(PathBuf),
+    /// The datadir is on a file system we cannot write (and has no `LOCK` to lock read-only).
+    ReadOnly(PathBuf),
 }
 
 impl std::fmt::Display for DatadirError {
@@ -34,6 +40,11 @@ impl std::fmt::Display for DatadirError {
             ),
             DatadirError::Io(p, e) => write!(f, "{}: {e}", p.display()),
             DatadirError::BadKey(p, e) => write!(f, "{}: invalid node key: {e}", p.display()),
+            DatadirError::NotADirectory(p) => {
+                write!(f, "datadir {} is not a directory", p.display())
+            }
+            DatadirError::Missing(p) => write!(f, "datadir {} does not exist", p.display()),
+            DatadirError::ReadOnly(p) => write!(f, "datadir {} is not writable", p.display()),
         }
     }
 }
@@ -52,14 +63,51 @@ pub struct Datadir {
 impl Datadir {
     /// Creates the directory if needed and takes its exclusive lock.
     pub fn open(path: &Path) -> Result<Datadir, DatadirError> {
+        if path.exists() && !path.is_dir() {
+            return Err(DatadirError::NotADirectory(path.to_path_buf()));
+        }
         std::fs::create_dir_all(path).map_err(|e| DatadirError::Io(path.to_path_buf(), e))?;
+        Self::lock(path, false)
+    }
+
+    /// Takes the lock of a datadir that must already exist, creating nothing else: for verbs
+    /// that only read (`export`). On a read-only file system the existing `LOCK` is locked
+    /// through a read-only handle (an OS file lock needs no write access).
+    pub fn open_existing(path: &Path) -> Result<Datadir, DatadirError> {
+        if !path.exists() {
+            return Err(DatadirError::Missing(path.to_path_buf()));
+        }
+        if !path.is_dir() {
+            return Err(DatadirError::NotADirectory(path.to_path_buf()));
+        }
+        Self::lock(path, true)
+    }
+
+    /// Locks `LOCK` (creating the file if it can); with `read_only_ok`, an existing `LOCK` on a
+    /// file system we cannot write is locked through a read-only handle.
+    fn lock(path: &Path, read_only_ok: bool) -> Result<Datadir, DatadirError> {
         let lock_path = path.join("LOCK");
-        let lock = OpenOptions::new()
+        let writable = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(&lock_path)
-            .map_err(|e| DatadirError::Io(lock_path.clone(), e))?;
+            .open(&lock_path);
+        let lock = match writable {
+            Ok(f) => Ok(f),
+            Err(_) if read_only_ok && lock_path.is_file() => File::open(&lock_path),
+            Err(e)
+                if read_only_ok
+                    && matches!(
+                        e.kind(),
+                        std::io::ErrorKind::ReadOnlyFilesystem
+                            | std::io::ErrorKind::PermissionDenied
+                    ) =>
+            {
+                return Err(DatadirError::ReadOnly(path.to_path_buf()));
+            }
+            Err(e) => Err(e),
+        }
+        .map_err(|e| DatadirError::Io(lock_path.clone(), e))?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {

@@ -331,7 +331,20 @@ pub async fn probe(
             HANDSHAKE_TIMEOUT,
             ecies_handshake(stream, key, Some(remote)),
         )
-        .await?;
+        .await
+        .map_err(|e| match e {
+            // A node that cannot decrypt our auth message (it is sealed to the key in the URL)
+            // just closes the socket: the usual sign of a wrong node id.
+            SessionError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+                SessionError::Protocol(
+                    DisconnectReason::UnexpectedIdentity,
+                    "the remote closed the connection during the encryption handshake \
+                     (is the node id in the enode URL the node's?)"
+                        .into(),
+                )
+            }
+            other => other,
+        })?;
         let (mut egress, mut ingress) = codec.split();
         let theirs = exchange_hello(
             &mut reader,

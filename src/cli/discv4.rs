@@ -471,7 +471,8 @@ pub fn bootnode(args: &Bootnode, out: &mut dyn Write) -> Result<(), CliError> {
         network_id: 0,
         eth: None,
     };
+    let sockets = super::node::bind(&prepared)?;
     let shutdown = super::node::signal_shutdown()?;
     let _ = out.flush();
-    run_node(prepared, Vec::new(), shutdown)
+    run_node(prepared, sockets, Vec::new(), shutdown)
 }

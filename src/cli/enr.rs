@@ -34,7 +34,23 @@ fn input_text(args: &EnrDecode, stdin: &mut dyn Read) -> Result<String, CliError
     match args.input.as_deref() {
         None | Some("-") => read_bounded(stdin, ENR_INPUT_SIZE_MAX, "stdin"),
         Some(text) if text.starts_with(ENR_TEXT_PREFIX) => Ok(text.to_string()),
+        Some(url) if url.starts_with("enode://") => Err(CliError::Invalid(format!(
+            "{}: an enode URL, not a node record (records start with `enr:`)",
+            short(url)
+        ))),
+        Some(path) if !Path::new(path).exists() => Err(CliError::Invalid(format!(
+            "{:?} is neither an `enr:` record nor a file",
+            short(path)
+        ))),
         Some(path) => read_file_bounded(Path::new(path), ENR_INPUT_SIZE_MAX),
+    }
+}
+
+/// At most 80 characters of an argument, for an error line.
+fn short(text: &str) -> String {
+    match text.char_indices().nth(80) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
     }
 }
 

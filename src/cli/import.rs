@@ -120,15 +120,13 @@ pub fn import(args: &ImportArgs) -> Result<(), CliError> {
         imported: 0,
         skipped: 0,
     };
-    let result = import.run(&mut blocks, receipts.as_mut());
+    let paths = (args.file.as_path(), args.receipts.as_deref());
+    let result = import.run(&mut blocks, receipts.as_mut(), paths);
     // Whatever happened, keep what was verified and store it durably before reporting.
     let flushed = import.flush();
     let (imported, skipped, head) = (import.imported, import.skipped, import.head);
     let synced = store.close().map_err(store_err);
-    result
-        .map_err(|e| CliError::Invalid(format!("{}: {e}", args.file.display())))
-        .and(flushed)
-        .and(synced)?;
+    result.and(flushed).and(synced)?;
     log::info(
         "Import done",
         &[
@@ -140,6 +138,25 @@ pub fn import(args: &ImportArgs) -> Result<(), CliError> {
         ],
     );
     Ok(())
+}
+
+/// Which input an import error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Blocks,
+    Receipts,
+}
+
+impl Source {
+    /// The input a verification error blames: receipts-only faults are the receipts file's.
+    fn of(e: &ImportError) -> Source {
+        match e {
+            ImportError::MissingReceipts { .. } => Source::Receipts,
+            ImportError::Mismatch { field, .. } if *field == "receiptsRoot" => Source::Receipts,
+            ImportError::Malformed { what, .. } if what.contains("receipt") => Source::Receipts,
+            _ => Source::Blocks,
+        }
+    }
 }
 
 struct Importer<'a> {
@@ -158,25 +175,41 @@ impl Importer<'_> {
         &mut self,
         blocks: &mut RlpReader<BufReader<File>>,
         mut receipts: Option<&mut RlpReader<BufReader<File>>>,
+        (blocks_path, receipts_path): (&Path, Option<&Path>),
     ) -> Result<(), CliError> {
+        // Name the file that is broken: the receipts file for its own read errors, for a
+        // receipts entry that does not fit its block, and when it ends first.
+        let invalid = |source: Source, e: ImportError| {
+            let path = match source {
+                Source::Receipts => receipts_path.unwrap_or(blocks_path),
+                Source::Blocks => blocks_path,
+            };
+            CliError::Invalid(format!("{}: {e}", path.display()))
+        };
         let mut index = 0u64;
-        while let Some(raw) = blocks.next_item().map_err(invalid)? {
+        while let Some(raw) = blocks.next_item().map_err(|e| invalid(Source::Blocks, e))? {
             let receipts_raw = match receipts.as_deref_mut() {
-                Some(r) => Some(r.next_item().map_err(invalid)?.ok_or_else(|| {
-                    invalid(ImportError::MissingReceipts {
-                        number: self.linker_next(),
-                    })
-                })?),
+                Some(r) => Some(
+                    r.next_item()
+                        .map_err(|e| invalid(Source::Receipts, e))?
+                        .ok_or_else(|| {
+                            let number = self.linker_next();
+                            invalid(Source::Receipts, ImportError::MissingReceipts { number })
+                        })?,
+                ),
                 None => None,
             };
-            let block = verify_block(&raw, receipts_raw.as_deref(), index).map_err(invalid)?;
+            let block = verify_block(&raw, receipts_raw.as_deref(), index)
+                .map_err(|e| invalid(Source::of(&e), e))?;
             index += 1;
             if self.is_known(&block)? {
                 self.linker = Linker::at(block.header.number, block.hash);
                 self.skipped += 1;
                 continue;
             }
-            self.linker.link(&block).map_err(invalid)?;
+            self.linker
+                .link(&block)
+                .map_err(|e| invalid(Source::Blocks, e))?;
             self.batch_bytes += block.header_rlp.len()
                 + block.body_rlp.len()
                 + block.receipts_rlp.as_ref().map_or(0, Vec::len);
@@ -242,14 +275,40 @@ fn tx_count(block: &StoredBlock) -> usize {
         .unwrap_or(0)
 }
 
-fn invalid(e: ImportError) -> CliError {
-    CliError::Invalid(e.to_string())
+/// Locks an existing datadir and opens the chain store it holds, creating neither.
+fn open_existing(datadir: Option<&Path>) -> Result<(Datadir, ChainStore), CliError> {
+    let path = datadir.map_or_else(super::node::default_datadir, Path::to_path_buf);
+    if path.is_dir() && !path.join(ethpeer::chain::store::CHAIN_DIR).is_dir() {
+        return Err(CliError::Invalid(format!(
+            "datadir {} holds no chain store (run `ethpeer import` first)",
+            path.display()
+        )));
+    }
+    let dd = Datadir::open_existing(&path).map_err(|e| CliError::Invalid(e.to_string()))?;
+    let store = ChainStore::open(&dd.path).map_err(|e| match &e {
+        // fjall replays and rewrites its journal on open, so the store cannot be opened on a
+        // read-only file system; say so instead of an OS error code.
+        StoreError::Storage(fjall::Error::Io(io))
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied
+            ) =>
+        {
+            CliError::Invalid(format!(
+                "datadir {} is not writable: the chain store writes its journal when it opens \
+                 (export from a writable copy)",
+                path.display()
+            ))
+        }
+        _ => store_err(e),
+    })?;
+    Ok((dd, store))
 }
 
 /// `export`.
 pub fn export(args: &ExportArgs) -> Result<(), CliError> {
     let started = Instant::now();
-    let (_dd, store) = open(args.datadir.as_deref())?;
+    let (_dd, store) = open_existing(args.datadir.as_deref())?;
     let head = store
         .head()
         .map_err(store_err)?
@@ -294,13 +353,15 @@ pub fn export(args: &ExportArgs) -> Result<(), CliError> {
             reported = Instant::now();
         }
     }
-    out.into_inner()
-        .map_err(|e| CliError::Io {
-            what: what.clone(),
-            err: e.into_error(),
-        })?
-        .sync_all()
-        .map_err(CliError::io(&what))?;
+    let file = out.into_inner().map_err(|e| CliError::Io {
+        what: what.clone(),
+        err: e.into_error(),
+    })?;
+    // A regular file is synced so a finished export survives a crash; a device or a pipe
+    // (`/dev/null`, `/dev/stdout`) has nothing to sync and refuses fsync.
+    if file.metadata().is_ok_and(|m| m.is_file()) {
+        file.sync_all().map_err(CliError::io(&what))?;
+    }
     log::info(
         "Exported blockchain",
         &[

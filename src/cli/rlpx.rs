@@ -29,6 +29,8 @@ pub fn ping(args: &RlpxPing, out: &mut dyn Write) -> Result<(), CliError> {
         .enode
         .parse()
         .map_err(|e| CliError::Invalid(format!("{}: {e}", args.enode)))?;
+    let enode = super::node::resolve(enode)
+        .map_err(|e| CliError::Invalid(format!("{}: {e}", args.enode)))?;
     let addr = enode.tcp_addr().ok_or_else(|| {
         CliError::Invalid(format!(
             "{}: needs an IP address and a TCP port",
