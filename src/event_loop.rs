@@ -36,6 +36,7 @@ use crate::peer_task::{self, Admission, ConnId, Outgoing, PeerEvent, Role, TaskC
 use crate::udp_task::{self, Datagram};
 
 mod eth_state;
+mod status;
 pub use eth_state::EthSetup;
 use eth_state::{EthState, spawn_block_writer};
 
@@ -107,6 +108,8 @@ struct Server {
     eth: Option<EthState>,
     /// Nodes whose record's fork id our chain rejects: not dial candidates (bounded).
     incompatible: BTreeSet<NodeId>,
+    /// The periodic status lines' counters and schedule.
+    status: status::StatusState,
 }
 
 /// Runs the node until `shutdown` resolves; then every peer gets Disconnect (client quitting).
@@ -161,6 +164,7 @@ pub async fn run(
         store: config.store,
         eth,
         incompatible: BTreeSet::new(),
+        status: status::StatusState::new(Instant::now()),
     };
     // The first lookup is for our own id: it fills the buckets near us.
     if let Some(d) = srv.disc.as_mut() {
@@ -219,6 +223,7 @@ pub async fn run(
                     e.manager.handle_timeout(now);
                 }
                 srv.discovery_tick();
+                srv.status_tick(Instant::now());
             }
             // A block batch is on disk (or failed): the manager moves our head and the syncer on.
             Input::Written(result) => {
@@ -233,18 +238,7 @@ pub async fn run(
         srv.drain_actions(ex);
     }
     if let Some(e) = &srv.eth {
-        let t = e.manager.tx_stats();
-        log::info(
-            "Transaction propagation",
-            &[
-                ("received", &t.received),
-                ("duplicates", &t.duplicates),
-                ("invalid", &t.invalid),
-                ("added", &t.added),
-                ("sent", &t.sent),
-                ("announced", &t.announced),
-            ],
-        );
+        status::log_tx_stats("Transaction propagation", &e.manager.tx_stats());
     }
     srv.shutdown(events_rx).await;
 }
@@ -371,7 +365,7 @@ impl Server {
 
     fn next_deadline(&self) -> Instant {
         let now = Instant::now();
-        let mut at = now + IDLE_TICK;
+        let mut at = (now + IDLE_TICK).min(self.status.deadline());
         if let Some(t) = self.node.poll_timeout() {
             at = at.min(self.start + Duration::from_millis(t));
         }
@@ -582,12 +576,17 @@ impl Server {
                 status,
                 verdict,
             } => {
+                let named = self.node.is_named(conn);
                 let answer = match self.eth.as_mut() {
                     Some(e) => match e.sessions.get(&conn) {
-                        Some(&(_, version)) => e
-                            .manager
-                            .handle_status(now, conn, version, &status)
-                            .map_err(|err| err.to_string()),
+                        Some(&(_, version)) => {
+                            if named {
+                                e.manager.prefer_peer(conn);
+                            }
+                            e.manager
+                                .handle_status(now, conn, version, &status)
+                                .map_err(|err| err.to_string())
+                        }
                         None => Err("no eth session".to_string()),
                     },
                     None => Err("eth is not running".to_string()),
@@ -618,7 +617,15 @@ impl Server {
                 }
                 if let Some(q) = self.queues.remove(&conn) {
                     q.close();
-                    log::debug("Removing p2p peer", &[("conn", &conn), ("reason", &reason)]);
+                    let id = self
+                        .node
+                        .conn(conn)
+                        .and_then(|c| c.remote.map(|k| k.node_id()));
+                    let id = id.map_or_else(String::new, |i| i.to_string());
+                    log::debug(
+                        "Removing p2p peer",
+                        &[("conn", &conn), ("id", &id), ("reason", &reason)],
+                    );
                 } else {
                     log::debug("Connection closed", &[("conn", &conn), ("reason", &reason)]);
                 }
@@ -642,6 +649,7 @@ impl Server {
                     let addr = task.node.addr();
                     self.node.handle_conn_started(now, conn, Some(&task), addr);
                     log::trace("Dialing", &[("addr", &addr), ("id", &task.node.id())]);
+                    self.status.dials += 1;
                     let role = Role::Dial {
                         addr,
                         remote: *task.node.key(),

@@ -42,6 +42,20 @@ pub enum Format {
 
 static VERBOSITY: AtomicU8 = AtomicU8::new(3);
 static JSON: AtomicU8 = AtomicU8::new(0);
+/// `--log.file`: set once at start; every line goes there as well as to stderr. Each line is one
+/// `write` on a file opened for appending, so lines from different threads never interleave
+/// and no lock is needed.
+static FILE: std::sync::OnceLock<std::fs::File> = std::sync::OnceLock::new();
+
+/// Opens `path` for appending (created if missing) and copies every later line to it.
+pub fn init_file(path: &std::path::Path) -> std::io::Result<()> {
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    let _ = FILE.set(f);
+    Ok(())
+}
 
 /// Sets the verbosity (0..=5) and format; called once by `main`.
 pub fn init(verbosity: u8, format: Format) {
@@ -73,7 +87,8 @@ pub fn line(level: Level, msg: &str, kv: &[(&str, &dyn std::fmt::Display)]) {
             json_string(msg)
         );
         for (k, v) in kv {
-            let _ = write!(s, ",{}:{}", json_string(k), json_string(&v.to_string()));
+            let v = v.to_string();
+            let _ = write!(s, ",{}:{}", json_string(k), json_value(&v));
         }
         s.push('}');
     } else {
@@ -100,6 +115,23 @@ pub fn line(level: Level, msg: &str, kv: &[(&str, &dyn std::fmt::Display)]) {
     s.push('\n');
     // A failed write to stderr cannot be reported anywhere better; drop it.
     let _ = std::io::stderr().lock().write_all(s.as_bytes());
+    if let Some(mut f) = FILE.get() {
+        let _ = f.write_all(s.as_bytes());
+    }
+}
+
+/// A logged value as JSON: integers and booleans as JSON numbers and booleans (values arrive
+/// formatted, so a decimal integer or `true`/`false` is taken to be one), anything else a string.
+fn json_value(v: &str) -> String {
+    let integer = !v.is_empty()
+        && v.len() <= 20
+        && (v.parse::<u64>().is_ok() || v.parse::<i64>().is_ok())
+        && !(v.len() > 1 && v.starts_with('0'));
+    if integer || v == "true" || v == "false" {
+        v.to_string()
+    } else {
+        json_string(v)
+    }
 }
 
 /// A JSON string literal with the escapes JSON requires.
@@ -147,6 +179,18 @@ pub fn trace(msg: &str, kv: &[(&str, &dyn std::fmt::Display)]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_values_keep_their_types() {
+        assert_eq!(json_value("42"), "42");
+        assert_eq!(json_value("-1"), "-1");
+        assert_eq!(json_value("true"), "true");
+        assert_eq!(json_value("false"), "false");
+        assert_eq!(json_value("0x2a"), "\"0x2a\"");
+        assert_eq!(json_value("007"), "\"007\"");
+        assert_eq!(json_value("1.5s"), "\"1.5s\"");
+        assert_eq!(json_value(""), "\"\"");
+    }
 
     #[test]
     fn json_strings_are_escaped() {

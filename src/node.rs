@@ -291,6 +291,23 @@ impl Node {
         self.conns.values().filter(|c| c.is_peer()).count()
     }
 
+    /// Whether the peer on `conn` is one the user named: dialed as a static node, or trusted.
+    pub fn is_named(&self, conn: ConnId) -> bool {
+        self.conns.get(&conn).is_some_and(|c| {
+            c.kind == ConnKind::StaticDialed || c.id().is_some_and(|id| self.is_trusted(&id))
+        })
+    }
+
+    /// Static nodes the dial scheduler keeps.
+    pub fn static_count(&self) -> usize {
+        self.dial.static_count()
+    }
+
+    /// The peer limit (`--maxpeers`).
+    pub fn max_peers(&self) -> usize {
+        self.config.max_peers
+    }
+
     /// The connection record for `conn`.
     pub fn conn(&self, conn: ConnId) -> Option<&Conn> {
         self.conns.get(&conn)

@@ -82,6 +82,23 @@ enum Command {
     Enr(EnrCommand),
     Import(import::ImportArgs),
     Export(import::ExportArgs),
+    Version(VersionArgs),
+}
+
+/// Print the version, the git commit it was built from, the target and the compiler.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "version")]
+struct VersionArgs {}
+
+/// What `ethpeer version` and `ethpeer --version` print.
+fn version_text() -> String {
+    format!(
+        "ethpeer {}\ncommit: {}\ntarget: {}\ncompiler: {}",
+        env!("CARGO_PKG_VERSION"),
+        env!("ETHPEER_COMMIT"),
+        env!("ETHPEER_TARGET"),
+        env!("ETHPEER_RUSTC"),
+    )
 }
 
 /// Discovery v4 tools.
@@ -234,12 +251,16 @@ pub fn run(args: impl Iterator<Item = OsString>) -> Result<(), CliError> {
             "--log.format" => "--log-format",
             "--sync.minpeers" => "--sync-minpeers",
             "--eth.versions" => "--eth-versions",
+            "--log.file" => "--log-file",
             other => other,
         })
         .collect();
     let rest = strs.get(1..).unwrap_or_default();
     let stdout = io::stdout();
     let mut out = stdout.lock();
+    if rest == ["--version"] {
+        return line(&mut out, version_text());
+    }
     let cli = match Cli::from_args(&["ethpeer"], rest) {
         Ok(cli) => cli,
         Err(early) if early.status.is_ok() => {
@@ -275,6 +296,7 @@ pub fn run(args: impl Iterator<Item = OsString>) -> Result<(), CliError> {
         },
         Command::Import(a) => import::import(&a),
         Command::Export(a) => import::export(&a),
+        Command::Version(_) => line(&mut out, version_text()),
     }
 }
 

@@ -30,6 +30,7 @@ use ethpeer::netutil::Netlist;
 use ethpeer::node::{Node, NodeConfig};
 use ethpeer::nodedb::handle::{HandleConfig, NodeDbHandle};
 use ethpeer::nodedb::{NodeRecord, SEED_AGE_MAX};
+use ethpeer::p2p::hello::CLIENT_ID_LEN_MAX;
 use ethpeer::p2p::{Hello, P2P_VERSION};
 use ethpeer::service::{Service, Services};
 use ethpeer::tx::pool::PoolConfig;
@@ -113,6 +114,9 @@ pub struct NodeArgs {
     /// log format: terminal or json (default: terminal; also spelled --log.format)
     #[argh(option, long = "log-format", default = "String::from(\"terminal\")")]
     pub log_format: String,
+    /// also write the log to this file, appending (also spelled --log.file)
+    #[argh(option, long = "log-file")]
+    pub log_file: Option<PathBuf>,
 }
 
 /// The client id we send in Hello: `ethpeer[/identity]/v<version>/<os>-<arch>`, as geth does.
@@ -178,10 +182,35 @@ pub fn parse_enodes(list: &str, what: &str) -> Result<Vec<Enode>, CliError> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| {
-            s.parse::<Enode>()
-                .map_err(|e| CliError::Invalid(format!("{what}: {s}: {e}")))
+            let e = s
+                .parse::<Enode>()
+                .map_err(|e| CliError::Invalid(format!("{what}: {s}: {e}")))?;
+            resolve(e).map_err(|e| CliError::Invalid(format!("{what}: {s}: {e}")))
         })
         .collect()
+}
+
+/// Resolves a host name in an enode URL to an address once, at start, as geth does for the
+/// nodes it is given (`enode.ParseV4` looks the name up). An IPv4 address is preferred; a name
+/// that does not resolve is an error here rather than a node that is silently never dialed.
+pub fn resolve(mut e: Enode) -> Result<Enode, String> {
+    use std::net::ToSocketAddrs;
+    let ethpeer::enode::Host::Name(name) = &e.host else {
+        return Ok(e);
+    };
+    let addrs: Vec<IpAddr> = (name.as_str(), e.tcp)
+        .to_socket_addrs()
+        .map_err(|err| format!("cannot resolve host {name:?}: {err}"))?
+        .map(|a| a.ip())
+        .collect();
+    let ip = addrs
+        .iter()
+        .find(|ip| ip.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("host {name:?} has no address"))?;
+    e.host = ethpeer::enode::Host::Ip(ip);
+    Ok(e)
 }
 
 /// Reads geth's `static-nodes.json` / `trusted-nodes.json`: a JSON array of enode URL strings.
@@ -290,8 +319,13 @@ fn read_txs(path: &Path) -> Result<Vec<Vec<u8>>, CliError> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
+        let at = |e: String| CliError::Invalid(format!("{}:{}: {e}", path.display(), i + 1));
         let bytes = ethpeer::crypto::unhex(line.strip_prefix("0x").unwrap_or(line))
-            .map_err(|e| CliError::Invalid(format!("{}:{}: {e}", path.display(), i + 1)))?;
+            .map_err(|e| at(e.to_string()))?;
+        // Undecodable bytes are refused here, at start; a transaction that decodes but the pool
+        // refuses (nonce, fee, chain id) is a warning at run time, as geth's pool reports it.
+        ethpeer::tx::transaction::decode_network(&bytes)
+            .map_err(|e| at(format!("not a transaction: {e}")))?;
         out.push(bytes);
     }
     Ok(out)
@@ -327,6 +361,46 @@ fn chain_spec(args: &NodeArgs) -> Result<ChainSpec, CliError> {
     Ok(spec)
 }
 
+/// Refuses limits that make no sense and warns where geth accepts a value but ignores it.
+fn check_limits(args: &NodeArgs) -> Result<(usize, usize), CliError> {
+    if args.networkid == Some(0) {
+        return Err(CliError::Invalid(
+            "--networkid: 0 is not a network id".into(),
+        ));
+    }
+    let client = client_id(args.identity.as_deref());
+    if client.len() > CLIENT_ID_LEN_MAX {
+        return Err(CliError::Invalid(format!(
+            "--identity: the client id would be {} bytes, over the {CLIENT_ID_LEN_MAX}-byte \
+             limit peers accept in Hello",
+            client.len()
+        )));
+    }
+    if args.maxpeers == 0 {
+        log::warn(
+            "Peer limit is 0: only static and trusted nodes will connect",
+            &[("maxpeers", &0)],
+        );
+    }
+    // geth reads 0 as "the default" for both.
+    let dial_ratio = if args.dialratio == 0 {
+        log::warn("--dialratio 0 means the default", &[("dialratio", &3)]);
+        3
+    } else {
+        args.dialratio
+    };
+    let max_pending = if args.maxpendpeers == 0 {
+        log::warn(
+            "--maxpendpeers 0 means the default",
+            &[("maxpendpeers", &50)],
+        );
+        50
+    } else {
+        args.maxpendpeers
+    };
+    Ok((dial_ratio, max_pending))
+}
+
 /// The eth plan from the flags.
 fn eth_plan(args: &NodeArgs) -> Result<Option<EthPlan>, CliError> {
     if args.noeth {
@@ -359,8 +433,13 @@ fn eth_plan(args: &NodeArgs) -> Result<Option<EthPlan>, CliError> {
             )));
         }
     };
+    if args.sync_minpeers == 0 {
+        return Err(CliError::Invalid(
+            "--sync.minpeers: must be at least 1 (a sync needs a peer)".into(),
+        ));
+    }
     let sync_config = SyncConfig {
-        min_peers: args.sync_minpeers.max(1),
+        min_peers: args.sync_minpeers,
         ..SyncConfig::default()
     };
     let local_txs = match &args.txs {
@@ -397,6 +476,10 @@ pub fn prepare(args: &NodeArgs) -> Result<Prepared, CliError> {
         return Err(CliError::Invalid("--verbosity: must be 0 to 5".into()));
     }
     log::init(args.verbosity, format);
+    if let Some(p) = &args.log_file {
+        log::init_file(p).map_err(CliError::io(format!("--log.file {}", p.display())))?;
+    }
+    let (dial_ratio, max_pending) = check_limits(args)?;
     let path = args.datadir.clone().unwrap_or_else(default_datadir);
     let dd = Datadir::open(&path).map_err(|e| CliError::Invalid(e.to_string()))?;
     let key = match (&args.nodekey, &args.nodekeyhex) {
@@ -439,7 +522,7 @@ pub fn prepare(args: &NodeArgs) -> Result<Prepared, CliError> {
     let trusted: BTreeSet<_> = trusted_nodes.iter().map(Enode::node_id).collect();
     let config = NodeConfig {
         max_peers: args.maxpeers,
-        dial_ratio: args.dialratio,
+        dial_ratio,
         protocols: Vec::new(),
         trusted,
         static_nodes,
@@ -451,7 +534,7 @@ pub fn prepare(args: &NodeArgs) -> Result<Prepared, CliError> {
         config,
         bootnodes,
         listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), args.port),
-        max_pending: args.maxpendpeers,
+        max_pending,
         ext_ip: nat_ip(args.nat.as_deref())?,
         client_id: client_id(args.identity.as_deref()),
         discovery: !args.nodiscover,
@@ -464,6 +547,8 @@ pub fn prepare(args: &NodeArgs) -> Result<Prepared, CliError> {
 /// `ethpeer node`: runs until SIGINT or SIGTERM, then disconnects peers and exits 0.
 pub fn run(args: &NodeArgs) -> Result<(), CliError> {
     let mut prepared = prepare(args)?;
+    // Ports first: a port in use is one error line, before anything is opened or logged.
+    let sockets = bind(&prepared)?;
     let shutdown = signal_shutdown()?;
     let mut services: Vec<Box<dyn Service>> = Vec::new();
     if let (Some(plan), Some(dd)) = (prepared.eth.take(), &prepared.datadir) {
@@ -487,7 +572,66 @@ pub fn run(args: &NodeArgs) -> Result<(), CliError> {
             plan.local_txs,
         )));
     }
-    run_node(prepared, services, shutdown)
+    run_node(prepared, sockets, services, shutdown)
+}
+
+/// How old a block with timestamp `time` is, as geth prints it (`3d2h`, `5m10s`, `12s`).
+fn head_age(time: u64) -> String {
+    let secs = (unix_ms() / 1000).saturating_sub(time);
+    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, _) => format!("{m}m{s}s"),
+        (0, _, _) => format!("{h}h{m}m"),
+        _ => format!("{d}d{h}h"),
+    }
+}
+
+/// `<datadir>/enode`: the node's enode URL while it runs, for scripts (removed at a clean stop).
+pub const ENODE_FILE: &str = "enode";
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it into place, so a
+/// reader never sees half a file.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+/// The node's sockets, bound before anything else starts.
+pub struct Sockets {
+    /// The RLPx listener (none for a bootnode).
+    tcp: Option<std::net::TcpListener>,
+    /// The discovery socket (none with `--nodiscover`).
+    udp: Option<std::net::UdpSocket>,
+}
+
+/// Binds the TCP listener and, on the same port number, the discovery socket (geth's default).
+pub fn bind(p: &Prepared) -> Result<Sockets, CliError> {
+    let (tcp, port) = if p.rlpx {
+        let l = std::net::TcpListener::bind(p.listen)
+            .map_err(CliError::io(format!("listening on {}", p.listen)))?;
+        let port = l
+            .local_addr()
+            .map_err(CliError::io("reading the listen address"))?
+            .port();
+        (Some(l), port)
+    } else {
+        (None, p.listen.port())
+    };
+    let udp = if p.discovery {
+        let addr = SocketAddr::new(p.listen.ip(), port);
+        Some(
+            std::net::UdpSocket::bind(addr)
+                .map_err(CliError::io(format!("listening on udp port {port}")))?,
+        )
+    } else {
+        None
+    };
+    Ok(Sockets { tcp, udp })
 }
 
 /// A future that resolves on SIGINT or SIGTERM.
@@ -509,6 +653,7 @@ pub fn signal_shutdown() -> Result<impl Future<Output = ()>, CliError> {
 /// Starts services, binds, runs the loop until `shutdown`, stops services in reverse order.
 pub fn run_node(
     p: Prepared,
+    sockets: Sockets,
     services: Vec<Box<dyn Service>>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), CliError> {
@@ -524,6 +669,14 @@ pub fn run_node(
     let enr_entries = match &eth {
         Some(setup) => {
             let head = setup.manager.head();
+            log::info(
+                "Loaded most recent local block",
+                &[
+                    ("number", &head.number),
+                    ("hash", &format!("0x{}", ethpeer::crypto::hex(&head.hash))),
+                    ("age", &head_age(head.time)),
+                ],
+            );
             let fork_id = setup.manager.spec().enr_eth_entry(head.number, head.time);
             vec![(b"eth".to_vec(), enr_eth_value(&fork_id))]
         }
@@ -531,16 +684,16 @@ pub fn run_node(
     };
     let ex = LocalExecutor::new();
     let result = async_io::block_on(ex.run(async {
-        let (listener, port, bound_ip) = if p.rlpx {
-            let l = async_net::TcpListener::bind(p.listen)
-                .await
-                .map_err(CliError::io(format!("listening on {}", p.listen)))?;
-            let local = l
-                .local_addr()
-                .map_err(CliError::io("reading the listen address"))?;
-            (Some(l), local.port(), local.ip())
-        } else {
-            (None, p.listen.port(), p.listen.ip())
+        let (listener, port, bound_ip) = match sockets.tcp {
+            Some(l) => {
+                let local = l
+                    .local_addr()
+                    .map_err(CliError::io("reading the listen address"))?;
+                let l = async_net::TcpListener::try_from(l)
+                    .map_err(CliError::io("registering the listener"))?;
+                (Some(l), local.port(), local.ip())
+            }
+            None => (None, p.listen.port(), p.listen.ip()),
         };
         let ip = p.ext_ip.unwrap_or(if bound_ip.is_unspecified() {
             IpAddr::V4(Ipv4Addr::LOCALHOST)
@@ -553,11 +706,9 @@ pub fn run_node(
             u64::from_le_bytes(b)
         };
         let mut store = None;
-        let discovery = if p.discovery {
-            // Discovery listens on the same port number as RLPx, over UDP (geth's default).
-            let socket = async_net::UdpSocket::bind(SocketAddr::new(p.listen.ip(), port))
-                .await
-                .map_err(CliError::io(format!("listening on udp port {port}")))?;
+        let discovery = if let Some(socket) = sockets.udp {
+            let socket = async_net::UdpSocket::try_from(socket)
+                .map_err(CliError::io("registering the UDP socket"))?;
             let udp = socket
                 .local_addr()
                 .map_err(CliError::io("reading the UDP address"))?
@@ -621,9 +772,17 @@ pub fn run_node(
             "Started P2P networking",
             &[("self", &me), ("datadir", &datadir)],
         );
-        if !p.rlpx {
-            // A bootnode prints its address for scripts, as geth's bootnode does.
-            println!("{me}");
+        // The address for scripts: one line on stdout (as geth's bootnode prints it), and for a
+        // node with a datadir the file `<datadir>/enode`, present while the node runs.
+        println!("{me}");
+        let enode_file = p.datadir.as_ref().map(|d| d.path.join(ENODE_FILE));
+        if let Some(path) = &enode_file
+            && let Err(e) = write_atomically(path, format!("{me}\n").as_bytes())
+        {
+            log::warn(
+                "Cannot write the enode file",
+                &[("path", &path.display()), ("err", &e)],
+            );
         }
         if let Some((d, _)) = &discovery {
             log::info("Node record", &[("enr", &d.record().to_text())]);
@@ -651,6 +810,9 @@ pub fn run_node(
             eth,
         };
         event_loop::run(&ex, node, server, shutdown).await;
+        if let Some(path) = &enode_file {
+            let _ = std::fs::remove_file(path);
+        }
         Ok::<(), CliError>(())
     }));
     services.stop_all();

@@ -365,6 +365,19 @@ impl EthManager {
         r
     }
 
+    /// Marks a peer the user named (static or trusted), before its Status arrives: if it is
+    /// ahead, a sync starts at once.
+    pub fn prefer_peer(&mut self, peer: PeerId) {
+        if let Some(s) = self.syncer.as_mut() {
+            s.prefer_peer(peer);
+        }
+    }
+
+    /// Transactions in the pool.
+    pub fn pool_len(&self) -> usize {
+        self.txs.pool().len()
+    }
+
     /// The transaction counters.
     pub fn tx_stats(&self) -> TxStats {
         self.txs.stats()

@@ -11,7 +11,7 @@
 //! An eth/68 Status names the peer's head by hash only; its number is learned with a
 //! `GetBlockHeaders { origin: hash, amount: 1 }` before the peer can be synced from.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 
 use super::downloader::{Downloader, Outcome};
@@ -187,6 +187,9 @@ pub struct Syncer {
     config: SyncConfig,
     local: LocalHead,
     peers: BTreeMap<PeerId, PeerState>,
+    /// Peers the user named (static or trusted): one of them ahead starts a sync at once, without
+    /// waiting for `min_peers` or the force timer (a CI peer with one server behind it).
+    preferred: BTreeSet<PeerId>,
     /// Requests in flight by id: at most one per peer.
     pending: BTreeMap<u64, Pending>,
     /// Timed-out requests, whose replies are ignored.
@@ -208,6 +211,7 @@ impl Syncer {
             config,
             local,
             peers: BTreeMap::new(),
+            preferred: BTreeSet::new(),
             pending: BTreeMap::new(),
             late: VecDeque::new(),
             next_id: 1,
@@ -292,8 +296,14 @@ impl Syncer {
         self.pump(now);
     }
 
+    /// Marks a peer the user named (static or trusted); call before [`Syncer::add_peer`].
+    pub fn prefer_peer(&mut self, peer: PeerId) {
+        self.preferred.insert(peer);
+    }
+
     /// The peer disconnected; its requests go to others.
     pub fn remove_peer(&mut self, now: u64, peer: PeerId) {
+        self.preferred.remove(&peer);
         self.forget_peer(peer);
         self.pump(now);
     }
@@ -575,7 +585,8 @@ impl Syncer {
         if self.run.is_some() || !self.writes.is_empty() {
             return;
         }
-        if !forced && self.peers.len() < self.config.min_peers {
+        let named = self.peers.keys().any(|p| self.preferred.contains(p));
+        if !forced && !named && self.peers.len() < self.config.min_peers {
             return;
         }
         let Some((peer, number, td)) = self.best_peer() else {

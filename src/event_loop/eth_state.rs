@@ -105,7 +105,16 @@ impl Server {
                         log::error("Transaction journal queue full", &[]);
                     }
                 }
-                EthAction::Log { msg, fields } => {
+                EthAction::Log { msg, mut fields } => {
+                    // The manager names peers by connection; a user knows them by node id.
+                    for (k, v) in fields.iter_mut() {
+                        if *k == "peer"
+                            && let Ok(conn) = v.parse::<ConnId>()
+                            && let Some(id) = self.node.conn(conn).and_then(|c| c.remote)
+                        {
+                            *v = id.node_id().to_string();
+                        }
+                    }
                     let fields: Vec<(&str, &dyn std::fmt::Display)> = fields
                         .iter()
                         .map(|(k, v)| (*k, v as &dyn std::fmt::Display))
