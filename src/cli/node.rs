@@ -774,7 +774,7 @@ pub fn run_node(
         );
         // The address for scripts: one line on stdout (as geth's bootnode prints it), and for a
         // node with a datadir the file `<datadir>/enode`, present while the node runs.
-        println!("{me}");
+        // The file first, so a script that has read the line finds the file too.
         let enode_file = p.datadir.as_ref().map(|d| d.path.join(ENODE_FILE));
         if let Some(path) = &enode_file
             && let Err(e) = write_atomically(path, format!("{me}\n").as_bytes())
@@ -784,6 +784,7 @@ pub fn run_node(
                 &[("path", &path.display()), ("err", &e)],
             );
         }
+        println!("{me}");
         if let Some((d, _)) = &discovery {
             log::info("Node record", &[("enr", &d.record().to_text())]);
         }

@@ -797,6 +797,31 @@ mod tests {
     }
 
     #[test]
+    fn a_named_peer_ahead_starts_a_sync_at_once() {
+        // min_peers is 10: an unnamed peer ahead waits for the force timer...
+        let mut s = syncer(true);
+        s.add_peer(0, 1, head(EthVersion::Eth69, 50, None));
+        assert!(
+            !s.syncing(),
+            "an unnamed peer waits for min_peers or the timer"
+        );
+        // ...a static or trusted one does not.
+        let mut s = syncer(true);
+        s.prefer_peer(1);
+        s.add_peer(0, 1, head(EthVersion::Eth69, 50, None));
+        assert!(
+            s.syncing(),
+            "a named peer ahead starts the sync when it arrives"
+        );
+        assert!(matches!(s.poll_action(), Some(SyncAction::Log { .. })));
+        // A named peer behind us starts nothing.
+        let mut s = syncer(true);
+        s.prefer_peer(1);
+        s.add_peer(0, 1, head(EthVersion::Eth69, 1, None));
+        assert!(!s.syncing());
+    }
+
+    #[test]
     fn late_ids_are_bounded() {
         let mut s = syncer(true);
         s.add_peer(0, 1, head(EthVersion::Eth69, 100_000, None));

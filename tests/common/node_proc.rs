@@ -72,6 +72,11 @@ impl NodeProc {
                 if let Some(i) = line.find("self=enode://") {
                     let url = line[i + 5..].split_whitespace().next().unwrap().to_string();
                     let _ = tx.send(url);
+                } else if let Some(i) = line.find("\"self\":\"enode://") {
+                    // --log.format json
+                    let rest = &line[i + 8..];
+                    let url = rest[..rest.find('"').unwrap()].to_string();
+                    let _ = tx.send(url);
                 }
                 log2.lock().unwrap().push(line);
             }
