@@ -63,7 +63,8 @@ pub struct NodeArgs {
     /// one in this many peer slots is dialed by us (default: 3)
     #[argh(option, default = "3")]
     pub dialratio: usize,
-    /// comma-separated enode URLs to bootstrap from (default: the network's own)
+    /// comma-separated enode URLs that seed discovery (default: the network's own; never
+    /// dialed, and unused with --nodiscover)
     #[argh(option)]
     pub bootnodes: Option<String>,
     /// comma-separated enode URLs to keep connected (also <datadir>/static-nodes.json)
@@ -94,8 +95,9 @@ pub struct NodeArgs {
     /// (default: full with --genesis, none on the built-in public networks)
     #[argh(option)]
     pub syncmode: Option<String>,
-    /// start a sync as soon as this many eth peers are connected (default: 5; a sync also
-    /// starts every 10 s with fewer; also spelled --sync.minpeers)
+    /// start a sync as soon as this many eth peers are connected (default: 5; a static or
+    /// trusted peer ahead starts one at once, and one starts every 10 s with fewer; also
+    /// spelled --sync.minpeers)
     #[argh(option, long = "sync-minpeers", default = "5")]
     pub sync_minpeers: usize,
     /// comma-separated eth versions to offer (default: 68,69,70; also spelled --eth.versions)
