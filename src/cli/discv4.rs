@@ -105,20 +105,45 @@ pub struct Bootnode {
     pub verbosity: u8,
 }
 
-/// Parses "30s", "500ms", "2m" or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, CliError> {
-    let bad = || CliError::Invalid(format!("bad duration {s:?} (use e.g. 30s, 500ms, 2m)"));
+/// The longest wait a duration flag accepts: 30 days. A crawl may run for days; nothing here
+/// waits for a month, and every deadline `now + d` stays far from `Instant`'s range.
+pub const DURATION_MAX: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Parses the value of the duration flag `flag`: "30s", "500ms", "2m" or a bare number of
+/// seconds, more than zero and at most [`DURATION_MAX`].
+pub fn parse_duration(flag: &str, s: &str) -> Result<Duration, CliError> {
+    let bad = || {
+        CliError::Invalid(format!(
+            "{flag}: bad duration {s:?} (use e.g. 30s, 500ms, 2m)"
+        ))
+    };
+    let too_long = || {
+        CliError::Invalid(format!(
+            "{flag}: {s} is too long (at most {} days)",
+            DURATION_MAX.as_secs() / 86400
+        ))
+    };
     let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
         Some(i) => s.split_at(i),
         None => (s, "s"),
     };
-    let n: u64 = num.parse().map_err(|_| bad())?;
+    if num.is_empty() {
+        return Err(bad());
+    }
+    // All digits: a parse failure past this point is a number too large for u64.
+    let n: u64 = num.parse().map_err(|_| too_long())?;
     let d = match unit {
         "ms" => Duration::from_millis(n),
         "s" => Duration::from_secs(n),
-        "m" => Duration::from_secs(n.saturating_mul(60)),
+        "m" => Duration::from_secs(n.checked_mul(60).ok_or_else(too_long)?),
         _ => return Err(bad()),
     };
+    if d.is_zero() {
+        return Err(CliError::Invalid(format!("{flag}: must be more than 0")));
+    }
+    if d > DURATION_MAX {
+        return Err(too_long());
+    }
     Ok(d)
 }
 
@@ -230,7 +255,7 @@ async fn drive(
 /// `discv4 ping`
 pub fn ping(args: &Ping, out: &mut dyn Write) -> Result<(), CliError> {
     let (_, target) = parse_target(&args.enode)?;
-    let timeout = parse_duration(&args.timeout)?;
+    let timeout = parse_duration("--timeout", &args.timeout)?;
     async_io::block_on(async {
         let (mut d, socket) = throwaway(target.ip, Vec::new()).await?;
         let start = Instant::now();
@@ -284,7 +309,7 @@ async fn fetch_enr(target: &Node, timeout: Duration) -> Result<Option<Record>, C
 /// `discv4 requestenr`
 pub fn request_enr(args: &RequestEnr, out: &mut dyn Write) -> Result<(), CliError> {
     let (_, target) = parse_target(&args.enode)?;
-    let timeout = parse_duration(&args.timeout)?;
+    let timeout = parse_duration("--timeout", &args.timeout)?;
     let record = async_io::block_on(fetch_enr(&target, timeout))?.ok_or_else(|| {
         CliError::Invalid(format!(
             "{}: no record within {}",
@@ -303,7 +328,7 @@ pub fn request_enr(args: &RequestEnr, out: &mut dyn Write) -> Result<(), CliErro
 /// `discv4 resolve`
 pub fn resolve(args: &Resolve, out: &mut dyn Write) -> Result<(), CliError> {
     let (enode, target) = parse_target(&args.enode)?;
-    let timeout = parse_duration(&args.timeout)?;
+    let timeout = parse_duration("--timeout", &args.timeout)?;
     let deadline = Instant::now() + timeout;
     let mut boot = match &args.bootnodes {
         Some(b) => parse_enodes(b, "--bootnodes")?
@@ -354,7 +379,7 @@ pub fn crawl(args: &Crawl, out: &mut dyn Write) -> Result<(), CliError> {
     if boot.is_empty() {
         return Err(CliError::Invalid("--bootnodes: no usable node".into()));
     }
-    let timeout = parse_duration(&args.timeout)?;
+    let timeout = parse_duration("--timeout", &args.timeout)?;
     /// Lookups the crawler keeps running at once.
     const CRAWL_LOOKUPS: usize = 4;
     let found = async_io::block_on(async {
@@ -473,4 +498,30 @@ pub fn bootnode(args: &Bootnode, out: &mut dyn Write) -> Result<(), CliError> {
     let shutdown = super::node::signal_shutdown()?;
     let _ = out.flush();
     run_node(prepared, Vec::new(), shutdown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_within_bounds() {
+        let d = |s| parse_duration("--timeout", s).map_err(|e| e.to_string());
+        assert_eq!(d("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(d("7").unwrap(), Duration::from_secs(7));
+        assert_eq!(d("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(d("43200m").unwrap(), DURATION_MAX);
+        for bad in ["", "s", "1h", "-1s", "1.5s", " 1s"] {
+            assert!(d(bad).unwrap_err().contains("bad duration"), "{bad:?}");
+        }
+        for long in [
+            "43201m",
+            "2592000001ms",
+            "18446744073709551615m",
+            "99999999999999999999s",
+        ] {
+            assert!(d(long).unwrap_err().contains("too long"), "{long:?}");
+        }
+        assert!(d("0ms").unwrap_err().contains("more than 0"));
+    }
 }

@@ -1,0 +1,88 @@
+//! The `discv4` verbs and `bootnode` as a user meets them (issue 10): duration flags past any
+//! sensible bound, a node that moved, an interrupted or unwritable crawl, the bootnode's printed
+//! address, and a ping to a closed port. Everything runs on loopback.
+
+mod common;
+
+use std::net::UdpSocket;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Any valid public key: nothing listens for it.
+const SOME_KEY: &str = "1b84c5567b126440995d3ed5aaba0565d71e1834604819ff9c17f5e9d5dd078f70beaf8f588b541507fed6a642c5ab42dfdf8120a7f639de5122d47a69a8e8d1";
+
+/// Runs `ethpeer ARGS`, killed if it runs past 30 s (a verb that hangs fails its test, not
+/// the run).
+fn ethpeer(args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ethpeer"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if wait.recv_timeout(Duration::from_secs(30)).is_err() {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    let _ = done.send(());
+    watchdog.join().unwrap();
+    assert!(
+        out.status.code().is_some(),
+        "{args:?}: killed ({:?}); stderr tail: {:?}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr).lines().last()
+    );
+    out
+}
+
+/// Asserts a clean failure (exit 1, exactly one `ethpeer:` line, no panic); returns the line.
+fn fails(out: &Output, what: &str) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{what}: {err}");
+    assert!(!err.contains("panicked"), "{what}: {err}");
+    assert_eq!(err.lines().count(), 1, "{what}: {err}");
+    assert!(err.starts_with("ethpeer: "), "{what}: {err}");
+    err.trim_end().to_string()
+}
+
+/// A loopback UDP port that nothing listens on (bound once to find it, then released).
+fn closed_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+// ---- item 2: duration flags ---------------------------------------------------------------
+
+#[test]
+fn duration_flags_past_any_bound_are_refused_with_one_line() {
+    let target = format!("enode://{SOME_KEY}@127.0.0.1:{}", closed_udp_port());
+    let huge = [
+        "18446744073709551615s",
+        "18446744073709551615ms",
+        "18446744073709551615m",
+        "99999999999999999999999s",
+        "0s",
+    ];
+    for t in huge {
+        for verb in ["ping", "requestenr", "resolve"] {
+            let start = Instant::now();
+            let out = ethpeer(&["discv4", verb, &target, "--timeout", t]);
+            let line = fails(&out, &format!("{verb} --timeout {t}"));
+            assert!(line.contains("--timeout"), "{verb} {t}: {line}");
+            assert!(start.elapsed() < Duration::from_secs(3), "{verb} {t}");
+        }
+        let out = ethpeer(&["discv4", "crawl", "--bootnodes", &target, "--timeout", t]);
+        let line = fails(&out, &format!("crawl --timeout {t}"));
+        assert!(line.contains("--timeout"), "crawl {t}: {line}");
+    }
+}
