@@ -86,3 +86,43 @@ fn duration_flags_past_any_bound_are_refused_with_one_line() {
         assert!(line.contains("--timeout"), "crawl {t}: {line}");
     }
 }
+
+// ---- item 7: ping a closed port --------------------------------------------------------------
+
+#[test]
+fn ping_to_a_closed_port_says_port_unreachable_at_once() {
+    let target = format!("enode://{SOME_KEY}@127.0.0.1:{}", closed_udp_port());
+    for verb in ["ping", "requestenr"] {
+        let start = Instant::now();
+        let out = ethpeer(&["discv4", verb, &target, "--timeout", "5s"]);
+        let line = fails(&out, verb);
+        assert!(line.contains("port unreachable"), "{verb}: {line}");
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "{verb}: waited {:?} for an answer the kernel already gave",
+            start.elapsed()
+        );
+    }
+}
+
+#[test]
+fn ping_to_a_silent_port_waits_the_timeout_it_names() {
+    // Bound and never read: no ICMP error, no answer.
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let target = format!(
+        "enode://{SOME_KEY}@127.0.0.1:{}",
+        silent.local_addr().unwrap().port()
+    );
+    for verb in ["ping", "requestenr"] {
+        let start = Instant::now();
+        let out = ethpeer(&["discv4", verb, &target, "--timeout", "2s"]);
+        let took = start.elapsed();
+        let line = fails(&out, verb);
+        assert!(line.contains("within 2s"), "{verb}: {line}");
+        assert!(
+            took >= Duration::from_secs(2),
+            "{verb}: said {line:?} after {took:?}"
+        );
+        assert!(took < Duration::from_secs(5), "{verb}: {took:?}");
+    }
+}

@@ -27,7 +27,7 @@ use ethpeer::enr::Record;
 use ethpeer::log::{self, json_string};
 use ethpeer::node::NodeConfig;
 
-/// Ping a node.
+/// Ping a node (again every 500 ms until the timeout; a closed port is reported at once).
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "ping")]
 pub struct Ping {
@@ -39,7 +39,7 @@ pub struct Ping {
     pub timeout: String,
 }
 
-/// Ask a node for its record (EIP-868).
+/// Ask a node for its record (EIP-868), until the timeout or a closed port.
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "requestenr")]
 pub struct RequestEnr {
@@ -163,9 +163,13 @@ fn parse_target(url: &str) -> Result<(Enode, Node), CliError> {
 }
 
 /// A throwaway discovery node on an ephemeral UDP port, facing `toward` (loopback or not).
+/// With `peer`, the socket is connected to it: it then hears only from that address, and the
+/// kernel reports an ICMP "port unreachable" from it as a refused receive (an unconnected
+/// socket never learns of it).
 async fn throwaway(
     toward: IpAddr,
     bootnodes: Vec<Node>,
+    peer: Option<SocketAddr>,
 ) -> Result<(Discovery, UdpSocket), CliError> {
     let bind_ip = if toward.is_loopback() {
         IpAddr::V4(Ipv4Addr::LOCALHOST)
@@ -175,6 +179,12 @@ async fn throwaway(
     let socket = UdpSocket::bind(SocketAddr::new(bind_ip, 0))
         .await
         .map_err(CliError::io("binding a UDP socket"))?;
+    if let Some(peer) = peer {
+        socket
+            .connect(peer)
+            .await
+            .map_err(CliError::io(format!("connecting a UDP socket to {peer}")))?;
+    }
     let local = socket
         .local_addr()
         .map_err(CliError::io("reading the UDP address"))?;
@@ -200,13 +210,30 @@ async fn throwaway(
     Ok((d, socket))
 }
 
-/// Runs `d` over `socket` until `on_event` breaks (returns true) or `deadline` (returns false).
+/// How [`drive`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// `on_event` said so.
+    Done,
+    /// The deadline passed.
+    Deadline,
+    /// The kernel reported an ICMP "port unreachable" (only a connected socket learns of it).
+    Unreachable,
+}
+
+/// Whether an I/O error is the kernel passing on an ICMP "port unreachable".
+fn is_unreachable(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::ConnectionRefused
+}
+
+/// Runs `d` over `socket` until `on_event` breaks, `deadline` passes, or the peer of a
+/// connected socket turns out unreachable.
 async fn drive(
     d: &mut Discovery,
     socket: &UdpSocket,
     deadline: Instant,
     mut on_event: impl FnMut(&mut Discovery, Event) -> ControlFlow<()>,
-) -> Result<bool, CliError> {
+) -> Result<Ended, CliError> {
     let mut buf = vec![0u8; PACKET_SIZE_MAX + 1];
     loop {
         // Events can queue more datagrams (a crawl requests records as it learns of nodes).
@@ -214,13 +241,18 @@ async fn drive(
             let mut busy = false;
             while let Some((to, bytes)) = d.poll_transmit() {
                 busy = true;
-                // A failed send is a lost datagram; the request's timeout reports it.
-                let _ = socket.send_to(&bytes, to).await;
+                // A failed send is a lost datagram; the request's timeout reports it. A refused
+                // one carries the ICMP error of an earlier datagram to a connected peer.
+                if let Err(e) = socket.send_to(&bytes, to).await
+                    && is_unreachable(&e)
+                {
+                    return Ok(Ended::Unreachable);
+                }
             }
             while let Some(ev) = d.poll_event() {
                 busy = true;
                 if on_event(d, ev).is_break() {
-                    return Ok(true);
+                    return Ok(Ended::Done);
                 }
             }
             if !busy {
@@ -229,7 +261,7 @@ async fn drive(
         }
         let now = Instant::now();
         if now >= deadline {
-            return Ok(false);
+            return Ok(Ended::Deadline);
         }
         let wake = d
             .poll_timeout()
@@ -246,77 +278,130 @@ async fn drive(
                     log::debug("Packet dropped", &[("from", &from), ("why", &why)]);
                 }
             }
+            Some(Err(e)) if is_unreachable(&e) => return Ok(Ended::Unreachable),
             Some(_) => {}
             None => d.handle_timeout(unix_ms()),
         }
     }
 }
 
-/// `discv4 ping`
+/// A duration as a flag would spell it: "500ms", "5s", "2m".
+fn show_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if !ms.is_multiple_of(1000) {
+        format!("{ms}ms")
+    } else if !ms.is_multiple_of(60_000) || ms == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{}m", ms / 60_000)
+    }
+}
+
+/// `discv4 ping`: pings until a Pong, the timeout, or the kernel says the port is closed. A
+/// Ping unanswered after 500 ms (discovery's own request timeout) is sent again, so a lost
+/// datagram costs one retry and the whole `--timeout` is waited.
 pub fn ping(args: &Ping, out: &mut dyn Write) -> Result<(), CliError> {
     let (_, target) = parse_target(&args.enode)?;
     let timeout = parse_duration("--timeout", &args.timeout)?;
+    let addr = target.udp_addr();
     async_io::block_on(async {
-        let (mut d, socket) = throwaway(target.ip, Vec::new()).await?;
+        let (mut d, socket) = throwaway(target.ip, Vec::new(), Some(addr)).await?;
         let start = Instant::now();
-        d.ping(unix_ms(), target.udp_addr(), Some(target.key));
+        let deadline = start + timeout;
+        d.ping(unix_ms(), addr, Some(target.key));
+        let mut pings = 1;
         let mut answer = None;
-        drive(&mut d, &socket, start + timeout, |_, ev| match ev {
-            Event::PingResult { pong, .. } => {
-                answer = Some(pong);
+        let ended = drive(&mut d, &socket, deadline, |d, ev| match ev {
+            Event::PingResult { pong: Some(p), .. } => {
+                answer = Some(p);
                 ControlFlow::Break(())
+            }
+            Event::PingResult { pong: None, .. } => {
+                if Instant::now() < deadline {
+                    d.ping(unix_ms(), addr, Some(target.key));
+                    pings += 1;
+                }
+                ControlFlow::Continue(())
             }
             _ => ControlFlow::Continue(()),
         })
         .await?;
-        match answer.flatten() {
-            Some((id, seq)) => writeln!(
+        match (answer, ended) {
+            (Some((id, seq)), _) => writeln!(
                 out,
                 "pong from {id} in {} ms{}",
                 start.elapsed().as_millis(),
                 seq.map(|s| format!(", enr seq {s}")).unwrap_or_default()
             )
             .map_err(CliError::io("stdout")),
-            None => Err(CliError::Invalid(format!(
-                "{}: no pong within {}",
-                target.udp_addr(),
-                args.timeout
+            (None, Ended::Unreachable) => Err(unreachable(addr)),
+            (None, _) => Err(CliError::Invalid(format!(
+                "{addr}: no pong within {} ({pings} ping{})",
+                show_duration(timeout),
+                if pings == 1 { "" } else { "s" }
             ))),
         }
     })
 }
 
-async fn fetch_enr(target: &Node, timeout: Duration) -> Result<Option<Record>, CliError> {
-    let (mut d, socket) = throwaway(target.ip, Vec::new()).await?;
+fn unreachable(addr: SocketAddr) -> CliError {
+    CliError::Invalid(format!(
+        "{addr}: port unreachable (the host says nothing listens on that UDP port)"
+    ))
+}
+
+/// Why [`fetch_enr`] came back without a record.
+enum NoRecord {
+    Unreachable,
+    Timeout,
+}
+
+/// Asks `target` for its record until one comes, `timeout` passes, or its port is closed.
+async fn fetch_enr(target: &Node, timeout: Duration) -> Result<Result<Record, NoRecord>, CliError> {
+    let addr = target.udp_addr();
+    let (mut d, socket) = throwaway(target.ip, Vec::new(), Some(addr)).await?;
+    let deadline = Instant::now() + timeout;
     d.request_enr(unix_ms(), target.clone());
     let mut answer = None;
-    drive(
-        &mut d,
-        &socket,
-        Instant::now() + timeout,
-        |_, ev| match ev {
-            Event::EnrResult { record, .. } => {
-                answer = record;
-                ControlFlow::Break(())
+    let ended = drive(&mut d, &socket, deadline, |d, ev| match ev {
+        Event::EnrResult {
+            record: Some(r), ..
+        } => {
+            answer = Some(r);
+            ControlFlow::Break(())
+        }
+        Event::EnrResult { record: None, .. } => {
+            // Unanswered (or a record that did not verify): ask again while there is time.
+            if Instant::now() < deadline {
+                d.request_enr(unix_ms(), target.clone());
             }
-            _ => ControlFlow::Continue(()),
-        },
-    )
+            ControlFlow::Continue(())
+        }
+        _ => ControlFlow::Continue(()),
+    })
     .await?;
-    Ok(answer)
+    Ok(match (answer, ended) {
+        (Some(r), _) => Ok(r),
+        (None, Ended::Unreachable) => Err(NoRecord::Unreachable),
+        (None, _) => Err(NoRecord::Timeout),
+    })
 }
 
 /// `discv4 requestenr`
 pub fn request_enr(args: &RequestEnr, out: &mut dyn Write) -> Result<(), CliError> {
     let (_, target) = parse_target(&args.enode)?;
     let timeout = parse_duration("--timeout", &args.timeout)?;
-    let record = async_io::block_on(fetch_enr(&target, timeout))?.ok_or_else(|| {
-        CliError::Invalid(format!(
-            "{}: no record within {}",
-            target.udp_addr(),
-            args.timeout
-        ))
-    })?;
+    let record = match async_io::block_on(fetch_enr(&target, timeout))? {
+        Ok(r) => r,
+        Err(NoRecord::Unreachable) => return Err(unreachable(target.udp_addr())),
+        Err(NoRecord::Timeout) => {
+            return Err(CliError::Invalid(format!(
+                "{}: no record within {}",
+                target.udp_addr(),
+                show_duration(timeout)
+            )));
+        }
+    };
     let mut text = format!("{}\nseq: {}\n", record.to_text(), record.seq());
     if let Some(e) = record.to_enode() {
         text.push_str(&format!("enode: {e}\n"));
@@ -340,14 +425,14 @@ pub fn resolve(args: &Resolve, out: &mut dyn Write) -> Result<(), CliError> {
     async_io::block_on(async {
         // First the node itself, at the address we know.
         let quick = timeout.min(Duration::from_secs(3));
-        if let Some(r) = fetch_enr(&target, quick).await?
+        if let Ok(r) = fetch_enr(&target, quick).await?
             && let Some(e) = r.to_enode()
         {
             return writeln!(out, "{e}").map_err(CliError::io("stdout"));
         }
         // Else ask the network where it went: a lookup for its id.
         boot.push(target.clone());
-        let (mut d, socket) = throwaway(target.ip, boot).await?;
+        let (mut d, socket) = throwaway(target.ip, boot, None).await?;
         d.start_lookup(unix_ms(), enode.id.to_bytes());
         let mut found = None;
         drive(&mut d, &socket, deadline, |_, ev| match ev {
@@ -383,7 +468,7 @@ pub fn crawl(args: &Crawl, out: &mut dyn Write) -> Result<(), CliError> {
     /// Lookups the crawler keeps running at once.
     const CRAWL_LOOKUPS: usize = 4;
     let found = async_io::block_on(async {
-        let (mut d, socket) = throwaway(boot[0].ip, boot.clone()).await?;
+        let (mut d, socket) = throwaway(boot[0].ip, boot.clone(), None).await?;
         let mut nodes: BTreeMap<ethpeer::crypto::NodeId, (Node, Option<Record>)> = BTreeMap::new();
         for n in &boot {
             nodes.insert(n.id, (n.clone(), None));
