@@ -4,9 +4,13 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use common::node_proc::{NodeProc, temp_dir};
+use ethpeer::enode::Enode;
 
 /// Any valid public key: nothing listens for it.
 const SOME_KEY: &str = "1b84c5567b126440995d3ed5aaba0565d71e1834604819ff9c17f5e9d5dd078f70beaf8f588b541507fed6a642c5ab42dfdf8120a7f639de5122d47a69a8e8d1";
@@ -14,7 +18,7 @@ const SOME_KEY: &str = "1b84c5567b126440995d3ed5aaba0565d71e1834604819ff9c17f5e9
 /// Runs `ethpeer ARGS`, killed if it runs past 30 s (a verb that hangs fails its test, not
 /// the run).
 fn ethpeer(args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ethpeer"))
+    let child = Command::new(env!("CARGO_BIN_EXE_ethpeer"))
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -59,6 +63,38 @@ fn closed_udp_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// A running `ethpeer bootnode` on a free loopback port, killed on drop.
+struct Bootnode {
+    child: Child,
+    /// The enode URL it printed.
+    enode: String,
+}
+
+impl Drop for Bootnode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn bootnode(port: u16) -> Bootnode {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ethpeer"))
+        .args(["bootnode", "--port", &port.to_string(), "--verbosity", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("enode://"), "bootnode printed {line:?}");
+    Bootnode {
+        child,
+        enode: line.trim().to_string(),
+    }
 }
 
 // ---- item 2: duration flags ---------------------------------------------------------------
@@ -125,4 +161,36 @@ fn ping_to_a_silent_port_waits_the_timeout_it_names() {
         );
         assert!(took < Duration::from_secs(5), "{verb}: {took:?}");
     }
+}
+
+// ---- item 3: resolve a node that moved -------------------------------------------------------
+
+#[test]
+fn resolve_finds_a_node_that_moved_through_a_bootnode() {
+    let boot = bootnode(closed_udp_port());
+    let node = NodeProc::start(&temp_dir("cli-resolve"), &["--bootnodes", &boot.enode]);
+    // The node's first lookup went through the bootnode, which bonded with it on the way:
+    // the bootnode knows where it is now.
+    node.wait_log(&["Lookup finished"], Duration::from_secs(10));
+    let now: Enode = node.enode.parse().unwrap();
+    let stale = format!(
+        "enode://{}@127.0.0.1:{}",
+        ethpeer::crypto::hex(&now.id.to_bytes()),
+        closed_udp_port()
+    );
+    let out = ethpeer(&[
+        "discv4",
+        "resolve",
+        &stale,
+        "--bootnodes",
+        &boot.enode,
+        "--timeout",
+        "10s",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "resolve {stale}: {err}");
+    let got: Enode = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    assert_eq!(got.id, now.id);
+    assert_eq!(got.udp_addr(), now.udp_addr(), "the current endpoint");
+    assert_eq!(got.tcp, now.tcp, "the current RLPx port, from its record");
 }

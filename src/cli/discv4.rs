@@ -410,18 +410,23 @@ pub fn request_enr(args: &RequestEnr, out: &mut dyn Write) -> Result<(), CliErro
         .map_err(CliError::io("stdout"))
 }
 
-/// `discv4 resolve`
+/// `discv4 resolve`, as geth's `Resolve`: ask the node for its record at the endpoint given;
+/// failing that, look its id up through the bootnodes and ask it again where the network says
+/// it is, printing its record's endpoint (newer than any Neighbors entry) or else that entry.
 pub fn resolve(args: &Resolve, out: &mut dyn Write) -> Result<(), CliError> {
     let (enode, target) = parse_target(&args.enode)?;
     let timeout = parse_duration("--timeout", &args.timeout)?;
     let deadline = Instant::now() + timeout;
-    let mut boot = match &args.bootnodes {
+    let boot: Vec<Node> = match &args.bootnodes {
         Some(b) => parse_enodes(b, "--bootnodes")?
             .iter()
             .filter_map(disc_node)
+            // The node's own (maybe stale) address is no guide to where it went.
+            .filter(|n| n.id != target.id)
             .collect(),
         None => Vec::new(),
     };
+    let boot_count = boot.len();
     async_io::block_on(async {
         // First the node itself, at the address we know.
         let quick = timeout.min(Duration::from_secs(3));
@@ -430,9 +435,16 @@ pub fn resolve(args: &Resolve, out: &mut dyn Write) -> Result<(), CliError> {
         {
             return writeln!(out, "{e}").map_err(CliError::io("stdout"));
         }
-        // Else ask the network where it went: a lookup for its id.
-        boot.push(target.clone());
-        let (mut d, socket) = throwaway(target.ip, boot, None).await?;
+        // Else ask the network where it went: a lookup for its id, through the bootnodes. The
+        // node at the address we know seeds the lookup only when there is nothing else (it
+        // may answer FindNode without serving records); as a seed it would be in the
+        // lookup's seen-set, and an answer naming its new endpoint would be dropped.
+        let seeds = if boot.is_empty() {
+            vec![target.clone()]
+        } else {
+            boot
+        };
+        let (mut d, socket) = throwaway(target.ip, seeds, None).await?;
         d.start_lookup(unix_ms(), enode.id.to_bytes());
         let mut found = None;
         drive(&mut d, &socket, deadline, |_, ev| match ev {
@@ -447,11 +459,29 @@ pub fn resolve(args: &Resolve, out: &mut dyn Write) -> Result<(), CliError> {
             _ => ControlFlow::Continue(()),
         })
         .await?;
-        match found {
-            Some(n) => writeln!(out, "{}", Enode::new(n.key, n.ip, n.tcp, n.udp))
-                .map_err(CliError::io("stdout")),
-            None => Err(CliError::Invalid(format!("{}: not found", enode.node_id()))),
+        let Some(n) = found else {
+            return Err(CliError::Invalid(format!(
+                "{}: not found (no record from {}, and a lookup through {} did not find it)",
+                enode.node_id(),
+                target.udp_addr(),
+                match boot_count {
+                    0 => "the node itself".to_string(),
+                    1 => "1 bootnode".to_string(),
+                    k => format!("{k} bootnodes"),
+                }
+            )));
+        };
+        // Where the network says it is: its own record there is the newest word.
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut e = Enode::new(n.key, n.ip, n.tcp, n.udp);
+        if n.udp_addr() != target.udp_addr()
+            && !left.is_zero()
+            && let Ok(r) = fetch_enr(&n, left.min(quick)).await?
+            && let Some(from_record) = r.to_enode()
+        {
+            e = from_record;
         }
+        writeln!(out, "{e}").map_err(CliError::io("stdout"))
     })
 }
 
