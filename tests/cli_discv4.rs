@@ -5,7 +5,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::net::UdpSocket;
+use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -193,4 +193,61 @@ fn resolve_finds_a_node_that_moved_through_a_bootnode() {
     assert_eq!(got.id, now.id);
     assert_eq!(got.udp_addr(), now.udp_addr(), "the current endpoint");
     assert_eq!(got.tcp, now.tcp, "the current RLPx port, from its record");
+}
+
+// ---- item 6: the bootnode's address ----------------------------------------------------------
+
+#[test]
+fn bootnode_prints_no_tcp_port_and_nodes_given_it_never_connect_there() {
+    // Anything that connects to the bootnode's port number over TCP lands here: a TCP port
+    // whose UDP twin is free for the bootnode.
+    let (tcp, port) = (0..100)
+        .find_map(|_| {
+            let l = TcpListener::bind("127.0.0.1:0").ok()?;
+            let port = l.local_addr().ok()?.port();
+            UdpSocket::bind(("127.0.0.1", port)).ok()?;
+            Some((l, port))
+        })
+        .expect("a port free over TCP and UDP");
+    tcp.set_nonblocking(true).unwrap();
+    let boot = bootnode(port);
+    let e: Enode = boot.enode.parse().unwrap();
+    assert_eq!(e.tcp, 0, "{}: a bootnode has no RLPx port", boot.enode);
+    assert_eq!(e.udp, port, "{}", boot.enode);
+    assert!(
+        boot.enode.ends_with(&format!(":0?discport={port}")),
+        "{}",
+        boot.enode
+    );
+    assert_eq!(e.tcp_addr(), None, "tcp port 0 is no address to dial");
+
+    let start = Instant::now();
+    let a = NodeProc::start(&temp_dir("cli-boot-a"), &["--bootnodes", &boot.enode]);
+    a.wait_log(&["Lookup finished"], Duration::from_secs(10));
+    let b = NodeProc::start(&temp_dir("cli-boot-b"), &["--bootnodes", &boot.enode]);
+    // The path ran: B used the bootnode for discovery, the only way it can know of A, and
+    // connected to A.
+    let a_id = a.pubkey().node_id().to_string();
+    b.wait_log(&["Adding p2p peer", &a_id], Duration::from_secs(15));
+    // The window: from A's start until 3 s after B's lookup through the bootnode (a node dials
+    // its bootnodes at once, and what discovery offers as soon as it learns of it).
+    let window_end = Instant::now() + Duration::from_secs(3);
+    let mut accepted = 0;
+    while Instant::now() < window_end {
+        while let Ok((_, from)) = tcp.accept() {
+            let _: SocketAddr = from;
+            accepted += 1;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let dialing = format!("addr=127.0.0.1:{port}");
+    let dialed = a.count_logged(&["Dialing", &dialing]) + b.count_logged(&["Dialing", &dialing]);
+    assert_eq!(
+        (accepted, dialed),
+        (0, 0),
+        "TCP connects to the bootnode's port within {:?};\nA:\n{}\nB:\n{}",
+        start.elapsed(),
+        a.log_text(),
+        b.log_text()
+    );
 }
