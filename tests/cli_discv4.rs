@@ -6,7 +6,9 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::node_proc::{NodeProc, temp_dir};
@@ -63,6 +65,44 @@ fn closed_udp_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// Sends `sig` (INT or TERM) to a child.
+fn signal(child: &Child, sig: &str) {
+    let st = Command::new("kill")
+        .args([&format!("-{sig}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+/// Waits (bounded) for a child's exit.
+fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
+    let end = Instant::now() + within;
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        if Instant::now() > end {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no exit within {within:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A child's stderr, collected line by line on a thread.
+fn collect_stderr(child: &mut Child) -> Arc<Mutex<Vec<String>>> {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let stderr = child.stderr.take().unwrap();
+    let l2 = lines.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            l2.lock().unwrap().push(line);
+        }
+    });
+    lines
 }
 
 /// A running `ethpeer bootnode` on a free loopback port, killed on drop.
@@ -193,6 +233,129 @@ fn resolve_finds_a_node_that_moved_through_a_bootnode() {
     assert_eq!(got.id, now.id);
     assert_eq!(got.udp_addr(), now.udp_addr(), "the current endpoint");
     assert_eq!(got.tcp, now.tcp, "the current RLPx port, from its record");
+}
+
+// ---- item 5: crawl --out ---------------------------------------------------------------------
+
+#[test]
+fn crawl_refuses_an_unwritable_out_before_crawling() {
+    let target = format!("enode://{SOME_KEY}@127.0.0.1:{}", closed_udp_port());
+    let dir = temp_dir("cli-crawl-out");
+    let bad = [
+        dir.join("no-such-dir").join("nodes.json"),
+        // A directory is not a file to write.
+        dir.clone(),
+    ];
+    for out_path in bad {
+        let start = Instant::now();
+        let out = ethpeer(&[
+            "discv4",
+            "crawl",
+            "--bootnodes",
+            &target,
+            "--timeout",
+            "20s",
+            "--out",
+            out_path.to_str().unwrap(),
+        ]);
+        let line = fails(&out, &out_path.display().to_string());
+        assert!(line.contains("--out"), "{line}");
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the bad --out was found after {:?} of crawling",
+            start.elapsed()
+        );
+    }
+}
+
+#[test]
+fn crawl_from_a_dead_bootnode_ends_at_its_timeout() {
+    // Every lookup ends at once once the only node failed; the crawl used to start the next
+    // one forever, spinning past its deadline.
+    let dead = format!("enode://{SOME_KEY}@127.0.0.1:{}", closed_udp_port());
+    let file = temp_dir("cli-crawl-dead").join("nodes.json");
+    let start = Instant::now();
+    let out = ethpeer(&[
+        "discv4",
+        "crawl",
+        "--bootnodes",
+        &dead,
+        "--timeout",
+        "3s",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    let took = start.elapsed();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(took < Duration::from_secs(8), "a 3s crawl took {took:?}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(
+        v.as_object().unwrap().len(),
+        1,
+        "the bootnode, unanswered: {v}"
+    );
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn crawl_writes_what_it_found_on_sigint_or_sigterm() {
+    let node = NodeProc::start(&temp_dir("cli-crawl-node"), &[]);
+    let id = node.pubkey().node_id().to_string();
+    for sig in ["INT", "TERM"] {
+        let dir = temp_dir(&format!("cli-crawl-{sig}"));
+        let file = dir.join("nodes.json");
+        std::fs::write(&file, "old\n").unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ethpeer"))
+            .args(["discv4", "crawl", "--bootnodes", &node.enode])
+            .args(["--timeout", "60s", "--out", file.to_str().unwrap()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = collect_stderr(&mut child);
+        let end = Instant::now() + Duration::from_secs(15);
+        while !log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("1 with records"))
+        {
+            assert!(
+                Instant::now() < end,
+                "{sig}: the crawl never got the node's record: {:?}",
+                log.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Nothing is written in place while crawling: the old file is whole until the end.
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "old\n", "{sig}");
+        signal(&child, sig);
+        let st = wait_exit(&mut child, Duration::from_secs(5));
+        let err = log.lock().unwrap().join("\n");
+        assert!(st.success(), "{sig}: {st:?}: {err}");
+        let text = std::fs::read_to_string(&file).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{sig}: {e}: {text:?}; stderr {err}"));
+        assert!(
+            v[&id]["record"].as_str().unwrap_or("").starts_with("enr:"),
+            "{sig}: {v}"
+        );
+        assert_eq!(files_in(&dir), ["nodes.json"], "{sig}: no temp file left");
+    }
 }
 
 // ---- item 6: the bootnode's address ----------------------------------------------------------

@@ -9,12 +9,13 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use argh::FromArgs;
 use async_io::Timer;
 use async_net::UdpSocket;
-use futures_lite::future;
+use futures_lite::{StreamExt, future};
 
 use super::CliError;
 use super::node::{Prepared, disc_node, parse_enodes, run_node};
@@ -66,7 +67,8 @@ pub struct Resolve {
     pub timeout: String,
 }
 
-/// Walk the network from bootnodes and write every node found, with its record.
+/// Walk the network from bootnodes until the timeout, SIGINT or SIGTERM, then write every node
+/// found, with its record.
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "crawl")]
 pub struct Crawl {
@@ -76,7 +78,7 @@ pub struct Crawl {
     /// how long to crawl (default 30s)
     #[argh(option, default = "String::from(\"30s\")")]
     pub timeout: String,
-    /// the JSON file to write (default: stdout)
+    /// the JSON file to write, replaced whole at the end (default: stdout)
     #[argh(option)]
     pub out: Option<std::path::PathBuf>,
 }
@@ -257,6 +259,10 @@ async fn drive(
             }
             if !busy {
                 break;
+            }
+            // Events that keep making events must not hold the loop past its deadline.
+            if Instant::now() >= deadline {
+                return Ok(Ended::Deadline);
             }
         }
         let now = Instant::now();
@@ -485,7 +491,82 @@ pub fn resolve(args: &Resolve, out: &mut dyn Write) -> Result<(), CliError> {
     })
 }
 
-/// `discv4 crawl`
+/// Where `crawl --out` writes. A regular file (or a new one) is written to a temporary file
+/// beside it and renamed over it once complete, so a kill at any moment leaves either the old
+/// file or the whole new one; a device or pipe is written in place. Opened before the crawl
+/// starts, so a path that cannot be written is reported at once.
+struct OutFile {
+    path: PathBuf,
+    /// The temporary file, for a regular file; `None` when writing in place.
+    tmp: Option<PathBuf>,
+    file: std::fs::File,
+}
+
+impl OutFile {
+    fn create(path: &Path) -> Result<OutFile, CliError> {
+        let what = format!("--out {}", path.display());
+        let (tmp, file) = match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => {
+                return Err(CliError::Invalid(format!("{what}: is a directory")));
+            }
+            Ok(m) if !m.is_file() => {
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(CliError::io(&what))?;
+                (None, f)
+            }
+            _ => {
+                let name = path
+                    .file_name()
+                    .ok_or_else(|| CliError::Invalid(format!("{what}: names no file")))?;
+                let dir = path
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                let tmp = dir.join(format!(
+                    ".{}.{}.tmp",
+                    name.to_string_lossy(),
+                    std::process::id()
+                ));
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&tmp)
+                    .map_err(CliError::io(&what))?;
+                (Some(tmp), f)
+            }
+        };
+        Ok(OutFile {
+            path: path.to_path_buf(),
+            tmp,
+            file,
+        })
+    }
+
+    /// Writes `bytes` and, for a regular file, syncs and renames the temporary file into place.
+    fn commit(mut self, bytes: &[u8]) -> Result<(), CliError> {
+        let what = format!("--out {}", self.path.display());
+        self.file.write_all(bytes).map_err(CliError::io(&what))?;
+        if let Some(tmp) = &self.tmp {
+            self.file.sync_all().map_err(CliError::io(&what))?;
+            std::fs::rename(tmp, &self.path).map_err(CliError::io(&what))?;
+            self.tmp = None;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for OutFile {
+    fn drop(&mut self) {
+        // Not committed: the temporary file goes, the old file stays as it was.
+        if let Some(tmp) = &self.tmp {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
+/// `discv4 crawl`: until `--timeout`, SIGINT or SIGTERM; then writes every node found.
 pub fn crawl(args: &Crawl, out: &mut dyn Write) -> Result<(), CliError> {
     let boot: Vec<Node> = parse_enodes(&args.bootnodes, "--bootnodes")?
         .iter()
@@ -495,11 +576,16 @@ pub fn crawl(args: &Crawl, out: &mut dyn Write) -> Result<(), CliError> {
         return Err(CliError::Invalid("--bootnodes: no usable node".into()));
     }
     let timeout = parse_duration("--timeout", &args.timeout)?;
+    let out_file = args.out.as_deref().map(OutFile::create).transpose()?;
+    // From here on an interrupt ends the crawl, not the process: what was found is written.
+    let mut signals =
+        async_signal::Signals::new([async_signal::Signal::Int, async_signal::Signal::Term])
+            .map_err(CliError::io("installing signal handlers"))?;
     /// Lookups the crawler keeps running at once.
     const CRAWL_LOOKUPS: usize = 4;
-    let found = async_io::block_on(async {
+    let mut nodes: BTreeMap<ethpeer::crypto::NodeId, (Node, Option<Record>)> = BTreeMap::new();
+    let stopped_by = async_io::block_on(async {
         let (mut d, socket) = throwaway(boot[0].ip, boot.clone(), None).await?;
-        let mut nodes: BTreeMap<ethpeer::crypto::NodeId, (Node, Option<Record>)> = BTreeMap::new();
         for n in &boot {
             nodes.insert(n.id, (n.clone(), None));
             d.request_enr(unix_ms(), n.clone());
@@ -510,7 +596,7 @@ pub fn crawl(args: &Crawl, out: &mut dyn Write) -> Result<(), CliError> {
         for _ in 0..CRAWL_LOOKUPS {
             d.start_random_lookup(unix_ms());
         }
-        drive(&mut d, &socket, deadline, |d, ev| {
+        let crawling = drive(&mut d, &socket, deadline, |d, ev| {
             match ev {
                 Event::Discovered(n) => {
                     if let std::collections::btree_map::Entry::Vacant(v) = nodes.entry(n.id) {
@@ -521,7 +607,9 @@ pub fn crawl(args: &Crawl, out: &mut dyn Write) -> Result<(), CliError> {
                 Event::Enr(n, r) => {
                     nodes.insert(n.id, (n, Some(r)));
                 }
-                Event::LookupDone { .. } => {
+                // With an empty table (every node we knew failed) a lookup ends at once; a new
+                // one would too, forever. Nothing is left to ask then: wait out the timeout.
+                Event::LookupDone { .. } if !d.table().is_empty() => {
                     d.start_random_lookup(unix_ms());
                 }
                 _ => {}
@@ -536,13 +624,27 @@ pub fn crawl(args: &Crawl, out: &mut dyn Write) -> Result<(), CliError> {
                 );
             }
             ControlFlow::Continue(())
-        })
-        .await?;
-        Ok::<_, CliError>(nodes)
+        });
+        let interrupted = async {
+            match signals.next().await {
+                Some(Ok(sig)) => Ok(Some(sig)),
+                // No signal can come: crawl until the timeout.
+                _ => future::pending().await,
+            }
+        };
+        future::or(async { crawling.await.map(|_| None) }, interrupted).await
     })?;
+    if let Some(sig) = stopped_by {
+        let name = match sig {
+            async_signal::Signal::Int => "SIGINT",
+            async_signal::Signal::Term => "SIGTERM",
+            _ => "a signal",
+        };
+        eprintln!("crawl: stopped by {name}, writing what was found");
+    }
     let mut json = String::from("{\n");
-    let count = found.len();
-    for (i, (id, (n, rec))) in found.iter().enumerate() {
+    let count = nodes.len();
+    for (i, (id, (n, rec))) in nodes.iter().enumerate() {
         json.push_str(&format!(
             "  \"{}\": {{\"enode\": {}",
             hex(id.as_bytes()),
@@ -559,13 +661,14 @@ pub fn crawl(args: &Crawl, out: &mut dyn Write) -> Result<(), CliError> {
         json.push_str(if i + 1 < count { ",\n" } else { "\n" });
     }
     json.push_str("}\n");
-    eprintln!("crawl: done, {count} nodes");
-    match &args.out {
-        Some(p) => std::fs::write(p, json).map_err(CliError::io(p.display())),
+    match out_file {
+        Some(f) => f.commit(json.as_bytes())?,
         None => out
             .write_all(json.as_bytes())
-            .map_err(CliError::io("stdout")),
+            .map_err(CliError::io("stdout"))?,
     }
+    eprintln!("crawl: done, {count} nodes");
+    Ok(())
 }
 
 /// `bootnode`: discovery only, until SIGINT or SIGTERM.
