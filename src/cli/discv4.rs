@@ -443,8 +443,8 @@ pub fn resolve(args: &Resolve, out: &mut dyn Write) -> Result<(), CliError> {
         }
         // Else ask the network where it went: a lookup for its id, through the bootnodes. The
         // node at the address we know seeds the lookup only when there is nothing else (it
-        // may answer FindNode without serving records); as a seed it would be in the
-        // lookup's seen-set, and an answer naming its new endpoint would be dropped.
+        // may answer FindNode without serving records); otherwise it is a query we expect to
+        // fail (the lookup would then ask it where an answer says it is, but later).
         let seeds = if boot.is_empty() {
             vec![target.clone()]
         } else {
