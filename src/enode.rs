@@ -239,6 +239,20 @@ mod tests {
     }
 
     #[test]
+    fn tcp_port_zero_is_no_tcp_endpoint() {
+        // How a bootnode (discovery only) prints itself: nothing to dial, UDP at discport.
+        let text = format!(
+            "enode://{}@127.0.0.1:0?discport=30301",
+            hex(&key().to_bytes())
+        );
+        let e: Enode = text.parse().unwrap();
+        assert_eq!((e.tcp, e.udp), (0, 30301));
+        assert_eq!(e.tcp_addr(), None);
+        assert_eq!(e.udp_addr(), Some("127.0.0.1:30301".parse().unwrap()));
+        assert_eq!(e.to_string(), text);
+    }
+
+    #[test]
     fn display_round_trips() {
         let v4 = Enode::new(key(), "10.0.0.1".parse().unwrap(), 30303, 30301);
         let v6 = Enode::new(key(), "fe80::1".parse().unwrap(), 30303, 30303);

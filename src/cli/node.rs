@@ -754,7 +754,11 @@ pub fn run_node(
             .and_then(|(_, s)| s.local_addr().ok())
             .map_or(port, |a| a.port());
         let pubkey = p.key.public_key();
-        let me = Enode::new(pubkey, ip, port, udp_port);
+        // A bootnode listens for nothing over TCP: its URL says so with port 0
+        // (`enode://…@IP:0?discport=N`, as its record has no `tcp`), and a node given it
+        // neither dials it nor offers it for dialing.
+        let tcp_port = if p.rlpx { port } else { 0 };
+        let me = Enode::new(pubkey, ip, tcp_port, udp_port);
         let hello = Hello {
             protocol_version: P2P_VERSION,
             client_id: p.client_id.clone(),

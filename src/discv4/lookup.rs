@@ -8,6 +8,12 @@
 //! have all answered. Unlike go-ethereum, a node whose query fails leaves the candidates, so the
 //! result holds only nodes that answered and the next closest take the failed one's place.
 //!
+//! A node can move. An answer that names a node the lookup already holds at another endpoint
+//! is kept aside, and if the query at the endpoint we had fails, the node is asked once more
+//! at the one the answer named (an answer naming a node whose query already failed brings it
+//! back at once). So a stale table entry, or a stale address a user gave, does not hide the
+//! node from a lookup for it. Each node gets at most one such second chance.
+//!
 //! The discovery state machine drives it: it sends `FindNode(target)` to every node
 //! [`Lookup::poll_query`] returns, reports each `Neighbors` answer with
 //! [`Lookup::handle_response`] and each timeout or error with [`Lookup::handle_failure`], and
@@ -16,6 +22,7 @@
 //! instances of this one machine with different targets.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 
 use super::table::{BUCKET_SIZE, Node, distance_cmp};
 use crate::crypto::NodeId;
@@ -70,6 +77,13 @@ pub struct Lookup {
     /// Queries in flight, with the depth of the queried node. Kept apart from `candidates` so
     /// that a pending node pushed out of the candidates still counts against [`ALPHA`].
     pending: BTreeMap<NodeId, u32>,
+    /// Nodes whose query failed, with the endpoint (IP, UDP port) that failed and their depth.
+    failed: BTreeMap<NodeId, ((IpAddr, u16), u32)>,
+    /// Another endpoint an answer named for a node still to be asked or being asked: where
+    /// it is asked if the query at the endpoint we hold fails.
+    elsewhere: BTreeMap<NodeId, Node>,
+    /// Nodes given their second chance at another endpoint (once each).
+    moved: BTreeSet<NodeId>,
     queries: usize,
     rounds: u32,
 }
@@ -83,6 +97,9 @@ impl Lookup {
             candidates: Vec::new(),
             seen: BTreeSet::from([self_id]),
             pending: BTreeMap::new(),
+            failed: BTreeMap::new(),
+            elsewhere: BTreeMap::new(),
+            moved: BTreeSet::new(),
             queries: 0,
             rounds: 0,
         };
@@ -125,12 +142,26 @@ impl Lookup {
     }
 
     /// The query to `from` failed (timeout, error, or an answer the caller rejected): the node
-    /// leaves the candidates for good. Returns `false` if no query to `from` was in flight.
+    /// leaves the candidates, unless an answer named it at another endpoint, where it is asked
+    /// next (see the module docs). Returns `false` if no query to `from` was in flight.
     pub fn handle_failure(&mut self, from: &NodeId) -> bool {
-        if self.pending.remove(from).is_none() {
+        let Some(depth) = self.pending.remove(from) else {
             return false;
-        }
+        };
+        let endpoint = self
+            .candidates
+            .iter()
+            .find(|c| c.node.id == *from)
+            .map(|c| endpoint(&c.node));
         self.candidates.retain(|c| c.node.id != *from);
+        match self.elsewhere.remove(from) {
+            Some(alt) if !self.moved.contains(from) => self.requeue(alt, depth),
+            _ => {
+                if let Some(ep) = endpoint {
+                    self.failed.insert(*from, (ep, depth));
+                }
+            }
+        }
         true
     }
 
@@ -183,6 +214,7 @@ impl Lookup {
         let mut added = Vec::new();
         for node in nodes.into_iter().take(max) {
             if !self.seen.insert(node.id) {
+                self.seen_elsewhere(node, &mut added);
                 continue;
             }
             added.push(node.clone());
@@ -192,13 +224,58 @@ impl Lookup {
                 state: QueryState::NotAsked,
             });
         }
+        self.sort_candidates();
+        added
+    }
+
+    /// An answer named `node`, whose id the lookup has seen, maybe at another endpoint: a node
+    /// that failed comes back there at once (and counts as added); one not yet done with is
+    /// asked there if its query fails. Each node moves at most once.
+    fn seen_elsewhere(&mut self, node: Node, added: &mut Vec<Node>) {
+        if self.moved.contains(&node.id) {
+            return;
+        }
+        let ep = endpoint(&node);
+        if let Some(&(failed_at, depth)) = self.failed.get(&node.id) {
+            if failed_at != ep {
+                self.failed.remove(&node.id);
+                added.push(node.clone());
+                self.requeue(node, depth);
+            }
+            return;
+        }
+        let held = self
+            .candidates
+            .iter()
+            .find(|c| c.node.id == node.id && c.state != QueryState::Answered);
+        if held.is_some_and(|c| endpoint(&c.node) != ep) {
+            self.elsewhere.entry(node.id).or_insert(node);
+        }
+    }
+
+    /// Makes `node` (which failed at another endpoint) a candidate again, for its one move.
+    fn requeue(&mut self, node: Node, depth: u32) {
+        self.moved.insert(node.id);
+        self.candidates.push(Candidate {
+            node,
+            depth,
+            state: QueryState::NotAsked,
+        });
+        self.sort_candidates();
+    }
+
+    fn sort_candidates(&mut self) {
         let target = self.target;
         // Stable sort: equal distances only for equal ids, which `seen` already excludes.
         self.candidates
             .sort_by(|a, b| distance_cmp(&target, &a.node.id, &b.node.id));
         self.candidates.truncate(LOOKUP_CANDIDATES_MAX);
-        added
     }
+}
+
+/// Where a node's discovery packets go.
+fn endpoint(n: &Node) -> (IpAddr, u16) {
+    (n.ip, n.udp)
 }
 
 #[cfg(test)]
@@ -328,6 +405,85 @@ mod tests {
         assert_eq!(l.rounds(), 5);
         assert_eq!(l.result().len(), 5);
         assert_eq!(l.result()[0].id, NodeId(id_at(100)));
+    }
+
+    /// `n` at another UDP port: the same node, moved.
+    fn moved(mut n: Node, udp: u16) -> Node {
+        n.udp = udp;
+        n
+    }
+
+    #[test]
+    fn a_failed_node_named_elsewhere_is_asked_there() {
+        // The target itself, at a stale address, and a node that knows where it went.
+        let stale = node(id_at(0));
+        let guide = node(id_at(9));
+        let mut l = Lookup::new(
+            NodeId(id_at(0)),
+            NodeId(id_at(999)),
+            vec![stale.clone(), guide.clone()],
+        );
+        assert_eq!(drain(&mut l).len(), 2);
+        assert!(l.handle_failure(&stale.id));
+        let there = moved(stale.clone(), 40404);
+        // The answer brings it back: new to the lookup at that endpoint.
+        let added = l.handle_response(&guide.id, vec![there.clone()]).unwrap();
+        assert_eq!(added, vec![there.clone()]);
+        assert_eq!(drain(&mut l), vec![there.clone()]);
+        l.handle_response(&there.id, vec![]).unwrap();
+        assert!(l.is_finished());
+        assert_eq!(l.result()[0], there, "found where it is now");
+    }
+
+    #[test]
+    fn a_node_named_elsewhere_while_asked_is_asked_there_if_it_fails() {
+        let stale = node(id_at(0));
+        let guide = node(id_at(9));
+        let mut l = Lookup::new(
+            NodeId(id_at(0)),
+            NodeId(id_at(999)),
+            vec![stale.clone(), guide.clone()],
+        );
+        drain(&mut l);
+        let there = moved(stale.clone(), 40404);
+        // Named elsewhere while the query at the stale address is in flight: kept aside.
+        assert_eq!(
+            l.handle_response(&guide.id, vec![there.clone()]),
+            Some(vec![])
+        );
+        assert!(l.handle_failure(&stale.id));
+        assert_eq!(drain(&mut l), vec![there.clone()]);
+        l.handle_response(&there.id, vec![]).unwrap();
+        assert_eq!(l.result()[0], there);
+    }
+
+    #[test]
+    fn a_node_moves_once_and_only_to_another_endpoint() {
+        let stale = node(id_at(0));
+        let guides: Vec<Node> = (5..9u16).map(|d| node(id_at(d))).collect();
+        let mut seeds = guides.clone();
+        seeds.push(stale.clone());
+        let mut l = Lookup::new(NodeId(id_at(0)), NodeId(id_at(999)), seeds);
+        let asked = drain(&mut l);
+        assert_eq!(asked[0], stale);
+        assert!(l.handle_failure(&stale.id));
+        // The same endpoint again: nothing to retry.
+        let again = l
+            .handle_response(&guides[0].id, vec![stale.clone()])
+            .unwrap();
+        assert!(again.is_empty());
+        // Another one: asked there, once; when that fails too, no third endpoint is tried.
+        let there = moved(stale.clone(), 40404);
+        assert_eq!(
+            l.handle_response(&guides[1].id, vec![there.clone()]),
+            Some(vec![there.clone()])
+        );
+        let next = drain(&mut l);
+        assert!(next.contains(&there), "{next:?}");
+        assert!(l.handle_failure(&there.id));
+        let third = moved(stale.clone(), 50505);
+        assert_eq!(l.handle_response(&guides[2].id, vec![third]), Some(vec![]));
+        assert!(drain(&mut l).iter().all(|n| n.id != stale.id));
     }
 
     #[test]
