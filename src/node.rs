@@ -118,10 +118,16 @@ impl Node {
             netrestrict: config.netrestrict.clone(),
         };
         let mut dial = DialScheduler::new(dial_config, self_id, seed);
-        // A refused node (self, no address, outside netrestrict) is simply not dialed; the CLI
-        // has already reported enode URLs it could not parse.
+        // A refused node (self, no address, outside netrestrict) is not dialed, and says why at
+        // DEBUG; the CLI has already reported enode URLs it could not parse.
         for c in config.static_nodes.iter().filter_map(candidate) {
-            let _ = dial.add_static(now, c);
+            let (id, addr) = (c.id(), c.addr());
+            if let Err(why) = dial.add_static(now, c) {
+                crate::log::debug(
+                    "Static node not dialed",
+                    &[("id", &id), ("addr", &addr), ("err", &why)],
+                );
+            }
         }
         for c in config.bootnodes.iter().filter_map(candidate) {
             let _ = dial.add_candidate(now, c);
