@@ -20,7 +20,7 @@ use ethpeer::rlpx::handshake::{Handshake, Step};
 
 /// Idle sessions held open for the memory figure (the number).
 const IDLE_SESSIONS: usize = 200;
-/// Target memory per idle peer.
+/// Target memory per idle peer (a fixed number: printed as the target, never as a verdict).
 const BYTES_PER_PEER_TARGET: f64 = 50.0 * 1024.0;
 /// How long the flood runs.
 const FLOOD_TIME: Duration = Duration::from_secs(3);
@@ -50,7 +50,9 @@ fn start_node(extra: &[&str]) -> NodeChild {
         .arg(&dir)
         // p2p sessions without a capability: the node runs the p2p layer alone, as a relay
         // does (with eth, a peer sharing no capability would be refused as useless).
+        // No bootnodes: the node under test never dials anything but what this program names.
         .args(["--port", "0", "--verbosity", "3", "--nodiscover", "--noeth"])
+        .args(["--bootnodes", ""])
         .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -164,7 +166,7 @@ pub fn run() {
     accept_flood(2.0 * floor);
 }
 
-/// RSS of a node holding `IDLE_SESSIONS` idle sessions, per peer, against the target.
+/// RSS of a node holding `IDLE_SESSIONS` idle sessions, per peer, beside the fixed target.
 fn idle_sessions() {
     let node = start_node(&["--maxpeers", "400", "--maxpendpeers", "400"]);
     std::thread::sleep(Duration::from_millis(300));
@@ -190,17 +192,13 @@ fn idle_sessions() {
     }
     let loaded = rss_bytes(node.child.id());
     let per_peer = loaded.saturating_sub(base) as f64 / IDLE_SESSIONS as f64;
+    // The target is a fixed number: printed beside the figure, not divided into it nor judged.
     println!(
-        "idle sessions     {IDLE_SESSIONS} peers: RSS {:.1} MiB (idle node {:.1} MiB), {:.1} KiB/peer   ratio to 50 KiB target {:.2} {}",
+        "idle sessions     {IDLE_SESSIONS} peers: RSS {:.1} MiB (idle node {:.1} MiB), {:.1} KiB/peer   target {:.0} KiB/peer (fixed)",
         loaded as f64 / 1048576.0,
         base as f64 / 1048576.0,
         per_peer / 1024.0,
-        per_peer / BYTES_PER_PEER_TARGET,
-        if per_peer <= BYTES_PER_PEER_TARGET {
-            "PASS"
-        } else {
-            "ABOVE"
-        }
+        BYTES_PER_PEER_TARGET / 1024.0,
     );
     drop(held);
 }
