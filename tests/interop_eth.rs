@@ -24,6 +24,10 @@ const T: Duration = Duration::from_secs(20);
 const ACTIONS_T: Duration = Duration::from_secs(90);
 /// EIP-2124 fork id of the fixture chain at its head (Prague active, no fork scheduled).
 const FORK_HASH: &str = "0x377aaa78";
+/// How long a session must stay up after its last exchange, and how often the harness pings
+/// meanwhile to show it is alive.
+const STAY_UP: Duration = Duration::from_secs(3);
+const PING_EVERY: Duration = Duration::from_millis(500);
 /// Disconnect reason 0x10: subprotocol error (devp2p rlpx.md "Disconnect").
 const SUBPROTOCOL_ERROR: u64 = 0x10;
 
@@ -268,6 +272,8 @@ fn we_dial_ethereumjs_and_the_status_exchange_succeeds() {
         &hex(&key.to_bytes()),
         "--actions",
         "getheaders:600:1",
+        "--ping-every",
+        &PING_EVERY.as_millis().to_string(),
     ]));
     let listening = h.wait_event("listening", &[], T);
     let enode = listening["enode"].as_str().unwrap().to_string();
@@ -286,9 +292,32 @@ fn we_dial_ethereumjs_and_the_status_exchange_succeeds() {
     let r = h.wait_event("eth:recv", &[("name", json!("BLOCK_HEADERS"))], T);
     assert_eq!(r["numbers"], json!([600]), "{r}");
     assert_eq!(strings(&r["hashes"]), vec![hashes[600].clone()], "{r}");
+    // The session stays up for STAY_UP after that reply, and is alive throughout, not merely
+    // unclosed: the harness pings every PING_EVERY and our node answers each Ping.
+    let from = r["t"].as_u64().unwrap();
+    std::thread::sleep(STAY_UP);
+    let until = from + STAY_UP.as_millis() as u64;
+    let in_window = |e: &Value| e["t"].as_u64().is_some_and(|t| t > from && t <= until);
+    let pongs = h
+        .events_named("p2p:recv")
+        .into_iter()
+        .filter(|e| e["msg"] == json!("PONG") && in_window(e))
+        .count();
+    let expected = (STAY_UP.as_millis() / PING_EVERY.as_millis()) as usize;
+    assert!(
+        pongs + 1 >= expected,
+        "our node answered {pongs} Pings in the {STAY_UP:?} after the reply (the harness sent \
+         one every {PING_EVERY:?}): {}",
+        h.dump()
+    );
     assert!(
         h.events_named("disconnect").is_empty(),
-        "the session stays up: {}",
+        "the session stays up for {STAY_UP:?}: {}",
         h.dump()
+    );
+    assert!(
+        !node.logged(&["Removing p2p peer"]),
+        "our node kept the session for {STAY_UP:?}:\n{}",
+        node.log_text()
     );
 }

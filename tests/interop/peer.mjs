@@ -13,6 +13,7 @@
 //   --keep-without-caps  keep a session open when no capability is shared (the library would send
 //                        USELESS_PEER); used to exercise Ping/Pong before any subprotocol exists
 //   --ping-after MS    send one p2p Ping MS after the session starts
+//   --ping-every MS    send a p2p Ping every MS while the session lasts (a liveness probe)
 //   --exit-after MS    leave (Disconnect "client quitting") and exit after MS
 //   --stay             dial mode: keep running after the session ends (without it a dialer whose
 //                      session has ended exits, code 0 if a session had started, else 2)
@@ -102,6 +103,7 @@ const { positionals, values: opt } = parseArgs({
     caps: { type: 'string', default: '' },
     'keep-without-caps': { type: 'boolean', default: false },
     'ping-after': { type: 'string' },
+    'ping-every': { type: 'string' },
     'exit-after': { type: 'string' },
     'udp-port': { type: 'string' },
     'genesis-file': { type: 'string' },
@@ -352,6 +354,10 @@ rlpx.events.on('peer:added', (peer) => {
   sawSession = true
   emit('peer:added', { ...tag(peer), clientId: peer.getHelloMessage()?.clientId })
   if (opt['ping-after']) setTimeout(() => peer._sendPing(), Number(opt['ping-after']))
+  if (opt['ping-every']) {
+    const every = setInterval(() => peer._sendPing(), Number(opt['ping-every']))
+    peer.events.once('close', () => clearInterval(every))
+  }
   for (const proto of peer.getProtocols()) if (proto instanceof ETH) startEthSession(peer, proto, ctx)
 })
 rlpx.events.on('peer:removed', (peer, reason, byUs) => {
