@@ -3,6 +3,8 @@
 //! the fixture chain (network id, genesis, EIP-2124 fork id), our replies to GetBlockHeaders,
 //! GetBlockBodies and GetReceipts with every root recomputed by the harness, and the Disconnect
 //! 0x10 (subprotocol error) a wrong genesis or fork hash earns, with us dialing and being dialed.
+//! The harness's root checks are shown to fail on a body or receipt with one byte changed
+//! (tests/interop/rootcheck.mjs), and its self-test (tests/interop/selftest.sh) runs here too.
 //!
 //! The node is loaded with `ethpeer import fixtures/chain/chain.rlp --receipts ... --genesis ...`
 //! and runs with `--genesis fixtures/chain/genesis.json --nodiscover --syncmode none`.
@@ -320,4 +322,102 @@ fn we_dial_ethereumjs_and_the_status_exchange_succeeds() {
         "our node kept the session for {STAY_UP:?}:\n{}",
         node.log_text()
     );
+}
+
+/// The harness's root checks (chain.mjs, used for every bodies and receipts reply above) shown
+/// to fail: tests/interop/rootcheck.mjs runs them on fixture bodies and receipts as they are and
+/// with one byte changed, and this test judges each case from the lines it prints.
+#[test]
+fn the_harness_root_checks_fail_on_one_changed_byte() {
+    let out = common::interop::run_script("node", &["rootcheck.mjs"], &std::env::temp_dir());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let cases: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let names: Vec<&str> = cases.iter().map(|c| c["case"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "intact bodies",
+            "intact receipts",
+            "legacy tx byte",
+            "typed tx byte",
+            "withdrawal byte",
+            "receipt byte"
+        ],
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let flags = |c: &Value| -> &'static [&'static str] {
+        if c["what"] == json!("bodies") {
+            &["txRootOk", "uncleHashOk", "withdrawalsRootOk"]
+        } else {
+            &["receiptsRootOk"]
+        }
+    };
+    for c in &cases {
+        let changed = c["changed"]["block"].as_u64();
+        // The flag the changed byte must turn false.
+        let broken = match c["changed"]["item"].as_str() {
+            None => None,
+            Some(i) if i.starts_with("tx") => Some("txRootOk"),
+            Some(i) if i.starts_with("withdrawal") => Some("withdrawalsRootOk"),
+            Some(_) => Some("receiptsRootOk"),
+        };
+        for r in c["results"].as_array().unwrap() {
+            let number = r["number"].as_u64().unwrap();
+            for flag in flags(c) {
+                let want = !(Some(number) == changed && Some(*flag) == broken);
+                assert_eq!(
+                    r[*flag],
+                    json!(want),
+                    "{}: block {number} {flag}: {c}",
+                    c["case"]
+                );
+            }
+        }
+        if changed.is_some() {
+            assert!(
+                c["results"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r["number"].as_u64() == changed),
+                "{}: the changed block was checked: {c}",
+                c["case"]
+            );
+        }
+        assert_eq!(
+            c["allRootsOk"],
+            json!(changed.is_none()),
+            "{}: {c}",
+            c["case"]
+        );
+    }
+    assert!(out.status.success(), "rootcheck.mjs: {}", out.status);
+}
+
+/// tests/interop/selftest.sh: copies of the harness against each other (serving and fetching
+/// the fixture chain with every reply checked, transactions judged), then rootcheck.mjs.
+#[test]
+fn the_harness_self_test_passes() {
+    let tmp = common::node_proc::temp_dir("ejs-selftest");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let port = free_port().to_string();
+    let out = common::interop::run_script("sh", &["selftest.sh", &port], &tmp);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && !text.contains("FAIL"),
+        "selftest.sh: {}\n{text}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in [
+        "ok   bodies roots",
+        "ok   receipts roots",
+        "ok   root checks fail on a changed byte",
+    ] {
+        assert!(text.lines().any(|l| l == line), "no {line:?}:\n{text}");
+    }
 }
