@@ -24,6 +24,8 @@ const IDLE_SESSIONS: usize = 200;
 const BYTES_PER_PEER_TARGET: f64 = 50.0 * 1024.0;
 /// How long the flood runs.
 const FLOOD_TIME: Duration = Duration::from_secs(3);
+/// How long the flood runs in a smoke run (enough for a few handshakes).
+const FLOOD_TIME_SMOKE: Duration = Duration::from_millis(300);
 /// Connecting threads in the flood: enough that the figure measures the node, not the round-trip
 /// latency of a few sequential clients (4 threads gave a third of this rate).
 const FLOOD_THREADS: usize = 16;
@@ -176,7 +178,7 @@ fn idle_sessions() {
         match session(node.addr, node.key, 1 + i as u64) {
             Ok(s) => held.push(s),
             Err(e) => {
-                println!("idle sessions     session {i} failed: {e}");
+                crate::timing::no_figure(&format!("idle sessions     session {i} failed: {e}"));
                 return;
             }
         }
@@ -185,9 +187,9 @@ fn idle_sessions() {
     // The sessions must still be open at the node: a refused session would look like a cheap one.
     let kept = held.iter_mut().map(still_open).filter(|open| *open).count();
     if kept < IDLE_SESSIONS {
-        println!(
+        crate::timing::no_figure(&format!(
             "idle sessions     only {kept} of {IDLE_SESSIONS} sessions are still open: no figure"
-        );
+        ));
         return;
     }
     let loaded = rss_bytes(node.child.id());
@@ -220,6 +222,11 @@ fn accept_flood(side_floor_per_sec: f64) {
     let node = start_node(&["--maxpeers", "100000", "--maxpendpeers", "64"]);
     let done = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
+    let flood_time = if crate::timing::smoke() {
+        FLOOD_TIME_SMOKE
+    } else {
+        FLOOD_TIME
+    };
     let start = Instant::now();
     let threads: Vec<_> = (0..FLOOD_THREADS)
         .map(|t| {
@@ -227,7 +234,7 @@ fn accept_flood(side_floor_per_sec: f64) {
             let (addr, key) = (node.addr, node.key);
             std::thread::spawn(move || {
                 let mut seed = 1_000_000 * (t as u64 + 1);
-                while start.elapsed() < FLOOD_TIME {
+                while start.elapsed() < flood_time {
                     seed += 1;
                     match session(addr, key, seed) {
                         Ok(_) => done.fetch_add(1, Ordering::Relaxed),
@@ -241,6 +248,10 @@ fn accept_flood(side_floor_per_sec: f64) {
         let _ = t.join();
     }
     let secs = start.elapsed().as_secs_f64();
+    if done.load(Ordering::Relaxed) == 0 {
+        crate::timing::no_figure("accept flood      no handshake completed: no figure");
+        return;
+    }
     let rate = done.load(Ordering::Relaxed) as f64 / secs;
     println!(
         "accept flood      {rate:.0} handshakes+Hello /s accepted ({} refused or failed) from {FLOOD_THREADS} connecting threads   one-side floor {side_floor_per_sec:.0} /s   ratio {:.2} (node and flood share 2 cores)",

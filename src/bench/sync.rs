@@ -124,7 +124,7 @@ pub fn run() {
     let stored = wait_for(&import_log, &["Imported new chain segment", "number=600 "]);
     let status = import.wait().expect("waiting for ethpeer import");
     let Some((t_stored, _)) = stored.filter(|_| status.success()) else {
-        println!("sync: import failed ({status})");
+        crate::timing::no_figure(&format!("sync: import failed ({status})"));
         return;
     };
     let import_s = (t_stored - t).as_secs_f64();
@@ -145,7 +145,7 @@ pub fn run() {
         "3",
     ]);
     let Some((_, line)) = wait_for(&server_log, &["self=enode://"]) else {
-        println!("sync: the serving node did not start");
+        crate::timing::no_figure("sync: the serving node did not start");
         stop(server);
         return;
     };
@@ -180,7 +180,9 @@ pub fn run() {
     stop(server);
     let _ = std::fs::remove_dir_all(&base);
     let Some((t1, line)) = finished else {
-        println!("sync: the client did not finish within {SYNC_TIMEOUT:?}");
+        crate::timing::no_figure(&format!(
+            "sync: the client did not finish within {SYNC_TIMEOUT:?}"
+        ));
         return;
     };
     // A sync that stopped short would time less work than the import: the figure would lie.
