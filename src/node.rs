@@ -13,8 +13,8 @@ use std::net::SocketAddr;
 
 use crate::crypto::{NodeId, PublicKey};
 use crate::dial::{
-    ConnKind, DialCandidate, DialConfig, DialId, DialOutcome, DialScheduler, DialTask, Millis,
-    PeerRefusal,
+    ConnKind, DialCandidate, DialConfig, DialId, DialOutcome, DialRefusal, DialScheduler, DialTask,
+    Millis, PeerRefusal,
 };
 use crate::enode::Enode;
 use crate::netutil::Netlist;
@@ -103,6 +103,8 @@ pub struct Node {
     by_id: BTreeMap<NodeId, ConnId>,
     dial: DialScheduler,
     actions: VecDeque<Action>,
+    /// Static nodes refused at start (see [`Node::static_refusals`]).
+    static_refusals: Vec<(NodeId, SocketAddr, DialRefusal)>,
 }
 
 impl Node {
@@ -118,10 +120,15 @@ impl Node {
             netrestrict: config.netrestrict.clone(),
         };
         let mut dial = DialScheduler::new(dial_config, self_id, seed);
-        // A refused node (self, no address, outside netrestrict) is simply not dialed; the CLI
-        // has already reported enode URLs it could not parse.
+        // A refused node (self, no address, outside netrestrict) is not dialed; the refusal is
+        // kept for the shell to log (`static_refusals`). The CLI has already reported enode URLs
+        // it could not parse.
+        let mut static_refusals = Vec::new();
         for c in config.static_nodes.iter().filter_map(candidate) {
-            let _ = dial.add_static(now, c);
+            let (id, addr) = (c.id(), c.addr());
+            if let Err(why) = dial.add_static(now, c) {
+                static_refusals.push((id, addr, why));
+            }
         }
         Node {
             self_id,
@@ -130,7 +137,13 @@ impl Node {
             by_id: BTreeMap::new(),
             dial,
             actions: VecDeque::new(),
+            static_refusals,
         }
+    }
+
+    /// The static nodes the dial scheduler refused at start, and why.
+    pub fn static_refusals(&self) -> &[(NodeId, SocketAddr, DialRefusal)] {
+        &self.static_refusals
     }
 
     /// Our node id.

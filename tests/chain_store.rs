@@ -554,8 +554,21 @@ fn kill_9_at_random_moments_leaves_a_consistent_head() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Where a round of the kill -9 import test kills the import.
+#[derive(Debug, Clone, Copy)]
+enum KillAt {
+    /// This long after the spawn, before the first batch is written: verifying block 11's
+    /// 10.6 MB of receipts takes over a second in a debug build.
+    AfterSpawn(Duration),
+    /// This long after the import's first "Imported new chain segment" line (blocks 1-11
+    /// committed), while it verifies and writes the other 589 (about 100 ms in a debug build).
+    AfterFirstSegment(Duration),
+}
+
 #[test]
 fn killed_import_resumes_to_the_fixture_head() {
+    use std::io::BufRead;
+    use std::os::unix::process::ExitStatusExt;
     let datadir = temp_dir("kill-import");
     let dd = path_str(&datadir);
     let chain = fixture_path("chain/chain.rlp");
@@ -572,28 +585,70 @@ fn killed_import_resumes_to_the_fixture_head() {
     let receipts = fixture_path("chain/receipts.rlp");
     let mut with_receipts = args.to_vec();
     with_receipts.extend(["--receipts", path_str(&receipts)]);
-    for round in 0..3 {
-        // With receipts, verifying block 11 (10.6 MB of receipts) takes a while in a debug
-        // build, so kills land before, during and after the first batch.
+    let rounds = [
+        KillAt::AfterSpawn(Duration::from_millis(20 + rng.below(500))),
+        KillAt::AfterFirstSegment(Duration::from_millis(rng.below(10))),
+    ];
+    for (round, at) in rounds.into_iter().enumerate() {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ethpeer"))
             .args(&with_receipts)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let delay = 20 + rng.below(4000);
-        std::thread::sleep(Duration::from_millis(delay));
-        let _ = child.kill();
-        let _ = child.wait();
-        let context = format!("round {round} (killed after {delay} ms)");
-        if let Ok(store) = ChainStore::open(&datadir) {
-            if store.head().unwrap().is_some() {
-                check_consistent(&store, &context);
+        // The import's progress lines, read on a thread so a silent import cannot hang the test.
+        let (tx, segments) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if line.contains("Imported new chain segment") && tx.send(line).is_err() {
+                    break;
+                }
             }
-            store.close().unwrap();
-        } else {
-            panic!("{context}: the store does not open");
+        });
+        let context = format!("round {round} (killed at {at:?})");
+        match at {
+            KillAt::AfterSpawn(delay) => std::thread::sleep(delay),
+            KillAt::AfterFirstSegment(delay) => {
+                let line = segments
+                    .recv_timeout(Duration::from_secs(60))
+                    .unwrap_or_else(|e| panic!("{context}: no progress line ({e})"));
+                assert!(
+                    line.contains("number=11 "),
+                    "{context}: first segment {line}"
+                );
+                std::thread::sleep(delay);
+            }
         }
+        // The kill must land while the import runs: one that had already exited by itself
+        // would leave a finished import, and the round would test nothing.
+        assert_eq!(
+            child.try_wait().unwrap(),
+            None,
+            "{context}: the import finished before the kill"
+        );
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(
+            status.signal(),
+            Some(9),
+            "{context}: the import was not ended by the SIGKILL but {status}"
+        );
+        let store = ChainStore::open(&datadir)
+            .unwrap_or_else(|e| panic!("{context}: the store does not open: {e}"));
+        let head = match store.head().unwrap() {
+            Some(_) => check_consistent(&store, &context),
+            None => 0,
+        };
+        if let KillAt::AfterFirstSegment(_) = at {
+            // The segment it reported was committed before the kill, and survives it.
+            assert!(head >= 11, "{context}: head {head} after the first segment");
+        }
+        eprintln!("{context}: head {head} after the kill");
+        store.close().unwrap();
     }
     let out = ethpeer(&args);
     assert!(

@@ -619,11 +619,12 @@ fn replies_to_no_request_are_errors_and_late_ones_are_ignored() {
         sim.syncer.handle_response(sim.now, asked, headers(id)),
         Ok(())
     );
-    // A reply twice is not.
+    // A second reply to the same late id is: the first one used it up.
     assert!(
         sim.syncer
-            .handle_response(sim.now, asked, headers(id + 1000))
-            .is_err()
+            .handle_response(sim.now, asked, headers(id))
+            .is_err(),
+        "a second reply to late id {id} was taken"
     );
     assert!(
         sim.syncer

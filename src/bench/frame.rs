@@ -29,7 +29,8 @@ const GETH_PUBLISHED_MBPS: f64 = 155.0;
 /// An arbitrary message id above the p2p range, as an eth message would have.
 const MSG_ID: u64 = 0x10;
 
-/// Runs the group and prints one line per size, then the 16 KiB line against the targets.
+/// Runs the group and prints one line per size, then the 16 KiB figure beside the fixed target
+/// and reference.
 pub fn run() {
     let mut rng = Rng::new(4);
     let mut at_target = None;
@@ -71,17 +72,12 @@ pub fn run() {
             at_target = Some(frame);
         }
     }
+    // Fixed figures, not measured here: printed beside the measured rate, never divided into it
+    // nor judged (a rate on this machine against a number from elsewhere says nothing).
     if let Some(frame) = at_target {
-        let verdict = if frame >= TARGET_MBPS {
-            "PASS"
-        } else {
-            "BELOW"
-        };
         println!(
-            "frame 16 KiB  {frame:8.1} MB/s   target {TARGET_MBPS} MB/s   ratio {:.2} {verdict}   \
-             geth published {GETH_PUBLISHED_MBPS} MB/s   ratio {:.2}",
-            frame / TARGET_MBPS,
-            frame / GETH_PUBLISHED_MBPS,
+            "frame 16 KiB  {frame:8.1} MB/s   target {TARGET_MBPS} MB/s (fixed)   \
+             reference: geth published {GETH_PUBLISHED_MBPS} MB/s (another machine)",
         );
     }
 }

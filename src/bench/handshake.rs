@@ -21,7 +21,7 @@ use ethpeer::rlpx::handshake::{Established, Handshake, Step};
 
 use crate::timing::{Op, Rng, keep, rates};
 
-/// The handshake must reach this fraction of the floor (the issue's target).
+/// The issue's target: the handshake at this fraction of the floor (printed, not judged).
 const FLOOR_RATIO_TARGET: f64 = 0.85;
 
 /// Runs the group and prints its line.
@@ -57,14 +57,11 @@ pub fn run() {
     ]);
     let (rate, floor_rate) = (found[0], found[1]);
     let ratio = rate / floor_rate;
-    let verdict = if ratio >= FLOOR_RATIO_TARGET {
-        "PASS"
-    } else {
-        "BELOW"
-    };
+    // The ratio is to the floor timed in the same rounds; the fixed fraction is printed as the
+    // target beside it, not turned into a verdict.
     println!(
-        "handshake      {rate:8.0} /s     floor {floor_rate:8.0} /s      ratio {ratio:.2} \
-         (target >= {FLOOR_RATIO_TARGET}) {verdict}   [floor = 4 keygen + 8 ECDH + 1 sign + 1 recover]"
+        "handshake      {rate:8.0} /s     floor {floor_rate:8.0} /s      ratio {ratio:.2}   \
+         target ratio >= {FLOOR_RATIO_TARGET} (fixed)   [floor = 4 keygen + 8 ECDH + 1 sign + 1 recover]"
     );
 }
 

@@ -35,6 +35,13 @@ fn main() {
         .filter(|a| !a.starts_with('-'))
         .collect();
     println!("{}", header());
+    if timing::smoke() {
+        println!(
+            "SMOKE RUN ({}): every correctness check runs once and each operation is timed once; \
+             the figures below are not judged and mean nothing",
+            timing::SMOKE_ENV
+        );
+    }
     for (name, run) in GROUPS {
         if wanted.is_empty() || wanted.iter().any(|w| name.contains(w.as_str())) {
             run();

@@ -137,13 +137,12 @@ pub fn run() {
     ]);
     let ms = |rate: f64| 1000.0 / rate;
     let (answer_ms, handle_ms, floor_ms) = (ms(found[0]), ms(found[1]), ms(found[2]));
+    // Ratios only to the floor timed in the same rounds; the fixed target is printed beside.
     println!(
-        "serve 1024 hdrs  answer {answer_ms:.3} ms ({:.2} of {TARGET_MS} ms target, {:.2}x floor)   \
-         via thread {handle_ms:.3} ms ({:.2} of target, {:.2}x floor)   \
-         floor 2048 point reads {floor_ms:.3} ms   {} kB of headers",
-        answer_ms / TARGET_MS,
+        "serve 1024 hdrs  answer {answer_ms:.3} ms ({:.2}x floor)   \
+         via thread {handle_ms:.3} ms ({:.2}x floor)   \
+         floor 2048 point reads {floor_ms:.3} ms   {} kB of headers   target {TARGET_MS} ms (fixed)",
         answer_ms / floor_ms,
-        handle_ms / TARGET_MS,
         handle_ms / floor_ms,
         header_bytes / 1024,
     );

@@ -46,9 +46,37 @@ impl<'a> Op<'a> {
     }
 }
 
+/// The environment variable that asks for a smoke run (`make test` sets it).
+pub const SMOKE_ENV: &str = "ETHPEER_BENCH_SMOKE";
+
+/// Whether this is a smoke run: every group's correctness checks run once and each operation is
+/// timed once, so the figures printed are not judged and mean nothing; what counts is that the
+/// program ends without a failed check. Set by `ETHPEER_BENCH_SMOKE` to anything but "" or "0".
+pub fn smoke() -> bool {
+    std::env::var(SMOKE_ENV).is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// A group could not produce its figure: printed in a full run, a failure in a smoke run (whose
+/// whole point is that every group's checks pass).
+pub fn no_figure(why: &str) {
+    println!("{why}");
+    assert!(!smoke(), "smoke run: {why}");
+}
+
 /// Times every operation for [`ROUNDS`] interleaved rounds of [`ROUND`] each and returns the rate
-/// of each one's fastest batch, in operations per second, in the order given.
+/// of each one's fastest batch, in operations per second, in the order given. In a smoke run each
+/// operation runs once, timed alone.
 pub fn rates(mut ops: Vec<Op<'_>>) -> Vec<f64> {
+    if smoke() {
+        return ops
+            .iter_mut()
+            .map(|op| {
+                let start = Instant::now();
+                (op.run)();
+                1.0 / start.elapsed().as_secs_f64().max(1e-9)
+            })
+            .collect();
+    }
     for op in &mut ops {
         let start = Instant::now();
         let mut n = 0u64;

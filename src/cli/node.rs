@@ -807,6 +807,12 @@ pub fn run_node(
         );
         let inbound = InboundThrottle::new(p.max_pending, config.netrestrict.clone());
         let node = Node::new(pubkey.node_id(), config, 0, seed);
+        for (id, addr, why) in node.static_refusals() {
+            log::debug(
+                "Static node not dialed",
+                &[("id", id), ("addr", addr), ("err", why)],
+            );
+        }
         let server = ServerConfig {
             key: p.key.clone(),
             hello,

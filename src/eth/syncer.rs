@@ -25,8 +25,9 @@ use crate::crypto::hex;
 pub type PeerId = u64;
 
 /// Timed-out request ids remembered so that their late replies are ignored rather than taken
-/// for unsolicited ones: 1024, a few minutes of requests at a busy sync's pace. A reply later
-/// still counts as unsolicited.
+/// for unsolicited ones: 1024, a few minutes of requests at a busy sync's pace. An id is
+/// forgotten once its late reply arrives, so a second reply to it, or a reply later still,
+/// counts as unsolicited.
 pub const LATE_IDS_MAX: usize = 1024;
 
 /// A peer whose requests time out this often is dropped as stalled (go-ethereum drops a peer
@@ -369,7 +370,10 @@ impl Syncer {
                 )
         });
         if !matches {
-            if self.late.contains(&(request_id, peer)) {
+            // A late reply is ignored once; the id is then used up, so a second reply to it
+            // counts as unsolicited like any other.
+            if let Some(i) = self.late.iter().position(|l| *l == (request_id, peer)) {
+                self.late.remove(i);
                 return Ok(());
             }
             return Err(SyncError::Unsolicited { request_id });

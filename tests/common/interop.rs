@@ -19,6 +19,24 @@ fn harness_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop")
 }
 
+/// Runs `PROGRAM ARGS...` in tests/interop (`node rootcheck.mjs`, `sh selftest.sh`) to its end,
+/// with `TMPDIR` set to `tmp`, and returns its output. Panics as [`Harness::start`] does when the
+/// pinned packages are not installed.
+pub fn run_script(program: &str, args: &[&str], tmp: &std::path::Path) -> std::process::Output {
+    let dir = harness_dir();
+    assert!(
+        dir.join("node_modules/@ethereumjs/devp2p").exists(),
+        "the interop harness is not installed: run `make test` (it runs `npm ci` in tests/interop)"
+    );
+    Command::new(program)
+        .args(args)
+        .current_dir(&dir)
+        .env("TMPDIR", tmp)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("running {program} in tests/interop: {e}"))
+}
+
 impl Harness {
     /// Starts `node peer.mjs ARGS...`. Panics with a pointer to `make test` when the pinned
     /// packages are not installed.

@@ -159,3 +159,31 @@ export function summarizeHeaders(list) {
   }
   return { numbers, hashes, linked }
 }
+
+/**
+ * Checks a BlockBodies reply: `list[i]` against `headerOf(i)` ({ header, hash } of the header it
+ * was asked for, or null when unknown). Returns the per-body results and `allRootsOk` (at least
+ * one body, and every root of every body matches), as eth.mjs prints them.
+ */
+export async function checkBodiesReply(list, headerOf) {
+  const bodies = []
+  for (const [i, body] of list.entries()) {
+    const known = headerOf(i)
+    if (!known) bodies.push({ noHeader: true })
+    else bodies.push({ number: Number(headerNumber(known.header)), hash: bytesToHex(known.hash), ...(await checkBody(known.header, body)) })
+  }
+  const allRootsOk = bodies.length > 0 && bodies.every((b) => b.txRootOk && b.uncleHashOk && b.withdrawalsRootOk)
+  return { bodies, allRootsOk }
+}
+
+/** Checks a Receipts reply as [`checkBodiesReply`] checks bodies. */
+export async function checkReceiptsReply(list, headerOf) {
+  const blocks = []
+  for (const [i, rs] of list.entries()) {
+    const known = headerOf(i)
+    if (!known) blocks.push({ noHeader: true })
+    else blocks.push({ number: Number(headerNumber(known.header)), hash: bytesToHex(known.hash), ...(await checkReceipts(known.header, rs)) })
+  }
+  const allRootsOk = blocks.length > 0 && blocks.every((b) => b.receiptsRootOk)
+  return { blocks, allRootsOk }
+}

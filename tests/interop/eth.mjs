@@ -12,7 +12,7 @@
 import { ETH, EthMessageCodes, EthMessageCodeNames, DISCONNECT_REASON } from '@ethereumjs/devp2p'
 import { RLP } from '@ethereumjs/rlp'
 import { bigIntToUnpaddedBytes, bytesToHex, hexToBytes } from '@ethereumjs/util'
-import { H, checkBody, checkReceipts, num, summarizeHeaders } from './chain.mjs'
+import { checkBodiesReply, checkReceiptsReply, num, summarizeHeaders } from './chain.mjs'
 import { TX_KINDS, txInfo, verifyTx } from './tx.mjs'
 
 // Serving caps, the same numbers geth uses (eth/protocols/eth/handler.go): at most 1024 headers,
@@ -77,6 +77,13 @@ export function startEthSession(peer, eth, ctx) {
   const remote = peer._remoteId ? bytesToHex(peer._remoteId) : null
   const pending = new Map() // reqId (decimal string) -> { kind, hashes, resolve }
   const headers = new Map() // hash hex -> raw header, from every BlockHeaders reply
+  // The header each item of a bodies/receipts reply answers: the i-th hash asked for, if its
+  // header came in an earlier BlockHeaders reply.
+  const headerOf = (req) => (i) => {
+    const hash = req?.hashes[i]
+    const header = hash && headers.get(bytesToHex(hash))
+    return header ? { header, hash } : null
+  }
   let lastHashes = []
   let nextReq = 1n
   const txs = ctx.txs
@@ -140,15 +147,7 @@ export function startEthSession(peer, eth, ctx) {
       case EthMessageCodes.BLOCK_BODIES: {
         const [reqIdB, list] = payload
         const { reqId, req } = claim(reqIdB, 'bodies')
-        const bodies = []
-        for (const [i, body] of list.entries()) {
-          const hash = req?.hashes[i]
-          const h = hash && headers.get(bytesToHex(hash))
-          if (!h) bodies.push({ noHeader: true })
-          else bodies.push({ number: Number(num(h[H.number])), hash: bytesToHex(hash), ...(await checkBody(h, body)) })
-        }
-        const allRootsOk =
-          bodies.length > 0 && bodies.every((b) => b.txRootOk && b.uncleHashOk && b.withdrawalsRootOk)
+        const { bodies, allRootsOk } = await checkBodiesReply(list, headerOf(req))
         emit('eth:recv', { ...base, reqId, unsolicited: req === null, count: list.length, bodies, allRootsOk })
         req?.resolve()
         break
@@ -156,14 +155,7 @@ export function startEthSession(peer, eth, ctx) {
       case EthMessageCodes.RECEIPTS: {
         const [reqIdB, list] = payload
         const { reqId, req } = claim(reqIdB, 'receipts')
-        const blocks = []
-        for (const [i, rs] of list.entries()) {
-          const hash = req?.hashes[i]
-          const h = hash && headers.get(bytesToHex(hash))
-          if (!h) blocks.push({ noHeader: true })
-          else blocks.push({ number: Number(num(h[H.number])), hash: bytesToHex(hash), ...(await checkReceipts(h, rs)) })
-        }
-        const allRootsOk = blocks.length > 0 && blocks.every((b) => b.receiptsRootOk)
+        const { blocks, allRootsOk } = await checkReceiptsReply(list, headerOf(req))
         emit('eth:recv', { ...base, reqId, unsolicited: req === null, count: list.length, blocks, allRootsOk })
         req?.resolve()
         break

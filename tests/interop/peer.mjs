@@ -13,6 +13,7 @@
 //   --keep-without-caps  keep a session open when no capability is shared (the library would send
 //                        USELESS_PEER); used to exercise Ping/Pong before any subprotocol exists
 //   --ping-after MS    send one p2p Ping MS after the session starts
+//   --ping-every MS    send a p2p Ping every MS while the session lasts (a liveness probe)
 //   --exit-after MS    leave (Disconnect "client quitting") and exit after MS
 //   --stay             dial mode: keep running after the session ends (without it a dialer whose
 //                      session has ended exits, code 0 if a session had started, else 2)
@@ -42,6 +43,11 @@
 // for the chain id of the genesis file, with nonces --tx-nonce N, N+1, ... (default 1000) across
 // the process, so runs with different N make different hashes.
 //   --passive          do not fetch announced hashes with GetPooledTransactions
+//
+// p2p events: hello {protocolVersion, clientId, caps, listenPort, id, eip8}; p2p:recv {msg: PING |
+//   PONG, v5 (the negotiated version has the library run snappy), wire (the message bytes as they
+//   came off the wire, decrypted, 0x-hex), decoded (the RLP the library took from them)} or
+//   {msg: DISCONNECT, reason, reasonName}; p2p:send {msg[, reason]}
 //
 // eth events (integers that can pass 2^53 are decimal strings; hashes 0x-hex):
 //   eth:status:sent {version, networkId, td, bestHash, genesisHash, forkId:{hash,next}}  what we announce
@@ -81,6 +87,7 @@ import { headerHash, loadChain, loadGenesis } from './chain.mjs'
 import { harnessEth, startEthSession } from './eth.mjs'
 import { loadAccountKeys, txFactory } from './tx.mjs'
 import { bytesToHex, bytesToInt, hexToBytes } from '@ethereumjs/util'
+import { RLP } from '@ethereumjs/rlp'
 import { secp256k1 } from 'ethereum-cryptography/secp256k1.js'
 
 const T0 = Date.now()
@@ -96,6 +103,7 @@ const { positionals, values: opt } = parseArgs({
     caps: { type: 'string', default: '' },
     'keep-without-caps': { type: 'boolean', default: false },
     'ping-after': { type: 'string' },
+    'ping-every': { type: 'string' },
     'exit-after': { type: 'string' },
     'udp-port': { type: 'string' },
     'genesis-file': { type: 'string' },
@@ -170,6 +178,24 @@ Peer.prototype._handleHello = function (payload) {
   }
 }
 
+// The frame body as it came off the wire (decrypted, before the library's snappy step), kept
+// per peer so the p2p:recv event can show the bytes the library then decoded: evidence of what
+// crossed, not of what the negotiated version implies.
+const origHandleBody = Peer.prototype._handleBody
+Peer.prototype._handleBody = function () {
+  const ecies = this._eciesSession
+  if (ecies && !ecies._harnessWrapped) {
+    const parse = ecies.parseBody.bind(ecies)
+    ecies.parseBody = (data) => {
+      const body = parse(data)
+      this._harnessLastBody = body
+      return body
+    }
+    ecies._harnessWrapped = true
+  }
+  return origHandleBody.call(this)
+}
+
 const origHandleMessage = Peer.prototype._handleMessage
 Peer.prototype._handleMessage = function (code, msg) {
   if (code === 1) {
@@ -177,7 +203,17 @@ Peer.prototype._handleMessage = function (code, msg) {
     const reason = bare ? bytesToInt(msg) : msg.length ? bytesToInt(msg[0]) : 0
     emit('p2p:recv', { ...tag(this), msg: 'DISCONNECT', reason, reasonName: DisconnectReasonNames[reason] })
   } else if (code <= 3) {
-    emit('p2p:recv', { ...tag(this), msg: P2P[code], snappy: (this._hello?.protocolVersion ?? 0) >= 5 })
+    // v5: the library ran snappy on the frame because of the negotiated version (Hello >= 5);
+    // wire: the message bytes after the id as they arrived (hex); decoded: the RLP the library
+    // handed on after its snappy step. A test compares the two to see compression happened.
+    const body = this._harnessLastBody
+    emit('p2p:recv', {
+      ...tag(this),
+      msg: P2P[code],
+      v5: (this._hello?.protocolVersion ?? 0) >= 5,
+      wire: body ? bytesToHex(body.subarray(1)) : null,
+      decoded: bytesToHex(RLP.encode(msg)),
+    })
   }
   return origHandleMessage.call(this, code, msg)
 }
@@ -318,6 +354,10 @@ rlpx.events.on('peer:added', (peer) => {
   sawSession = true
   emit('peer:added', { ...tag(peer), clientId: peer.getHelloMessage()?.clientId })
   if (opt['ping-after']) setTimeout(() => peer._sendPing(), Number(opt['ping-after']))
+  if (opt['ping-every']) {
+    const every = setInterval(() => peer._sendPing(), Number(opt['ping-every']))
+    peer.events.once('close', () => clearInterval(every))
+  }
   for (const proto of peer.getProtocols()) if (proto instanceof ETH) startEthSession(peer, proto, ctx)
 })
 rlpx.events.on('peer:removed', (peer, reason, byUs) => {

@@ -2,7 +2,7 @@
 # Runs copies of the harness against each other without our node: one serves the fixture chain
 # (listen --serve-chain); one dialer fetches from it (dial --actions) and checks every reply; a
 # second dialer sends transactions (valid, badsig, wrongchain, announced) that the listener logs,
-# verifies and fetches.
+# verifies and fetches; then the negative control of the root checks (rootcheck.mjs).
 # Usage: ./selftest.sh [port]   (after `npm ci`; logs in $TMPDIR/ejs-selftest-*.log)
 set -eu
 cd "$(dirname "$0")"
@@ -77,4 +77,11 @@ const ok = [
 for (const [name, pass] of ok) console.log(`${pass ? "ok  " : "FAIL"} ${name}`)
 process.exit(ok.every(([, p]) => p) ? 0 : 1)
 ' "$tx_log" "$listen_log" || fail=1
+# The root checks those "roots" lines rely on, shown to fail: a body or a receipt with one byte
+# changed must make txRootOk / withdrawalsRootOk / receiptsRootOk and allRootsOk false.
+if node rootcheck.mjs >"$tmp/ejs-selftest-rootcheck.log"; then
+  echo "ok   root checks fail on a changed byte"
+else
+  echo "FAIL root checks fail on a changed byte (see $tmp/ejs-selftest-rootcheck.log)"; fail=1
+fi
 exit ${fail:-0}
