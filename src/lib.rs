@@ -8,24 +8,18 @@
 
 pub mod chain;
 pub mod crypto;
-pub mod datadir;
 pub mod dial;
 pub mod discv4;
 pub mod enode;
 pub mod enr;
 pub mod eth;
-pub mod eth_service;
-pub mod eth_task;
-pub mod event_loop;
 pub mod log;
 pub mod netutil;
 pub mod node;
 pub mod nodedb;
 pub mod p2p;
-pub mod peer_task;
 pub mod rlp_strict;
 pub mod rlpx;
 pub mod rng;
-pub mod service;
+pub mod server;
 pub mod tx;
-pub mod udp_task;

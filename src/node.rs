@@ -19,7 +19,7 @@ use crate::dial::{
 use crate::enode::Enode;
 use crate::netutil::Netlist;
 use crate::p2p::{DisconnectReason, Hello, LocalCapability, SharedCapability, match_capabilities};
-use crate::peer_task::ConnId;
+use crate::server::connection::ConnId;
 
 /// The node's limits and lists, from flags and the datadir.
 #[derive(Debug, Clone)]

@@ -684,7 +684,7 @@ pub fn bootnode(args: &Bootnode, out: &mut dyn Write) -> Result<(), CliError> {
             ));
         }
         (Some(f), None) => super::key::read_key(f)?,
-        (None, Some(h)) => ethpeer::datadir::parse_key_hex(h)
+        (None, Some(h)) => ethpeer::server::datadir::parse_key_hex(h)
             .map_err(|e| CliError::Invalid(format!("--nodekeyhex: {e}")))?,
         (None, None) => SecretKey::generate(os_random),
     };

@@ -21,8 +21,8 @@ use ethpeer::chain::import::{
 };
 use ethpeer::chain::store::{ChainStore, Head, StoreError, StoredBlock};
 use ethpeer::crypto::hex;
-use ethpeer::datadir::Datadir;
 use ethpeer::log;
+use ethpeer::server::datadir::Datadir;
 
 use super::{CliError, read_file_bounded};
 

@@ -6,9 +6,9 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use ethpeer::crypto::{SecretKey, os_random};
-use ethpeer::datadir::{self, DatadirError};
 use ethpeer::enode::Enode;
 use ethpeer::enr::Record;
+use ethpeer::server::datadir::{self, DatadirError};
 
 use super::{CliError, KeyGenerate, KeyToEnode, KeyToEnr, KeyToId, line};
 

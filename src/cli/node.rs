@@ -15,7 +15,6 @@ use super::CliError;
 use ethpeer::chain::genesis::Genesis;
 use ethpeer::chain::spec::ChainSpec;
 use ethpeer::crypto::SecretKey;
-use ethpeer::datadir::{self, Datadir};
 use ethpeer::dial::inbound::InboundThrottle;
 use ethpeer::discv4::discovery::{Config as DiscConfig, Discovery, StoreOp};
 use ethpeer::discv4::table::Node as DiscNode;
@@ -23,8 +22,6 @@ use ethpeer::enode::Enode;
 use ethpeer::eth::EthVersion;
 use ethpeer::eth::manager::EthConfig;
 use ethpeer::eth::syncer::SyncConfig;
-use ethpeer::eth_service::EthService;
-use ethpeer::event_loop::{self, ServerConfig};
 use ethpeer::log;
 use ethpeer::netutil::Netlist;
 use ethpeer::node::{Node, NodeConfig};
@@ -32,7 +29,10 @@ use ethpeer::nodedb::handle::{HandleConfig, NodeDbHandle};
 use ethpeer::nodedb::{NodeRecord, SEED_AGE_MAX};
 use ethpeer::p2p::hello::CLIENT_ID_LEN_MAX;
 use ethpeer::p2p::{Hello, P2P_VERSION};
-use ethpeer::service::{Service, Services};
+use ethpeer::server::datadir::{self, Datadir};
+use ethpeer::server::eth_service::EthService;
+use ethpeer::server::event_loop::{self, ServerConfig};
+use ethpeer::server::service::{Service, Services};
 use ethpeer::tx::pool::PoolConfig;
 
 /// Run a devp2p node.

@@ -45,8 +45,10 @@ pub fn ping(args: &RlpxPing, out: &mut dyn Write) -> Result<(), CliError> {
         listen_port: 0,
         id: key.public_key(),
     };
-    let theirs = async_io::block_on(ethpeer::peer_task::probe(addr, enode.id, &key, &ours))
-        .map_err(CliError::Invalid)?;
+    let theirs = async_io::block_on(ethpeer::server::connection::probe(
+        addr, enode.id, &key, &ours,
+    ))
+    .map_err(CliError::Invalid)?;
     let caps: Vec<String> = theirs.capabilities.iter().map(|c| c.to_string()).collect();
     let text = if args.json {
         let caps: Vec<String> = caps.iter().map(|c| json_string(c)).collect();

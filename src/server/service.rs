@@ -5,8 +5,8 @@
 //! and if one fails to start, stops the ones already started, in reverse order, before it reports
 //! the failure. On shutdown they stop in reverse order too.
 
-use crate::event_loop::EthSetup;
 use crate::p2p::LocalCapability;
+use crate::server::event_loop::EthSetup;
 
 /// A part of the node with a lifecycle and, usually, a capability protocol.
 pub trait Service {

@@ -32,8 +32,8 @@ use crate::enode::Enode;
 use crate::log;
 use crate::node::{Action, Node};
 use crate::p2p::{self, DisconnectReason, Hello};
-use crate::peer_task::{self, Admission, ConnId, Outgoing, PeerEvent, Role, TaskContext};
-use crate::udp_task::{self, Datagram};
+use crate::server::connection::{self, Admission, ConnId, Outgoing, PeerEvent, Role, TaskContext};
+use crate::server::udp::{self, Datagram};
 
 mod eth_state;
 mod status;
@@ -141,7 +141,7 @@ pub async fn run(
     });
     let (disc, udp) = match config.discovery {
         Some((d, socket)) => {
-            let (rx, tx) = udp_task::spawn(ex, socket);
+            let (rx, tx) = udp::spawn(ex, socket);
             (Some(d), Some((rx, tx)))
         }
         None => (None, None),
@@ -498,8 +498,12 @@ impl Server {
         self.permits.insert(conn, permit);
         self.node.handle_conn_started(now, conn, None, addr);
         log::trace("Accepted connection", &[("addr", &addr), ("conn", &conn)]);
-        ex.spawn(peer_task::run(conn, Role::Accept(stream), self.ctx.clone()))
-            .detach();
+        ex.spawn(connection::run(
+            conn,
+            Role::Accept(stream),
+            self.ctx.clone(),
+        ))
+        .detach();
     }
 
     fn handle_peer_event(&mut self, ev: PeerEvent) {
@@ -654,7 +658,7 @@ impl Server {
                         addr,
                         remote: *task.node.key(),
                     };
-                    ex.spawn(peer_task::run(conn, role, self.ctx.clone()))
+                    ex.spawn(connection::run(conn, role, self.ctx.clone()))
                         .detach();
                 }
                 Action::Disconnect { conn, reason } => {

@@ -13,10 +13,10 @@ use crate::chain::store_handle::ChainStoreHandle;
 use crate::eth::EthVersion;
 use crate::eth::handshake::ChainHead;
 use crate::eth::manager::{EthConfig, EthManager};
-use crate::event_loop::EthSetup;
 use crate::log;
 use crate::p2p::{Capability, LocalCapability};
-use crate::service::Service;
+use crate::server::event_loop::EthSetup;
+use crate::server::service::Service;
 use crate::tx::journal::{JOURNAL_FILE, Journal};
 use async_channel::Sender;
 

@@ -12,10 +12,10 @@ use crate::chain::store::{Head, StoredBlock};
 use crate::chain::store_handle::ChainStoreHandle;
 use crate::eth::manager::{EthAction, EthManager};
 use crate::eth::{self, EthVersion};
-use crate::eth_task::EthSession;
 use crate::log;
 use crate::p2p::SharedCapability;
-use crate::peer_task::ConnId;
+use crate::server::connection::ConnId;
+use crate::server::eth_connection::EthSession;
 
 /// What the loop needs to run eth.
 pub struct EthSetup {

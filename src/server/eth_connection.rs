@@ -20,7 +20,7 @@ use crate::chain::store_handle::ChainStoreHandle;
 use crate::eth::{self, EthMessage, EthVersion, Status};
 use crate::log;
 use crate::p2p::DisconnectReason;
-use crate::peer_task::{ConnId, PeerEvent};
+use crate::server::connection::{ConnId, PeerEvent};
 
 /// The remote Status must arrive this soon after the session is admitted (geth
 /// `handshakeTimeout`: 5 s). Missing it ends the session with "read timeout" (0x0b), as geth does.

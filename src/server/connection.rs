@@ -21,12 +21,12 @@ use futures_lite::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use crate::chain::store_handle::ChainStoreHandle;
 use crate::crypto::{PublicKey, SecretKey, os_random};
 use crate::eth::{self, EthMessage, Status};
-use crate::eth_task::{EthReader, EthSession, STATUS_TIMEOUT};
 use crate::log;
 use crate::p2p::{self, DisconnectReason, Hello};
 use crate::rlpx::frame::{Egress, FRAME_SIZE_MAX, FrameCodec, FrameError, HEADER_LEN, Ingress};
 use crate::rlpx::handshake::{Established, Handshake, Step};
 use crate::rlpx::snappy;
+use crate::server::eth_connection::{EthReader, EthSession, STATUS_TIMEOUT};
 
 /// The deadline for the ECIES handshake and, separately, for the Hello exchange (geth: 5 s each).
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);

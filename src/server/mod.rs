@@ -1,0 +1,16 @@
+//! The imperative shell: our `p2p.Server` (go-ethereum `p2p/server.go`) and `node.Node`.
+//!
+//! Everything here does I/O for the sans-IO cores below it: [`event_loop`] (our `srv.run`, the one
+//! task that owns all peer state), [`connection`] (a task per RLPx connection: handshake,
+//! frames, keepalive, checkpoints), [`eth_connection`] (the eth part of such a task: Status and
+//! serving chain data from the storage thread), [`udp`] (the discovery socket's reader and
+//! writer), [`service`] and [`eth_service`] (what brings protocols to the node), [`datadir`] (the
+//! node's directory, lock and key). Nothing in a core imports from here.
+
+pub mod connection;
+pub mod datadir;
+pub mod eth_connection;
+pub mod eth_service;
+pub mod event_loop;
+pub mod service;
+pub mod udp;
