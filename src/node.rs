@@ -282,6 +282,46 @@ impl Node {
         self.dial.poll_timeout()
     }
 
+    /// Adds a static node at run time (geth `admin_addPeer`): it is dialed and kept connected.
+    pub fn add_static(&mut self, now: Millis, node: &Enode) -> Result<(), String> {
+        let c = candidate(node).ok_or("the enode URL has no IP address and TCP port")?;
+        self.dial.add_static(now, c).map_err(|e| e.to_string())?;
+        if !self.config.static_nodes.iter().any(|n| n.id == node.id) {
+            self.config.static_nodes.push(node.clone());
+        }
+        Ok(())
+    }
+
+    /// Removes a static node (geth `admin_removePeer`) and asks it to leave if it is connected.
+    /// Returns whether it was static or connected.
+    pub fn remove_static(&mut self, now: Millis, id: &NodeId) -> bool {
+        let was_static = self.dial.remove_static(now, id);
+        self.config.static_nodes.retain(|n| &n.node_id() != id);
+        let conn = self.by_id.get(id).copied();
+        if let Some(conn) = conn.filter(|c| self.conns.get(c).is_some_and(Conn::is_peer)) {
+            self.actions.push_back(Action::Disconnect {
+                conn,
+                reason: DisconnectReason::DisconnectRequested,
+            });
+        }
+        was_static || conn.is_some()
+    }
+
+    /// Trusts a node from now on (geth `admin_addTrustedPeer`): admitted over the limits.
+    pub fn add_trusted(&mut self, id: NodeId) {
+        self.config.trusted.insert(id);
+    }
+
+    /// Stops trusting a node (geth `admin_removeTrustedPeer`); a connected peer stays.
+    pub fn remove_trusted(&mut self, id: &NodeId) -> bool {
+        self.config.trusted.remove(id)
+    }
+
+    /// Whether `id` is trusted.
+    pub fn trusts(&self, id: &NodeId) -> bool {
+        self.is_trusted(id)
+    }
+
     /// Asks every peer to leave with `reason` (shutdown).
     pub fn disconnect_all(&mut self, reason: DisconnectReason) {
         for (&conn, c) in &self.conns {

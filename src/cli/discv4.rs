@@ -18,7 +18,7 @@ use async_net::UdpSocket;
 use futures_lite::{StreamExt, future};
 
 use super::CliError;
-use super::node::{Prepared, disc_node, parse_enodes, run_node};
+use super::node::parse_enodes;
 use ethpeer::crypto::{SecretKey, hex, os_random};
 use ethpeer::discv4::discovery::{Config, Discovery, Event};
 use ethpeer::discv4::packet::PACKET_SIZE_MAX;
@@ -27,6 +27,7 @@ use ethpeer::enode::Enode;
 use ethpeer::enr::Record;
 use ethpeer::log::{self, json_string};
 use ethpeer::node::NodeConfig;
+use ethpeer::server::{Config as NodeStartConfig, disc_node};
 
 /// Ping a node (again every 500 ms until the timeout; a closed port is reported at once).
 #[derive(FromArgs, Debug)]
@@ -696,10 +697,10 @@ pub fn bootnode(args: &Bootnode, out: &mut dyn Write) -> Result<(), CliError> {
         None => None,
     };
     let ext_ip = super::node::nat_ip(args.nat.as_deref())?;
-    let prepared = Prepared {
+    let config = NodeStartConfig {
         datadir: None,
         key,
-        config: NodeConfig {
+        node: NodeConfig {
             max_peers: 0,
             netrestrict,
             ..NodeConfig::default()
@@ -714,10 +715,8 @@ pub fn bootnode(args: &Bootnode, out: &mut dyn Write) -> Result<(), CliError> {
         network_id: 0,
         eth: None,
     };
-    let sockets = super::node::bind(&prepared)?;
-    let shutdown = super::node::signal_shutdown()?;
     let _ = out.flush();
-    run_node(prepared, sockets, Vec::new(), shutdown)
+    super::node::run_until_signal(config)
 }
 
 #[cfg(test)]

@@ -8,32 +8,24 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use argh::FromArgs;
-use async_executor::LocalExecutor;
 use futures_lite::StreamExt;
 
 use super::CliError;
 use ethpeer::chain::genesis::Genesis;
 use ethpeer::chain::spec::ChainSpec;
-use ethpeer::crypto::SecretKey;
-use ethpeer::dial::inbound::InboundThrottle;
-use ethpeer::discv4::discovery::{Config as DiscConfig, Discovery, StoreOp};
-use ethpeer::discv4::table::Node as DiscNode;
 use ethpeer::enode::Enode;
 use ethpeer::eth::EthVersion;
 use ethpeer::eth::manager::EthConfig;
 use ethpeer::eth::syncer::SyncConfig;
 use ethpeer::log;
 use ethpeer::netutil::Netlist;
-use ethpeer::node::{Node, NodeConfig};
-use ethpeer::nodedb::handle::{HandleConfig, NodeDbHandle};
-use ethpeer::nodedb::{NodeRecord, SEED_AGE_MAX};
+use ethpeer::node::NodeConfig;
 use ethpeer::p2p::hello::CLIENT_ID_LEN_MAX;
-use ethpeer::p2p::{Hello, P2P_VERSION};
 use ethpeer::server::datadir::{self, Datadir};
-use ethpeer::server::eth_service::EthService;
-use ethpeer::server::event_loop::{self, ServerConfig};
-use ethpeer::server::service::{Service, Services};
+use ethpeer::server::{self, Config, EthPlan};
 use ethpeer::tx::pool::PoolConfig;
+
+pub use ethpeer::server::client_id;
 
 /// Run a devp2p node.
 #[derive(FromArgs, Debug)]
@@ -119,63 +111,6 @@ pub struct NodeArgs {
     /// also write the log to this file, appending (also spelled --log.file)
     #[argh(option, long = "log-file")]
     pub log_file: Option<PathBuf>,
-}
-
-/// The client id we send in Hello: `ethpeer[/identity]/v<version>/<os>-<arch>`, as geth does.
-pub fn client_id(identity: Option<&str>) -> String {
-    let mut s = String::from("ethpeer");
-    if let Some(i) = identity.filter(|i| !i.is_empty()) {
-        s.push('/');
-        s.push_str(i);
-    }
-    s.push_str(&format!(
-        "/v{}/{}-{}",
-        env!("CARGO_PKG_VERSION"),
-        std::env::consts::OS,
-        std::env::consts::ARCH
-    ));
-    s
-}
-
-/// The wall clock in unix milliseconds (discovery's clock, and our first ENR sequence number).
-fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// Nodes the table starts from, at most (the node database's newest).
-const SEED_NODES_MAX: usize = 256;
-
-/// What discovery asks to remember, written through the storage thread (never blocking).
-fn node_store(db: NodeDbHandle) -> Box<dyn FnMut(StoreOp)> {
-    Box::new(move |op| {
-        let _ = match op {
-            StoreOp::Verified { node, at } => {
-                let mut r = NodeRecord::new(node.key, node.ip, node.udp, node.tcp);
-                r.last_pong_received = at / 1000;
-                db.verified(r)
-            }
-            StoreOp::PingReceived { id, at } => db.set_last_ping_received(id, at / 1000),
-            StoreOp::FindnodeFailures { id, count } => db.set_findnode_failures(id, count),
-            StoreOp::Enr { id, record } => db.set_enr(id, record),
-        };
-    })
-}
-
-/// A discovery node from an enode URL (its UDP endpoint), if it names an IP.
-/// The ENR `eth` entry's value: `[[fork-hash, fork-next]]` (EIP-2124, devp2p enr-entries/eth.md).
-fn enr_eth_value(fork_id: &ethpeer::enr::ForkId) -> Vec<u8> {
-    let mut s = rlp::RlpStream::new_list(1);
-    s.begin_list(2);
-    s.append(&fork_id.hash.as_slice());
-    s.append(&fork_id.next);
-    s.out().to_vec()
-}
-
-pub fn disc_node(e: &Enode) -> Option<DiscNode> {
-    let udp = e.udp_addr()?;
-    Some(DiscNode::new(e.id, udp.ip(), udp.port(), e.tcp))
 }
 
 /// Parses a comma-separated list of enode URLs; empty items are skipped.
@@ -275,38 +210,6 @@ pub fn nat_ip(nat: Option<&str>) -> Result<Option<IpAddr>, CliError> {
             ))),
         },
     }
-}
-
-/// Everything `node` sets up before the loop runs; built separately so tests can start nodes.
-pub struct Prepared {
-    /// The locked datadir (a bootnode runs without one).
-    pub datadir: Option<Datadir>,
-    pub key: SecretKey,
-    pub config: NodeConfig,
-    /// Discovery's first contacts (`--bootnodes` or the network's). They seed discovery only,
-    /// as in geth: with discovery off they are never dialed.
-    pub bootnodes: Vec<Enode>,
-    pub listen: SocketAddr,
-    pub max_pending: usize,
-    pub ext_ip: Option<IpAddr>,
-    pub client_id: String,
-    /// Whether discovery runs (`--nodiscover` clears it).
-    pub discovery: bool,
-    /// Whether RLPx runs (a bootnode runs discovery only).
-    pub rlpx: bool,
-    /// The eth network id (0 without eth).
-    pub network_id: u64,
-    /// The chain and how eth runs, unless `--noeth`.
-    pub eth: Option<EthPlan>,
-}
-
-/// What the eth service is built from.
-pub struct EthPlan {
-    pub spec: ChainSpec,
-    pub versions: Vec<EthVersion>,
-    pub config: EthConfig,
-    /// `--txs`, decoded from hex.
-    pub local_txs: Vec<Vec<u8>>,
 }
 
 /// Largest `--txs` file read: 64 MiB, twice the pool's byte bound in hex.
@@ -464,7 +367,7 @@ fn eth_plan(args: &NodeArgs) -> Result<Option<EthPlan>, CliError> {
 }
 
 /// Reads flags and datadir files; locks the datadir.
-pub fn prepare(args: &NodeArgs) -> Result<Prepared, CliError> {
+pub fn prepare(args: &NodeArgs) -> Result<Config, CliError> {
     let format = match args.log_format.as_str() {
         "terminal" => log::Format::Terminal,
         "json" => log::Format::Json,
@@ -530,10 +433,10 @@ pub fn prepare(args: &NodeArgs) -> Result<Prepared, CliError> {
         static_nodes,
         netrestrict,
     };
-    Ok(Prepared {
+    Ok(Config {
         datadir: Some(dd),
         key,
-        config,
+        node: config,
         bootnodes,
         listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), args.port),
         max_pending,
@@ -544,96 +447,6 @@ pub fn prepare(args: &NodeArgs) -> Result<Prepared, CliError> {
         network_id: eth.as_ref().map_or(0, |e| e.spec.network_id),
         eth,
     })
-}
-
-/// `ethpeer node`: runs until SIGINT or SIGTERM, then disconnects peers and exits 0.
-pub fn run(args: &NodeArgs) -> Result<(), CliError> {
-    let mut prepared = prepare(args)?;
-    // Ports first: a port in use is one error line, before anything is opened or logged.
-    let sockets = bind(&prepared)?;
-    let shutdown = signal_shutdown()?;
-    let mut services: Vec<Box<dyn Service>> = Vec::new();
-    if let (Some(plan), Some(dd)) = (prepared.eth.take(), &prepared.datadir) {
-        log::info(
-            "Initialising Ethereum protocol",
-            &[
-                ("network", &plan.spec.name),
-                ("networkid", &plan.spec.network_id),
-                (
-                    "genesis",
-                    &format!("0x{}", ethpeer::crypto::hex(&plan.spec.genesis_hash)),
-                ),
-                ("sync", &plan.config.sync),
-            ],
-        );
-        services.push(Box::new(EthService::new(
-            dd.path.clone(),
-            plan.spec,
-            plan.versions,
-            plan.config,
-            plan.local_txs,
-        )));
-    }
-    run_node(prepared, sockets, services, shutdown)
-}
-
-/// How old a block with timestamp `time` is, as geth prints it (`3d2h`, `5m10s`, `12s`).
-fn head_age(time: u64) -> String {
-    let secs = (unix_ms() / 1000).saturating_sub(time);
-    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
-    match (d, h, m) {
-        (0, 0, 0) => format!("{s}s"),
-        (0, 0, _) => format!("{m}m{s}s"),
-        (0, _, _) => format!("{h}h{m}m"),
-        _ => format!("{d}d{h}h"),
-    }
-}
-
-/// `<datadir>/enode`: the node's enode URL while it runs, for scripts (removed at a clean stop).
-pub const ENODE_FILE: &str = "enode";
-
-/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it into place, so a
-/// reader never sees half a file.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
-}
-
-/// The node's sockets, bound before anything else starts.
-pub struct Sockets {
-    /// The RLPx listener (none for a bootnode).
-    tcp: Option<std::net::TcpListener>,
-    /// The discovery socket (none with `--nodiscover`).
-    udp: Option<std::net::UdpSocket>,
-}
-
-/// Binds the TCP listener and, on the same port number, the discovery socket (geth's default).
-pub fn bind(p: &Prepared) -> Result<Sockets, CliError> {
-    let (tcp, port) = if p.rlpx {
-        let l = std::net::TcpListener::bind(p.listen)
-            .map_err(CliError::io(format!("listening on {}", p.listen)))?;
-        let port = l
-            .local_addr()
-            .map_err(CliError::io("reading the listen address"))?
-            .port();
-        (Some(l), port)
-    } else {
-        (None, p.listen.port())
-    };
-    let udp = if p.discovery {
-        let addr = SocketAddr::new(p.listen.ip(), port);
-        Some(
-            std::net::UdpSocket::bind(addr)
-                .map_err(CliError::io(format!("listening on udp port {port}")))?,
-        )
-    } else {
-        None
-    };
-    Ok(Sockets { tcp, udp })
 }
 
 /// A future that resolves on SIGINT or SIGTERM.
@@ -652,184 +465,20 @@ pub fn signal_shutdown() -> Result<impl Future<Output = ()>, CliError> {
     })
 }
 
-/// Starts services, binds, runs the loop until `shutdown`, stops services in reverse order.
-pub fn run_node(
-    p: Prepared,
-    sockets: Sockets,
-    services: Vec<Box<dyn Service>>,
-    shutdown: impl Future<Output = ()>,
-) -> Result<(), CliError> {
-    let mut services = Services::new(services);
-    let mut config = p.config;
-    config.protocols = services.protocols();
-    services
-        .start_all()
-        .map_err(|e| CliError::Invalid(format!("starting services: {e}")))?;
-    let eth = services.take_eth();
-    // Our record carries the eth entry (EIP-2124 fork id at our head), so that others can
-    // judge us before they dial.
-    let enr_entries = match &eth {
-        Some(setup) => {
-            let head = setup.manager.head();
-            log::info(
-                "Loaded most recent local block",
-                &[
-                    ("number", &head.number),
-                    ("hash", &format!("0x{}", ethpeer::crypto::hex(&head.hash))),
-                    ("age", &head_age(head.time)),
-                ],
-            );
-            let fork_id = setup.manager.spec().enr_eth_entry(head.number, head.time);
-            vec![(b"eth".to_vec(), enr_eth_value(&fork_id))]
-        }
-        None => Vec::new(),
-    };
-    let ex = LocalExecutor::new();
-    let result = async_io::block_on(ex.run(async {
-        let (listener, port, bound_ip) = match sockets.tcp {
-            Some(l) => {
-                let local = l
-                    .local_addr()
-                    .map_err(CliError::io("reading the listen address"))?;
-                let l = async_net::TcpListener::try_from(l)
-                    .map_err(CliError::io("registering the listener"))?;
-                (Some(l), local.port(), local.ip())
-            }
-            None => (None, p.listen.port(), p.listen.ip()),
-        };
-        let ip = p.ext_ip.unwrap_or(if bound_ip.is_unspecified() {
-            IpAddr::V4(Ipv4Addr::LOCALHOST)
-        } else {
-            bound_ip
-        });
-        let seed = {
-            let mut b = [0u8; 8];
-            ethpeer::crypto::os_random(&mut b);
-            u64::from_le_bytes(b)
-        };
-        let mut store = None;
-        let discovery = if let Some(socket) = sockets.udp {
-            let socket = async_net::UdpSocket::try_from(socket)
-                .map_err(CliError::io("registering the UDP socket"))?;
-            let udp = socket
-                .local_addr()
-                .map_err(CliError::io("reading the UDP address"))?
-                .port();
-            let tcp = if p.rlpx { port } else { 0 };
-            let disc_config = DiscConfig {
-                ip,
-                udp,
-                tcp,
-                bootnodes: p.bootnodes.iter().filter_map(disc_node).collect(),
-                netrestrict: config.netrestrict.clone(),
-                seed,
-                enr_seq: unix_ms(),
-                enr_entries: enr_entries.clone(),
-            };
-            let mut d = Discovery::new(p.key.clone(), disc_config, unix_ms())
-                .map_err(|e| CliError::Invalid(format!("our node record: {e}")))?;
-            // The node database remembers who answered us; the table starts from it.
-            if let Some(dd) = &p.datadir {
-                let db = NodeDbHandle::open(&dd.path, HandleConfig::default())
-                    .map_err(|e| CliError::Invalid(format!("node database: {e}")))?;
-                let seeds = db
-                    .seed_nodes(unix_ms() / 1000, SEED_AGE_MAX, SEED_NODES_MAX)
-                    .await
-                    .unwrap_or_default();
-                log::debug("Seeded the node table", &[("nodes", &seeds.len())]);
-                d.add_seeds(
-                    unix_ms(),
-                    seeds
-                        .iter()
-                        .map(|r| DiscNode::new(r.key, r.ip, r.udp, r.tcp)),
-                );
-                store = Some(node_store(db));
-            }
-            Some((d, socket))
-        } else {
-            None
-        };
-        let udp_port = discovery
-            .as_ref()
-            .and_then(|(_, s)| s.local_addr().ok())
-            .map_or(port, |a| a.port());
-        let pubkey = p.key.public_key();
-        // A bootnode listens for nothing over TCP: its URL says so with port 0
-        // (`enode://…@IP:0?discport=N`, as its record has no `tcp`), and a node given it
-        // neither dials it nor offers it for dialing.
-        let tcp_port = if p.rlpx { port } else { 0 };
-        let me = Enode::new(pubkey, ip, tcp_port, udp_port);
-        let hello = Hello {
-            protocol_version: P2P_VERSION,
-            client_id: p.client_id.clone(),
-            capabilities: config
-                .protocols
-                .iter()
-                .map(|c| c.capability.clone())
-                .collect(),
-            listen_port: port,
-            id: pubkey,
-        };
-        let datadir = p
-            .datadir
-            .as_ref()
-            .map_or_else(|| "-".to_string(), |d| d.path.display().to_string());
-        log::info(
-            "Started P2P networking",
-            &[("self", &me), ("datadir", &datadir)],
-        );
-        // The address for scripts: one line on stdout (as geth's bootnode prints it), and for a
-        // node with a datadir the file `<datadir>/enode`, present while the node runs.
-        // The file first, so a script that has read the line finds the file too.
-        let enode_file = p.datadir.as_ref().map(|d| d.path.join(ENODE_FILE));
-        if let Some(path) = &enode_file
-            && let Err(e) = write_atomically(path, format!("{me}\n").as_bytes())
-        {
-            log::warn(
-                "Cannot write the enode file",
-                &[("path", &path.display()), ("err", &e)],
-            );
-        }
-        println!("{me}");
-        if let Some((d, _)) = &discovery {
-            log::info("Node record", &[("enr", &d.record().to_text())]);
-        }
-        log::debug(
-            "Node configuration",
-            &[
-                ("networkid", &p.network_id),
-                ("discovery", &p.discovery),
-                ("maxpeers", &config.max_peers),
-                ("static", &config.static_nodes.len()),
-                ("trusted", &config.trusted.len()),
-                ("bootnodes", &p.bootnodes.len()),
-            ],
-        );
-        let inbound = InboundThrottle::new(p.max_pending, config.netrestrict.clone());
-        let node = Node::new(pubkey.node_id(), config, 0, seed);
-        for (id, addr, why) in node.static_refusals() {
-            log::debug(
-                "Static node not dialed",
-                &[("id", id), ("addr", addr), ("err", why)],
-            );
-        }
-        let server = ServerConfig {
-            key: p.key.clone(),
-            hello,
-            listener,
-            inbound,
-            discovery,
-            store,
-            eth,
-        };
-        event_loop::run(&ex, node, server, shutdown).await;
-        if let Some(path) = &enode_file {
-            let _ = std::fs::remove_file(path);
-        }
-        Ok::<(), CliError>(())
-    }));
-    services.stop_all();
-    drop(p.datadir);
-    log::info("Node stopped", &[]);
-    result
+/// `ethpeer node`: flags → [`Config`] → [`server::start`] → wait for SIGINT or SIGTERM (or the
+/// node stopping on its own) → shutdown: peers get "client quitting", then exit 0.
+pub fn run(args: &NodeArgs) -> Result<(), CliError> {
+    let config = prepare(args)?;
+    run_until_signal(config)
+}
+
+/// Starts the node, prints its enode URL on stdout (one line, for scripts, as geth's bootnode
+/// does), and stops it on SIGINT or SIGTERM.
+pub fn run_until_signal(config: Config) -> Result<(), CliError> {
+    let signal = signal_shutdown()?;
+    let handle = server::start(config).map_err(|e| CliError::Invalid(e.to_string()))?;
+    println!("{}", handle.enode());
+    async_io::block_on(futures_lite::future::or(signal, handle.stopped()));
+    handle.shutdown();
+    Ok(())
 }

@@ -33,8 +33,10 @@ use crate::log;
 use crate::node::{Action, Node};
 use crate::p2p::{self, DisconnectReason, Hello};
 use crate::server::connection::{self, Admission, ConnId, Outgoing, PeerEvent, Role, TaskContext};
+use crate::server::control::{Control, PeerNotice};
 use crate::server::udp::{self, Datagram};
 
+mod control;
 mod eth_state;
 mod status;
 pub use eth_state::EthSetup;
@@ -76,6 +78,8 @@ pub struct ServerConfig {
     pub store: Option<Box<dyn FnMut(StoreOp)>>,
     /// The eth protocol manager and the chain store, when the node runs eth.
     pub eth: Option<EthSetup>,
+    /// Requests from outside the loop (the node handle), if anyone can send them.
+    pub control: Option<Receiver<Control>>,
 }
 
 /// One input to the loop, the closed set of things that can happen.
@@ -87,6 +91,8 @@ enum Input {
     Tick,
     /// The writer task stored (or failed to store) the oldest block batch.
     Written(Result<Head, String>),
+    /// A request from outside the loop.
+    Control(Control),
 }
 
 /// State that only the loop touches.
@@ -110,6 +116,8 @@ struct Server {
     incompatible: BTreeSet<NodeId>,
     /// The periodic status lines' counters and schedule.
     status: status::StatusState,
+    /// Who hears of peers added and dropped (bounded; a full one is dropped).
+    subscribers: Vec<Sender<PeerNotice>>,
 }
 
 /// Runs the node until `shutdown` resolves; then every peer gets Disconnect (client quitting).
@@ -165,7 +173,9 @@ pub async fn run(
         eth,
         incompatible: BTreeSet::new(),
         status: status::StatusState::new(Instant::now()),
+        subscribers: Vec::new(),
     };
+    let control = config.control;
     // The first lookup is for our own id: it fills the buckets near us.
     if let Some(d) = srv.disc.as_mut() {
         d.start_self_lookup(unix_ms());
@@ -180,16 +190,14 @@ pub async fn run(
     srv.drain_actions(ex);
     loop {
         let deadline = srv.next_deadline();
-        let input = next_input(
-            &mut shutdown_fut,
-            written_rx.as_ref(),
-            &events_rx,
-            datagrams.as_ref(),
-            listener.as_ref(),
-            deadline,
-            &mut budgets,
-        )
-        .await;
+        let sources = Sources {
+            written: written_rx.as_ref(),
+            events: &events_rx,
+            datagrams: datagrams.as_ref(),
+            listener: listener.as_ref(),
+            control: control.as_ref(),
+        };
+        let input = next_input(&mut shutdown_fut, sources, deadline, &mut budgets).await;
         match input {
             // A signal: stop taking work and let peers go politely.
             Input::Shutdown => break,
@@ -225,6 +233,8 @@ pub async fn run(
                 srv.discovery_tick();
                 srv.status_tick(Instant::now());
             }
+            // A request from outside: answered at once into its own reply channel.
+            Input::Control(c) => srv.handle_control(c),
             // A block batch is on disk (or failed): the manager moves our head and the syncer on.
             Input::Written(result) => {
                 let now = srv.now();
@@ -261,15 +271,38 @@ impl Default for Budgets {
 /// Waits for the next input in priority order; a budgeted source that has used its allowance
 /// goes after the listener and the timer until some other input is handled.
 #[allow(clippy::too_many_arguments)]
+/// Where the loop's inputs come from.
+struct Sources<'a> {
+    written: Option<&'a Receiver<Result<Head, String>>>,
+    events: &'a Receiver<PeerEvent>,
+    datagrams: Option<&'a Receiver<Datagram>>,
+    listener: Option<&'a TcpListener>,
+    control: Option<&'a Receiver<Control>>,
+}
+
 async fn next_input(
     shutdown: &mut (impl Future<Output = ()> + Unpin),
-    written: Option<&Receiver<Result<Head, String>>>,
-    events: &Receiver<PeerEvent>,
-    datagrams: Option<&Receiver<Datagram>>,
-    listener: Option<&TcpListener>,
+    sources: Sources<'_>,
     deadline: Instant,
     budgets: &mut Budgets,
 ) -> Input {
+    let Sources {
+        written,
+        events,
+        datagrams,
+        listener,
+        control,
+    } = sources;
+    // Requests from outside are rare and cheap, and a caller waits for each answer.
+    let control = async {
+        match control {
+            Some(rx) => match rx.recv().await {
+                Ok(c) => Input::Control(c),
+                Err(_) => future::pending().await,
+            },
+            None => future::pending().await,
+        }
+    };
     // Shutdown first, then the writer's confirmations: both are rare and cheap, and a
     // confirmation unblocks the syncer.
     let shut = future::or(
@@ -277,15 +310,18 @@ async fn next_input(
             shutdown.await;
             Input::Shutdown
         },
-        async {
-            match written {
-                Some(rx) => match rx.recv().await {
-                    Ok(r) => Input::Written(r),
-                    Err(_) => future::pending().await,
-                },
-                None => future::pending().await,
-            }
-        },
+        future::or(
+            async {
+                match written {
+                    Some(rx) => match rx.recv().await {
+                        Ok(r) => Input::Written(r),
+                        Err(_) => future::pending().await,
+                    },
+                    None => future::pending().await,
+                }
+            },
+            control,
+        ),
     );
     let peer = async {
         match events.recv().await {
@@ -546,6 +582,13 @@ impl Server {
                                 ("peers", &self.node.peer_count()),
                             ],
                         );
+                        if let Some(addr) = addr {
+                            self.notify(PeerNotice::Added {
+                                id: hello.id.node_id(),
+                                name: hello.client_id.clone(),
+                                addr,
+                            });
+                        }
                         let caps_end = caps
                             .iter()
                             .map(|c| c.offset.saturating_add(c.length))
@@ -625,11 +668,17 @@ impl Server {
                         .node
                         .conn(conn)
                         .and_then(|c| c.remote.map(|k| k.node_id()));
-                    let id = id.map_or_else(String::new, |i| i.to_string());
+                    let shown = id.map_or_else(String::new, |i| i.to_string());
                     log::debug(
                         "Removing p2p peer",
-                        &[("conn", &conn), ("id", &id), ("reason", &reason)],
+                        &[("conn", &conn), ("id", &shown), ("reason", &reason)],
                     );
+                    if let Some(id) = id {
+                        self.notify(PeerNotice::Dropped {
+                            id,
+                            reason: reason.to_string(),
+                        });
+                    }
                 } else {
                     log::debug("Connection closed", &[("conn", &conn), ("reason", &reason)]);
                 }

@@ -5,12 +5,21 @@
 //! frames, keepalive, checkpoints), [`eth_connection`] (the eth part of such a task: Status and
 //! serving chain data from the storage thread), [`udp`] (the discovery socket's reader and
 //! writer), [`service`] and [`eth_service`] (what brings protocols to the node), [`datadir`] (the
-//! node's directory, lock and key). Nothing in a core imports from here.
+//! node's directory, lock and key), and [`start`], which assembles all of it from a [`Config`]
+//! and returns a [`NodeHandle`] that talks to the loop only by message ([`control`]). Nothing in
+//! a core imports from here.
 
 pub mod connection;
+pub mod control;
 pub mod datadir;
 pub mod eth_connection;
 pub mod eth_service;
 pub mod event_loop;
 pub mod service;
+mod start;
 pub mod udp;
+
+pub use control::{ChainInfo, PeerInfo, PeerNotice};
+pub use start::{
+    Config, ENODE_FILE, EthPlan, HandleError, NodeHandle, StartError, client_id, disc_node, start,
+};
