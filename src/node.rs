@@ -19,7 +19,18 @@ use crate::dial::{
 use crate::enode::Enode;
 use crate::netutil::Netlist;
 use crate::p2p::{DisconnectReason, Hello, LocalCapability, SharedCapability, match_capabilities};
-use crate::server::connection::ConnId;
+
+/// The loop's name for one connection: a number it hands out in order and never reuses while
+/// the node runs. A newtype so that a connection is never confused with a count, a request id
+/// or a protocol's own peer number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId(pub u64);
+
+impl std::fmt::Display for ConnId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
 
 /// The node's limits and lists, from flags and the datadir.
 #[derive(Debug, Clone)]

@@ -24,11 +24,7 @@ use ethpeer::crypto::hex;
 use ethpeer::log;
 use ethpeer::server::datadir::Datadir;
 
-use super::{CliError, read_file_bounded};
-
-/// Largest genesis.json read: 64 MiB. Mainnet's, with its whole allocation, is under 1 MiB;
-/// test networks with big prefunded allocations stay far below this.
-pub const GENESIS_FILE_SIZE_MAX: usize = 64 * 1024 * 1024;
+use super::{CliError, GENESIS_FILE_SIZE_MAX, read_file_bounded};
 
 /// Blocks written in one atomic batch at most: 1024, so a progress line comes at least every
 /// thousand blocks and a crash re-does little work.
@@ -77,7 +73,7 @@ fn store_err(e: StoreError) -> CliError {
 
 /// Locks the datadir and opens its chain store.
 fn open(datadir: Option<&Path>) -> Result<(Datadir, ChainStore), CliError> {
-    let path = datadir.map_or_else(super::node::default_datadir, Path::to_path_buf);
+    let path = datadir.map_or_else(super::default_datadir, Path::to_path_buf);
     let dd = Datadir::open(&path).map_err(|e| CliError::Invalid(e.to_string()))?;
     let store = ChainStore::open(&dd.path).map_err(store_err)?;
     Ok((dd, store))
@@ -277,7 +273,7 @@ fn tx_count(block: &StoredBlock) -> usize {
 
 /// Locks an existing datadir and opens the chain store it holds, creating neither.
 fn open_existing(datadir: Option<&Path>) -> Result<(Datadir, ChainStore), CliError> {
-    let path = datadir.map_or_else(super::node::default_datadir, Path::to_path_buf);
+    let path = datadir.map_or_else(super::default_datadir, Path::to_path_buf);
     if path.is_dir() && !path.join(ethpeer::chain::store::CHAIN_DIR).is_dir() {
         return Err(CliError::Invalid(format!(
             "datadir {} holds no chain store (run `ethpeer import` first)",

@@ -34,6 +34,18 @@ use std::path::{Path, PathBuf};
 
 use argh::FromArgs;
 
+/// Largest genesis.json read: 64 MiB. Mainnet's, with its whole allocation, is under 1 MiB;
+/// test networks with big prefunded allocations stay far below this.
+pub const GENESIS_FILE_SIZE_MAX: usize = 64 * 1024 * 1024;
+
+/// `~/.ethpeer`, or `./.ethpeer` without a home directory.
+pub fn default_datadir() -> PathBuf {
+    match std::env::var_os("HOME") {
+        Some(h) => PathBuf::from(h).join(".ethpeer"),
+        None => PathBuf::from(".ethpeer"),
+    }
+}
+
 /// Why a command failed; displayed after `ethpeer: ` as one line.
 #[derive(Debug)]
 pub enum CliError {

@@ -188,14 +188,6 @@ fn read_node_file(path: &Path) -> Result<Vec<Enode>, CliError> {
     parse_enodes(&urls.join(","), &path.display().to_string())
 }
 
-/// `~/.ethpeer`, or `./.ethpeer` without a home directory.
-pub fn default_datadir() -> PathBuf {
-    match std::env::var_os("HOME") {
-        Some(h) => PathBuf::from(h).join(".ethpeer"),
-        None => PathBuf::from(".ethpeer"),
-    }
-}
-
 /// The node's external IP from `--nat`, if given.
 pub fn nat_ip(nat: Option<&str>) -> Result<Option<IpAddr>, CliError> {
     match nat {
@@ -245,7 +237,7 @@ fn chain_spec(args: &NodeArgs) -> Result<ChainSpec, CliError> {
             ));
         }
         (None, Some(path)) => {
-            let text = super::read_file_bounded(path, super::import::GENESIS_FILE_SIZE_MAX)?;
+            let text = super::read_file_bounded(path, super::GENESIS_FILE_SIZE_MAX)?;
             let genesis = Genesis::from_json(&text)
                 .map_err(|e| CliError::Invalid(format!("{}: {e}", path.display())))?;
             return ChainSpec::from_genesis(&genesis, args.networkid)
@@ -385,7 +377,7 @@ pub fn prepare(args: &NodeArgs) -> Result<Config, CliError> {
         log::init_file(p).map_err(CliError::io(format!("--log.file {}", p.display())))?;
     }
     let (dial_ratio, max_pending) = check_limits(args)?;
-    let path = args.datadir.clone().unwrap_or_else(default_datadir);
+    let path = args.datadir.clone().unwrap_or_else(super::default_datadir);
     let dd = Datadir::open(&path).map_err(|e| CliError::Invalid(e.to_string()))?;
     let key = match (&args.nodekey, &args.nodekeyhex) {
         (Some(_), Some(_)) => {

@@ -51,8 +51,7 @@ const EMPTY_LIST: [u8; 1] = [0xc0];
 /// Room for the reader's answers (Pong) and stop requests to the writer.
 const CONTROL_QUEUE_MAX: usize = 8;
 
-/// The loop's handle on one connection.
-pub type ConnId = u64;
+pub use crate::node::ConnId;
 
 /// A message the loop writes to a peer through its bounded queue.
 #[derive(Debug)]

@@ -164,7 +164,7 @@ pub async fn run(
         queues: BTreeMap::new(),
         permits: BTreeMap::new(),
         inbound: config.inbound,
-        next_conn: 1,
+        next_conn: ConnId(1),
         start: Instant::now(),
         disc,
         udp_out,
@@ -514,7 +514,7 @@ impl Server {
 
     fn alloc_conn(&mut self) -> ConnId {
         let c = self.next_conn;
-        self.next_conn += 1;
+        self.next_conn = ConnId(self.next_conn.0 + 1);
         c
     }
 
@@ -628,10 +628,10 @@ impl Server {
                     Some(e) => match e.sessions.get(&conn) {
                         Some(&(_, version)) => {
                             if named {
-                                e.manager.prefer_peer(conn);
+                                e.manager.prefer_peer(conn.0);
                             }
                             e.manager
-                                .handle_status(now, conn, version, &status)
+                                .handle_status(now, conn.0, version, &status)
                                 .map_err(|err| err.to_string())
                         }
                         None => Err("no eth session".to_string()),
@@ -652,7 +652,7 @@ impl Server {
             }
             PeerEvent::Eth { conn, msg } => {
                 if let Some(e) = self.eth.as_mut() {
-                    e.manager.handle_message(now, conn, *msg);
+                    e.manager.handle_message(now, conn.0, *msg);
                 }
             }
             PeerEvent::Closed { conn, reason } => {
@@ -660,7 +660,7 @@ impl Server {
                 if let Some(e) = self.eth.as_mut()
                     && e.sessions.remove(&conn).is_some()
                 {
-                    e.manager.handle_closed(now, conn);
+                    e.manager.handle_closed(now, conn.0);
                 }
                 if let Some(q) = self.queues.remove(&conn) {
                     q.close();

@@ -69,7 +69,7 @@ impl Server {
         while let Some(action) = e.manager.poll_action() {
             match action {
                 EthAction::Send { peer, msg } => {
-                    let Some(&(offset, version)) = e.sessions.get(&peer) else {
+                    let Some(&(offset, version)) = e.sessions.get(&ConnId(peer)) else {
                         continue;
                     };
                     match eth::encode(version, &msg) {
@@ -109,7 +109,7 @@ impl Server {
                     // The manager names peers by connection; a user knows them by node id.
                     for (k, v) in fields.iter_mut() {
                         if *k == "peer"
-                            && let Ok(conn) = v.parse::<ConnId>()
+                            && let Ok(conn) = v.parse::<u64>().map(ConnId)
                             && let Some(id) = self.node.conn(conn).and_then(|c| c.remote)
                         {
                             *v = id.node_id().to_string();
@@ -124,7 +124,7 @@ impl Server {
             }
         }
         for (peer, msg) in out {
-            self.send(peer, msg);
+            self.send(ConnId(peer), msg);
         }
     }
 }
