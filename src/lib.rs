@@ -22,4 +22,5 @@ pub mod rlp_strict;
 pub mod rlpx;
 pub mod rng;
 pub mod server;
+pub mod storage;
 pub mod tx;
