@@ -217,7 +217,7 @@ fn store_round_trips_blocks_and_refuses_blocks_off_the_head() {
 #[test]
 fn version_mismatch_is_an_error_not_a_wipe() {
     let datadir = temp_dir("version");
-    let dir = datadir.join("chain");
+    let dir = datadir.join(ethpeer::storage::DB_DIR);
     let store = ChainStore::open_path(&dir).unwrap();
     store.init_genesis(&genesis_header()).unwrap();
     store.set_version_for_test(99).unwrap();

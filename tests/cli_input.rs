@@ -123,7 +123,7 @@ fn export_creates_no_datadir_and_says_what_is_missing() {
     std::fs::create_dir(&empty).unwrap();
     let line = fails(&["export", "/dev/null", "--datadir", s(&empty)]);
     assert!(line.contains("holds no chain store"), "{line}");
-    assert!(!empty.join("chain").exists());
+    assert!(!empty.join(ethpeer::storage::DB_DIR).exists());
 }
 
 #[test]
@@ -264,7 +264,7 @@ fn a_port_in_use_is_one_line_before_anything_starts() {
     ]);
     assert!(line.contains("Address already in use"), "{line}");
     // Bound before the chain store was opened: there is none.
-    assert!(!dir.join("chain").exists());
+    assert!(!dir.join(ethpeer::storage::DB_DIR).exists());
 }
 
 #[test]

@@ -59,7 +59,11 @@ fn quiet_config() -> HandleConfig {
 fn put_get_update_remove_round_trip() {
     let dir = temp_dir("roundtrip");
     let db = NodeDb::open(&dir).unwrap();
-    assert!(db.path().ends_with("nodes"), "{}", db.path().display());
+    assert!(
+        db.path().ends_with(ethpeer::storage::DB_DIR),
+        "{}",
+        db.path().display()
+    );
     let [a, b] = keys(1, 2).try_into().unwrap();
     let mut ra = record(a, NOW);
     ra.ip = "2001:db8::7".parse().unwrap();

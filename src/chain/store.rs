@@ -1,20 +1,22 @@
-//! [`ChainStore`]: the synchronous chain store on fjall 3, at `<datadir>/chain`: block headers,
+//! [`ChainStore`]: the synchronous chain store, keyspaces `chain.*` of the datadir's one fjall
+//! database ([`crate::storage`], at `<datadir>/db`, shared with the node database): block headers,
 //! bodies and receipts by hash, the canonical number → hash index, total difficulty by hash and
 //! the head pointer (the roles of go-ethereum's `core/rawdb` schema, in our own layout).
 //!
 //! Every call may touch the disk and may be held up by fjall's write stalls, so in the running
-//! node only the storage thread ([`super::store_handle`]) calls it.
+//! node only the storage thread ([`crate::storage::worker`], through [`super::store_handle`])
+//! calls it. fjall's memory and journal caps are the database's ([`crate::storage`]).
 //!
 //! Layout, one fjall keyspace per kind (all keys big-endian so they sort by number):
 //!
-//! | keyspace    | key               | value                                             |
-//! |-------------|-------------------|---------------------------------------------------|
-//! | `headers`   | hash (32)         | header RLP                                        |
-//! | `bodies`    | hash (32)         | `rlp([txs, ommers])` or `rlp([txs, ommers, withdrawals])`, the `BlockBodies` item |
-//! | `receipts`  | hash (32)         | the block's consensus receipts list (eth/68 form) |
-//! | `canonical` | number (8)        | hash (32)                                         |
-//! | `td`        | hash (32)         | total difficulty, 32 bytes                        |
-//! | `meta`      | `version`, `head` | [`SCHEMA_VERSION`] (4 bytes), head hash (32)      |
+//! | keyspace          | key               | value                                             |
+//! |-------------------|-------------------|---------------------------------------------------|
+//! | `chain.headers`   | hash (32)         | header RLP                                        |
+//! | `chain.bodies`    | hash (32)         | `rlp([txs, ommers])` or `rlp([txs, ommers, withdrawals])`, the `BlockBodies` item |
+//! | `chain.receipts`  | hash (32)         | the block's consensus receipts list (eth/68 form) |
+//! | `chain.canonical` | number (8)        | hash (32)                                         |
+//! | `chain.td`        | hash (32)         | total difficulty, 32 bytes                        |
+//! | `chain.meta`      | `version`, `head` | [`SCHEMA_VERSION`] (4 bytes), head hash (32)      |
 //!
 //! Crash consistency: [`ChainStore::insert_blocks`] puts every entry of a run of blocks AND the
 //! new head pointer into one fjall `WriteBatch`. fjall writes a batch to its journal framed by a
@@ -31,40 +33,16 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use fjall::{Database, Keyspace, KeyspaceCreateOptions, KvSeparationOptions, PersistMode};
+use fjall::{Keyspace, KvSeparationOptions, PersistMode};
 use rlp::{Rlp, RlpStream};
 
 use super::header::{Header, HeaderError, U256};
 use crate::crypto::hex;
-
-/// The store's directory under the datadir.
-pub const CHAIN_DIR: &str = "chain";
+use crate::storage::{Db, OpenError};
 
 /// The layout version. Bump it whenever a key or value layout changes; a store with another
 /// version is refused at open (the operator decides whether to re-import).
 pub const SCHEMA_VERSION: u32 = 1;
-
-/// Block cache: 8 MiB instead of fjall's 32 MiB. Serving peers reads recent headers and bodies
-/// mostly, and a board with 256 MiB of RAM should not give the store more.
-pub const CACHE_SIZE: u64 = 8 * 1024 * 1024;
-
-/// Memtable size per keyspace: 4 MiB instead of fjall's 64 MiB. Of the six keyspaces, four
-/// (headers, canonical, td, meta) hold small values and rarely fill theirs; a value larger than
-/// the memtable (a 10 MiB receipts list) simply seals it. fjall stalls writes while 4 sealed
-/// memtables wait for a flush, so write-path memory stays within about 6 × 4 MiB plus the
-/// largest batch being applied.
-pub const MEMTABLE_SIZE: u64 = 4 * 1024 * 1024;
-
-/// Total journal size before fjall forces memtables out: 64 MiB, the smallest fjall accepts.
-/// This bounds disk use, and the replay work after a crash.
-pub const JOURNAL_SIZE_MAX: u64 = 64 * 1024 * 1024;
-
-/// fjall's background workers (flush and compaction): 2, so a long compaction never holds up a
-/// flush, as in the node database.
-pub const WORKER_THREADS: usize = 2;
-
-/// Open table files fjall may keep cached: 128 (its floor is 10, its default several hundred).
-pub const CACHED_FILES_MAX: usize = 128;
 
 /// Values at least this large (bodies and receipts) go to fjall's blob files rather than into the
 /// LSM tables, so compaction does not rewrite megabytes of transactions again and again: 4 KiB,
@@ -145,6 +123,8 @@ pub enum StoreError {
     TdOverflow,
     /// The storage thread has stopped, so the request was not answered.
     Closed,
+    /// The database could not be opened for another reason (the old layout).
+    Open(OpenError),
 }
 
 impl fmt::Display for StoreError {
@@ -173,6 +153,7 @@ impl fmt::Display for StoreError {
             StoreError::Header(e) => write!(f, "chain store: stored {e}"),
             StoreError::TdOverflow => write!(f, "total difficulty overflows 256 bits"),
             StoreError::Closed => write!(f, "chain store thread has stopped"),
+            StoreError::Open(e) => write!(f, "chain store: {e}"),
         }
     }
 }
@@ -183,7 +164,18 @@ impl std::error::Error for StoreError {
             StoreError::Storage(e) => Some(e),
             StoreError::Io(_, e) => Some(e),
             StoreError::Header(e) => Some(e),
+            StoreError::Open(e) => Some(e),
             _ => None,
+        }
+    }
+}
+
+impl From<OpenError> for StoreError {
+    fn from(e: OpenError) -> Self {
+        match e {
+            OpenError::Io(p, e) => StoreError::Io(p, e),
+            OpenError::Storage(_, e) => StoreError::Storage(e),
+            e @ OpenError::OldLayout(_) => StoreError::Open(e),
         }
     }
 }
@@ -196,62 +188,53 @@ impl From<fjall::Error> for StoreError {
 
 /// The chain store. One owner (the storage thread, or the import command).
 pub struct ChainStore {
-    db: Database,
+    db: Db,
     headers: Keyspace,
     bodies: Keyspace,
     receipts: Keyspace,
     canonical: Keyspace,
     td: Keyspace,
     meta: Keyspace,
-    path: PathBuf,
 }
 
 impl fmt::Debug for ChainStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChainStore")
-            .field("path", &self.path)
+            .field("path", &self.db.path())
             .finish()
     }
 }
 
 impl ChainStore {
-    /// Opens (or creates) the store at `<datadir>/chain`.
+    /// Opens (or creates) the store in the database of `datadir` ([`Db::open`]: the one already
+    /// open in this process, if any).
     pub fn open(datadir: &Path) -> Result<ChainStore, StoreError> {
-        Self::open_path(&datadir.join(CHAIN_DIR))
+        Self::on(Db::open(datadir)?)
     }
 
-    /// Opens (or creates) the store in `path` itself, checking its schema version. A fresh
-    /// store gets the current version; any other version is [`StoreError::Version`].
+    /// Opens (or creates) the store in a database whose directory is `path` itself.
     pub fn open_path(path: &Path) -> Result<ChainStore, StoreError> {
-        std::fs::create_dir_all(path).map_err(|e| StoreError::Io(path.to_path_buf(), e))?;
-        let db = Database::builder(path)
-            .cache_size(CACHE_SIZE)
-            .worker_threads(WORKER_THREADS)
-            .max_journaling_size(JOURNAL_SIZE_MAX)
-            .max_cached_files(Some(CACHED_FILES_MAX))
-            .manual_journal_persist(true)
-            .open()?;
-        let small = || {
-            KeyspaceCreateOptions::default()
-                .max_memtable_size(MEMTABLE_SIZE)
-                .manual_journal_persist(true)
-        };
+        Self::on(Db::open_path(path)?)
+    }
+
+    /// Opens (or creates) the store's keyspaces in `db`, checking its schema version. A fresh
+    /// store gets the current version; any other version is [`StoreError::Version`].
+    pub fn on(db: Db) -> Result<ChainStore, StoreError> {
         let large = || {
             let blobs = KvSeparationOptions {
                 separation_threshold: BLOB_THRESHOLD,
                 ..KvSeparationOptions::default()
             };
-            small().with_kv_separation(Some(blobs))
+            Db::keyspace_options().with_kv_separation(Some(blobs))
         };
         let store = ChainStore {
-            headers: db.keyspace("headers", small)?,
-            bodies: db.keyspace("bodies", large)?,
-            receipts: db.keyspace("receipts", large)?,
-            canonical: db.keyspace("canonical", small)?,
-            td: db.keyspace("td", small)?,
-            meta: db.keyspace("meta", small)?,
+            headers: db.keyspace("chain.headers", Db::keyspace_options)?,
+            bodies: db.keyspace("chain.bodies", large)?,
+            receipts: db.keyspace("chain.receipts", large)?,
+            canonical: db.keyspace("chain.canonical", Db::keyspace_options)?,
+            td: db.keyspace("chain.td", Db::keyspace_options)?,
+            meta: db.keyspace("chain.meta", Db::keyspace_options)?,
             db,
-            path: path.to_path_buf(),
         };
         store.check_version()?;
         Ok(store)
@@ -281,9 +264,14 @@ impl ChainStore {
         }
     }
 
-    /// The store's directory.
+    /// The database's directory.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.db.path()
+    }
+
+    /// The database the store lives in.
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// Writes a different schema version: only for tests of the version check.

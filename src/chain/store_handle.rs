@@ -1,6 +1,7 @@
-//! [`ChainStoreHandle`]: a dedicated storage thread that owns the [`ChainStore`] and answers the
-//! event loop over a bounded channel, so disk reads, block writes and fjall's write stalls never
-//! run on the event loop (the same arrangement as the node database's handle).
+//! [`ChainStoreHandle`]: the event loop's typed front-end on the storage thread
+//! ([`crate::storage::worker`], shared with the node database), which owns the [`ChainStore`]
+//! and answers over the worker's bounded queue, so disk reads, block writes and fjall's write
+//! stalls never run on the event loop.
 //!
 //! Peers' GetBlockHeaders, GetBlockBodies and GetReceipts are answered here too
 //! ([`ChainStoreHandle::serve`]): the store is the [`ChainReader`] of [`crate::eth::serve`], and
@@ -10,9 +11,8 @@
 
 use std::cell::RefCell;
 use std::path::Path;
-use std::thread::JoinHandle;
 
-use async_channel::{Receiver, Sender};
+use async_channel::Sender;
 
 use super::header::U256;
 use super::store::{ChainStore, Head, StoreError, StoredBlock};
@@ -20,14 +20,10 @@ use crate::eth::message::{BlockOrigin, GetBlockHeaders, HashesRequest};
 use crate::eth::serve::{self, ChainReader, CorruptItem};
 use crate::eth::{EthMessage, EthVersion, Hash, SERVE_COUNT_MAX};
 use crate::log;
+use crate::storage::{Client, Part, Worker};
 
 /// The soft cap on the bytes of one reply, now defined with the serving code.
 pub use crate::eth::serve::RESPONSE_SIZE_SOFT;
-
-/// Commands the queue holds before senders wait: 64. Reads are small and answered in
-/// microseconds; a block batch may take longer, and senders then wait rather than queue
-/// unbounded work.
-pub const QUEUE_LEN: usize = 64;
 
 type Reply<T> = Sender<Result<T, StoreError>>;
 
@@ -49,11 +45,11 @@ enum Command {
     Close(Reply<()>),
 }
 
-/// The event loop's side of the storage thread. Dropping it closes the store and joins the
-/// thread, as [`ChainStoreHandle::close`] does.
+/// The event loop's side of the storage thread. Dropping it syncs the store and detaches it
+/// from the thread (the last client of the thread joins it), as [`ChainStoreHandle::close`]
+/// does.
 pub struct ChainStoreHandle {
-    tx: Sender<Command>,
-    thread: Option<JoinHandle<()>>,
+    client: Option<Client<ServingStore>>,
 }
 
 impl std::fmt::Debug for ChainStoreHandle {
@@ -63,31 +59,39 @@ impl std::fmt::Debug for ChainStoreHandle {
 }
 
 impl ChainStoreHandle {
-    /// Opens the store at `<datadir>/chain` on a new storage thread and waits until it is open.
+    /// Opens the store in the database of `datadir` and moves it onto the database's storage
+    /// thread.
     pub fn open(datadir: &Path) -> Result<ChainStoreHandle, StoreError> {
         let store = ChainStore::open(datadir)?;
         Self::spawn(store)
     }
 
-    /// Moves an open store onto a new storage thread.
+    /// Moves an open store onto its database's storage thread (started if none runs yet).
     pub fn spawn(store: ChainStore) -> Result<ChainStoreHandle, StoreError> {
-        let (tx, rx) = async_channel::bounded(QUEUE_LEN);
-        let thread = std::thread::Builder::new()
-            .name("chainstore".into())
-            .spawn(move || run(store, rx))
-            .map_err(|e| StoreError::Io("chainstore thread".into(), e))?;
+        let worker =
+            Worker::for_db(store.db()).map_err(|e| StoreError::Io("storage thread".into(), e))?;
+        let client = worker
+            .attach(ServingStore {
+                store,
+                receipts: RefCell::new(None),
+                idle: std::cell::Cell::new(0),
+            })
+            .ok_or(StoreError::Closed)?;
         Ok(ChainStoreHandle {
-            tx,
-            thread: Some(thread),
+            client: Some(client),
         })
     }
 
-    async fn request<T>(&self, command: impl FnOnce(Reply<T>) -> Command) -> Result<T, StoreError> {
+    async fn request<T: Send + 'static>(
+        &self,
+        command: impl FnOnce(Reply<T>) -> Command,
+    ) -> Result<T, StoreError> {
+        let client = self.client.as_ref().ok_or(StoreError::Closed)?;
         let (reply, answer) = async_channel::bounded(1);
-        self.tx
-            .send(command(reply))
-            .await
-            .map_err(|_| StoreError::Closed)?;
+        let command = command(reply);
+        if !client.run(move |part| part.apply(command)).await {
+            return Err(StoreError::Closed);
+        }
         answer.recv().await.map_err(|_| StoreError::Closed)?
     }
 
@@ -195,17 +199,18 @@ impl ChainStoreHandle {
     }
 
     fn shut_down(&mut self) -> Result<(), StoreError> {
-        let Some(thread) = self.thread.take() else {
+        let Some(client) = self.client.take() else {
             return Ok(());
         };
         let (reply, answer) = async_channel::bounded(1);
-        let result = match self.tx.send_blocking(Command::Close(reply)) {
-            Ok(()) => answer.recv_blocking().unwrap_or(Err(StoreError::Closed)),
-            Err(_) => Err(StoreError::Closed),
+        let command = Command::Close(reply);
+        let result = if client.run_blocking(move |part| part.apply(command)) {
+            answer.recv_blocking().unwrap_or(Err(StoreError::Closed))
+        } else {
+            Err(StoreError::Closed)
         };
-        if thread.join().is_err() {
-            return Err(StoreError::Closed);
-        }
+        // Detaches the store; the last client of the thread joins it.
+        drop(client);
         result
     }
 }
@@ -228,17 +233,17 @@ pub const RECEIPTS_CACHE_SIZE_MIN: usize = 1024 * 1024;
 /// while an idle node should not hold up to 16 MiB for nothing.
 pub const RECEIPTS_CACHE_IDLE_MAX: u32 = 64;
 
-/// The chain store as the storage thread serves it: one large receipts list remembered while
-/// it is being read (at most one list, ≤ 16 MiB, dropped after [`RECEIPTS_CACHE_IDLE_MAX`]
-/// commands that did not read it).
-struct ServingStore<'a> {
-    store: &'a ChainStore,
+/// The chain store as the storage thread serves it (its [`Part`]): one large receipts list
+/// remembered while it is being read (at most one list, ≤ 16 MiB, dropped after
+/// [`RECEIPTS_CACHE_IDLE_MAX`] commands that did not read it).
+struct ServingStore {
+    store: ChainStore,
     receipts: RefCell<Option<(Hash, Vec<u8>)>>,
     /// Commands since the kept list was last read.
     idle: std::cell::Cell<u32>,
 }
 
-impl ChainReader for ServingStore<'_> {
+impl ChainReader for ServingStore {
     type Error = StoreError;
 
     fn header_rlp_by_hash(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
@@ -275,20 +280,16 @@ impl ChainReader for ServingStore<'_> {
     }
 }
 
-/// The storage thread: answers commands until closed or every handle is gone.
-fn run(store: ChainStore, rx: Receiver<Command>) {
-    let serving = ServingStore {
-        store: &store,
-        receipts: RefCell::new(None),
-        idle: std::cell::Cell::new(0),
-    };
-    let mut closer = None;
-    while let Ok(command) = rx.recv_blocking() {
-        let s = &store;
-        let idle = serving.idle.get().saturating_add(1);
-        serving.idle.set(idle);
+impl Part for ServingStore {}
+
+impl ServingStore {
+    /// Answers one command on the storage thread.
+    fn apply(&self, command: Command) {
+        let s = &self.store;
+        let idle = self.idle.get().saturating_add(1);
+        self.idle.set(idle);
         if idle > RECEIPTS_CACHE_IDLE_MAX {
-            serving.receipts.borrow_mut().take();
+            self.receipts.borrow_mut().take();
         }
         match command {
             Command::Head(r) => answer(&r, s.head()),
@@ -300,23 +301,18 @@ fn run(store: ChainStore, rx: Receiver<Command>) {
                 version,
                 request,
                 reply,
-            } => answer(&reply, serve::answer(&serving, version, &request)),
+            } => answer(&reply, serve::answer(self, version, &request)),
             Command::Receipts(hashes, r) => answer(&r, stored_receipts(s, &hashes)),
             Command::Insert(blocks, r) => answer(&r, s.insert_blocks(&blocks)),
             Command::Sync(r) => answer(&r, s.sync()),
             Command::Close(r) => {
-                closer = Some(r);
-                break;
-            }
-        }
-    }
-    drop(serving);
-    let closed = store.close();
-    match closer {
-        Some(r) => answer(&r, closed),
-        None => {
-            if let Err(e) = closed {
-                log::error("Chain store close failed", &[("err", &e)]);
+                self.receipts.borrow_mut().take();
+                answer(
+                    &r,
+                    s.db()
+                        .persist(fjall::PersistMode::SyncAll)
+                        .map_err(Into::into),
+                );
             }
         }
     }

@@ -1,14 +1,15 @@
-//! [`NodeDbHandle`]: the storage thread that owns the [`NodeDb`] and the channel the event loop
-//! uses to reach it. fjall may block (fsync, write stalls under flush pressure), so no store call
-//! ever runs on the event loop; the loop only sends commands.
+//! [`NodeDbHandle`]: the event loop's typed front-end on the storage thread
+//! ([`crate::storage::worker`], shared with the chain store), which owns the [`NodeDb`]. fjall
+//! may block (fsync, write stalls under flush pressure), so no store call ever runs on the event
+//! loop; the loop only sends commands.
 //!
-//! Writes are fire-and-forget: `try_send` on a bounded queue of [`QUEUE_LEN`] commands. When the
-//! queue is full the write is dropped and counted ([`NodeDbHandle::dropped_writes`]): the node
+//! Writes are fire-and-forget: at most [`QUEUE_LEN`] of them wait in the worker's queue (a count
+//! the handle keeps), and one more is dropped and counted, as is a write the full queue refuses ([`NodeDbHandle::dropped_writes`]): the node
 //! database is a cache, and the next Pong rewrites the same record, so shedding load beats
 //! stalling discovery. Reads (`get`, `seed_nodes`) are async: they wait for queue space and for
 //! the reply on a one-shot channel, so they are answered after every write sent before them.
 //!
-//! Durability policy, applied by the thread after each batch of up to [`BATCH_MAX`] commands:
+//! Durability policy, applied by the thread after each batch of up to [`BATCH_MAX`] jobs:
 //! the batch's journal writes are handed to the OS (`PersistMode::Buffer`), so a killed process
 //! loses nothing the thread has applied; they are synced to disk (`SyncData`) at most every
 //! [`SYNC_INTERVAL`], so a power cut loses at most that much (and never the ability to open: see
@@ -17,33 +18,30 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::thread::JoinHandle;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use async_channel::{Receiver, Sender, TrySendError};
+use async_channel::Sender;
 use fjall::PersistMode;
 
 use super::{EXPIRE_INTERVAL, EXPIRE_UNSEEN, NodeDb, NodeDbError, NodeRecord};
 use crate::crypto::NodeId;
 use crate::log;
+pub use crate::storage::worker::BATCH_MAX;
+use crate::storage::{Client, Part, Worker};
 
-/// Commands the queue holds: 1024. A command is at most one record (about 500 bytes with its
-/// ENR), so a full queue is about 0.5 MiB, and it absorbs several seconds of discovery's write
-/// rate (a few records per second per active lookup) even if the disk stalls.
+/// Writes that may wait in the worker's queue: 1024. A command is at most one record (about 500
+/// bytes with its ENR), so a full share is about 0.5 MiB, and it absorbs several seconds of
+/// discovery's write rate (a few records per second per active lookup) even if the disk stalls.
 pub const QUEUE_LEN: usize = 1024;
 
 /// Longest time applied writes stay in OS buffers before an fsync: 10 seconds. What a power cut
 /// can cost, traded against flash wear and fsync latency on small boards.
 pub const SYNC_INTERVAL: Duration = Duration::from_secs(10);
 
-/// Commands applied between two hand-offs to the OS: 256, so a burst becomes one `write` call
-/// per batch rather than one per command, while a kill loses at most one batch of applied writes.
-pub const BATCH_MAX: usize = 256;
-
 /// The storage thread's settings; [`HandleConfig::default`] is what the node uses.
 pub struct HandleConfig {
-    /// Queue capacity in commands.
+    /// Writes that may wait in the queue at once.
     pub queue_len: usize,
     /// Longest time between an applied write and its fsync.
     pub sync_interval: Duration,
@@ -96,12 +94,14 @@ enum Command {
     Close(Reply<()>),
 }
 
-/// The event loop's side of the storage thread. Dropping it closes the store and joins the
-/// thread, as [`NodeDbHandle::close`] does.
+/// The event loop's side of the storage thread. Dropping it syncs the store and detaches it
+/// from the thread (the last client of the thread joins it), as [`NodeDbHandle::close`] does.
 pub struct NodeDbHandle {
-    tx: Sender<Command>,
+    client: Option<Client<Storage>>,
     dropped: Arc<AtomicU64>,
-    thread: Option<JoinHandle<()>>,
+    /// Writes queued and not yet applied.
+    pending: Arc<AtomicUsize>,
+    queue_len: usize,
 }
 
 impl std::fmt::Debug for NodeDbHandle {
@@ -113,68 +113,43 @@ impl std::fmt::Debug for NodeDbHandle {
 }
 
 impl NodeDbHandle {
-    /// Opens the store at `<datadir>/nodes` on a new storage thread and waits until it is open.
-    /// Called once at start-up; the wait covers fjall's journal recovery.
+    /// Opens the store in the database of `datadir` and moves it onto the database's storage
+    /// thread. Called once at start-up; opening covers fjall's journal recovery.
     pub fn open(datadir: &Path, config: HandleConfig) -> Result<NodeDbHandle, NodeDbError> {
-        let datadir = datadir.to_path_buf();
-        let (opened_tx, opened_rx) = std::sync::mpsc::sync_channel(1);
-        let handle = Self::start(config, move || {
-            let opened = NodeDb::open(&datadir);
-            let (db, result) = match opened {
-                Ok(db) => (Some(db), Ok(())),
-                Err(e) => (None, Err(e)),
-            };
-            let _ = opened_tx.send(result);
-            db
-        })?;
-        let error = match opened_rx.recv() {
-            Ok(Ok(())) => return Ok(handle),
-            Ok(Err(e)) => e,
-            Err(_) => NodeDbError::Closed,
-        };
-        // The thread has ended without a store: join it here so dropping the handle does not
-        // try (and fail) to close a store that never opened.
-        let mut handle = handle;
-        if let Some(thread) = handle.thread.take() {
-            let _ = thread.join();
-        }
-        Err(error)
+        Self::spawn(NodeDb::open(datadir)?, config)
     }
 
-    /// Moves an open store onto a new storage thread.
+    /// Moves an open store onto its database's storage thread (started if none runs yet).
     pub fn spawn(db: NodeDb, config: HandleConfig) -> Result<NodeDbHandle, NodeDbError> {
-        Self::start(config, move || Some(db))
-    }
-
-    fn start(
-        config: HandleConfig,
-        open: impl FnOnce() -> Option<NodeDb> + Send + 'static,
-    ) -> Result<NodeDbHandle, NodeDbError> {
-        let (tx, rx) = async_channel::bounded(config.queue_len.max(1));
-        let thread = std::thread::Builder::new()
-            .name("nodedb".into())
-            .spawn(move || {
-                if let Some(db) = open() {
-                    Storage::new(db, config).run(rx);
-                }
-            })
-            .map_err(|e| NodeDbError::Io("nodedb thread".into(), e))?;
+        let worker =
+            Worker::for_db(db.db()).map_err(|e| NodeDbError::Io("storage thread".into(), e))?;
+        let pending = Arc::new(AtomicUsize::new(0));
+        let queue_len = config.queue_len.max(1);
+        let client = worker
+            .attach(Storage::new(db, config, Arc::clone(&pending)))
+            .ok_or(NodeDbError::Closed)?;
         Ok(NodeDbHandle {
-            tx,
+            client: Some(client),
             dropped: Arc::new(AtomicU64::new(0)),
-            thread: Some(thread),
+            pending,
+            queue_len,
         })
     }
 
     /// Queues a write without waiting; false if it was dropped (queue full or thread gone).
     fn write(&self, command: Command) -> bool {
-        match self.tx.try_send(command) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_) | TrySendError::Closed(_)) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-                false
-            }
+        let sent = self.pending.fetch_add(1, Ordering::AcqRel) < self.queue_len
+            && self.client.as_ref().is_some_and(|c| {
+                c.try_run(move |s| {
+                    s.pending.fetch_sub(1, Ordering::AcqRel);
+                    s.wrote |= s.apply(command);
+                })
+            });
+        if !sent {
+            self.pending.fetch_sub(1, Ordering::AcqRel);
+            self.dropped.fetch_add(1, Ordering::Relaxed);
         }
+        sent
     }
 
     /// Stores `record`, replacing the node's previous record.
@@ -218,15 +193,16 @@ impl NodeDbHandle {
         self.dropped.load(Ordering::Relaxed)
     }
 
-    async fn request<T>(
+    async fn request<T: Send + 'static>(
         &self,
         command: impl FnOnce(Reply<T>) -> Command,
     ) -> Result<T, NodeDbError> {
+        let client = self.client.as_ref().ok_or(NodeDbError::Closed)?;
         let (reply, answer) = async_channel::bounded(1);
-        self.tx
-            .send(command(reply))
-            .await
-            .map_err(|_| NodeDbError::Closed)?;
+        let command = command(reply);
+        if !client.run(move |s| s.wrote |= s.apply(command)).await {
+            return Err(NodeDbError::Closed);
+        }
         answer.recv().await.map_err(|_| NodeDbError::Closed)?
     }
 
@@ -263,17 +239,18 @@ impl NodeDbHandle {
     }
 
     fn shut_down(&mut self) -> Result<(), NodeDbError> {
-        let Some(thread) = self.thread.take() else {
+        let Some(client) = self.client.take() else {
             return Ok(());
         };
         let (reply, answer) = async_channel::bounded(1);
-        let result = match self.tx.send_blocking(Command::Close(reply)) {
-            Ok(()) => answer.recv_blocking().unwrap_or(Err(NodeDbError::Closed)),
-            Err(_) => Err(NodeDbError::Closed),
+        let command = Command::Close(reply);
+        let result = if client.run_blocking(move |s| s.wrote |= s.apply(command)) {
+            answer.recv_blocking().unwrap_or(Err(NodeDbError::Closed))
+        } else {
+            Err(NodeDbError::Closed)
         };
-        if thread.join().is_err() {
-            return Err(NodeDbError::Closed);
-        }
+        // Detaches the store; the last client of the thread joins it.
+        drop(client);
         result
     }
 }
@@ -286,19 +263,14 @@ impl Drop for NodeDbHandle {
     }
 }
 
-/// What the storage thread woke up for.
-enum Wake {
-    Command(Command),
-    /// Every handle is gone.
-    Disconnected,
-    /// A sync or expiry deadline passed.
-    Timer,
-}
-
-/// The storage thread's state.
+/// The node database's state on the storage thread (its [`Part`]).
 struct Storage {
     db: NodeDb,
     config: HandleConfig,
+    /// The handle's count of queued writes, taken down as each is applied.
+    pending: Arc<AtomicUsize>,
+    /// Whether a command of the current batch may have written.
+    wrote: bool,
     next_expire: Instant,
     /// When the oldest write not yet synced to disk was applied.
     unsynced_since: Option<Instant>,
@@ -307,48 +279,15 @@ struct Storage {
 }
 
 impl Storage {
-    fn new(db: NodeDb, config: HandleConfig) -> Self {
+    fn new(db: NodeDb, config: HandleConfig, pending: Arc<AtomicUsize>) -> Self {
         Storage {
             db,
             next_expire: Instant::now() + config.expire_interval,
             config,
+            pending,
+            wrote: false,
             unsynced_since: None,
             failures: 0,
-        }
-    }
-
-    fn run(mut self, rx: Receiver<Command>) {
-        loop {
-            let deadline = match self.unsynced_since {
-                Some(t) => self.next_expire.min(t + self.config.sync_interval),
-                None => self.next_expire,
-            };
-            let mut wake = wait(&rx, deadline);
-            let mut wrote = false;
-            for _ in 0..BATCH_MAX {
-                match wake {
-                    Wake::Command(Command::Close(reply)) => {
-                        let _ = reply.try_send(self.db.close());
-                        return;
-                    }
-                    Wake::Disconnected => {
-                        if let Err(e) = self.db.close() {
-                            log::error("Node database close failed", &[("err", &e)]);
-                        }
-                        return;
-                    }
-                    Wake::Command(command) => wrote |= self.apply(command),
-                    Wake::Timer => {}
-                }
-                match rx.try_recv() {
-                    Ok(command) => wake = Wake::Command(command),
-                    Err(_) => break,
-                }
-            }
-            if wrote {
-                self.hand_to_os();
-            }
-            self.maintain();
         }
     }
 
@@ -399,9 +338,12 @@ impl Storage {
                 let _ = reply.try_send(synced);
                 return false;
             }
-            // Handled by the loop before it gets here.
             Command::Close(reply) => {
-                let _ = reply.try_send(Ok(()));
+                let closed = db.persist(PersistMode::SyncAll);
+                if closed.is_ok() {
+                    self.unsynced_since = None;
+                }
+                let _ = reply.try_send(closed);
                 return false;
             }
         };
@@ -461,17 +403,21 @@ impl Storage {
     }
 }
 
-/// Waits for the next command, the channel's end, or `deadline`.
-fn wait(rx: &Receiver<Command>, deadline: Instant) -> Wake {
-    let command = async {
-        match rx.recv().await {
-            Ok(command) => Wake::Command(command),
-            Err(_) => Wake::Disconnected,
+impl Part for Storage {
+    fn deadline(&self) -> Option<Instant> {
+        Some(match self.unsynced_since {
+            Some(t) => self.next_expire.min(t + self.config.sync_interval),
+            None => self.next_expire,
+        })
+    }
+
+    fn on_timer(&mut self, _now: Instant) {
+        self.maintain();
+    }
+
+    fn end_batch(&mut self) {
+        if std::mem::take(&mut self.wrote) {
+            self.hand_to_os();
         }
-    };
-    let timer = async {
-        async_io::Timer::at(deadline).await;
-        Wake::Timer
-    };
-    async_io::block_on(futures_lite::future::or(command, timer))
+    }
 }

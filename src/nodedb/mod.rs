@@ -9,14 +9,17 @@
 //! [`EXPIRE_INTERVAL`]. "Seen" means a Pong received: a Pong echoes our Ping's hash, so it proves
 //! the endpoint, whereas a Ping's UDP source can be spoofed.
 //!
-//! The database is a cache, as in go-ethereum: a schema mismatch or an unreadable store is wiped
-//! and rebuilt, a corrupt value is skipped, and losing the last few seconds of updates to a power
-//! cut is acceptable as long as the store still opens. Three parts:
+//! The database is a cache, as in go-ethereum: a schema mismatch is wiped and rebuilt, a corrupt
+//! value is skipped, and losing the last few seconds of updates to a power cut is acceptable as
+//! long as the store still opens. (A database fjall cannot recover is an error: it is shared with
+//! the chain store, which is not a cache.) Three parts:
 //!
 //! - this file: [`NodeRecord`] and its compact, defensively decoded value layout;
-//! - [`store`]: [`NodeDb`], the synchronous store on fjall with capped memory;
-//! - [`handle`]: [`NodeDbHandle`], a dedicated storage thread that owns the store and talks to the
-//!   event loop over a bounded channel, so disk I/O (and fjall's write stalls) never run there.
+//! - [`store`]: [`NodeDb`], the synchronous store, one keyspace of the datadir's database
+//!   ([`crate::storage`]);
+//! - [`handle`]: [`NodeDbHandle`], the event loop's front-end on the storage thread
+//!   ([`crate::storage::worker`]) that owns the store, so disk I/O (and fjall's write stalls)
+//!   never run on the loop.
 
 pub mod handle;
 pub mod store;
@@ -238,6 +241,8 @@ pub enum NodeDbError {
     Closed,
     /// The command queue is full; the request was not sent.
     Busy,
+    /// The database could not be opened for another reason (the old layout).
+    Open(crate::storage::OpenError),
 }
 
 impl fmt::Display for NodeDbError {
@@ -248,6 +253,7 @@ impl fmt::Display for NodeDbError {
             NodeDbError::Record(e) => write!(f, "node database: {e}"),
             NodeDbError::Closed => write!(f, "node database thread has stopped"),
             NodeDbError::Busy => write!(f, "node database queue is full"),
+            NodeDbError::Open(e) => write!(f, "node database: {e}"),
         }
     }
 }
@@ -258,7 +264,19 @@ impl std::error::Error for NodeDbError {
             NodeDbError::Storage(e) => Some(e),
             NodeDbError::Io(_, e) => Some(e),
             NodeDbError::Record(e) => Some(e),
+            NodeDbError::Open(e) => Some(e),
             NodeDbError::Closed | NodeDbError::Busy => None,
+        }
+    }
+}
+
+impl From<crate::storage::OpenError> for NodeDbError {
+    fn from(e: crate::storage::OpenError) -> Self {
+        use crate::storage::OpenError;
+        match e {
+            OpenError::Io(p, e) => NodeDbError::Io(p, e),
+            OpenError::Storage(_, e) => NodeDbError::Storage(e),
+            e @ OpenError::OldLayout(_) => NodeDbError::Open(e),
         }
     }
 }

@@ -1,11 +1,16 @@
-//! [`NodeDb`]: the synchronous node store on fjall 3, at `<datadir>/nodes`, with its memory capped
-//! for small boards and a schema version checked at open.
+//! [`NodeDb`]: the synchronous node store, keyspace `nodes` of the datadir's one fjall database
+//! ([`crate::storage`], at `<datadir>/db`, shared with the chain store, which sets fjall's memory
+//! caps once), with a schema version checked at open.
 //!
 //! Every call here may touch the disk and may be held up by fjall's write stalls, so only the
-//! storage thread ([`super::handle`]) calls it in the running node.
+//! storage thread ([`crate::storage::worker`], through [`super::handle`]) calls it in the
+//! running node.
 //!
 //! Layout, in one fjall keyspace: `b"n" || node id (32 bytes)` holds a [`NodeRecord`] value;
 //! `b"version"` holds [`SCHEMA_VERSION`] as 4 big-endian bytes.
+//!
+//! A schema mismatch clears the keyspace (the node database is a cache). A database fjall cannot
+//! recover is an error, never a wipe: it holds the chain too, which is not a cache.
 //!
 //! Durability: the database is opened with manual journal persistence, so writes collect in the
 //! journal's user-space buffer until [`NodeDb::persist`]. `PersistMode::Buffer` hands them to the
@@ -14,44 +19,18 @@
 //! leaves a store that opens, minus at most the writes not yet persisted. [`NodeDb::close`]
 //! persists with `SyncAll`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use fjall::{Keyspace, PersistMode};
 
 use super::{NodeDbError, NodeRecord, RecordError};
 use crate::crypto::NodeId;
 use crate::log;
-
-/// The store's directory under the datadir.
-pub const NODES_DIR: &str = "nodes";
+use crate::storage::Db;
 
 /// The value layout version. Bump it whenever [`NodeRecord::encode`] or the key layout changes:
 /// an older store is then wiped at open rather than misread.
 pub const SCHEMA_VERSION: u32 = 1;
-
-/// Block cache: 4 MiB instead of fjall's 32 MiB. A record is about 100-400 bytes, so even a
-/// store of 10,000 nodes (a few MiB on disk, compressed) mostly fits, and the store is read in
-/// full only once, at start; a board with 256 MiB of RAM should not give it more.
-pub const CACHE_SIZE: u64 = 4 * 1024 * 1024;
-
-/// Memtable (write buffer) size: 4 MiB instead of fjall's 64 MiB. It holds about 10,000 record
-/// updates before fjall flushes it to a table. fjall keeps up to 4 sealed memtables waiting for
-/// flush before it stalls writes, so the write path's memory is at most 5 × 4 = 20 MiB, and in
-/// practice one memtable, since discovery writes a few records a second.
-pub const MEMTABLE_SIZE: u64 = 4 * 1024 * 1024;
-
-/// Total journal size on disk before fjall forces memtables out to tables: 64 MiB, the smallest
-/// fjall accepts (its default is 512 MiB). This bounds disk use, not memory.
-pub const JOURNAL_SIZE_MAX: u64 = 64 * 1024 * 1024;
-
-/// fjall's background workers (flush and compaction). At least 2, so a long compaction never
-/// holds up a memtable flush (which would stall writes); fjall's default is the core count capped
-/// at 4, which on a single-core board would be 1.
-pub const WORKER_THREADS: usize = 2;
-
-/// Open table files fjall may keep cached: 64 (fjall's floor is 10, its default several
-/// hundred). A store this small has a few dozen tables at most.
-pub const CACHED_FILES_MAX: usize = 64;
 
 /// The keyspace holding everything.
 const KEYSPACE: &str = "nodes";
@@ -71,50 +50,37 @@ pub struct DbCheck {
 
 /// The node store. Not `Clone`: one owner (the storage thread) keeps the access pattern simple.
 pub struct NodeDb {
-    db: Database,
+    db: Db,
     nodes: Keyspace,
-    path: PathBuf,
 }
 
 impl std::fmt::Debug for NodeDb {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NodeDb").field("path", &self.path).finish()
+        f.debug_struct("NodeDb")
+            .field("path", &self.db.path())
+            .finish()
     }
 }
 
 impl NodeDb {
-    /// Opens (or creates) the store at `<datadir>/nodes`.
+    /// Opens (or creates) the store in the database of `datadir` ([`Db::open`]: the one already
+    /// open in this process, if any).
     pub fn open(datadir: &Path) -> Result<NodeDb, NodeDbError> {
-        Self::open_path(&datadir.join(NODES_DIR))
+        Self::on(Db::open(datadir)?)
     }
 
-    /// Opens (or creates) the store in `path` itself.
-    ///
-    /// A store fjall cannot recover (a corrupt journal or table, an unknown format) is removed
-    /// and created afresh, as is a store with another [`SCHEMA_VERSION`]; both are logged. A
-    /// store locked by another process, or an I/O error, is returned as an error untouched.
+    /// Opens (or creates) the store in a database whose directory is `path` itself.
     pub fn open_path(path: &Path) -> Result<NodeDb, NodeDbError> {
-        std::fs::create_dir_all(path).map_err(|e| NodeDbError::Io(path.to_path_buf(), e))?;
-        let (db, nodes) = match open_fjall(path) {
-            Ok(opened) => opened,
-            Err(e) if is_unrecoverable(&e) => {
-                log::warn(
-                    "Node database unreadable, recreating it",
-                    &[("path", &path.display()), ("err", &e)],
-                );
-                std::fs::remove_dir_all(path)
-                    .map_err(|e| NodeDbError::Io(path.to_path_buf(), e))?;
-                std::fs::create_dir_all(path)
-                    .map_err(|e| NodeDbError::Io(path.to_path_buf(), e))?;
-                open_fjall(path)?
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let store = NodeDb {
-            db,
-            nodes,
-            path: path.to_path_buf(),
-        };
+        Self::on(Db::open_path(path)?)
+    }
+
+    /// Opens (or creates) the store's keyspace in `db`. A store with another [`SCHEMA_VERSION`]
+    /// is cleared and logged.
+    pub fn on(db: Db) -> Result<NodeDb, NodeDbError> {
+        // The memtable size is stored with the keyspace when it is created; a store created with
+        // other options keeps them until a schema bump wipes it.
+        let nodes = db.keyspace(KEYSPACE, Db::keyspace_options)?;
+        let store = NodeDb { db, nodes };
         store.check_version()?;
         Ok(store)
     }
@@ -135,7 +101,7 @@ impl NodeDb {
             log::warn(
                 "Node database schema changed, wiping it",
                 &[
-                    ("path", &self.path.display()),
+                    ("path", &self.db.path().display()),
                     ("found", &found),
                     ("want", &SCHEMA_VERSION),
                 ],
@@ -148,9 +114,14 @@ impl NodeDb {
         Ok(())
     }
 
-    /// The store's directory.
+    /// The database's directory.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.db.path()
+    }
+
+    /// The database the store lives in.
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// The record of `id`, if stored. A corrupt value is logged and reads as absent.
@@ -302,38 +273,6 @@ impl NodeDb {
     }
 }
 
-/// Opens the database and its keyspace with the capped configuration above.
-fn open_fjall(path: &Path) -> Result<(Database, Keyspace), fjall::Error> {
-    let db = Database::builder(path)
-        .cache_size(CACHE_SIZE)
-        .worker_threads(WORKER_THREADS)
-        .max_journaling_size(JOURNAL_SIZE_MAX)
-        .max_cached_files(Some(CACHED_FILES_MAX))
-        .manual_journal_persist(true)
-        .open()?;
-    // The memtable size is stored with the keyspace when it is created; a store created with
-    // other options keeps them until a schema bump wipes it.
-    let nodes = db.keyspace(KEYSPACE, || {
-        KeyspaceCreateOptions::default()
-            .max_memtable_size(MEMTABLE_SIZE)
-            .manual_journal_persist(true)
-    })?;
-    Ok((db, nodes))
-}
-
-/// Whether an open error means the files are damaged or foreign (worth wiping the cache for),
-/// rather than busy (`Locked`) or an I/O failure that wiping would not cure.
-fn is_unrecoverable(e: &fjall::Error) -> bool {
-    match e {
-        fjall::Error::Io(io) => matches!(
-            io.kind(),
-            std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData
-        ),
-        fjall::Error::Locked | fjall::Error::Poisoned => false,
-        _ => true,
-    }
-}
-
 /// The key of a node record.
 fn node_key(id: &NodeId) -> [u8; 33] {
     let mut key = [0u8; 33];
@@ -368,6 +307,7 @@ fn decode_logged(id: &[u8], value: &[u8]) -> Option<NodeRecord> {
 mod tests {
     use super::*;
     use crate::crypto::SecretKey;
+    use std::path::PathBuf;
 
     fn dir(name: &str) -> PathBuf {
         let p =
@@ -456,13 +396,14 @@ mod tests {
     }
 
     #[test]
-    fn an_unreadable_store_is_recreated() {
+    fn an_unreadable_database_is_an_error_not_a_wipe() {
         let d = dir("garbage");
         let db = NodeDb::open_path(&d).unwrap();
         db.put(&record(1, 1000)).unwrap();
         db.close().unwrap();
         // Overwrite every file fjall wrote with junk of the same length.
         let mut stack = vec![d.clone()];
+        let mut files = Vec::new();
         while let Some(p) = stack.pop() {
             for e in std::fs::read_dir(&p).unwrap() {
                 let path = e.unwrap().path();
@@ -471,14 +412,13 @@ mod tests {
                 } else if path.file_name().is_some_and(|n| n != "lock") {
                     let len = std::fs::metadata(&path).unwrap().len() as usize;
                     std::fs::write(&path, vec![0xa5; len]).unwrap();
+                    files.push(path);
                 }
             }
         }
-        let db = NodeDb::open_path(&d).unwrap();
-        assert_eq!(db.check().unwrap(), DbCheck::default());
-        db.put(&record(2, 1000)).unwrap();
-        assert_eq!(db.check().unwrap().records, 1);
-        db.close().unwrap();
+        // The database holds the chain too, which is not a cache: nothing is removed.
+        assert!(NodeDb::open_path(&d).is_err());
+        assert!(files.iter().all(|f| f.exists()));
         let _ = std::fs::remove_dir_all(&d);
     }
 }
