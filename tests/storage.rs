@@ -2,7 +2,7 @@
 //! database: both handles on one datadir run on one thread over one `<datadir>/db`, and a writer
 //! pushing blocks and node records through both handles at once, killed with SIGKILL at random
 //! moments, always leaves a datadir whose chain is whole up to its head and whose node records
-//! all read.
+//! all read. A datadir in the old two-database layout is refused with an error naming it.
 
 mod common;
 
@@ -165,6 +165,29 @@ fn write_both(datadir: &Path, rounds: Option<usize>) -> u64 {
     chain.close().unwrap();
     nodes.close().unwrap();
     tip.number
+}
+
+#[test]
+fn a_datadir_in_the_old_layout_is_refused_naming_it() {
+    let dir = temp_dir("old-layout");
+    std::fs::create_dir_all(dir.join(ethpeer::storage::OLD_CHAIN_DIR)).unwrap();
+    let err = ChainStore::open(&dir).unwrap_err().to_string();
+    assert!(err.contains("old layout"), "{err}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ethpeer"))
+        .args(["export", "/dev/null", "--datadir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("old layout") && stderr.contains(&*dir.join("chain").to_string_lossy()),
+        "{stderr}"
+    );
+    // Nothing was created or removed.
+    assert!(dir.join(ethpeer::storage::OLD_CHAIN_DIR).is_dir());
+    assert!(!dir.join(ethpeer::storage::DB_DIR).exists());
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -274,7 +274,11 @@ fn tx_count(block: &StoredBlock) -> usize {
 /// Locks an existing datadir and opens the chain store it holds, creating neither.
 fn open_existing(datadir: Option<&Path>) -> Result<(Datadir, ChainStore), CliError> {
     let path = datadir.map_or_else(super::default_datadir, Path::to_path_buf);
-    if path.is_dir() && !path.join(ethpeer::storage::DB_DIR).is_dir() {
+    // A datadir in the old layout goes on to the open, which names it.
+    if path.is_dir()
+        && !path.join(ethpeer::storage::DB_DIR).is_dir()
+        && !path.join(ethpeer::storage::OLD_CHAIN_DIR).is_dir()
+    {
         return Err(CliError::Invalid(format!(
             "datadir {} holds no chain store (run `ethpeer import` first)",
             path.display()
