@@ -4,10 +4,11 @@
 //! loop; the loop only sends commands.
 //!
 //! Writes are fire-and-forget: at most [`QUEUE_LEN`] of them wait in the worker's queue (a count
-//! the handle keeps), and one more is dropped and counted, as is a write the full queue refuses ([`NodeDbHandle::dropped_writes`]): the node
-//! database is a cache, and the next Pong rewrites the same record, so shedding load beats
-//! stalling discovery. Reads (`get`, `seed_nodes`) are async: they wait for queue space and for
-//! the reply on a one-shot channel, so they are answered after every write sent before them.
+//! the handle keeps); one more, or one the full queue refuses, is dropped and counted
+//! ([`NodeDbHandle::dropped_writes`]): the node database is a cache, and the next Pong rewrites
+//! the same record, so shedding load beats stalling discovery. Reads (`get`, `seed_nodes`) are
+//! async: they wait for queue space and for the reply on a one-shot channel, so they are
+//! answered after every write sent before them.
 //!
 //! Durability policy, applied by the thread after each batch of up to [`BATCH_MAX`] jobs:
 //! the batch's journal writes are handed to the OS (`PersistMode::Buffer`), so a killed process
