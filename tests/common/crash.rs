@@ -9,7 +9,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 /// Runs the test `writer` of this binary with `env = dir`, waits (60 s at most) for a stdout line
-/// containing `ready`, sleeps `delay`, kills it, and checks it had not exited by itself.
+/// containing `ready`, sleeps `delay`, kills it, and checks it died of that SIGKILL (a writer
+/// that panicked or exited by itself fails the test).
 pub fn kill_writer_after(writer: &str, env: &str, dir: &Path, ready: &str, delay: Duration) {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([writer, "--exact", "--nocapture", "--test-threads=1"])
@@ -38,5 +39,10 @@ pub fn kill_writer_after(writer: &str, env: &str, dir: &Path, ready: &str, delay
     std::thread::sleep(delay);
     child.kill().unwrap();
     let status = child.wait().unwrap();
-    assert!(!status.success(), "the writer exited by itself");
+    // SIGKILL, not a panic or an exit of its own: the kill landed while it was writing.
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9),
+        "the writer ended by itself ({status})"
+    );
 }
