@@ -33,7 +33,7 @@ use crate::enr::ENR_SIZE_MAX;
 use crate::rlp_strict;
 
 pub use handle::{HandleConfig, NodeDbHandle};
-pub use store::{DbCheck, NodeDb};
+pub use store::{DbCheck, NodeDb, NodeDbError};
 
 /// How far back a Pong may be for its node to seed the table at start: 5 days, the age
 /// go-ethereum's `seedMaxAge` uses, long enough to survive a node being off over a weekend.
@@ -227,71 +227,6 @@ impl fmt::Display for RecordError {
 }
 
 impl std::error::Error for RecordError {}
-
-/// Why a node database operation failed.
-#[derive(Debug)]
-pub enum NodeDbError {
-    /// fjall reported an error (I/O, or a store it cannot recover).
-    Storage(fjall::Error),
-    /// A directory could not be created or removed.
-    Io(std::path::PathBuf, std::io::Error),
-    /// A record cannot be stored (its ENR is too large).
-    Record(RecordError),
-    /// The storage thread has stopped, so the request was not answered.
-    Closed,
-    /// The command queue is full; the request was not sent.
-    Busy,
-    /// The database could not be opened for another reason (the old layout).
-    Open(crate::storage::OpenError),
-}
-
-impl fmt::Display for NodeDbError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            NodeDbError::Storage(e) => write!(f, "node database: {e}"),
-            NodeDbError::Io(p, e) => write!(f, "node database {}: {e}", p.display()),
-            NodeDbError::Record(e) => write!(f, "node database: {e}"),
-            NodeDbError::Closed => write!(f, "node database thread has stopped"),
-            NodeDbError::Busy => write!(f, "node database queue is full"),
-            NodeDbError::Open(e) => write!(f, "node database: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for NodeDbError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            NodeDbError::Storage(e) => Some(e),
-            NodeDbError::Io(_, e) => Some(e),
-            NodeDbError::Record(e) => Some(e),
-            NodeDbError::Open(e) => Some(e),
-            NodeDbError::Closed | NodeDbError::Busy => None,
-        }
-    }
-}
-
-impl From<crate::storage::OpenError> for NodeDbError {
-    fn from(e: crate::storage::OpenError) -> Self {
-        use crate::storage::OpenError;
-        match e {
-            OpenError::Io(p, e) => NodeDbError::Io(p, e),
-            OpenError::Storage(_, e) => NodeDbError::Storage(e),
-            e @ OpenError::OldLayout(_) => NodeDbError::Open(e),
-        }
-    }
-}
-
-impl From<fjall::Error> for NodeDbError {
-    fn from(e: fjall::Error) -> Self {
-        NodeDbError::Storage(e)
-    }
-}
-
-impl From<RecordError> for NodeDbError {
-    fn from(e: RecordError) -> Self {
-        NodeDbError::Record(e)
-    }
-}
 
 #[cfg(test)]
 mod tests {

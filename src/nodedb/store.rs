@@ -23,10 +23,10 @@ use std::path::Path;
 
 use fjall::{Keyspace, PersistMode};
 
-use super::{NodeDbError, NodeRecord, RecordError};
+use super::{NodeRecord, RecordError};
 use crate::crypto::NodeId;
 use crate::log;
-use crate::storage::Db;
+use crate::storage::{Db, OpenError};
 
 /// The value layout version. Bump it whenever [`NodeRecord::encode`] or the key layout changes:
 /// an older store is then wiped at open rather than misread.
@@ -38,6 +38,71 @@ const KEYSPACE: &str = "nodes";
 const NODE_PREFIX: u8 = b'n';
 /// Key of the schema version.
 const VERSION_KEY: &[u8] = b"version";
+
+/// Why a node database operation failed (here, beside fjall, so the core module names no
+/// storage type).
+#[derive(Debug)]
+pub enum NodeDbError {
+    /// fjall reported an error (I/O, or a store it cannot recover).
+    Storage(fjall::Error),
+    /// A directory could not be created or removed.
+    Io(std::path::PathBuf, std::io::Error),
+    /// A record cannot be stored (its ENR is too large).
+    Record(RecordError),
+    /// The storage thread has stopped, so the request was not answered.
+    Closed,
+    /// The command queue is full; the request was not sent.
+    Busy,
+    /// The database could not be opened for another reason (the old layout).
+    Open(OpenError),
+}
+
+impl std::fmt::Display for NodeDbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NodeDbError::Storage(e) => write!(f, "node database: {e}"),
+            NodeDbError::Io(p, e) => write!(f, "node database {}: {e}", p.display()),
+            NodeDbError::Record(e) => write!(f, "node database: {e}"),
+            NodeDbError::Closed => write!(f, "node database thread has stopped"),
+            NodeDbError::Busy => write!(f, "node database queue is full"),
+            NodeDbError::Open(e) => write!(f, "node database: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for NodeDbError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            NodeDbError::Storage(e) => Some(e),
+            NodeDbError::Io(_, e) => Some(e),
+            NodeDbError::Record(e) => Some(e),
+            NodeDbError::Open(e) => Some(e),
+            NodeDbError::Closed | NodeDbError::Busy => None,
+        }
+    }
+}
+
+impl From<OpenError> for NodeDbError {
+    fn from(e: OpenError) -> Self {
+        match e {
+            OpenError::Io(p, e) => NodeDbError::Io(p, e),
+            OpenError::Storage(_, e) => NodeDbError::Storage(e),
+            e @ OpenError::OldLayout(_) => NodeDbError::Open(e),
+        }
+    }
+}
+
+impl From<fjall::Error> for NodeDbError {
+    fn from(e: fjall::Error) -> Self {
+        NodeDbError::Storage(e)
+    }
+}
+
+impl From<RecordError> for NodeDbError {
+    fn from(e: RecordError) -> Self {
+        NodeDbError::Record(e)
+    }
+}
 
 /// What a full scan of the store found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
