@@ -9,6 +9,7 @@ pub mod capability;
 pub mod disconnect;
 pub mod hello;
 pub mod message;
+pub mod session;
 
 pub use capability::{Capability, LocalCapability, SharedCapability, match_capabilities};
 pub use disconnect::DisconnectReason;

@@ -112,6 +112,7 @@ impl Service for EthService {
             .map(|v| LocalCapability {
                 capability: Capability::new("eth", v.number()),
                 length: v.protocol_length(),
+                message_size_max: crate::eth::MESSAGE_SIZE_MAX,
             })
             .collect()
     }

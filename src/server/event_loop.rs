@@ -31,7 +31,7 @@ use crate::discv4::table::Node as DiscNode;
 use crate::enode::Enode;
 use crate::log;
 use crate::node::{Action, Node};
-use crate::p2p::{self, DisconnectReason, Hello};
+use crate::p2p::{DisconnectReason, Hello};
 use crate::server::connection::{self, Admission, ConnId, Outgoing, PeerEvent, Role, TaskContext};
 use crate::server::control::{Control, PeerNotice};
 use crate::server::udp::{self, Datagram};
@@ -589,15 +589,11 @@ impl Server {
                                 addr,
                             });
                         }
-                        let caps_end = caps
-                            .iter()
-                            .map(|c| c.offset.saturating_add(c.length))
-                            .max()
-                            .unwrap_or(p2p::BASE_PROTOCOL_LENGTH);
+                        let caps = self.node.cap_ranges(&caps);
                         Admission::Admit {
                             queue: rx,
                             eth,
-                            caps_end,
+                            caps,
                         }
                     }
                     Err(r) => {
