@@ -15,6 +15,7 @@ pub mod datadir;
 pub mod eth_connection;
 pub mod eth_service;
 pub mod event_loop;
+pub mod events;
 pub mod service;
 mod start;
 pub mod udp;
