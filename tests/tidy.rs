@@ -225,8 +225,14 @@ fn import_graph() -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
         }
         let code = code_of(&f);
         // This file's module path below `crate` (src/a/b.rs is a::b), for `super::` paths.
-        let rel = f.strip_prefix(root().join("src")).unwrap().with_extension("");
-        let own: Vec<String> = rel.iter().map(|c| c.to_string_lossy().to_string()).collect();
+        let rel = f
+            .strip_prefix(root().join("src"))
+            .unwrap()
+            .with_extension("");
+        let own: Vec<String> = rel
+            .iter()
+            .map(|c| c.to_string_lossy().to_string())
+            .collect();
         let mut to = BTreeSet::new();
         let mut paths: Vec<Vec<String>> = Vec::new();
         for (i, _) in code.match_indices("crate::") {
