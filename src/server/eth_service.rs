@@ -138,10 +138,7 @@ impl Service for EthService {
         };
         let mut manager =
             EthManager::new(self.spec.clone(), head, &head_header, self.config.clone());
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        manager.handle_clock(now);
+        manager.handle_clock(crate::server::clock::unix_secs());
         let journal = self.open_journal(&mut manager)?;
         self.setup = Some(EthSetup {
             manager,

@@ -32,6 +32,7 @@ use crate::enode::Enode;
 use crate::log;
 use crate::node::{Action, Node};
 use crate::p2p::{DisconnectReason, Hello};
+use crate::server::clock::unix_ms;
 use crate::server::connection::{self, Admission, ConnId, Outgoing, PeerEvent, Role, TaskContext};
 use crate::server::control::{Control, PeerNotice};
 use crate::server::udp::{self, Datagram};
@@ -385,13 +386,6 @@ async fn next_input(
         _ => *budgets = Budgets::default(),
     }
     input
-}
-
-/// The wall clock in unix milliseconds: discovery's one clock (expirations are unix time).
-fn unix_ms() -> Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as Millis)
 }
 
 impl Server {

@@ -9,6 +9,7 @@
 //! and returns a [`NodeHandle`] that talks to the loop only by message ([`control`]). Nothing in
 //! a core imports from here.
 
+pub mod clock;
 pub mod connection;
 pub mod control;
 pub mod datadir;
