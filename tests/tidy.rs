@@ -9,7 +9,7 @@ const CORES: &[&str] = &[
     "src/enode.rs",
     "src/enr.rs",
     "src/enr/base64.rs",
-    "src/rlp_strict.rs",
+    "src/rlp",
     "src/netutil.rs",
     "src/node.rs",
     "src/rlpx",

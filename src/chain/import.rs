@@ -18,7 +18,7 @@ use super::header::{Header, HeaderError};
 use super::store::{Head, StoredBlock};
 use super::trie::ordered_trie_root;
 use crate::crypto::{hex, keccak256};
-use crate::rlp_strict;
+use crate::rlp::strict;
 
 /// Largest block item accepted: the eth protocol's 10 MiB message limit
 /// ([`crate::eth::MESSAGE_SIZE_MAX`], which a block must fit in to be gossiped or served) plus
@@ -168,7 +168,7 @@ impl<R: Read> RlpReader<R> {
         if read_full(&mut self.inner, payload)? != payload.len() {
             return Err(ImportError::Truncated { index });
         }
-        rlp_strict::validate(&item).map_err(|e| ImportError::Malformed {
+        strict::validate(&item).map_err(|e| ImportError::Malformed {
             number: None,
             index,
             what: e.to_string(),

@@ -34,7 +34,7 @@
 //!   `lastBlockIncomplete`, so a block's receipt list larger than a message can be paged.
 //!
 //! Decoders take untrusted bytes: the payload is checked against [`MESSAGE_SIZE_MAX`] and
-//! validated as canonical RLP ([`crate::rlp_strict`]) before anything reads it, every count that
+//! validated as canonical RLP ([`crate::rlp::strict`]) before anything reads it, every count that
 //! makes us allocate is checked against a named limit, and nothing panics. Headers, bodies and
 //! transactions stay raw RLP ([`RawList`]); [`HeaderInfo`] and [`Receipt`] read the fields a
 //! syncing node needs.
@@ -52,8 +52,8 @@ pub mod sync_work;
 pub mod syncer;
 pub mod tx_fetcher;
 pub mod tx_handler;
-pub mod wire;
 
+pub use crate::rlp::RawList;
 pub use header::HeaderInfo;
 pub use message::{
     BlockHashNumber, BlockOrigin, EthMessage, GetBlockHeaders, HashesRequest, NewBlock,
@@ -64,11 +64,11 @@ pub use receipts::{
 };
 pub use serve::{ChainReader, CorruptItem, RESPONSE_SIZE_SOFT, answer};
 pub use status::{BlockRangeUpdate, Status, Status68, Status69};
-pub use wire::RawList;
 
 use std::fmt;
 
-use crate::rlp_strict::RlpError;
+use crate::rlp::cursor::{self, Item};
+use crate::rlp::{RlpDecodeError, RlpError};
 
 /// The largest eth message payload we accept, after snappy decompression: 10 MiB, the limit
 /// devp2p caps/eth.md calls typical and go-ethereum's `maxMessageSize`. eth/70's
@@ -217,16 +217,11 @@ pub fn message_name(version: EthVersion, id: u64) -> Option<&'static str> {
 /// Why an eth message could not be decoded or encoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EthError {
-    /// The payload is not exactly one canonical RLP item.
-    NonCanonical(RlpError),
-    /// A field is missing, extra, or of the wrong type or size.
-    Malformed(&'static str),
-    /// A payload or a count is over its named limit.
-    TooLarge {
-        what: &'static str,
-        size: usize,
-        max: usize,
-    },
+    /// The payload is not the RLP shape of the message: not exactly one canonical item
+    /// ([`RlpDecodeError::NonCanonical`]), a field missing, extra, or of the wrong type or size
+    /// ([`RlpDecodeError::Malformed`]), or a payload or a count over its named limit
+    /// ([`RlpDecodeError::TooLarge`]).
+    Rlp(RlpDecodeError),
     /// The id is not a message of any version we speak (including the unused 0x0b..=0x0e).
     UnknownMessage(u64),
     /// The id names a message that this version does not have (BlockRangeUpdate in eth/68).
@@ -241,14 +236,28 @@ pub enum EthError {
     InvalidBlockRange { earliest: u64, latest: u64 },
 }
 
+impl EthError {
+    /// A field of the message is missing, extra, or of the wrong type or size.
+    pub fn malformed(what: &'static str) -> Self {
+        EthError::Rlp(RlpDecodeError::Malformed(what))
+    }
+
+    /// A payload or a count of the message is over its named limit.
+    pub fn too_large(what: &'static str, size: usize, max: usize) -> Self {
+        EthError::Rlp(RlpDecodeError::TooLarge { what, size, max })
+    }
+}
+
 impl fmt::Display for EthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            EthError::NonCanonical(e) => write!(f, "bad RLP in eth message: {e}"),
-            EthError::Malformed(what) => write!(f, "malformed eth message: {what}"),
-            EthError::TooLarge { what, size, max } => {
-                write!(f, "{what} has {size}, over the limit of {max}")
+            EthError::Rlp(RlpDecodeError::NonCanonical(e)) => {
+                write!(f, "bad RLP in eth message: {e}")
             }
+            EthError::Rlp(RlpDecodeError::Malformed(what)) => {
+                write!(f, "malformed eth message: {what}")
+            }
+            EthError::Rlp(e @ RlpDecodeError::TooLarge { .. }) => write!(f, "{e}"),
             EthError::UnknownMessage(id) => write!(f, "unknown eth message id {id:#x}"),
             EthError::NotInVersion { id, version } => {
                 write!(f, "eth message id {id:#x} does not exist in {version}")
@@ -265,10 +274,29 @@ impl fmt::Display for EthError {
 
 impl std::error::Error for EthError {}
 
+impl From<RlpDecodeError> for EthError {
+    fn from(e: RlpDecodeError) -> Self {
+        EthError::Rlp(e)
+    }
+}
+
 impl From<RlpError> for EthError {
     fn from(e: RlpError) -> Self {
-        EthError::NonCanonical(e)
+        EthError::Rlp(RlpDecodeError::NonCanonical(e))
     }
+}
+
+/// Checks the size of a whole message payload against [`MESSAGE_SIZE_MAX`] and that it is one
+/// canonical RLP item, and returns that item: the first step of every eth decoder.
+pub(crate) fn top(payload: &[u8]) -> Result<Item<'_>, EthError> {
+    if payload.len() > MESSAGE_SIZE_MAX {
+        return Err(EthError::too_large(
+            "eth message payload",
+            payload.len(),
+            MESSAGE_SIZE_MAX,
+        ));
+    }
+    Ok(cursor::top(payload)?)
 }
 
 /// A 32-byte hash (block, transaction, genesis).
@@ -297,6 +325,23 @@ mod tests {
         for unused in 0x0b..=0x0e {
             assert_eq!(message_name(EthVersion::Eth70, unused), None);
         }
+    }
+
+    #[test]
+    fn oversized_payload_is_refused_before_parsing() {
+        let big = vec![0u8; MESSAGE_SIZE_MAX + 1];
+        assert!(matches!(
+            top(&big),
+            Err(EthError::Rlp(RlpDecodeError::TooLarge { .. }))
+        ));
+    }
+
+    #[test]
+    fn a_transaction_may_fill_a_message() {
+        assert_eq!(
+            crate::tx::transaction::TX_ENCODED_SIZE_MAX,
+            MESSAGE_SIZE_MAX
+        );
     }
 
     #[test]

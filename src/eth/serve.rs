@@ -35,11 +35,11 @@ use rlp::Rlp;
 
 use super::message::{BlockOrigin, GetBlockHeaders, HashesRequest, RawResponse};
 use super::receipts::{GetReceipts, Receipt, ReceiptForm, Receipts};
-use super::wire::Item;
 use super::{
     EthError, EthMessage, EthVersion, Hash, HeaderInfo, MESSAGE_SIZE_MAX, RawList, SERVE_COUNT_MAX,
 };
-use crate::rlp_strict;
+use crate::rlp::cursor::Item;
+use crate::rlp::strict;
 
 /// Soft cap on the bytes of the items of one reply: 2 MiB, go-ethereum's `softResponseLimit`
 /// for eth replies. The item that crosses it is still included, so one large body or receipt
@@ -104,7 +104,7 @@ pub fn is_served(request: &EthMessage) -> bool {
     )
 }
 
-fn corrupt(what: &'static str) -> impl Fn(EthError) -> CorruptItem {
+fn corrupt<E>(what: &'static str) -> impl Fn(E) -> CorruptItem {
     move |_| CorruptItem { what }
 }
 
@@ -248,14 +248,14 @@ fn block_bodies<R: ChainReader>(chain: &R, q: &HashesRequest) -> Result<RawRespo
 }
 
 /// One stored consensus receipts list, checked to be canonical RLP as a whole, and its count of
-/// receipts. The list may be larger than a message, so it is not read through `wire::top`, whose
+/// receipts. The list may be larger than a message, so it is not read through `eth::top`, whose
 /// message-size check would refuse it.
 fn stored_receipts(list: &[u8]) -> Result<(Rlp<'_>, usize), EthError> {
-    rlp_strict::validate(list)?;
+    strict::validate(list)?;
     let rlp = Rlp::new(list);
     let count = rlp
         .item_count()
-        .map_err(|_| EthError::Malformed("block receipts is not a list"))?;
+        .map_err(|_| EthError::malformed("block receipts is not a list"))?;
     Ok((rlp, count))
 }
 
@@ -265,13 +265,13 @@ fn to_network(consensus: &Rlp<'_>) -> Result<Vec<u8>, EthError> {
     let raw = consensus.as_raw();
     let info = consensus
         .payload_info()
-        .map_err(|_| EthError::Malformed("receipt"))?;
+        .map_err(|_| EthError::malformed("receipt"))?;
     let item = Item {
         raw,
         is_list: consensus.is_list(),
         payload: raw
             .get(info.header_len..)
-            .ok_or(EthError::Malformed("receipt"))?,
+            .ok_or(EthError::malformed("receipt"))?,
     };
     Ok(Receipt::decode_consensus(item)?.0.to_network())
 }
