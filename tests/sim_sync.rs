@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use common::TestRng;
 use common::fixture_chain::{FixtureChain, fixture_chain};
-use ethpeer::chain::store::{Head, StoredBlock};
+use ethpeer::chain::block::{Head, StoredBlock};
 use ethpeer::eth::syncer::{LocalHead, PeerHead, PeerId, SyncAction, SyncConfig, Syncer};
 use ethpeer::eth::{
     BlockOrigin, EthMessage, EthVersion, MESSAGE_SIZE_MAX, RawList, RawResponse, Receipt, Receipts,

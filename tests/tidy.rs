@@ -18,6 +18,8 @@ const CORES: &[&str] = &[
     "src/rng.rs",
     "src/discv4",
     "src/eth",
+    "src/chain/block.rs",
+    "src/chain/verify.rs",
     "src/chain/trie.rs",
     "src/chain/header.rs",
     "src/chain/genesis.rs",

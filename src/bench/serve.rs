@@ -13,8 +13,9 @@
 
 use std::path::PathBuf;
 
+use ethpeer::chain::block::StoredBlock;
 use ethpeer::chain::header::{Header, U256};
-use ethpeer::chain::store::{ChainStore, StoredBlock};
+use ethpeer::chain::store::ChainStore;
 use ethpeer::chain::store_handle::ChainStoreHandle;
 use ethpeer::eth::message::{BlockOrigin, GetBlockHeaders};
 use ethpeer::eth::{EthMessage, EthVersion, SERVE_COUNT_MAX, answer};

@@ -5,6 +5,7 @@
 //! fjall ([`store`]), its storage thread ([`store_handle`]) and block import from RLP files
 //! ([`import`]).
 
+pub mod block;
 pub mod forkid;
 pub mod genesis;
 pub mod header;
@@ -15,3 +16,4 @@ pub mod spec;
 pub mod store;
 pub mod store_handle;
 pub mod trie;
+pub mod verify;

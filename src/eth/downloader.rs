@@ -28,8 +28,8 @@ use super::{
     BlockOrigin, EthMessage, GetBlockHeaders, GetReceipts, Hash, HashesRequest, HeaderInfo,
     RawList, RawResponse,
 };
-use crate::chain::import::{ImportError, RECEIPTS_SIZE_MAX, verify_block};
-use crate::chain::store::{StoredBlock, join_block};
+use crate::chain::block::{StoredBlock, join_block};
+use crate::chain::verify::{ImportError, RECEIPTS_SIZE_MAX, verify_block};
 
 /// A run of consecutive headers fetched as one request.
 #[derive(Debug)]

@@ -17,8 +17,8 @@ use std::fmt;
 use super::downloader::{Downloader, Outcome};
 use super::sync_work::{Event, PeerView, Want};
 use super::{BlockOrigin, EthMessage, EthVersion, GetBlockHeaders, Hash, RawResponse};
+use crate::chain::block::{Head, StoredBlock};
 use crate::chain::header::U256;
-use crate::chain::store::{Head, StoredBlock};
 use crate::crypto::hex;
 
 /// The event loop's connection id.
