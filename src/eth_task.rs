@@ -17,7 +17,7 @@ use std::time::Duration;
 use async_channel::Sender;
 
 use crate::chain::store_handle::ChainStoreHandle;
-use crate::eth::{self, EthMessage, EthVersion, Status};
+use crate::eth::{self, EthMessage, EthVersion, ServeChain, Status};
 use crate::log;
 use crate::p2p::DisconnectReason;
 use crate::peer_task::{ConnId, PeerEvent};

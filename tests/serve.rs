@@ -21,7 +21,7 @@ use ethpeer::chain::verify::verify_block;
 use ethpeer::eth::message::{BlockOrigin, GetBlockHeaders, HashesRequest};
 use ethpeer::eth::{
     EthMessage, EthVersion, GetReceipts, HeaderInfo, MESSAGE_SIZE_MAX, RESPONSE_SIZE_SOFT,
-    ReceiptForm, Receipts, answer, decode, encode,
+    ReceiptForm, Receipts, ServeChain, answer, decode, encode,
 };
 use futures_lite::future::block_on;
 use rlp::Rlp;

@@ -19,6 +19,7 @@ const CORES: &[&str] = &[
     "src/discv4",
     "src/eth",
     "src/chain/block.rs",
+    "src/chain/reader.rs",
     "src/chain/verify.rs",
     "src/chain/trie.rs",
     "src/chain/header.rs",

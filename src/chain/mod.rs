@@ -12,6 +12,7 @@ pub mod header;
 pub mod import;
 pub mod json;
 pub mod networks;
+pub mod reader;
 pub mod spec;
 pub mod store;
 pub mod store_handle;

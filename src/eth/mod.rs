@@ -62,7 +62,7 @@ pub use message::{
 pub use receipts::{
     Bloom, GetReceipts, Log, Receipt, ReceiptForm, Receipts, bloom, convert_block_receipts,
 };
-pub use serve::{ChainReader, CorruptItem, RESPONSE_SIZE_SOFT, answer};
+pub use serve::{ChainReader, CorruptItem, RESPONSE_SIZE_SOFT, ServeChain, answer};
 pub use status::{BlockRangeUpdate, Status, Status68, Status69};
 
 use std::fmt;

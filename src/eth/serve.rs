@@ -30,14 +30,16 @@
 //! block with the count received as the index continues where the reply stopped.
 
 use std::fmt;
+use std::future::Future;
 
 use rlp::Rlp;
 
 use super::message::{BlockOrigin, GetBlockHeaders, HashesRequest, RawResponse};
 use super::receipts::{GetReceipts, Receipt, ReceiptForm, Receipts};
 use super::{
-    EthError, EthMessage, EthVersion, Hash, HeaderInfo, MESSAGE_SIZE_MAX, RawList, SERVE_COUNT_MAX,
+    EthError, EthMessage, EthVersion, HeaderInfo, MESSAGE_SIZE_MAX, RawList, SERVE_COUNT_MAX,
 };
+pub use crate::chain::reader::{ChainReader, ChainReaderHandle, CorruptItem};
 use crate::rlp::cursor::Item;
 use crate::rlp::strict;
 
@@ -46,44 +48,10 @@ use crate::rlp::strict;
 /// list is always servable (within [`MESSAGE_SIZE_MAX`]).
 pub const RESPONSE_SIZE_SOFT: usize = 2 * 1024 * 1024;
 
-/// A stored item that does not decode as what it should be: the store is corrupt. Readers turn
-/// it into their own error type, so [`answer`] reports it rather than sending a broken reply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CorruptItem {
-    /// What was being read: "header", "body", "receipts".
-    pub what: &'static str,
-}
-
-impl fmt::Display for CorruptItem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "stored {} does not decode", self.what)
-    }
-}
-
-impl std::error::Error for CorruptItem {}
-
-/// Read access to the canonical chain, implemented by the chain store (on its own thread) and by
-/// in-memory chains in tests.
-pub trait ChainReader {
-    /// A storage failure; stored items that do not decode are reported through
-    /// `From<CorruptItem>`.
-    type Error: fmt::Display + From<CorruptItem>;
-    /// The header RLP of block `hash`, canonical or not.
-    fn header_rlp_by_hash(&self, hash: &Hash) -> Result<Option<Vec<u8>>, Self::Error>;
-    /// The header RLP of canonical block `number`.
-    fn header_rlp_by_number(&self, number: u64) -> Result<Option<Vec<u8>>, Self::Error>;
-    /// The hash of canonical block `number`.
-    fn canonical_hash(&self, number: u64) -> Result<Option<Hash>, Self::Error>;
-    /// The body `[txs, ommers, withdrawals?]` RLP of block `hash`.
-    fn body_rlp(&self, hash: &Hash) -> Result<Option<Vec<u8>>, Self::Error>;
-    /// The receipts list of block `hash` in the consensus form (eth/68 form).
-    fn receipts_rlp(&self, hash: &Hash) -> Result<Option<Vec<u8>>, Self::Error>;
-}
-
 /// The reply to a GetBlockHeaders, GetBlockBodies or GetReceipts in `version`'s form, or `None`
 /// for any other message. Never fails on unknown items (they end the answer); `Err` only on a
 /// storage error or a stored item that does not decode.
-pub fn answer<R: ChainReader>(
+pub fn answer<R: ChainReader + ?Sized>(
     chain: &R,
     version: EthVersion,
     request: &EthMessage,
@@ -102,6 +70,37 @@ pub fn is_served(request: &EthMessage) -> bool {
         request,
         EthMessage::GetBlockHeaders(_) | EthMessage::GetBlockBodies(_) | EthMessage::GetReceipts(_)
     )
+}
+
+/// Answering peers from a chain kept on another thread (the storage thread's handle): the reply
+/// is built by [`answer`] on that thread, next to the data, and only the finished message comes
+/// back.
+pub trait ServeChain {
+    /// A storage failure, or the thread having stopped.
+    type Error;
+    /// The reply to a GetBlockHeaders, GetBlockBodies or GetReceipts in `version`'s form, or
+    /// `None` for any other message.
+    fn serve(
+        &self,
+        version: EthVersion,
+        request: EthMessage,
+    ) -> impl Future<Output = Result<Option<EthMessage>, Self::Error>>;
+}
+
+impl<H> ServeChain for H
+where
+    H: ChainReaderHandle,
+    H::Error: fmt::Display + From<CorruptItem> + Send + 'static,
+{
+    type Error = H::Error;
+
+    fn serve(
+        &self,
+        version: EthVersion,
+        request: EthMessage,
+    ) -> impl Future<Output = Result<Option<EthMessage>, H::Error>> {
+        self.read(move |chain| answer(chain, version, &request))
+    }
 }
 
 fn corrupt<E>(what: &'static str) -> impl Fn(E) -> CorruptItem {
@@ -188,7 +187,10 @@ fn step(number: u64, skip: u64, reverse: bool) -> Option<u64> {
     }
 }
 
-fn block_headers<R: ChainReader>(chain: &R, q: &GetBlockHeaders) -> Result<RawResponse, R::Error> {
+fn block_headers<R: ChainReader + ?Sized>(
+    chain: &R,
+    q: &GetBlockHeaders,
+) -> Result<RawResponse, R::Error> {
     let count = q.serve_count();
     let mut reply = Reply::new(q.request_id, false);
     let mut next = match q.origin {
@@ -228,7 +230,10 @@ fn block_headers<R: ChainReader>(chain: &R, q: &GetBlockHeaders) -> Result<RawRe
     })
 }
 
-fn block_bodies<R: ChainReader>(chain: &R, q: &HashesRequest) -> Result<RawResponse, R::Error> {
+fn block_bodies<R: ChainReader + ?Sized>(
+    chain: &R,
+    q: &HashesRequest,
+) -> Result<RawResponse, R::Error> {
     let mut reply = Reply::new(q.request_id, false);
     for hash in &q.hashes {
         if reply.full() {
@@ -276,7 +281,7 @@ fn to_network(consensus: &Rlp<'_>) -> Result<Vec<u8>, EthError> {
     Ok(Receipt::decode_consensus(item)?.0.to_network())
 }
 
-fn receipts<R: ChainReader>(
+fn receipts<R: ChainReader + ?Sized>(
     chain: &R,
     version: EthVersion,
     q: &GetReceipts,
@@ -360,6 +365,8 @@ mod tests {
     use std::collections::HashMap;
 
     use rlp::RlpStream;
+
+    use crate::eth::Hash;
 
     use super::*;
     use crate::crypto::keccak256;
