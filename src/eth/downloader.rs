@@ -22,8 +22,7 @@ use std::collections::{BTreeMap, VecDeque};
 use rlp::Rlp;
 
 use super::receipts::{ReceiptForm, Receipts};
-use super::sync_work::{Event, Fails, PeerView, Want};
-use super::syncer::{PeerId, SyncConfig};
+use super::sync_work::{Event, Fails, PeerId, PeerView, SyncConfig, Want};
 use super::{
     BlockOrigin, EthMessage, GetBlockHeaders, GetReceipts, Hash, HashesRequest, HeaderInfo,
     RawList, RawResponse,
