@@ -21,7 +21,7 @@ use ethpeer::chain::import::{BLOCK_SIZE_MAX, RECEIPTS_SIZE_MAX, RlpReader};
 use ethpeer::chain::store::{ChainStore, StoreError};
 use ethpeer::chain::store_handle::ChainStoreHandle;
 use ethpeer::chain::verify::{ImportError, verify_block};
-use ethpeer::eth::receipts::Receipt;
+use ethpeer::eth::Receipt;
 use futures_lite::future::block_on;
 use rlp::{Rlp, RlpStream};
 

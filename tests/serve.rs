@@ -18,7 +18,7 @@ use ethpeer::chain::store::ChainStore;
 use ethpeer::chain::store_handle::ChainStoreHandle;
 use ethpeer::chain::trie::ordered_trie_root;
 use ethpeer::chain::verify::verify_block;
-use ethpeer::eth::message::{BlockOrigin, GetBlockHeaders, HashesRequest};
+use ethpeer::eth::wire::message::{BlockOrigin, GetBlockHeaders, HashesRequest};
 use ethpeer::eth::{
     EthMessage, EthVersion, GetReceipts, HeaderInfo, MESSAGE_SIZE_MAX, RESPONSE_SIZE_SOFT,
     ReceiptForm, Receipts, ServeChain, answer, decode, encode,

@@ -22,7 +22,7 @@ use ethpeer::discv4::table::Node as DiscNode;
 use ethpeer::enode::Enode;
 use ethpeer::eth::EthVersion;
 use ethpeer::eth::manager::EthConfig;
-use ethpeer::eth::syncer::SyncConfig;
+use ethpeer::eth::sync::SyncConfig;
 use ethpeer::eth_service::EthService;
 use ethpeer::event_loop::{self, ServerConfig};
 use ethpeer::log;

@@ -34,8 +34,8 @@ use std::future::Future;
 
 use rlp::Rlp;
 
-use super::message::{BlockOrigin, GetBlockHeaders, HashesRequest, RawResponse};
-use super::receipts::{GetReceipts, Receipt, ReceiptForm, Receipts};
+use super::wire::message::{BlockOrigin, GetBlockHeaders, HashesRequest, RawResponse};
+use super::wire::receipts::{GetReceipts, Receipt, ReceiptForm, Receipts};
 use super::{
     EthError, EthMessage, EthVersion, HeaderInfo, MESSAGE_SIZE_MAX, RawList, SERVE_COUNT_MAX,
 };
@@ -370,7 +370,7 @@ mod tests {
 
     use super::*;
     use crate::crypto::keccak256;
-    use crate::eth::receipts::Log;
+    use crate::eth::wire::receipts::Log;
     use crate::eth::{RECEIPTS_ID, decode, encode};
 
     const MIB: usize = 1024 * 1024;

@@ -237,7 +237,7 @@ impl BlockRangeUpdate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eth::top;
+    use crate::eth::wire::top;
 
     fn status69() -> Status69 {
         Status69 {

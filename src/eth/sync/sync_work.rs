@@ -7,8 +7,8 @@
 //! an item, nobody has it: the downloader then stores a block without its receipts, lowers the
 //! target below headers nobody has, or fails the run for a body nobody has.
 
-use super::EthVersion;
-use super::Hash;
+use crate::eth::wire::EthVersion;
+use crate::eth::wire::Hash;
 
 /// The event loop's connection id.
 pub type PeerId = u64;

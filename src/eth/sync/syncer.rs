@@ -17,10 +17,10 @@ use std::fmt;
 use super::downloader::{Downloader, Outcome};
 use super::sync_work::{Event, PeerView, Want};
 pub use super::sync_work::{PeerId, SyncConfig};
-use super::{BlockOrigin, EthMessage, EthVersion, GetBlockHeaders, Hash, RawResponse};
 use crate::chain::block::{Head, StoredBlock};
 use crate::chain::header::U256;
 use crate::crypto::hex;
+use crate::eth::wire::{BlockOrigin, EthMessage, EthVersion, GetBlockHeaders, Hash, RawResponse};
 
 /// Timed-out request ids remembered so that their late replies are ignored rather than taken
 /// for unsolicited ones: 1024, a few minutes of requests at a busy sync's pace. An id is
@@ -678,7 +678,7 @@ impl Syncer {
 }
 
 fn msg_name(msg: &EthMessage) -> &'static str {
-    super::message_name(EthVersion::Eth70, msg.id()).unwrap_or("message")
+    crate::eth::wire::message_name(EthVersion::Eth70, msg.id()).unwrap_or("message")
 }
 
 #[cfg(test)]

@@ -21,14 +21,14 @@ use std::collections::{BTreeMap, VecDeque};
 
 use rlp::Rlp;
 
-use super::receipts::{ReceiptForm, Receipts};
 use super::sync_work::{Event, Fails, PeerId, PeerView, SyncConfig, Want};
-use super::{
+use crate::chain::block::{StoredBlock, join_block};
+use crate::chain::verify::{ImportError, RECEIPTS_SIZE_MAX, verify_block};
+use crate::eth::wire::receipts::{ReceiptForm, Receipts};
+use crate::eth::wire::{
     BlockOrigin, EthMessage, GetBlockHeaders, GetReceipts, Hash, HashesRequest, HeaderInfo,
     RawList, RawResponse,
 };
-use crate::chain::block::{StoredBlock, join_block};
-use crate::chain::verify::{ImportError, RECEIPTS_SIZE_MAX, verify_block};
 
 /// A run of consecutive headers fetched as one request.
 #[derive(Debug)]
@@ -783,7 +783,7 @@ impl Downloader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eth::sync_work::tests::view;
+    use crate::eth::sync::sync_work::tests::view;
 
     #[test]
     fn the_first_request_is_the_chunk_holding_our_head() {
