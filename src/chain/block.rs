@@ -2,7 +2,7 @@
 //! header, hash and raw RLP pieces, ready to store or to send), [`Head`] (the tip of the
 //! canonical chain) and [`join_block`], which rebuilds a block's RLP `[header, txs, ommers,
 //! (withdrawals)]` (Yellow Paper section 4.3, EIP-4895) from its header and its body as eth's
-//! BlockBodies carries it. Plain data: the store ([`super::store`]), the importer and the
+//! BlockBodies carries it. Plain data: the store (`store.rs`), the importer and the
 //! syncer all speak it, and none of them owns it.
 
 use std::fmt;

@@ -3,7 +3,7 @@
 //! (Yellow Paper section 4.3: `transactionsRoot`, `ommersHash`, `receiptsRoot`; EIP-4895
 //! `withdrawalsRoot`; EIP-2718 typed transactions and receipts), and [`Linker`] checks that each
 //! block names the one before it (parent hash, number). [`ImportError`] names the block and the
-//! field; it also carries the stream reader's failures ([`super::import::RlpReader`]), so a chain
+//! field; it also carries the stream reader's failures (`import.rs`'s `RlpReader`), so a chain
 //! file's one error type covers reading and checking. Pure: the syncer and the import command
 //! both call it.
 

@@ -7,7 +7,7 @@
 //! fetches each block's body and receipts by hash and checks them against the header with
 //! [`verify_block`](crate::chain::verify::verify_block). Blocks leave in order, as batches that continue our head.
 //!
-//! The [`Syncer`](super::syncer::Syncer) decides who is asked and when; this module decides
+//! The syncer (`syncer.rs`) decides who is asked and when; this module decides
 //! what: [`Downloader::next_request`] hands out the next piece of work for one idle peer, and
 //! the `deliver_*` methods take the replies. Everything the run wants the syncer to do (drop a
 //! peer, log) is queued as an [`Event`].

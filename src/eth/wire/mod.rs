@@ -336,6 +336,14 @@ mod tests {
     }
 
     #[test]
+    fn an_imported_block_may_fill_a_message_and_its_framing() {
+        assert_eq!(
+            crate::chain::import::BLOCK_SIZE_MAX,
+            MESSAGE_SIZE_MAX + 1024 * 1024
+        );
+    }
+
+    #[test]
     fn version_numbers_round_trip() {
         for v in EthVersion::ALL {
             assert_eq!(EthVersion::from_number(u64::from(v.number())), Some(v));
