@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use super::sync::syncer::{LocalHead, PeerHead, SyncAction, SyncConfig, Syncer};
+use super::sync::{LocalHead, PeerHead, SyncAction, SyncConfig, Syncer};
 use super::txs::tx_handler::{TxHandler, TxOut, TxStats};
 use super::wire::handshake::{ChainHead, StatusError, check_status, our_status};
 use super::{BlockHashNumber, BlockRangeUpdate, EthMessage, EthVersion, NewBlock, Status};

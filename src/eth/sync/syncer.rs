@@ -15,8 +15,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 
 use super::downloader::{Downloader, Outcome};
-use super::sync_work::{Event, PeerView, Want};
-pub use super::sync_work::{PeerId, SyncConfig};
+use super::sync_work::{Event, PeerId, PeerView, SyncConfig, Want};
 use crate::chain::block::{Head, StoredBlock};
 use crate::chain::header::U256;
 use crate::crypto::hex;
