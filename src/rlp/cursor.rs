@@ -2,10 +2,10 @@
 //! the canonical integer rules of the Yellow Paper appendix B, and [`RawList`], a list kept as
 //! its RLP bytes (headers, bodies, transactions, receipt lists).
 //!
-//! Every decoder validates the whole payload first ([`top`]), so the header arithmetic here
+//! Every decoder validates the whole payload first (`top`), so the header arithmetic here
 //! cannot meet a malformed item; it still returns errors rather than trusting that, so a caller
 //! that forgets to validate gets an error and never a panic. Size limits belong to the caller
-//! (an eth message's 10 MiB, a transaction's own cap), checked before [`top`].
+//! (an eth message's 10 MiB, a transaction's own cap), checked before `top`.
 
 use std::fmt;
 

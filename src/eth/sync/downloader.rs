@@ -12,7 +12,7 @@
 //! the `deliver_*` methods take the replies. Everything the run wants the syncer to do (drop a
 //! peer, log) is queued as an [`Event`].
 //!
-//! Bodies and receipts (eth/70 pages included) are taken in [`deliver`].
+//! Bodies and receipts (eth/70 pages included) are taken in `deliver.rs`.
 //!
 //! Work items remember which peers failed them ([`Fails`]): a peer that answered empty or timed
 //! out once is asked again only when no other peer could serve the item, and twice never. Blocks
