@@ -17,7 +17,7 @@ use std::time::Duration;
 use async_channel::Sender;
 
 use crate::chain::store_handle::ChainStoreHandle;
-use crate::eth::{self, EthMessage, Status};
+use crate::eth::{self, EthMessage, ServeChain, Status};
 use crate::log;
 use crate::node::ConnId;
 use crate::p2p::DisconnectReason;

@@ -22,7 +22,7 @@ use futures_lite::future;
 
 use async_net::UdpSocket;
 
-use crate::chain::store::Head;
+use crate::chain::block::Head;
 use crate::crypto::{NodeId, SecretKey};
 use crate::dial::Millis;
 use crate::dial::inbound::{InboundPermit, InboundThrottle};

@@ -1,4 +1,6 @@
-//! Unit tests of `pool.rs`.
+//! The pool's rules checked one by one (ordering, replacement bump, eviction order, local
+//! senders, per-sender caps, mined nonces) and its bounds under a seeded random workload.
+
 use super::*;
 use crate::crypto::keccak256;
 
