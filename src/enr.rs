@@ -22,7 +22,7 @@ use rlp::{Rlp, RlpStream};
 
 use crate::crypto::{NodeId, PublicKey, SecretKey, keccak256};
 use crate::enode::{Enode, Host};
-use crate::rlp_strict::{self, RlpError};
+use crate::rlp::strict::{self, RlpError};
 
 /// The fork id an ENR `eth` entry carries; defined with the fork schedule it comes from.
 pub use crate::chain::forkid::ForkId;
@@ -149,7 +149,7 @@ impl Record {
         if bytes.len() > ENR_SIZE_MAX {
             return Err(EnrError::TooBig { size: bytes.len() });
         }
-        rlp_strict::validate(bytes)?;
+        strict::validate(bytes)?;
         let list = Rlp::new(bytes);
         if !list.is_list() {
             return Err(EnrError::NotAList);
@@ -438,7 +438,7 @@ impl Builder {
     /// one canonical RLP item, or the record would exceed [`ENR_SIZE_MAX`].
     pub fn sign(self, key: &SecretKey) -> Result<Record, EnrError> {
         for v in self.pairs.values() {
-            rlp_strict::validate(v)?;
+            strict::validate(v)?;
         }
         let this = self
             .bytes(b"id", ID_SCHEME_V4)

@@ -1,7 +1,7 @@
 //! ethpeer: a lightweight Ethereum devp2p node.
 //!
 //! The protocol logic lives in sans-IO cores (no sockets, no clock, no global RNG, no async):
-//! [`crypto`], [`rlp_strict`], [`enode`], [`enr`], [`rlpx`], [`p2p`], [`dial`], [`discv4`],
+//! [`crypto`], [`rlp`], [`enode`], [`enr`], [`rlpx`], [`p2p`], [`dial`], [`discv4`],
 //! [`chain`] and [`eth`].
 //! The imperative shell (the event loop, the per-connection tasks, the CLI) turns I/O into calls on
 //! those cores. ARCHITECTURE.md is the map.
@@ -18,7 +18,7 @@ pub mod netutil;
 pub mod node;
 pub mod nodedb;
 pub mod p2p;
-pub mod rlp_strict;
+pub mod rlp;
 pub mod rlpx;
 pub mod rng;
 pub mod server;

@@ -18,6 +18,7 @@ use crate::dial::{
 };
 use crate::enode::Enode;
 use crate::netutil::Netlist;
+use crate::p2p::session::CapRange;
 use crate::p2p::{DisconnectReason, Hello, LocalCapability, SharedCapability, match_capabilities};
 
 /// The loop's name for one connection: a number it hands out in order and never reuses while
@@ -360,6 +361,25 @@ impl Node {
         self.conns.get(&conn).is_some_and(|c| {
             c.kind == ConnKind::StaticDialed || c.id().is_some_and(|id| self.is_trusted(&id))
         })
+    }
+
+    /// The session's id ranges and size limits for `shared`, from our capabilities' own.
+    pub fn cap_ranges(&self, shared: &[SharedCapability]) -> Vec<CapRange> {
+        shared
+            .iter()
+            .map(|c| CapRange {
+                offset: c.offset,
+                length: c.length,
+                size_max: self
+                    .config
+                    .protocols
+                    .iter()
+                    .find(|l| l.capability == c.capability)
+                    .map_or(crate::p2p::session::MESSAGE_SIZE_MAX, |l| {
+                        l.message_size_max
+                    }),
+            })
+            .collect()
     }
 
     /// Static nodes the dial scheduler keeps.

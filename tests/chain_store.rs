@@ -14,14 +14,14 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use common::{TestRng, fixture_json, fixture_path, h32};
+use ethpeer::chain::block::StoredBlock;
 use ethpeer::chain::genesis::Genesis;
 use ethpeer::chain::header::{Header, U256};
-use ethpeer::chain::import::{
-    BLOCK_SIZE_MAX, ImportError, RECEIPTS_SIZE_MAX, RlpReader, verify_block,
-};
-use ethpeer::chain::store::{ChainStore, StoreError, StoredBlock};
+use ethpeer::chain::import::{BLOCK_SIZE_MAX, RECEIPTS_SIZE_MAX, RlpReader};
+use ethpeer::chain::store::{ChainStore, StoreError};
 use ethpeer::chain::store_handle::ChainStoreHandle;
-use ethpeer::eth::receipts::Receipt;
+use ethpeer::chain::verify::{ImportError, verify_block};
+use ethpeer::eth::Receipt;
 use futures_lite::future::block_on;
 use rlp::{Rlp, RlpStream};
 

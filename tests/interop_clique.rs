@@ -15,7 +15,7 @@ use common::node_proc::{NodeProc, temp_dir};
 use common::raw_peer::{RawPeer, Read_};
 use ethpeer::chain::header::U256;
 use ethpeer::chain::store::ChainStore;
-use ethpeer::eth::handshake::{ChainHead, our_status};
+use ethpeer::eth::wire::handshake::{ChainHead, our_status};
 use ethpeer::eth::{self, EthMessage, EthVersion, RawList, RawResponse};
 use ethpeer::p2p;
 

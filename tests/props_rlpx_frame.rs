@@ -322,10 +322,7 @@ fn valid_messages(rng: &mut TestRng) -> Vec<(u64, Vec<u8>)> {
 #[test]
 fn p2p_decoders_never_panic_on_garbage() {
     let mut rng = TestRng::new(11);
-    let ours = [LocalCapability {
-        capability: Capability::new("eth", 68),
-        length: 17,
-    }];
+    let ours = [LocalCapability::new(Capability::new("eth", 68), 17)];
     let msgs = valid_messages(&mut rng);
     for round in 0..20_000 {
         let bytes = if round % 2 == 0 {

@@ -11,15 +11,17 @@ use std::io::BufReader;
 use std::path::PathBuf;
 
 use common::{fixture_json, fixture_path, h32};
+use ethpeer::chain::block::{StoredBlock, join_block};
 use ethpeer::chain::genesis::Genesis;
-use ethpeer::chain::import::{BLOCK_SIZE_MAX, RECEIPTS_SIZE_MAX, RlpReader, verify_block};
-use ethpeer::chain::store::{ChainStore, StoredBlock, join_block};
+use ethpeer::chain::import::{BLOCK_SIZE_MAX, RECEIPTS_SIZE_MAX, RlpReader};
+use ethpeer::chain::store::ChainStore;
 use ethpeer::chain::store_handle::ChainStoreHandle;
 use ethpeer::chain::trie::ordered_trie_root;
-use ethpeer::eth::message::{BlockOrigin, GetBlockHeaders, HashesRequest};
+use ethpeer::chain::verify::verify_block;
+use ethpeer::eth::wire::message::{BlockOrigin, GetBlockHeaders, HashesRequest};
 use ethpeer::eth::{
     EthMessage, EthVersion, GetReceipts, HeaderInfo, MESSAGE_SIZE_MAX, RESPONSE_SIZE_SOFT,
-    ReceiptForm, Receipts, answer, decode, encode,
+    ReceiptForm, Receipts, ServeChain, answer, decode, encode,
 };
 use futures_lite::future::block_on;
 use rlp::Rlp;

@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, VecDeque};
 
 use common::TestRng;
 use common::fixture_chain::{FixtureChain, fixture_chain};
-use ethpeer::chain::store::{Head, StoredBlock};
-use ethpeer::eth::syncer::{LocalHead, PeerHead, PeerId, SyncAction, SyncConfig, Syncer};
+use ethpeer::chain::block::{Head, StoredBlock};
+use ethpeer::eth::sync::{LocalHead, PeerHead, PeerId, SyncAction, SyncConfig, Syncer};
 use ethpeer::eth::{
     BlockOrigin, EthMessage, EthVersion, MESSAGE_SIZE_MAX, RawList, RawResponse, Receipt, Receipts,
     SERVE_COUNT_MAX, decode, encode,

@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
 
 use common::TestRng;
 use ethpeer::eth::NewPooledTransactionHashes;
-use ethpeer::eth::broadcast::{BLOB_TX_TYPE, Broadcaster, PeerId, TX_BROADCAST_SIZE_MAX};
-use ethpeer::eth::tx_fetcher::{FetchAction, TxFetcher};
+use ethpeer::eth::txs::broadcast::{BLOB_TX_TYPE, Broadcaster, PeerId, TX_BROADCAST_SIZE_MAX};
+use ethpeer::eth::txs::tx_fetcher::{FetchAction, TxFetcher};
 use ethpeer::tx::{Hash, PoolTx};
 
 /// Nodes in the main run.
@@ -555,7 +555,7 @@ fn a_lying_announcer_is_disconnected_and_the_tx_fetched_from_an_honest_one() {
     sim.run();
     assert_eq!(
         sim.disconnects,
-        vec![(0, 1, ethpeer::eth::tx_fetcher::MISMATCH_REASON)]
+        vec![(0, 1, ethpeer::eth::txs::tx_fetcher::MISMATCH_REASON)]
     );
     assert!(sim.nodes[0].pool.contains(&hash), "fetched from node 2");
     assert_eq!(sim.first_from.get(&(0, hash)).map(|f| f.0), Some(Some(2)));

@@ -1,38 +1,50 @@
-//! Cheap checks that keep the architecture honest: protocol cores stay sans-IO, every source
-//! file says what it is, and no file grows past the size that asks for a split.
+//! Cheap checks that keep the architecture honest: protocol cores stay sans-IO, arrows point
+//! down only (a core never imports the shell, the CLI or a storage file), no two files import
+//! each other round a cycle, every source file says what it is, and no file grows past the size
+//! that asks for a split. Layers are named by folder; a new file in a core folder is a core.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// The sans-IO cores: no clock, no OS randomness, no async, no sockets, no threads, no disk.
-const CORES: &[&str] = &[
-    "src/crypto.rs",
-    "src/enode.rs",
-    "src/enr.rs",
-    "src/enr/base64.rs",
-    "src/rlp_strict.rs",
-    "src/netutil.rs",
-    "src/node.rs",
-    "src/rlpx",
-    "src/p2p",
-    "src/dial",
-    "src/rng.rs",
-    "src/discv4",
-    "src/eth",
-    "src/chain/trie.rs",
-    "src/chain/header.rs",
-    "src/chain/genesis.rs",
-    "src/chain/forkid.rs",
-    "src/chain/json.rs",
-    "src/chain/networks.rs",
-    "src/chain/spec.rs",
-    "src/tx/mod.rs",
-    "src/tx/pool.rs",
-    "src/tx/transaction.rs",
-    "src/tx/transaction",
-    "src/tx/validate.rs",
+/// The imperative shell and the programs: everything here may do I/O. Folders or files, relative
+/// to the crate root.
+const SHELL: &[&str] = &[
+    "src/server",
+    "src/cli",
+    "src/bench",
+    "src/main.rs",
+    "src/log.rs",
 ];
 
-const FORBIDDEN: &[&str] = &[
+/// The files that touch disk for the cores (fjall, streams, the journal): shell too, and no core
+/// may import them.
+const STORAGE: &[&str] = &[
+    "src/storage",
+    "src/chain/store.rs",
+    "src/chain/store",
+    "src/chain/store_handle.rs",
+    "src/chain/import.rs",
+    "src/nodedb/store.rs",
+    "src/nodedb/handle.rs",
+    "src/tx/journal.rs",
+];
+
+/// Module paths a core may not name (`crate::…`): the shell's and storage's.
+const FORBIDDEN_MODULES: &[&str] = &[
+    "crate::server",
+    "crate::cli",
+    "crate::log",
+    "crate::storage",
+    "crate::chain::store",
+    "crate::chain::import",
+    "crate::nodedb::handle",
+    "crate::nodedb::store",
+    "crate::tx::journal",
+];
+
+/// What a sans-IO core never does: no clock, no OS randomness, no async, no sockets, no threads,
+/// no disk.
+const FORBIDDEN_WORDS: &[&str] = &[
     "Instant::now",
     "SystemTime",
     "os_random(",
@@ -47,11 +59,17 @@ const FORBIDDEN: &[&str] = &[
     "fjall",
 ];
 
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
 fn rust_files(rel: &str) -> Vec<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let p = root.join(rel);
+    let p = root().join(rel);
     if p.is_file() {
         return vec![p];
+    }
+    if !p.exists() {
+        return Vec::new();
     }
     let mut out = Vec::new();
     let mut stack = vec![p];
@@ -69,43 +87,219 @@ fn rust_files(rel: &str) -> Vec<PathBuf> {
     out
 }
 
-/// The file's text up to its unit-test module, which may do what it likes.
+fn in_any(f: &Path, list: &[&str]) -> bool {
+    list.iter().any(|l| f.starts_with(root().join(l)))
+}
+
+/// Every core file: all of `src/` but the shell, storage and `lib.rs`.
+fn cores() -> Vec<PathBuf> {
+    rust_files("src")
+        .into_iter()
+        .filter(|f| !in_any(f, SHELL) && !in_any(f, STORAGE) && !f.ends_with("src/lib.rs"))
+        .collect()
+}
+
+/// The whole file without its `#[cfg(test)]` items (each skipped to its matching brace), and
+/// without comments: what ships.
 fn code_of(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap();
-    match text.find("#[cfg(test)]") {
-        Some(i) => text[..i].to_string(),
-        None => text,
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(i) = rest.find("#[cfg(test)]") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        // Skip to the end of the item: its block, or its `;` when it has none.
+        let (brace, semi) = (after.find('{'), after.find(';'));
+        match (brace, semi) {
+            (Some(b), s) if s.is_none_or(|s| b < s) => {
+                let mut depth = 0usize;
+                let mut end = after.len();
+                for (k, c) in after[b..].char_indices() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                end = b + k + 1;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                rest = &after[end..];
+            }
+            (_, Some(s)) => rest = &after[s + 1..],
+            _ => rest = "",
+        }
     }
+    out.push_str(rest);
+    out.lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[test]
 fn protocol_cores_are_sans_io() {
     let mut bad = Vec::new();
-    for core in CORES {
-        for f in rust_files(core) {
-            let code = code_of(&f);
-            for (n, line) in code.lines().enumerate() {
-                let trimmed = line.trim_start();
-                if trimmed.starts_with("//") {
-                    continue;
-                }
-                // crypto.rs defines the shell's entropy source; it may name getrandom there.
-                let allowed = f.ends_with("src/crypto.rs")
-                    && (line.contains("getrandom::fill") || line.contains("pub fn os_random("));
-                for word in FORBIDDEN {
-                    if line.contains(word) && !allowed {
-                        bad.push(format!(
-                            "{}:{}: {word}: {}",
-                            f.display(),
-                            n + 1,
-                            line.trim()
-                        ));
-                    }
+    for f in cores() {
+        for (n, line) in code_of(&f).lines().enumerate() {
+            // crypto.rs defines the shell's entropy source; it may name getrandom there.
+            let allowed = f.ends_with("src/crypto.rs")
+                && (line.contains("getrandom::fill") || line.contains("pub fn os_random("));
+            for word in FORBIDDEN_WORDS {
+                if line.contains(word) && !allowed {
+                    bad.push(format!(
+                        "{}:{}: {word}: {}",
+                        f.display(),
+                        n + 1,
+                        line.trim()
+                    ));
                 }
             }
         }
     }
     assert!(bad.is_empty(), "I/O in a sans-IO core:\n{}", bad.join("\n"));
+}
+
+#[test]
+fn cores_never_import_the_shell_or_storage() {
+    let mut bad = Vec::new();
+    for f in cores() {
+        let code = code_of(&f);
+        for (n, line) in code.lines().enumerate() {
+            for m in FORBIDDEN_MODULES {
+                let hit = line.match_indices(m).any(|(i, _)| {
+                    // A whole module name: `crate::log` but not `crate::logic`.
+                    !line[i + m.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+                });
+                if hit {
+                    bad.push(format!("{}:{}: {m}: {}", f.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "a core imports the shell:\n{}",
+        bad.join("\n")
+    );
+}
+
+/// The file a module path (`a::b::c`, below `crate`) lives in, if it names one: the longest
+/// prefix that is `src/a/b.rs` or `src/a/b/mod.rs`.
+fn file_of(path: &[&str]) -> Option<PathBuf> {
+    for n in (1..=path.len()).rev() {
+        let rel = path[..n].join("/");
+        for cand in [format!("src/{rel}.rs"), format!("src/{rel}/mod.rs")] {
+            let p = root().join(&cand);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+/// The `a::b::c` module path at the start of `tail`, as its segments.
+fn path_at(tail: &str) -> Vec<String> {
+    tail.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+        .next()
+        .unwrap_or("")
+        .split("::")
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Which files each file names through `crate::…` or `super::…` paths (a `use` or a path in
+/// code). Folder
+/// files (`mod.rs`, `lib.rs`) are left out: a folder naturally names its children and they use
+/// what it re-exports.
+fn import_graph() -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
+    let mut g = BTreeMap::new();
+    for f in rust_files("src") {
+        if f.ends_with("mod.rs") || f.ends_with("lib.rs") || f.ends_with("main.rs") {
+            continue;
+        }
+        let code = code_of(&f);
+        // This file's module path below `crate` (src/a/b.rs is a::b), for `super::` paths.
+        let rel = f
+            .strip_prefix(root().join("src"))
+            .unwrap()
+            .with_extension("");
+        let own: Vec<String> = rel
+            .iter()
+            .map(|c| c.to_string_lossy().to_string())
+            .collect();
+        let mut to = BTreeSet::new();
+        let mut paths: Vec<Vec<String>> = Vec::new();
+        for (i, _) in code.match_indices("crate::") {
+            paths.push(path_at(&code[i + "crate::".len()..]));
+        }
+        for (i, _) in code.match_indices("super::") {
+            if code[..i].ends_with("super::") {
+                continue;
+            }
+            let mut tail = &code[i..];
+            let mut up = 0;
+            while let Some(t) = tail.strip_prefix("super::") {
+                tail = t;
+                up += 1;
+            }
+            if up <= own.len() {
+                let mut p = own[..own.len() - up].to_vec();
+                p.extend(path_at(tail));
+                paths.push(p);
+            }
+        }
+        for path in paths {
+            let path: Vec<&str> = path.iter().map(String::as_str).collect();
+            if let Some(target) = file_of(&path)
+                && target != f
+                && !target.ends_with("mod.rs")
+            {
+                to.insert(target);
+            }
+        }
+        g.insert(f, to);
+    }
+    g
+}
+
+#[test]
+fn no_two_files_import_each_other_round_a_cycle() {
+    let g = import_graph();
+    let mut cycles = Vec::new();
+    // A depth-first search from each file; a path back to it is a cycle (shortest reported).
+    for start in g.keys() {
+        let mut seen = BTreeSet::new();
+        let mut queue = vec![(start.clone(), vec![start.clone()])];
+        while let Some((at, trail)) = queue.pop() {
+            for next in g.get(&at).into_iter().flatten() {
+                if next == start {
+                    let mut names: Vec<String> = trail
+                        .iter()
+                        .map(|p| p.strip_prefix(root()).unwrap().display().to_string())
+                        .collect();
+                    names.push(names[0].clone());
+                    cycles.push(names.join(" -> "));
+                } else if seen.insert(next.clone()) {
+                    let mut t = trail.clone();
+                    t.push(next.clone());
+                    queue.push((next.clone(), t));
+                }
+            }
+        }
+    }
+    cycles.sort_by_key(|c| c.len());
+    cycles.dedup();
+    assert!(
+        cycles.is_empty(),
+        "import cycles between files:\n{}",
+        cycles.join("\n")
+    );
 }
 
 #[test]
@@ -117,7 +311,7 @@ fn every_source_file_has_a_header_and_a_reasonable_size() {
             bad.push(format!("{}: no //! header", f.display()));
         }
         let lines = text.lines().count();
-        if lines > 1000 {
+        if lines > 800 {
             bad.push(format!(
                 "{}: {lines} lines (split it by protocol noun)",
                 f.display()
@@ -125,4 +319,30 @@ fn every_source_file_has_a_header_and_a_reasonable_size() {
         }
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+/// The checks above must be able to fail: each meets a planted breach.
+#[test]
+fn the_checks_catch_what_they_are_for() {
+    let dir = std::env::temp_dir().join(format!("tidy-control-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("x.rs");
+    std::fs::write(
+        &f,
+        "//! x\nuse crate::server::event_loop;\nfn a() { let _ = std::time::Instant::now(); }\n\
+         #[cfg(test)]\nmod tests { fn b() { std::fs::read(\"\"); } }\nfn c() { crate::log::info(); }\n",
+    )
+    .unwrap();
+    let code = code_of(&f);
+    assert!(
+        code.contains("Instant::now"),
+        "code before a test module is read"
+    );
+    assert!(
+        code.contains("crate::log::info"),
+        "code after a test module is read"
+    );
+    assert!(!code.contains("std::fs"), "the test module is skipped");
+    assert!(FORBIDDEN_MODULES.iter().any(|m| code.contains(m)));
+    std::fs::remove_dir_all(&dir).unwrap();
 }

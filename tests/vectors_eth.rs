@@ -14,6 +14,7 @@ use ethpeer::eth::{
     RawResponse, Receipt, ReceiptForm, Status, Status69, TRANSACTIONS_COUNT_MAX, decode, encode,
     message_name,
 };
+use ethpeer::rlp::RlpDecodeError;
 use rlp::RlpStream;
 use serde_json::Value;
 
@@ -268,7 +269,10 @@ fn empty_messages() {
             if name == "GetBlockHeaders" {
                 // go-ethereum writes a nil query as an empty list; a query with no origin is
                 // not something we can answer, so it is refused rather than guessed at.
-                assert!(matches!(got, Err(EthError::Malformed(_))), "{name} in {v}");
+                assert!(
+                    matches!(got, Err(EthError::Rlp(RlpDecodeError::Malformed(_)))),
+                    "{name} in {v}"
+                );
                 continue;
             }
             let msg = got.unwrap_or_else(|e| panic!("{name} in {v}: {e}"));
@@ -449,7 +453,7 @@ fn over_limit_inputs_are_refused() {
         assert!(
             matches!(
                 decode(EthVersion::Eth69, id, &over),
-                Err(EthError::TooLarge { size, max, .. })
+                Err(EthError::Rlp(RlpDecodeError::TooLarge { size, max, .. }))
                     if size == REQUEST_HASHES_COUNT_MAX + 1 && max == REQUEST_HASHES_COUNT_MAX
             ),
             "{name}"
@@ -463,7 +467,7 @@ fn over_limit_inputs_are_refused() {
     let (_, over) = encode(EthVersion::Eth68, &txs(TRANSACTIONS_COUNT_MAX + 1)).unwrap();
     assert!(matches!(
         decode(EthVersion::Eth68, 2, &over),
-        Err(EthError::TooLarge { .. })
+        Err(EthError::Rlp(RlpDecodeError::TooLarge { .. }))
     ));
 
     let n = ANNOUNCEMENTS_COUNT_MAX + 1;
@@ -475,7 +479,7 @@ fn over_limit_inputs_are_refused() {
     let (_, over) = encode(EthVersion::Eth70, &ann).unwrap();
     assert!(matches!(
         decode(EthVersion::Eth70, 8, &over),
-        Err(EthError::TooLarge { .. })
+        Err(EthError::Rlp(RlpDecodeError::TooLarge { .. }))
     ));
 
     // A payload over 10 MiB is refused before it is parsed, whatever it holds.
@@ -486,10 +490,10 @@ fn over_limit_inputs_are_refused() {
     for id in [4, 6, 10, 16] {
         assert!(matches!(
             decode(EthVersion::Eth70, id, &big),
-            Err(EthError::TooLarge {
+            Err(EthError::Rlp(RlpDecodeError::TooLarge {
                 max: MESSAGE_SIZE_MAX,
                 ..
-            })
+            }))
         ));
     }
 }

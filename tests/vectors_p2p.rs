@@ -48,10 +48,10 @@ fn parse_shared(text: &str) -> LocalCapability {
         .next()
         .and_then(|n| n.parse().ok())
         .expect("message count");
-    LocalCapability {
-        capability: Capability::new(name, version.parse().expect("version")),
+    LocalCapability::new(
+        Capability::new(name, version.parse().expect("version")),
         length,
-    }
+    )
 }
 
 fn parse_range(text: &str) -> (u64, u64) {
@@ -87,14 +87,11 @@ fn capability_offsets_example() {
     // We list them in reverse, plus eth/68 that the remote also has (only the highest shared
     // version counts) and a capability the remote lacks; the remote adds one we lack.
     let mut ours: Vec<LocalCapability> = shared.iter().rev().cloned().collect();
-    ours.push(LocalCapability {
-        capability: Capability::new("eth", 68),
-        length: offsets["eth_lengths"]["eth/68"].as_u64().unwrap(),
-    });
-    ours.push(LocalCapability {
-        capability: Capability::new("aaa", 1),
-        length: 3,
-    });
+    ours.push(LocalCapability::new(
+        Capability::new("eth", 68),
+        offsets["eth_lengths"]["eth/68"].as_u64().unwrap(),
+    ));
+    ours.push(LocalCapability::new(Capability::new("aaa", 1), 3));
     let mut theirs: Vec<Capability> = shared.iter().map(|l| l.capability.clone()).collect();
     theirs.push(Capability::new("eth", 68));
     theirs.push(Capability::new("les", 4));

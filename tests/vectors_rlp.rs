@@ -6,7 +6,7 @@ mod common;
 
 use common::{fixture_json, h};
 use ethpeer::enr::Record;
-use ethpeer::rlp_strict;
+use ethpeer::rlp::strict;
 use rlp::{Rlp, RlpStream};
 use serde_json::Value;
 
@@ -72,7 +72,7 @@ fn encode(tree: &Tree, s: &mut RlpStream) {
 
 /// Decodes through our path: strict validation, then `rlp::Rlp` navigation.
 fn decode(bytes: &[u8]) -> Result<Tree, String> {
-    rlp_strict::validate(bytes).map_err(|e| e.to_string())?;
+    strict::validate(bytes).map_err(|e| e.to_string())?;
     fn walk(r: &Rlp) -> Tree {
         if r.is_list() {
             Tree::List(r.iter().map(|item| walk(&item)).collect())
@@ -128,7 +128,7 @@ fn invalid_rlp_is_refused() {
         assert_eq!(case["in"], "INVALID", "{name}");
         let bytes = h(case["out"].as_str().expect("out is a string"));
         assert!(
-            rlp_strict::validate(&bytes).is_err(),
+            strict::validate(&bytes).is_err(),
             "{name}: strict validation accepted {bytes:02x?}"
         );
         assert!(decode(&bytes).is_err(), "{name}: decoding accepted it");

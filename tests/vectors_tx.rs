@@ -17,6 +17,7 @@ use ethpeer::chain::header::Header;
 use ethpeer::chain::import::{BLOCK_SIZE_MAX, RlpReader};
 use ethpeer::chain::trie::ordered_trie_root;
 use ethpeer::crypto::{SecretKey, keccak256};
+use ethpeer::rlp::RlpDecodeError;
 use ethpeer::tx::transaction::{
     ACCESS_LIST_ADDRESSES_MAX, ACCESS_LIST_STORAGE_KEYS_MAX, AUTHORIZATIONS_MAX, AccessListItem,
     Authorization, BLOB_SIZE, BLOBS_PER_TX_MAX, BlobSidecar, CELLS_PER_EXT_BLOB, DecodeError,
@@ -318,7 +319,7 @@ fn mutated_and_truncated_encodings_never_panic() {
 /// Encodes a transaction with a too-long list and checks the decoder names that list.
 fn assert_refused(tx: &Transaction, what: &str) {
     match decode_consensus(&tx.encode_consensus()) {
-        Err(DecodeError::TooLarge { what: w, .. }) => assert_eq!(w, what),
+        Err(DecodeError::Rlp(RlpDecodeError::TooLarge { what: w, .. })) => assert_eq!(w, what),
         other => panic!("{what}: expected TooLarge, got {other:?}"),
     }
 }

@@ -13,11 +13,12 @@
 
 use std::path::PathBuf;
 
+use ethpeer::chain::block::StoredBlock;
 use ethpeer::chain::header::{Header, U256};
-use ethpeer::chain::store::{ChainStore, StoredBlock};
+use ethpeer::chain::store::ChainStore;
 use ethpeer::chain::store_handle::ChainStoreHandle;
-use ethpeer::eth::message::{BlockOrigin, GetBlockHeaders};
-use ethpeer::eth::{EthMessage, EthVersion, SERVE_COUNT_MAX, answer};
+use ethpeer::eth::wire::message::{BlockOrigin, GetBlockHeaders};
+use ethpeer::eth::{EthMessage, EthVersion, SERVE_COUNT_MAX, ServeChain, answer};
 use futures_lite::future::block_on;
 
 use crate::timing::{Op, Rng, keep, rates};

@@ -13,8 +13,6 @@ use std::fmt;
 
 use rlp::{Decodable, DecoderError, Encodable, Rlp, RlpStream};
 
-use crate::chain::genesis::ChainConfig;
-
 /// A remote `FORK_NEXT` above this is taken for a timestamp, not a block number, when checking
 /// whether we already passed it. It is the timestamp of mainnet's first block after genesis; no
 /// block-number fork will reach it. go-ethereum uses the same split so that fork ids validate
@@ -132,17 +130,6 @@ impl ForkSchedule {
             time_forks,
             sums,
         }
-    }
-
-    /// The schedule of a chain described by a genesis file's `config`: every `…Block` member is a
-    /// block fork and every `…Time` member a time fork (see [`ChainConfig`]).
-    pub fn from_config(config: &ChainConfig, genesis_hash: [u8; 32], genesis_time: u64) -> Self {
-        ForkSchedule::new(
-            genesis_hash,
-            genesis_time,
-            config.block_forks.iter().map(|(_, b)| *b),
-            config.time_forks.iter().map(|(_, t)| *t),
-        )
     }
 
     /// The block forks after genesis, ascending.

@@ -98,6 +98,17 @@ impl ChainConfig {
         self.is_london(number) && self.time(name).is_some_and(|t| t <= time)
     }
 
+    /// The fork schedule of the chain this config describes: every `…Block` member is a block
+    /// fork and every `…Time` member a time fork.
+    pub fn fork_schedule(&self, genesis_hash: [u8; 32], genesis_time: u64) -> ForkSchedule {
+        ForkSchedule::new(
+            genesis_hash,
+            genesis_time,
+            self.block_forks.iter().map(|(_, b)| *b),
+            self.time_forks.iter().map(|(_, t)| *t),
+        )
+    }
+
     fn from_json(v: &Json) -> Result<Self, GenesisError> {
         let members = v
             .as_object()
@@ -358,7 +369,7 @@ impl Genesis {
 
     /// The chain's EIP-2124 fork schedule.
     pub fn fork_schedule(&self) -> ForkSchedule {
-        ForkSchedule::from_config(&self.config, self.hash(), self.timestamp)
+        self.config.fork_schedule(self.hash(), self.timestamp)
     }
 }
 

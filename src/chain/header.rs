@@ -12,7 +12,7 @@ use std::fmt;
 use rlp::{Decodable, DecoderError, Encodable, Rlp, RlpStream};
 
 use crate::crypto::keccak256;
-use crate::rlp_strict::{self, RlpError};
+use crate::rlp::strict::{self, RlpError};
 
 /// Fields of a Frontier header, the fewest a header has.
 pub const HEADER_FIELDS_MIN: usize = 15;
@@ -221,11 +221,11 @@ impl Header {
 
     /// Decodes one header that fills `bytes` exactly.
     pub fn decode(bytes: &[u8]) -> Result<Header, HeaderError> {
-        rlp_strict::validate(bytes)?;
+        strict::validate(bytes)?;
         Header::decode_item(&Rlp::new(bytes))
     }
 
-    /// Decodes a header from an item of RLP that has already passed [`rlp_strict::validate`]
+    /// Decodes a header from an item of RLP that has already passed [`strict::validate`]
     /// (for example one element of a `BlockHeaders` message).
     pub fn decode_item(list: &Rlp<'_>) -> Result<Header, HeaderError> {
         if !list.is_list() {

@@ -5,13 +5,16 @@
 //! fjall ([`store`]), its storage thread ([`store_handle`]) and block import from RLP files
 //! ([`import`]).
 
+pub mod block;
 pub mod forkid;
 pub mod genesis;
 pub mod header;
 pub mod import;
 pub mod json;
 pub mod networks;
+pub mod reader;
 pub mod spec;
 pub mod store;
 pub mod store_handle;
 pub mod trie;
+pub mod verify;

@@ -124,8 +124,9 @@ impl ChainSpec {
         };
         let genesis_header = genesis.header();
         let genesis_hash = genesis_header.hash();
-        let fork_schedule =
-            ForkSchedule::from_config(&genesis.config, genesis_hash, genesis_header.timestamp);
+        let fork_schedule = genesis
+            .config
+            .fork_schedule(genesis_hash, genesis_header.timestamp);
         let known = networks::NETWORKS
             .into_iter()
             .find(|n| n.genesis_hash == genesis_hash);

@@ -3,29 +3,34 @@
 //! and answers over the worker's bounded queue, so disk reads, block writes and fjall's write
 //! stalls never run on the event loop.
 //!
-//! Peers' GetBlockHeaders, GetBlockBodies and GetReceipts are answered here too
-//! ([`ChainStoreHandle::serve`]): the store is the [`ChainReader`] of [`crate::eth::serve`], and
-//! the lookups, receipt conversion and encoding of a reply all run on the storage thread, so
-//! the event loop only forwards the finished message. Writes (block batches) are answered once
-//! the batch is in the journal and handed to the OS.
+//! The handle is a [`ChainReaderHandle`]: [`ChainStoreHandle::read`] runs a closure over the
+//! store as a [`ChainReader`] on the storage thread. eth answers peers' GetBlockHeaders,
+//! GetBlockBodies and GetReceipts that way, so the lookups, receipt conversion and encoding of
+//! a reply all run here while the store knows nothing of eth. Writes (block batches) are
+//! answered once the batch is in the journal and handed to the OS.
 
 use std::cell::RefCell;
+use std::future::Future;
 use std::path::Path;
 
 use async_channel::Sender;
 
+use super::block::{Head, StoredBlock};
 use super::header::U256;
-use super::store::{ChainStore, Head, StoreError, StoredBlock};
-use crate::eth::message::{BlockOrigin, GetBlockHeaders, HashesRequest};
-use crate::eth::serve::{self, ChainReader, CorruptItem};
-use crate::eth::{EthMessage, EthVersion, Hash, SERVE_COUNT_MAX};
+use super::reader::{
+    self, ChainReader, ChainReaderHandle, CorruptItem, READ_COUNT_MAX, READ_SIZE_SOFT,
+};
+use super::store::{ChainStore, StoreError};
 use crate::log;
 use crate::storage::{Client, Part, Worker};
 
-/// The soft cap on the bytes of one reply, now defined with the serving code.
-pub use crate::eth::serve::RESPONSE_SIZE_SOFT;
+/// A 32-byte block hash.
+type Hash = [u8; 32];
 
 type Reply<T> = Sender<Result<T, StoreError>>;
+
+/// A read to run over the store on the storage thread; it sends its own reply.
+type Read = Box<dyn FnOnce(&dyn ChainReader<Error = StoreError>) + Send>;
 
 /// What the storage thread is asked to do.
 enum Command {
@@ -34,11 +39,7 @@ enum Command {
     HeaderByNumber(u64, Reply<Option<Vec<u8>>>),
     CanonicalHash(u64, Reply<Option<[u8; 32]>>),
     Td([u8; 32], Reply<Option<U256>>),
-    Serve {
-        version: EthVersion,
-        request: EthMessage,
-        reply: Reply<Option<EthMessage>>,
-    },
+    Read(Read),
     Receipts(Vec<[u8; 32]>, Reply<Vec<Vec<u8>>>),
     Insert(Vec<StoredBlock>, Reply<Head>),
     Sync(Reply<()>),
@@ -120,27 +121,23 @@ impl ChainStoreHandle {
         self.request(|r| Command::Td(hash, r)).await
     }
 
-    /// The reply to a peer's GetBlockHeaders, GetBlockBodies or GetReceipts in `version`'s
-    /// form, built on the storage thread ([`serve::answer`]); `None` for any other message,
-    /// which is answered at once without a trip to the thread.
-    pub async fn serve(
-        &self,
-        version: EthVersion,
-        request: EthMessage,
-    ) -> Result<Option<EthMessage>, StoreError> {
-        if !serve::is_served(&request) {
-            return Ok(None);
-        }
-        self.request(|reply| Command::Serve {
-            version,
-            request,
-            reply,
+    /// Runs `read` over the store (with its receipts cache) on the storage thread and returns
+    /// its result; see [`ChainReaderHandle`].
+    pub fn read<T, F>(&self, read: F) -> impl Future<Output = Result<T, StoreError>> + '_
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn ChainReader<Error = StoreError>) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.request(move |reply: Reply<T>| {
+            Command::Read(Box::new(move |chain| {
+                let _ = reply.try_send(read(chain));
+            }))
         })
-        .await
     }
 
-    /// Canonical header RLPs from `first`, every `skip + 1`-th block, going down when `reverse`:
-    /// the items of [`ChainStoreHandle::serve`]'s BlockHeaders for that query by number.
+    /// Canonical header RLPs from `first`, every `skip + 1`-th block, going down when `reverse`
+    /// ([`reader::canonical_headers`]: the bounds a peer's query by number gets, without the
+    /// message limit).
     pub async fn headers(
         &self,
         first: u64,
@@ -148,36 +145,20 @@ impl ChainStoreHandle {
         skip: u64,
         reverse: bool,
     ) -> Result<Vec<Vec<u8>>, StoreError> {
-        let query = GetBlockHeaders {
-            request_id: 0,
-            origin: BlockOrigin::Number(first),
-            amount: u64::try_from(count).unwrap_or(u64::MAX),
-            skip,
-            reverse,
-        };
-        let reply = self
-            .serve(EthVersion::Eth68, EthMessage::GetBlockHeaders(query))
-            .await?;
-        Ok(items(reply))
+        self.read(move |chain| reader::canonical_headers(chain, first, count, skip, reverse))
+            .await
     }
 
-    /// Bodies of the given blocks in order: the items of [`ChainStoreHandle::serve`]'s
-    /// BlockBodies.
+    /// Bodies of the given blocks in order ([`reader::bodies`]: the bounds a peer's
+    /// GetBlockBodies gets, without the message limit).
     pub async fn bodies(&self, hashes: Vec<[u8; 32]>) -> Result<Vec<Vec<u8>>, StoreError> {
-        let query = HashesRequest {
-            request_id: 0,
-            hashes,
-        };
-        let reply = self
-            .serve(EthVersion::Eth68, EthMessage::GetBlockBodies(query))
-            .await?;
-        Ok(items(reply))
+        self.read(move |chain| reader::bodies(chain, &hashes)).await
     }
 
     /// The stored consensus receipts lists of the given blocks, for local readers: stopping at
-    /// the first unknown block, after [`SERVE_COUNT_MAX`] lists or past [`RESPONSE_SIZE_SOFT`]
-    /// bytes, but without the message limit a peer's reply has (use
-    /// [`ChainStoreHandle::serve`] to answer peers).
+    /// the first unknown block, after [`READ_COUNT_MAX`] lists or past [`READ_SIZE_SOFT`]
+    /// bytes, but without the message limit a peer's reply has (eth answers peers through
+    /// [`ChainStoreHandle::read`]).
     pub async fn receipts(&self, hashes: Vec<[u8; 32]>) -> Result<Vec<Vec<u8>>, StoreError> {
         self.request(|r| Command::Receipts(hashes, r)).await
     }
@@ -212,6 +193,18 @@ impl ChainStoreHandle {
         // Detaches the store; the last client of the thread joins it.
         drop(client);
         result
+    }
+}
+
+impl ChainReaderHandle for ChainStoreHandle {
+    type Error = StoreError;
+
+    fn read<T, F>(&self, read: F) -> impl Future<Output = Result<T, StoreError>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn ChainReader<Error = StoreError>) -> Result<T, StoreError> + Send + 'static,
+    {
+        ChainStoreHandle::read(self, read)
     }
 }
 
@@ -297,11 +290,7 @@ impl ServingStore {
             Command::HeaderByNumber(n, r) => answer(&r, s.header_rlp_by_number(n)),
             Command::CanonicalHash(n, r) => answer(&r, s.canonical_hash(n)),
             Command::Td(h, r) => answer(&r, s.td(&h)),
-            Command::Serve {
-                version,
-                request,
-                reply,
-            } => answer(&reply, serve::answer(self, version, &request)),
+            Command::Read(read) => read(self),
             Command::Receipts(hashes, r) => answer(&r, stored_receipts(s, &hashes)),
             Command::Insert(blocks, r) => answer(&r, s.insert_blocks(&blocks)),
             Command::Sync(r) => answer(&r, s.sync()),
@@ -323,20 +312,10 @@ fn answer<T>(reply: &Reply<T>, result: Result<T, StoreError>) {
     let _ = reply.try_send(result);
 }
 
-/// The items of a BlockHeaders or BlockBodies reply (none for anything else).
-fn items(reply: Option<EthMessage>) -> Vec<Vec<u8>> {
-    match reply {
-        Some(EthMessage::BlockHeaders(r) | EthMessage::BlockBodies(r)) => {
-            r.items.iter().map(<[u8]>::to_vec).collect()
-        }
-        _ => Vec::new(),
-    }
-}
-
 fn stored_receipts(store: &ChainStore, hashes: &[[u8; 32]]) -> Result<Vec<Vec<u8>>, StoreError> {
     let (mut out, mut bytes) = (Vec::new(), 0usize);
-    for hash in hashes.iter().take(SERVE_COUNT_MAX) {
-        if bytes >= RESPONSE_SIZE_SOFT {
+    for hash in hashes.iter().take(READ_COUNT_MAX) {
+        if bytes >= READ_SIZE_SOFT {
             break;
         }
         let Some(list) = store.receipts_rlp(hash)? else {

@@ -27,6 +27,7 @@ use ethpeer::enode::Enode;
 use ethpeer::enr::Record;
 use ethpeer::log::{self, json_string};
 use ethpeer::node::NodeConfig;
+use ethpeer::server::clock::unix_ms;
 use ethpeer::server::{Config as NodeStartConfig, disc_node};
 
 /// Ping a node (again every 500 ms until the timeout; a closed port is reported at once).
@@ -148,12 +149,6 @@ pub fn parse_duration(flag: &str, s: &str) -> Result<Duration, CliError> {
         return Err(too_long());
     }
     Ok(d)
-}
-
-fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 fn parse_target(url: &str) -> Result<(Enode, Node), CliError> {

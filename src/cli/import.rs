@@ -3,7 +3,7 @@
 //! the chain store at `<datadir>/chain`.
 //!
 //! Import reads the file block by block with bounded memory, verifies each block
-//! ([`ethpeer::chain::import::verify_block`]) and its link to the one before (the first must
+//! ([`ethpeer::chain::verify::verify_block`]) and its link to the one before (the first must
 //! sit on the store's head, or be a block the store already has, which is skipped so an
 //! interrupted import can simply be run again), and stores runs of blocks in atomic batches.
 //! Progress goes to stderr as geth prints it: `Imported new chain segment number=N hash=0x..
@@ -15,11 +15,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use argh::FromArgs;
+use ethpeer::chain::block::{Head, StoredBlock};
 use ethpeer::chain::genesis::Genesis;
-use ethpeer::chain::import::{
-    BLOCK_SIZE_MAX, ImportError, Linker, RECEIPTS_SIZE_MAX, RlpReader, verify_block,
-};
-use ethpeer::chain::store::{ChainStore, Head, StoreError, StoredBlock};
+use ethpeer::chain::import::{BLOCK_SIZE_MAX, RECEIPTS_SIZE_MAX, RlpReader};
+use ethpeer::chain::store::{ChainStore, StoreError};
+use ethpeer::chain::verify::{ImportError, Linker, verify_block};
 use ethpeer::crypto::hex;
 use ethpeer::log;
 use ethpeer::server::datadir::Datadir;

@@ -16,7 +16,7 @@ use ethpeer::chain::spec::ChainSpec;
 use ethpeer::enode::Enode;
 use ethpeer::eth::EthVersion;
 use ethpeer::eth::manager::EthConfig;
-use ethpeer::eth::syncer::SyncConfig;
+use ethpeer::eth::sync::SyncConfig;
 use ethpeer::log;
 use ethpeer::netutil::Netlist;
 use ethpeer::node::NodeConfig;

@@ -9,7 +9,7 @@
 //!
 //! Decoding is lenient where EIP-8 asks for it and strict elsewhere: extra list elements and
 //! bytes after the RLP list are ignored, the Ping version is not checked, but the list itself
-//! must be canonical RLP ([`rlp_strict::validate_prefix`]) and every field the packet needs
+//! must be canonical RLP ([`strict::validate_prefix`]) and every field the packet needs
 //! must be well formed. Two EIP-8 vectors predate EIP-868 and hold a list where Ping and Pong now
 //! carry `enr-seq`; a non-integer in that position is read as "no enr-seq" rather than refused.
 //!
@@ -23,7 +23,7 @@ use rlp::{Rlp, RlpStream};
 
 use crate::crypto::{NodeId, PublicKey, SecretKey, Signature, keccak256, keccak256_concat};
 use crate::enr::{EnrError, Record};
-use crate::rlp_strict::{self, RlpError};
+use crate::rlp::strict::{self, RlpError};
 
 /// Largest datagram sent or accepted (discv4.md "Wire Protocol": "The maximum size of any packet
 /// is 1280 bytes"). Anything larger is refused before it is hashed or parsed.
@@ -433,7 +433,7 @@ pub fn decode(datagram: &[u8]) -> Result<Decoded, PacketError> {
         return Err(PacketError::UnknownType(ptype));
     }
     // EIP-8: whatever follows the list is padding to ignore, but the list itself must be sound.
-    let len = rlp_strict::validate_prefix(data)?;
+    let len = strict::validate_prefix(data)?;
     let list = Rlp::new(data.get(..len).unwrap_or(data));
     if !list.is_list() {
         return Err(PacketError::Malformed("packet-data (not a list)"));

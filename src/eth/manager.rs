@@ -11,13 +11,13 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use super::handshake::{ChainHead, StatusError, check_status, our_status};
-use super::syncer::{LocalHead, PeerHead, SyncAction, SyncConfig, Syncer};
-use super::tx_handler::{TxHandler, TxOut, TxStats};
+use super::sync::{LocalHead, PeerHead, SyncAction, SyncConfig, Syncer};
+use super::txs::tx_handler::{TxHandler, TxOut, TxStats};
+use super::wire::handshake::{ChainHead, StatusError, check_status, our_status};
 use super::{BlockHashNumber, BlockRangeUpdate, EthMessage, EthVersion, NewBlock, Status};
+use crate::chain::block::{Head, StoredBlock};
 use crate::chain::header::{Header, U256};
 use crate::chain::spec::ChainSpec;
-use crate::chain::store::{Head, StoredBlock};
 use crate::p2p::DisconnectReason;
 use crate::tx::pool::PoolConfig;
 use crate::tx::validate::{Fork, Rules, TX_GAS_LIMIT_CAP};

@@ -30,7 +30,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use crate::crypto::{NodeId, PublicKey};
 use crate::enode::Enode;
 use crate::enr::ENR_SIZE_MAX;
-use crate::rlp_strict;
+use crate::rlp::strict;
 
 pub use handle::{HandleConfig, NodeDbHandle};
 pub use store::{DbCheck, NodeDb, NodeDbError};
@@ -158,7 +158,7 @@ impl NodeRecord {
         let enr = match r.0 {
             [] => None,
             rest => {
-                rlp_strict::validate(rest).map_err(|_| RecordError::EnrNotRlp)?;
+                strict::validate(rest).map_err(|_| RecordError::EnrNotRlp)?;
                 Some(rest.to_vec())
             }
         };

@@ -71,6 +71,20 @@ pub struct LocalCapability {
     pub capability: Capability,
     /// The size of its message-id range (eth/69: 18, snap/1: 8).
     pub length: u64,
+    /// Its largest decoded message; the session refuses a larger one before allocating it
+    /// (eth: 10 MiB). At most the RLPx frame limit.
+    pub message_size_max: usize,
+}
+
+impl LocalCapability {
+    /// A capability whose messages may be as large as an RLPx frame allows.
+    pub fn new(capability: Capability, length: u64) -> LocalCapability {
+        LocalCapability {
+            capability,
+            length,
+            message_size_max: crate::p2p::session::MESSAGE_SIZE_MAX,
+        }
+    }
 }
 
 /// A capability both sides share, with the message-id range it got on this connection.
@@ -136,10 +150,7 @@ mod tests {
     use super::*;
 
     fn local(name: &str, version: u32, length: u64) -> LocalCapability {
-        LocalCapability {
-            capability: Capability::new(name, version),
-            length,
-        }
+        LocalCapability::new(Capability::new(name, version), length)
     }
 
     #[test]

@@ -110,7 +110,7 @@ impl DisconnectReason {
 
 /// A bare integer must be the whole payload, not the start of something longer.
 fn decode_whole_uint(payload: &[u8]) -> Result<u8, P2pError> {
-    crate::rlp_strict::validate(payload)?;
+    crate::rlp::strict::validate(payload)?;
     decode_uint::<u8>(payload)
 }
 

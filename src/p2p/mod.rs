@@ -9,6 +9,7 @@ pub mod capability;
 pub mod disconnect;
 pub mod hello;
 pub mod message;
+pub mod session;
 
 pub use capability::{Capability, LocalCapability, SharedCapability, match_capabilities};
 pub use disconnect::DisconnectReason;
@@ -51,8 +52,8 @@ pub fn snappy_enabled(our_version: u64, their_version: u64) -> bool {
 pub enum P2pError {
     /// The payload is not well-formed RLP of the expected shape.
     Rlp(rlp::DecoderError),
-    /// The payload is not canonical RLP (checked by [`crate::rlp_strict`] before decoding).
-    NonCanonical(crate::rlp_strict::RlpError),
+    /// The payload is not canonical RLP (checked by [`crate::rlp::strict`] before decoding).
+    NonCanonical(crate::rlp::strict::RlpError),
     /// A field is missing or has the wrong type.
     Malformed(&'static str),
     /// A payload, string or list is over its named limit.
@@ -87,8 +88,8 @@ impl fmt::Display for P2pError {
 
 impl std::error::Error for P2pError {}
 
-impl From<crate::rlp_strict::RlpError> for P2pError {
-    fn from(e: crate::rlp_strict::RlpError) -> Self {
+impl From<crate::rlp::strict::RlpError> for P2pError {
+    fn from(e: crate::rlp::strict::RlpError) -> Self {
         P2pError::NonCanonical(e)
     }
 }
@@ -144,7 +145,7 @@ fn item_len(bytes: &[u8]) -> Result<usize, P2pError> {
 /// length consistent) and returns its items.
 pub(crate) fn list_items(bytes: &[u8]) -> Result<ListItems<'_>, P2pError> {
     let first = *bytes.first().ok_or(P2pError::Malformed("empty payload"))?;
-    crate::rlp_strict::validate(bytes)?;
+    crate::rlp::strict::validate(bytes)?;
     if first < 0xc0 {
         return Err(P2pError::Rlp(rlp::DecoderError::RlpExpectedToBeList));
     }

@@ -323,7 +323,7 @@ impl<M: MacState> Ingress<M> {
         // header-data must be an RLP list that fits in the header; its content is ignored
         // (it once carried capability-id and context-id, which nobody uses).
         let data = &ct[3..];
-        match crate::rlp_strict::item_len(data) {
+        match crate::rlp::strict::item_len(data) {
             Ok(_) if data[0] >= 0xc0 => {}
             _ => return Err(FrameError::BadHeaderData),
         }
@@ -393,7 +393,7 @@ fn encode_msg_id(msg_id: u64, buf: &mut [u8; MSG_ID_RLP_LEN_MAX]) -> usize {
 
 /// Reads the canonical `rlp(msg-id)` at the start of the frame data.
 fn decode_msg_id(data: &[u8]) -> Result<(u64, usize), FrameError> {
-    let total = crate::rlp_strict::item_len(data).map_err(|_| FrameError::BadMsgId)?;
+    let total = crate::rlp::strict::item_len(data).map_err(|_| FrameError::BadMsgId)?;
     let first = data.first().copied().ok_or(FrameError::BadMsgId)?;
     if first >= 0xc0 || total > MSG_ID_RLP_LEN_MAX {
         return Err(FrameError::BadMsgId);

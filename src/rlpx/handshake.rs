@@ -196,7 +196,7 @@ impl AckBody {
 
 /// The RLP list at the start of `plain`, without the padding that follows it.
 fn leading_list(plain: &[u8]) -> Result<Rlp<'_>, HandshakeError> {
-    let len = crate::rlp_strict::item_len(plain)
+    let len = crate::rlp::strict::item_len(plain)
         .map_err(|_| HandshakeError::Rlp("body does not start with an RLP item"))?;
     let list = Rlp::new(&plain[..len]);
     if !list.is_list() {

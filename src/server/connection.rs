@@ -20,13 +20,13 @@ use futures_lite::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 
 use crate::chain::store_handle::ChainStoreHandle;
 use crate::crypto::{PublicKey, SecretKey, os_random};
-use crate::eth::{self, EthMessage, Status};
 use crate::log;
+use crate::p2p::session::{Session, Verdict};
 use crate::p2p::{self, DisconnectReason, Hello};
 use crate::rlpx::frame::{Egress, FRAME_SIZE_MAX, FrameCodec, FrameError, HEADER_LEN, Ingress};
 use crate::rlpx::handshake::{Established, Handshake, Step};
 use crate::rlpx::snappy;
-use crate::server::eth_connection::{EthReader, EthSession, STATUS_TIMEOUT};
+use crate::server::eth_connection::{EthReader, STATUS_TIMEOUT};
 
 /// The deadline for the ECIES handshake and, separately, for the Hello exchange (geth: 5 s each).
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -39,9 +39,6 @@ pub const PING_INTERVAL: Duration = Duration::from_secs(15);
 pub const FRAME_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// A frame write that stalls this long means the peer stopped reading (geth `frameWriteTimeout`).
 pub const FRAME_WRITE_TIMEOUT: Duration = Duration::from_secs(20);
-/// Largest decoded message we accept at the p2p layer: the RLPx frame limit. Subprotocols apply
-/// their own, smaller limits (eth: 10 MiB).
-pub const MESSAGE_SIZE_MAX: usize = crate::rlpx::frame::FRAME_SIZE_MAX;
 /// The largest frame accepted before Hello: a base-protocol message plus the msg-id byte.
 pub const HELLO_FRAME_SIZE_MAX: usize = p2p::BASE_PROTOCOL_MESSAGE_SIZE_MAX + 1;
 /// The read buffer a session keeps between frames at most; a larger one is freed after use.
@@ -52,93 +49,7 @@ const EMPTY_LIST: [u8; 1] = [0xc0];
 const CONTROL_QUEUE_MAX: usize = 8;
 
 pub use crate::node::ConnId;
-
-/// A message the loop writes to a peer through its bounded queue.
-#[derive(Debug)]
-pub enum Outgoing {
-    /// A capability message: absolute message id (offset already applied) and RLP payload.
-    Message { code: u64, payload: Vec<u8> },
-    /// Write Disconnect with this reason, then close.
-    Disconnect(DisconnectReason),
-}
-
-/// Why a session ended, as the task reports it to the loop.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CloseReason {
-    /// We sent Disconnect with this reason (a refusal, a protocol breach, or the loop's order).
-    Local(DisconnectReason),
-    /// The remote sent Disconnect with this reason.
-    Remote(DisconnectReason),
-    /// The connection failed before or without a Disconnect (I/O error, timeout, bad frame).
-    Failed(String),
-}
-
-impl std::fmt::Display for CloseReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CloseReason::Local(r) => write!(f, "disconnected by us: {r}"),
-            CloseReason::Remote(r) => write!(f, "disconnected by remote: {r}"),
-            CloseReason::Failed(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-/// What a task posts to the loop.
-#[derive(Debug)]
-pub enum PeerEvent {
-    /// Checkpoint 1: the ECIES handshake is done; may this node stay? (self, duplicate, limits)
-    Encrypted {
-        conn: ConnId,
-        remote: PublicKey,
-        verdict: Sender<Result<(), DisconnectReason>>,
-    },
-    /// Checkpoint 2: Hello arrived; which capabilities run? (useless peer, limits again)
-    Hello {
-        conn: ConnId,
-        hello: Box<Hello>,
-        verdict: Sender<Admission>,
-    },
-    /// A capability message (id ≥ 0x10, decompressed) from an admitted peer, of a capability
-    /// the task does not decode itself.
-    Message {
-        conn: ConnId,
-        code: u64,
-        payload: Vec<u8>,
-    },
-    /// Checkpoint 3: the remote eth Status; may the peer run eth? (`Err` says why not.)
-    EthStatus {
-        conn: ConnId,
-        status: Box<Status>,
-        verdict: Sender<Result<(), String>>,
-    },
-    /// A decoded eth message (past Status) that is not a chain request the task serves.
-    Eth { conn: ConnId, msg: Box<EthMessage> },
-    /// The session is over; the loop forgets `conn`.
-    Closed { conn: ConnId, reason: CloseReason },
-}
-
-/// The loop's answer at the Hello checkpoint.
-#[derive(Debug)]
-pub enum Admission {
-    /// Run the session; the loop writes through `queue`; `eth` when the session runs eth.
-    /// Message ids from `caps_end` on belong to no shared capability.
-    Admit {
-        queue: Receiver<Outgoing>,
-        eth: Option<EthSession>,
-        caps_end: u64,
-    },
-    /// Send Disconnect with this reason and close.
-    Refuse(DisconnectReason),
-}
-
-/// Which side of the handshake this task takes.
-#[derive(Debug, Clone)]
-pub enum Role {
-    /// We dial `addr` and expect to meet `remote` there.
-    Dial { addr: SocketAddr, remote: PublicKey },
-    /// We accepted this socket.
-    Accept(TcpStream),
-}
+pub use crate::server::events::{Admission, CloseReason, Outgoing, PeerEvent, Role};
 
 /// What every task needs from the node, shared read-only between tasks.
 #[derive(Debug)]
@@ -260,12 +171,8 @@ async fn session(conn: ConnId, role: Role, ctx: &TaskContext) -> Result<CloseRea
         verdict: tx,
     })
     .await?;
-    let (queue, eth, caps_end) = match admission {
-        Admission::Admit {
-            queue,
-            eth,
-            caps_end,
-        } => (queue, eth, caps_end),
+    let (queue, eth, caps) = match admission {
+        Admission::Admit { queue, eth, caps } => (queue, eth, caps),
         Admission::Refuse(reason) => {
             write_disconnect(&mut writer, &mut egress, reason, snappy).await;
             return Err(SessionError::Refused(reason));
@@ -289,11 +196,10 @@ async fn session(conn: ConnId, role: Role, ctx: &TaskContext) -> Result<CloseRea
     let read = read_loop(
         conn,
         (reader, ingress),
-        snappy,
+        Session::new(snappy, caps),
         &ctx.events,
         ctl_tx,
         eth,
-        caps_end,
     );
     let write = write_loop(writer, egress, snappy, queue, ctl_rx);
     // Either half may end the session. A reader that wants a Disconnect written hands it to the
@@ -502,23 +408,14 @@ async fn read_hello(
             }
             Ok(hello)
         }
-        p2p::DISCONNECT_ID => Err(SessionError::Remote(decode_disconnect(payload, false))),
+        p2p::DISCONNECT_ID => Err(SessionError::Remote(p2p::session::decode_disconnect(
+            payload, false,
+        ))),
         other => Err(SessionError::Protocol(
             DisconnectReason::BreachOfProtocol,
             format!("expected hello, got message {other}"),
         )),
     }
-}
-
-/// Disconnect payloads are read leniently: some peers (ethereumjs) never compress them.
-fn decode_disconnect(payload: &[u8], snappy: bool) -> DisconnectReason {
-    if snappy
-        && let Ok(plain) = snappy::decompress(payload, 64)
-        && let Ok(r) = DisconnectReason::decode(&plain)
-    {
-        return r;
-    }
-    DisconnectReason::decode(payload).unwrap_or(DisconnectReason::DisconnectRequested)
 }
 
 /// Messages from the reader to the writer of the same session.
@@ -535,11 +432,10 @@ enum Control {
 async fn read_loop(
     conn: ConnId,
     (mut reader, mut ingress): (BufReader<TcpStream>, Ingress),
-    snappy: bool,
+    session: Session,
     events: &Sender<PeerEvent>,
     ctl: Sender<Control>,
     mut eth: Option<EthReader<'_>>,
-    caps_end: u64,
 ) -> Option<CloseReason> {
     let mut buf = Vec::new();
     let status_deadline = Instant::now() + STATUS_TIMEOUT;
@@ -580,48 +476,10 @@ async fn read_loop(
             Err(SessionError::Io(e)) => return Some(CloseReason::Failed(format!("read: {e}"))),
             Err(e) => return Some(CloseReason::Failed(format!("{e:?}"))),
         };
-        if code == p2p::DISCONNECT_ID {
-            return Some(CloseReason::Remote(decode_disconnect(&buf[range], snappy)));
-        }
-        // eth messages have their own, smaller limit, checked before anything is allocated.
-        let size_max = match &eth {
-            Some(e) if e.owns(code) => eth::MESSAGE_SIZE_MAX,
-            _ => MESSAGE_SIZE_MAX,
-        };
-        if !snappy && range.len() > size_max {
-            log::debug(
-                "Message too large",
-                &[("conn", &conn), ("code", &code), ("size", &range.len())],
-            );
-            break DisconnectReason::SubprotocolError;
-        }
-        let payload = if snappy {
-            // Over the eth limit but within the p2p one: an eth breach. Over the p2p limit (a
-            // snappy bomb) the decompression below refuses it as a breach of protocol.
-            if let Ok(size) = snappy::decoded_len(&buf[range.clone()], MESSAGE_SIZE_MAX)
-                && size > size_max
-            {
-                log::debug(
-                    "Message too large",
-                    &[("conn", &conn), ("code", &code), ("size", &size)],
-                );
-                break DisconnectReason::SubprotocolError;
-            }
-            match snappy::decompress(&buf[range], size_max) {
-                Ok(p) => p,
-                Err(e) => {
-                    log::debug(
-                        "Bad snappy payload from peer",
-                        &[("conn", &conn), ("err", &e)],
-                    );
-                    break DisconnectReason::BreachOfProtocol;
-                }
-            }
-        } else {
-            buf[range].to_vec()
-        };
-        match code {
-            p2p::PING_ID => {
+        // The session core decides; this task only acts on its verdict.
+        match session.handle_frame(code, &buf[range]) {
+            Verdict::RemoteDisconnect(r) => return Some(CloseReason::Remote(r)),
+            Verdict::Pong => {
                 log::trace("Received ping", &[("conn", &conn)]);
                 // A full control queue means the writer has been stuck for several Pongs: the
                 // peer does not read what we send, so it is too slow to keep.
@@ -629,54 +487,48 @@ async fn read_loop(
                     return Some(CloseReason::Failed("peer too slow: not reading".into()));
                 }
             }
-            p2p::PONG_ID => log::trace("Received pong", &[("conn", &conn)]),
-            p2p::HELLO_ID => {
-                log::debug("Second Hello from peer", &[("conn", &conn)]);
-                break DisconnectReason::BreachOfProtocol;
+            Verdict::Ignore => {}
+            Verdict::Disconnect { reason, why } => {
+                log::debug(
+                    "Peer breached the session",
+                    &[("conn", &conn), ("err", &why)],
+                );
+                break reason;
             }
-            c if c < p2p::BASE_PROTOCOL_LENGTH => {}
-            code if eth.as_ref().is_some_and(|e| e.owns(code)) => {
-                let Some(e) = eth.as_mut() else {
-                    break DisconnectReason::SubprotocolError;
-                };
-                match e.handle(code, &payload).await {
-                    Ok(None) => {}
-                    Ok(Some((code, reply))) => {
-                        // Waiting here is the back-pressure on a peer that asks faster than it
-                        // reads our answers.
-                        if ctl.send(Control::Message(code, reply)).await.is_err() {
-                            return Some(CloseReason::Failed("writer gone".into()));
+            Verdict::Deliver { code, payload, .. } => {
+                match eth.as_mut() {
+                    Some(e) if e.owns(code) => match e.handle(code, &payload).await {
+                        Ok(None) => {}
+                        Ok(Some((code, reply))) => {
+                            // Waiting here is the back-pressure on a peer that asks faster
+                            // than it reads our answers.
+                            if ctl.send(Control::Message(code, reply)).await.is_err() {
+                                return Some(CloseReason::Failed("writer gone".into()));
+                            }
+                        }
+                        Err(end) => {
+                            log::debug(
+                                if e.status_pending() {
+                                    "Ethereum handshake failed"
+                                } else {
+                                    "Ethereum protocol breach"
+                                },
+                                &[("conn", &conn), ("err", &end.why)],
+                            );
+                            break end.reason;
+                        }
+                    },
+                    // Another capability's message goes to the loop.
+                    _ => {
+                        let msg = PeerEvent::Message {
+                            conn,
+                            code,
+                            payload,
+                        };
+                        if events.send(msg).await.is_err() {
+                            break DisconnectReason::ClientQuitting;
                         }
                     }
-                    Err(end) => {
-                        log::debug(
-                            if e.status_pending() {
-                                "Ethereum handshake failed"
-                            } else {
-                                "Ethereum protocol breach"
-                            },
-                            &[("conn", &conn), ("err", &end.why)],
-                        );
-                        break end.reason;
-                    }
-                }
-            }
-            code if code >= caps_end => {
-                // No capability of this session owns the id (geth: "msg code out of range").
-                log::debug(
-                    "Message code out of range",
-                    &[("conn", &conn), ("code", &code)],
-                );
-                break DisconnectReason::SubprotocolError;
-            }
-            code => {
-                let msg = PeerEvent::Message {
-                    conn,
-                    code,
-                    payload,
-                };
-                if events.send(msg).await.is_err() {
-                    break DisconnectReason::ClientQuitting;
                 }
             }
         }

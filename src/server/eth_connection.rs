@@ -17,25 +17,16 @@ use std::time::Duration;
 use async_channel::Sender;
 
 use crate::chain::store_handle::ChainStoreHandle;
-use crate::eth::{self, EthMessage, EthVersion, Status};
+use crate::eth::{self, EthMessage, ServeChain, Status};
 use crate::log;
+use crate::node::ConnId;
 use crate::p2p::DisconnectReason;
-use crate::server::connection::{ConnId, PeerEvent};
+pub use crate::server::events::EthSession;
+use crate::server::events::PeerEvent;
 
 /// The remote Status must arrive this soon after the session is admitted (geth
 /// `handshakeTimeout`: 5 s). Missing it ends the session with "read timeout" (0x0b), as geth does.
 pub const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// What the loop tells a task at admission when the session runs eth.
-#[derive(Debug, Clone)]
-pub struct EthSession {
-    /// The first wire message id of the eth range.
-    pub offset: u64,
-    /// The negotiated version.
-    pub version: EthVersion,
-    /// Our Status, sent first.
-    pub status: Status,
-}
 
 /// Why the eth side ends a session: the reason to send and a line for the log.
 #[derive(Debug)]

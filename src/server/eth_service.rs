@@ -11,8 +11,8 @@ use crate::chain::spec::ChainSpec;
 use crate::chain::store::ChainStore;
 use crate::chain::store_handle::ChainStoreHandle;
 use crate::eth::EthVersion;
-use crate::eth::handshake::ChainHead;
 use crate::eth::manager::{EthConfig, EthManager};
+use crate::eth::wire::handshake::ChainHead;
 use crate::log;
 use crate::p2p::{Capability, LocalCapability};
 use crate::server::event_loop::EthSetup;
@@ -112,6 +112,7 @@ impl Service for EthService {
             .map(|v| LocalCapability {
                 capability: Capability::new("eth", v.number()),
                 length: v.protocol_length(),
+                message_size_max: crate::eth::MESSAGE_SIZE_MAX,
             })
             .collect()
     }
@@ -137,10 +138,7 @@ impl Service for EthService {
         };
         let mut manager =
             EthManager::new(self.spec.clone(), head, &head_header, self.config.clone());
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        manager.handle_clock(now);
+        manager.handle_clock(crate::server::clock::unix_secs());
         let journal = self.open_journal(&mut manager)?;
         self.setup = Some(EthSetup {
             manager,

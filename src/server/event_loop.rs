@@ -22,7 +22,7 @@ use futures_lite::future;
 
 use async_net::UdpSocket;
 
-use crate::chain::store::Head;
+use crate::chain::block::Head;
 use crate::crypto::{NodeId, SecretKey};
 use crate::dial::Millis;
 use crate::dial::inbound::{InboundPermit, InboundThrottle};
@@ -31,7 +31,8 @@ use crate::discv4::table::Node as DiscNode;
 use crate::enode::Enode;
 use crate::log;
 use crate::node::{Action, Node};
-use crate::p2p::{self, DisconnectReason, Hello};
+use crate::p2p::{DisconnectReason, Hello};
+use crate::server::clock::unix_ms;
 use crate::server::connection::{self, Admission, ConnId, Outgoing, PeerEvent, Role, TaskContext};
 use crate::server::control::{Control, PeerNotice};
 use crate::server::udp::{self, Datagram};
@@ -387,13 +388,6 @@ async fn next_input(
     input
 }
 
-/// The wall clock in unix milliseconds: discovery's one clock (expirations are unix time).
-fn unix_ms() -> Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as Millis)
-}
-
 impl Server {
     fn now(&self) -> Millis {
         self.start.elapsed().as_millis() as Millis
@@ -589,15 +583,11 @@ impl Server {
                                 addr,
                             });
                         }
-                        let caps_end = caps
-                            .iter()
-                            .map(|c| c.offset.saturating_add(c.length))
-                            .max()
-                            .unwrap_or(p2p::BASE_PROTOCOL_LENGTH);
+                        let caps = self.node.cap_ranges(&caps);
                         Admission::Admit {
                             queue: rx,
                             eth,
-                            caps_end,
+                            caps,
                         }
                     }
                     Err(r) => {

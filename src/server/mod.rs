@@ -9,12 +9,14 @@
 //! and returns a [`NodeHandle`] that talks to the loop only by message ([`control`]). Nothing in
 //! a core imports from here.
 
+pub mod clock;
 pub mod connection;
 pub mod control;
 pub mod datadir;
 pub mod eth_connection;
 pub mod eth_service;
 pub mod event_loop;
+pub mod events;
 pub mod service;
 mod start;
 pub mod udp;

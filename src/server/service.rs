@@ -92,10 +92,7 @@ mod tests {
             self.name
         }
         fn protocols(&self) -> Vec<LocalCapability> {
-            vec![LocalCapability {
-                capability: Capability::new(self.name, 1),
-                length: 4,
-            }]
+            vec![LocalCapability::new(Capability::new(self.name, 1), 4)]
         }
         fn start(&mut self) -> Result<(), String> {
             self.log.borrow_mut().push(format!("start {}", self.name));

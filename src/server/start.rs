@@ -52,6 +52,7 @@ use crate::node::{Node, NodeConfig};
 use crate::nodedb::handle::{HandleConfig, NodeDbHandle};
 use crate::nodedb::{NodeRecord, SEED_AGE_MAX};
 use crate::p2p::{Hello, P2P_VERSION};
+use crate::server::clock::unix_ms;
 use crate::server::control::{
     CONTROL_QUEUE_MAX, ChainInfo, Control, NOTICE_QUEUE_MAX, PeerInfo, PeerNotice,
 };
@@ -627,13 +628,6 @@ async fn assemble(
         record,
     };
     Ok((node, server, started))
-}
-
-/// The wall clock in unix milliseconds (discovery's clock, and our first ENR sequence number).
-fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// How old a block with timestamp `time` is, as geth prints it (`3d2h`, `5m10s`, `12s`).

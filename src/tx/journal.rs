@@ -20,7 +20,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::crypto::keccak256;
-use crate::rlp_strict;
+use crate::rlp::strict;
 
 /// The journal's file name inside the datadir (go-ethereum's default `transactions.rlp`).
 pub const JOURNAL_FILE: &str = "transactions.rlp";
@@ -116,7 +116,7 @@ pub fn decode_records(buf: &[u8]) -> (Vec<Vec<u8>>, usize) {
 /// The record at the start of `buf` and its length, if it is whole and sound.
 fn decode_record(buf: &[u8]) -> Option<(Vec<u8>, usize)> {
     // The strict walk checks every header against the buffer before `rlp` reads anything.
-    let len = rlp_strict::validate_prefix(buf).ok()?;
+    let len = strict::validate_prefix(buf).ok()?;
     let item = rlp::Rlp::new(buf.get(..len)?);
     if !item.is_list() || item.item_count().ok()? != 2 {
         return None;

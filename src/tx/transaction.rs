@@ -11,7 +11,7 @@
 //! `[tx_payload_body, blobs, commitments, proofs]` (EIP-4844) or
 //! `[tx_payload_body, wrapper_version, blobs, commitments, cell_proofs]` (EIP-7594).
 //!
-//! Decoding is strict: the bytes must be canonical RLP ([`crate::rlp_strict`]), integers have no
+//! Decoding is strict: the bytes must be canonical RLP ([`crate::rlp::strict`]), integers have no
 //! leading zeros, no field is missing or extra, every list that makes us allocate is counted
 //! against a named limit first, and signature values are range-checked (r, s nonzero and below
 //! the curve order, s in the lower half (EIP-2), y-parity 0 or 1, legacy `v` 27/28 or EIP-155).
@@ -25,9 +25,8 @@ use rlp::RlpStream;
 
 use super::{Address, Hash};
 use crate::crypto::{CryptoError, PublicKey, SecretKey, Signature, keccak256};
-use crate::eth::EthError;
-use crate::eth::wire::{self, Item, trim_uint256};
-use crate::rlp_strict::RlpError;
+use crate::rlp::cursor::{self as wire, Item, trim_uint256};
+use crate::rlp::{RlpDecodeError, RlpError};
 
 mod authorization;
 mod blob;
@@ -43,8 +42,9 @@ pub use blob::{
 pub type U256 = [u8; 32];
 
 /// The largest encoded transaction (either encoding) we decode: a transaction only ever arrives
-/// inside one eth message, which is at most `MESSAGE_SIZE_MAX` (10 MiB) after decompression.
-pub const TX_ENCODED_SIZE_MAX: usize = crate::eth::MESSAGE_SIZE_MAX;
+/// inside one eth message, which is at most `MESSAGE_SIZE_MAX` (10 MiB) after decompression (a
+/// unit test in `eth` keeps the two equal; tx sits below eth and does not import it).
+pub const TX_ENCODED_SIZE_MAX: usize = 10 * 1024 * 1024;
 
 /// The most access-list entries (addresses) in one transaction. Each costs 2400 gas (EIP-2930),
 /// so 65,536 of them cost 157 million gas: more than any block gas limit a network has used, and
@@ -155,16 +155,11 @@ pub struct Transaction {
 pub enum DecodeError {
     /// No bytes at all.
     Empty,
-    /// Not exactly one canonical RLP item.
-    NonCanonical(RlpError),
-    /// A field is missing, extra, or of the wrong kind or size (the field is named).
-    Malformed(&'static str),
-    /// The encoding or a list is over its named limit.
-    TooLarge {
-        what: &'static str,
-        size: usize,
-        max: usize,
-    },
+    /// Not the RLP shape of a transaction: not exactly one canonical item
+    /// ([`RlpDecodeError::NonCanonical`]), a field missing, extra, or of the wrong kind or size
+    /// ([`RlpDecodeError::Malformed`], the field is named), or the encoding or a list over its
+    /// named limit ([`RlpDecodeError::TooLarge`]).
+    Rlp(RlpDecodeError),
     /// An EIP-2718 type byte this code does not know.
     UnknownType(u8),
     /// A fee over 128 bits: no balance can pay it (the whole supply is under 2^88 wei).
@@ -183,11 +178,13 @@ impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DecodeError::Empty => write!(f, "empty transaction"),
-            DecodeError::NonCanonical(e) => write!(f, "transaction is not canonical RLP: {e}"),
-            DecodeError::Malformed(what) => write!(f, "malformed transaction field: {what}"),
-            DecodeError::TooLarge { what, size, max } => {
-                write!(f, "{what} has {size}, over the limit of {max}")
+            DecodeError::Rlp(RlpDecodeError::NonCanonical(e)) => {
+                write!(f, "transaction is not canonical RLP: {e}")
             }
+            DecodeError::Rlp(RlpDecodeError::Malformed(what)) => {
+                write!(f, "malformed transaction field: {what}")
+            }
+            DecodeError::Rlp(e @ RlpDecodeError::TooLarge { .. }) => write!(f, "{e}"),
             DecodeError::UnknownType(t) => write!(f, "unknown transaction type {t:#04x}"),
             DecodeError::FeeTooLarge(what) => write!(f, "{what} is over 128 bits"),
             DecodeError::BadSignature(rule) => write!(f, "invalid signature: {rule}"),
@@ -210,32 +207,38 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-impl From<EthError> for DecodeError {
-    fn from(e: EthError) -> Self {
-        match e {
-            EthError::NonCanonical(e) => DecodeError::NonCanonical(e),
-            EthError::TooLarge { what, size, max } => DecodeError::TooLarge { what, size, max },
-            EthError::Malformed(what) => DecodeError::Malformed(what),
-            // The eth wire reader raises no other kind; name the place if that ever changes.
-            _ => DecodeError::Malformed("transaction"),
-        }
+impl DecodeError {
+    /// A field is missing, extra, or of the wrong kind or size.
+    pub fn malformed(what: &'static str) -> Self {
+        DecodeError::Rlp(RlpDecodeError::Malformed(what))
+    }
+
+    /// The encoding or a list is over its named limit.
+    pub fn too_large(what: &'static str, size: usize, max: usize) -> Self {
+        DecodeError::Rlp(RlpDecodeError::TooLarge { what, size, max })
+    }
+}
+
+impl From<RlpDecodeError> for DecodeError {
+    fn from(e: RlpDecodeError) -> Self {
+        DecodeError::Rlp(e)
     }
 }
 
 impl From<RlpError> for DecodeError {
     fn from(e: RlpError) -> Self {
-        DecodeError::NonCanonical(e)
+        DecodeError::Rlp(RlpDecodeError::NonCanonical(e))
     }
 }
 
 /// Refuses an encoding over [`TX_ENCODED_SIZE_MAX`] before it is parsed.
 fn check_size(bytes: &[u8]) -> Result<(), DecodeError> {
     if bytes.len() > TX_ENCODED_SIZE_MAX {
-        return Err(DecodeError::TooLarge {
-            what: "transaction encoding",
-            size: bytes.len(),
-            max: TX_ENCODED_SIZE_MAX,
-        });
+        return Err(DecodeError::too_large(
+            "transaction encoding",
+            bytes.len(),
+            TX_ENCODED_SIZE_MAX,
+        ));
     }
     Ok(())
 }
@@ -275,7 +278,7 @@ fn decode_typed(bytes: &[u8], network: bool) -> Result<Transaction, DecodeError>
         Some(t) => t,
     };
     if rest.is_empty() {
-        return Err(DecodeError::Malformed("typed transaction payload"));
+        return Err(DecodeError::malformed("typed transaction payload"));
     }
     let payload = wire::top(rest)?;
     if tx_type != TxType::Blob || !network {
@@ -442,11 +445,11 @@ fn decode_access_list(item: Item<'_>) -> Result<Vec<AccessListItem>, DecodeError
         let keys_here = keys_item.list("access list storage keys")?.count_items()?;
         keys_total = keys_total.saturating_add(keys_here);
         if keys_total > ACCESS_LIST_STORAGE_KEYS_MAX {
-            return Err(DecodeError::TooLarge {
-                what: "access list storage keys",
-                size: keys_total,
-                max: ACCESS_LIST_STORAGE_KEYS_MAX,
-            });
+            return Err(DecodeError::too_large(
+                "access list storage keys",
+                keys_total,
+                ACCESS_LIST_STORAGE_KEYS_MAX,
+            ));
         }
         let storage_keys = wire::hashes(
             keys_item,

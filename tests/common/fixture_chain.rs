@@ -7,7 +7,8 @@ use std::io::BufReader;
 use std::sync::OnceLock;
 
 use ethpeer::chain::header::Header;
-use ethpeer::chain::import::{BLOCK_SIZE_MAX, RECEIPTS_SIZE_MAX, RlpReader, verify_block};
+use ethpeer::chain::import::{BLOCK_SIZE_MAX, RECEIPTS_SIZE_MAX, RlpReader};
+use ethpeer::chain::verify::verify_block;
 use ethpeer::eth::Receipt;
 
 use super::{fixture_json, fixture_path, h, h32};

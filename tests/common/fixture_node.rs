@@ -10,7 +10,7 @@ use super::node_proc::temp_dir;
 use ethpeer::chain::genesis::Genesis;
 use ethpeer::chain::header::U256;
 use ethpeer::chain::spec::ChainSpec;
-use ethpeer::eth::handshake::{ChainHead, our_status};
+use ethpeer::eth::wire::handshake::{ChainHead, our_status};
 use ethpeer::eth::{self, EthMessage, EthVersion, Status};
 
 /// The fixture chain's spec, from its genesis.json.

@@ -8,7 +8,7 @@ use async_channel::{Receiver, Sender};
 use async_executor::LocalExecutor;
 
 use super::{Outgoing, Server};
-use crate::chain::store::{Head, StoredBlock};
+use crate::chain::block::{Head, StoredBlock};
 use crate::chain::store_handle::ChainStoreHandle;
 use crate::eth::manager::{EthAction, EthManager};
 use crate::eth::{self, EthVersion};

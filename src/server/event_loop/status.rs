@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::Server;
-use crate::eth::tx_handler::TxStats;
+use crate::eth::txs::TxStats;
 use crate::log;
 
 /// How often the peer status line is written (geth: 8 s).

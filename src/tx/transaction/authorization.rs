@@ -12,7 +12,7 @@ use super::{
     AUTHORIZATIONS_MAX, Address, DecodeError, Hash, U256, check_signature_values, recover_address,
 };
 use crate::crypto::keccak256;
-use crate::eth::wire::{self, Item, trim_uint256};
+use crate::rlp::cursor::{self as wire, Item, trim_uint256};
 
 /// The EIP-7702 authorization signing domain (`MAGIC`).
 pub const AUTHORIZATION_MAGIC: u8 = 0x05;
@@ -69,7 +69,7 @@ pub(super) fn decode_authorizations(item: Item<'_>) -> Result<Vec<Authorization>
             .field("authorization yParity")?
             .uint("authorization yParity")?;
         let y_parity =
-            u8::try_from(y_parity).map_err(|_| DecodeError::Malformed("authorization yParity"))?;
+            u8::try_from(y_parity).map_err(|_| DecodeError::malformed("authorization yParity"))?;
         let r = f.field("authorization r")?.uint256("authorization r")?;
         let s = f.field("authorization s")?.uint256("authorization s")?;
         f.end("authorization has extra fields")?;

@@ -12,7 +12,7 @@ use rlp::RlpStream;
 use sha2::{Digest, Sha256};
 
 use super::{BLOBS_PER_TX_MAX, DecodeError, Hash};
-use crate::eth::wire::{self, Item, Items};
+use crate::rlp::cursor::{self as wire, Item, Items};
 
 /// Bytes in one blob: 4096 field elements of 32 bytes (EIP-4844 `FIELD_ELEMENTS_PER_BLOB`).
 pub const BLOB_SIZE: usize = 131_072;

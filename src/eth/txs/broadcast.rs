@@ -14,8 +14,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
-use super::{ANNOUNCEMENTS_COUNT_MAX, Hash, NewPooledTransactionHashes};
 use crate::crypto::keccak256_concat;
+use crate::eth::wire::{ANNOUNCEMENTS_COUNT_MAX, Hash, NewPooledTransactionHashes};
 use crate::tx::{Address, PoolTx};
 
 /// A peer as the event loop names it (its connection id).

@@ -12,9 +12,9 @@
 
 use rlp::RlpStream;
 
-use super::wire::{Item, trim_uint256};
 use super::{EthError, EthVersion, Hash};
 use crate::enr::ForkId;
+use crate::rlp::cursor::{Item, trim_uint256};
 
 /// The eth/68 Status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,7 +94,7 @@ fn append_fork_id(s: &mut RlpStream, fork_id: &ForkId) {
 }
 
 fn decode_version(item: Item<'_>) -> Result<u32, EthError> {
-    u32::try_from(item.uint("Status version")?).map_err(|_| EthError::Malformed("Status version"))
+    u32::try_from(item.uint("Status version")?).map_err(|_| EthError::malformed("Status version"))
 }
 
 impl Status {
@@ -334,7 +334,7 @@ mod tests {
         let bytes = st.out().to_vec();
         assert_eq!(
             Status::decode(EthVersion::Eth69, top(&bytes).unwrap()),
-            Err(EthError::Malformed("fork-hash"))
+            Err(EthError::malformed("fork-hash"))
         );
     }
 }

@@ -1,17 +1,20 @@
-//! Reading eth payloads: a cursor over RLP that [`crate::rlp_strict`] has already validated, the
-//! canonical integer rules of the Yellow Paper appendix B, and [`RawList`], a list kept as its
-//! RLP bytes (headers, bodies, transactions, receipt lists).
+//! Reading validated RLP: a cursor over a payload that [`super::strict`] has already checked,
+//! the canonical integer rules of the Yellow Paper appendix B, and [`RawList`], a list kept as
+//! its RLP bytes (headers, bodies, transactions, receipt lists).
 //!
-//! Every eth decoder validates the whole payload first, so the header arithmetic here cannot
-//! meet a malformed item; it still returns errors rather than trusting that, so a caller that
-//! forgets to validate gets an error and never a panic.
+//! Every decoder validates the whole payload first (`top`), so the header arithmetic here
+//! cannot meet a malformed item; it still returns errors rather than trusting that, so a caller
+//! that forgets to validate gets an error and never a panic. Size limits belong to the caller
+//! (an eth message's 10 MiB, a transaction's own cap), checked before `top`.
 
 use std::fmt;
 
-use rlp::RlpStream;
+use ::rlp::RlpStream;
 
-use super::{EthError, Hash, MESSAGE_SIZE_MAX};
-use crate::rlp_strict;
+use super::{RlpDecodeError, strict};
+
+/// A 32-byte hash (block, transaction, storage key).
+pub type Hash = [u8; 32];
 
 /// One RLP item inside a validated payload.
 #[derive(Debug, Clone, Copy)]
@@ -25,8 +28,8 @@ pub(crate) struct Item<'a> {
 }
 
 /// Splits the item at the start of `bytes` from what follows it.
-fn split_item(bytes: &[u8]) -> Result<(Item<'_>, &[u8]), EthError> {
-    let short = EthError::Malformed("RLP item runs past its list");
+fn split_item(bytes: &[u8]) -> Result<(Item<'_>, &[u8]), RlpDecodeError> {
+    let short = RlpDecodeError::Malformed("RLP item runs past its list");
     let info = rlp::PayloadInfo::from(bytes).map_err(|_| short.clone())?;
     let total = info
         .header_len
@@ -46,17 +49,10 @@ fn split_item(bytes: &[u8]) -> Result<(Item<'_>, &[u8]), EthError> {
     ))
 }
 
-/// Checks the size of a whole message payload and that it is one canonical RLP item, and
-/// returns that item.
-pub(crate) fn top(payload: &[u8]) -> Result<Item<'_>, EthError> {
-    if payload.len() > MESSAGE_SIZE_MAX {
-        return Err(EthError::TooLarge {
-            what: "eth message payload",
-            size: payload.len(),
-            max: MESSAGE_SIZE_MAX,
-        });
-    }
-    rlp_strict::validate(payload)?;
+/// Checks that a whole payload is one canonical RLP item, and returns that item. The caller has
+/// checked the payload's size against its own limit first.
+pub(crate) fn top(payload: &[u8]) -> Result<Item<'_>, RlpDecodeError> {
+    strict::validate(payload)?;
     let (item, _) = split_item(payload)?;
     Ok(item)
 }
@@ -68,7 +64,7 @@ pub(crate) struct Items<'a> {
 }
 
 impl<'a> Iterator for Items<'a> {
-    type Item = Result<Item<'a>, EthError>;
+    type Item = Result<Item<'a>, RlpDecodeError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.rest.is_empty() {
@@ -90,57 +86,57 @@ impl<'a> Iterator for Items<'a> {
 
 impl<'a> Items<'a> {
     /// The next item, or `Malformed(what)` when the list has ended.
-    pub fn field(&mut self, what: &'static str) -> Result<Item<'a>, EthError> {
-        self.next().unwrap_or(Err(EthError::Malformed(what)))
+    pub fn field(&mut self, what: &'static str) -> Result<Item<'a>, RlpDecodeError> {
+        self.next().unwrap_or(Err(RlpDecodeError::Malformed(what)))
     }
 
     /// Checks that the list has no items left: eth messages have fixed shapes, and go-ethereum
     /// refuses extra elements too.
-    pub fn end(mut self, what: &'static str) -> Result<(), EthError> {
+    pub fn end(mut self, what: &'static str) -> Result<(), RlpDecodeError> {
         match self.next() {
             None => Ok(()),
-            Some(_) => Err(EthError::Malformed(what)),
+            Some(_) => Err(RlpDecodeError::Malformed(what)),
         }
     }
 
     /// Counts the remaining items without allocating.
-    pub fn count_items(&self) -> Result<usize, EthError> {
+    pub fn count_items(&self) -> Result<usize, RlpDecodeError> {
         self.clone().try_fold(0usize, |n, item| item.map(|_| n + 1))
     }
 }
 
 impl<'a> Item<'a> {
     /// The items of this list; `Malformed(what)` if it is a string.
-    pub fn list(&self, what: &'static str) -> Result<Items<'a>, EthError> {
+    pub fn list(&self, what: &'static str) -> Result<Items<'a>, RlpDecodeError> {
         if !self.is_list {
-            return Err(EthError::Malformed(what));
+            return Err(RlpDecodeError::Malformed(what));
         }
         Ok(Items { rest: self.payload })
     }
 
     /// The bytes of this string; `Malformed(what)` if it is a list.
-    pub fn bytes(&self, what: &'static str) -> Result<&'a [u8], EthError> {
+    pub fn bytes(&self, what: &'static str) -> Result<&'a [u8], RlpDecodeError> {
         if self.is_list {
-            return Err(EthError::Malformed(what));
+            return Err(RlpDecodeError::Malformed(what));
         }
         Ok(self.payload)
     }
 
     /// A canonical unsigned integer of at most 64 bits: no leading zero byte (so zero is the
     /// empty string), as go-ethereum's decoder also insists.
-    pub fn uint(&self, what: &'static str) -> Result<u64, EthError> {
+    pub fn uint(&self, what: &'static str) -> Result<u64, RlpDecodeError> {
         let bytes = self.bytes(what)?;
         if bytes.len() > 8 || bytes.first() == Some(&0) {
-            return Err(EthError::Malformed(what));
+            return Err(RlpDecodeError::Malformed(what));
         }
         Ok(bytes.iter().fold(0u64, |n, &b| (n << 8) | u64::from(b)))
     }
 
     /// A canonical unsigned integer of at most 256 bits, as 32 big-endian bytes.
-    pub fn uint256(&self, what: &'static str) -> Result<[u8; 32], EthError> {
+    pub fn uint256(&self, what: &'static str) -> Result<[u8; 32], RlpDecodeError> {
         let bytes = self.bytes(what)?;
         if bytes.len() > 32 || bytes.first() == Some(&0) {
-            return Err(EthError::Malformed(what));
+            return Err(RlpDecodeError::Malformed(what));
         }
         let mut out = [0u8; 32];
         out[32 - bytes.len()..].copy_from_slice(bytes);
@@ -148,23 +144,23 @@ impl<'a> Item<'a> {
     }
 
     /// A string of exactly `N` bytes.
-    pub fn fixed<const N: usize>(&self, what: &'static str) -> Result<[u8; N], EthError> {
+    pub fn fixed<const N: usize>(&self, what: &'static str) -> Result<[u8; N], RlpDecodeError> {
         self.bytes(what)?
             .try_into()
-            .map_err(|_| EthError::Malformed(what))
+            .map_err(|_| RlpDecodeError::Malformed(what))
     }
 
     /// A 32-byte hash.
-    pub fn hash(&self, what: &'static str) -> Result<Hash, EthError> {
+    pub fn hash(&self, what: &'static str) -> Result<Hash, RlpDecodeError> {
         self.fixed::<32>(what)
     }
 
     /// A boolean as go-ethereum encodes it: `0x80` is false and `0x01` true; nothing else.
-    pub fn boolean(&self, what: &'static str) -> Result<bool, EthError> {
+    pub fn boolean(&self, what: &'static str) -> Result<bool, RlpDecodeError> {
         match self.raw {
             [0x80] => Ok(false),
             [0x01] => Ok(true),
-            _ => Err(EthError::Malformed(what)),
+            _ => Err(RlpDecodeError::Malformed(what)),
         }
     }
 }
@@ -181,11 +177,11 @@ pub(crate) fn bounded_list<'a>(
     item: Item<'a>,
     what: &'static str,
     max: usize,
-) -> Result<(Items<'a>, usize), EthError> {
+) -> Result<(Items<'a>, usize), RlpDecodeError> {
     let items = item.list(what)?;
     let count = items.count_items()?;
     if count > max {
-        return Err(EthError::TooLarge {
+        return Err(RlpDecodeError::TooLarge {
             what,
             size: count,
             max,
@@ -199,7 +195,7 @@ pub(crate) fn hashes(
     item: Item<'_>,
     what: &'static str,
     max: usize,
-) -> Result<Vec<Hash>, EthError> {
+) -> Result<Vec<Hash>, RlpDecodeError> {
     let (items, count) = bounded_list(item, what, max)?;
     let mut out = Vec::with_capacity(count);
     for h in items {
@@ -229,7 +225,7 @@ impl RawList {
     }
 
     /// A list of these items, each of which must be exactly one canonical RLP item.
-    pub fn from_items<I, T>(items: I) -> Result<Self, EthError>
+    pub fn from_items<I, T>(items: I) -> Result<Self, RlpDecodeError>
     where
         I: IntoIterator<Item = T>,
         T: AsRef<[u8]>,
@@ -238,7 +234,7 @@ impl RawList {
         let mut len = 0;
         for item in items {
             let item = item.as_ref();
-            rlp_strict::validate(item)?;
+            strict::validate(item)?;
             body.extend_from_slice(item);
             len += 1;
         }
@@ -253,7 +249,7 @@ impl RawList {
     }
 
     /// A list read from a validated payload.
-    pub(crate) fn from_item(item: Item<'_>, what: &'static str) -> Result<Self, EthError> {
+    pub(crate) fn from_item(item: Item<'_>, what: &'static str) -> Result<Self, RlpDecodeError> {
         let len = item.list(what)?.count_items()?;
         Ok(RawList {
             encoded: item.raw.to_vec(),
@@ -312,17 +308,20 @@ mod tests {
         assert_eq!(read(&[0x80]), Ok(0));
         assert_eq!(read(&[0x7f]), Ok(127));
         assert_eq!(read(&[0x82, 0x04, 0x57]), Ok(1111));
-        assert_eq!(read(&[0x00]), Err(EthError::Malformed("n")));
-        assert_eq!(read(&[0x82, 0x00, 0x01]), Err(EthError::Malformed("n")));
+        assert_eq!(read(&[0x00]), Err(RlpDecodeError::Malformed("n")));
+        assert_eq!(
+            read(&[0x82, 0x00, 0x01]),
+            Err(RlpDecodeError::Malformed("n"))
+        );
         assert_eq!(
             read(&[0x89, 1, 0, 0, 0, 0, 0, 0, 0, 0]),
-            Err(EthError::Malformed("n"))
+            Err(RlpDecodeError::Malformed("n"))
         );
         assert_eq!(
             read(&[0x88, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
             Ok(u64::MAX)
         );
-        assert_eq!(read(&[0xc0]), Err(EthError::Malformed("n")));
+        assert_eq!(read(&[0xc0]), Err(RlpDecodeError::Malformed("n")));
     }
 
     #[test]
@@ -353,11 +352,5 @@ mod tests {
         assert_eq!(RawList::new().as_rlp(), &[0xc0]);
         assert!(RawList::from_items([&[0x81, 0x01][..]]).is_err());
         assert!(RawList::from_items([&[0x80, 0x80][..]]).is_err());
-    }
-
-    #[test]
-    fn oversized_payload_is_refused_before_parsing() {
-        let big = vec![0u8; MESSAGE_SIZE_MAX + 1];
-        assert!(matches!(top(&big), Err(EthError::TooLarge { .. })));
     }
 }

@@ -12,7 +12,9 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::broadcast::{Announced, BlockPlan, Broadcaster, announcement_packs};
 use super::tx_fetcher::{FetchAction, TxFetcher};
-use super::{EthMessage, HashesRequest, NewPooledTransactionHashes, RawList, RawResponse};
+use crate::eth::wire::{
+    EthMessage, HashesRequest, NewPooledTransactionHashes, RawList, RawResponse,
+};
 use crate::tx::pool::{Pool, PoolConfig};
 use crate::tx::validate::{Checked, Rules, validate, validate_unless_known};
 use crate::tx::{Hash, PoolTx};

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fmt;
 
 use super::broadcast::PeerId;
-use super::{ANNOUNCEMENTS_COUNT_MAX, Hash};
+use crate::eth::wire::{ANNOUNCEMENTS_COUNT_MAX, Hash};
 
 /// How long an announced hash waits for the full transaction to be pushed before it is
 /// requested: go-ethereum's `txArriveTimeout` (500 ms), a few network latencies.

@@ -10,9 +10,10 @@
 //! fields (to link headers, and to check bodies and receipts against their roots), so this
 //! reads those and keeps the hash, which is keccak-256 of the exact bytes received.
 
-use super::wire::{Item, top};
+use super::top;
 use super::{EthError, Hash};
 use crate::crypto::keccak256;
+use crate::rlp::cursor::Item;
 
 /// The fields of a pre-London header (15); later forks append optional ones.
 const LEGACY_FIELD_COUNT: usize = 15;
@@ -57,7 +58,7 @@ impl HeaderInfo {
         let fields = item.list("header is not a list")?;
         let field_count = fields.count_items()?;
         if !(LEGACY_FIELD_COUNT..=HEADER_FIELD_COUNT_MAX).contains(&field_count) {
-            return Err(EthError::Malformed("header field count"));
+            return Err(EthError::malformed("header field count"));
         }
         let mut f = fields;
         let parent_hash = f.field("header parent-hash")?.hash("header parent-hash")?;
@@ -186,7 +187,7 @@ mod tests {
     fn short_headers_are_refused() {
         assert_eq!(
             HeaderInfo::parse(&header(14, 1)),
-            Err(EthError::Malformed("header field count"))
+            Err(EthError::malformed("header field count"))
         );
         assert!(HeaderInfo::parse(&[0x80]).is_err());
     }

@@ -1,5 +1,5 @@
-//! The vocabulary of a sync run (devp2p caps/eth.md "Chain Synchronization"): what a peer can
-//! serve ([`PeerView`]), what one request asks for ([`Want`]), what a run reports ([`Event`]),
+//! The vocabulary of a sync run (devp2p caps/eth.md "Chain Synchronization"): the syncer's
+//! tunables ([`SyncConfig`]), what a peer can serve ([`PeerView`]), what one request asks for ([`Want`]), what a run reports ([`Event`]),
 //! and which peers failed a work item ([`Fails`]), which decides who is asked next.
 //!
 //! A peer that answered empty or timed out once is asked for the item again only when no other
@@ -7,9 +7,11 @@
 //! an item, nobody has it: the downloader then stores a block without its receipts, lowers the
 //! target below headers nobody has, or fails the run for a body nobody has.
 
-use super::EthVersion;
-use super::Hash;
-use super::syncer::PeerId;
+use crate::eth::wire::EthVersion;
+use crate::eth::wire::Hash;
+
+/// The event loop's connection id.
+pub type PeerId = u64;
 
 /// The most peers one work item remembers as having failed it. Beyond this the oldest is
 /// forgotten (it may then be asked again, which costs at most one more failed request).
@@ -18,6 +20,61 @@ const FAILS_PEERS_MAX: usize = 16;
 /// An item a peer failed this many times is never asked of it again: a peer that answered
 /// empty twice for an item it should have does not have it.
 const FAILS_GIVE_UP: u8 = 2;
+
+/// The syncer's tunables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncConfig {
+    /// A new peer starts a sync when at least this many peers are connected: 5, go-ethereum's
+    /// `minPeers` for its chain syncer.
+    pub min_peers: usize,
+    /// Every this many ms a sync starts with the best peer even with fewer peers: 10 s,
+    /// go-ethereum's `forceSyncCycle`.
+    pub force_interval: u64,
+    /// A request unanswered this long (ms) is retried on another peer: 5 s, within
+    /// go-ethereum's adaptive request TTL range.
+    pub request_timeout: u64,
+    /// Headers per request: 192, go-ethereum's `MaxHeaderFetch`.
+    pub headers_per_request: u64,
+    /// Bodies per request: 128, go-ethereum's `MaxBlockFetch`.
+    pub bodies_per_request: usize,
+    /// Receipt lists per request: 64 (go-ethereum asks up to 256; fewer keeps one reply of a
+    /// block-heavy chain near the 2 MiB soft limit).
+    pub receipts_per_request: usize,
+    /// Fetched-but-unwritten blocks at most: 1024. Blocks of today's mainnet average well under
+    /// 200 KB with receipts, so about 200 MB at worst on mainnet and far less on small chains.
+    pub blocks_buffered_max: usize,
+    /// Headers fetched above the written head at most: 2048 (about 1.3 MB of headers).
+    pub headers_buffered_max: usize,
+    /// Blocks per Write: 128, so one write batch stays a few MB.
+    pub write_batch_max: usize,
+    /// Writes handed to the storage thread and not yet confirmed: 2, so one is applied while
+    /// the next is prepared.
+    pub writes_in_flight_max: usize,
+    /// Whether to fetch receipts (a node that serves them needs them).
+    pub receipts: bool,
+    /// Whether the chain is past the merge: peers are then ranked by head number; before it,
+    /// eth/68 peers are ranked by total difficulty first.
+    pub merged: bool,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            min_peers: 5,
+            force_interval: 10_000,
+            request_timeout: 5_000,
+            headers_per_request: 192,
+            bodies_per_request: 128,
+            receipts_per_request: 64,
+            blocks_buffered_max: 1024,
+            headers_buffered_max: 2048,
+            write_batch_max: 128,
+            writes_in_flight_max: 2,
+            receipts: true,
+            merged: true,
+        }
+    }
+}
 
 /// What a peer can serve, as the syncer knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

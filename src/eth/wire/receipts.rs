@@ -20,9 +20,10 @@
 
 use rlp::RlpStream;
 
-use super::wire::{Item, hashes, top};
+use super::top;
 use super::{EthError, EthVersion, Hash, LOG_TOPICS_COUNT_MAX, REQUEST_HASHES_COUNT_MAX, RawList};
 use crate::crypto::keccak256;
+use crate::rlp::cursor::{Item, hashes};
 
 /// The 2048-bit logs bloom, as it appears in headers and consensus receipts.
 pub type Bloom = [u8; 256];
@@ -107,11 +108,11 @@ fn decode_log(item: Item<'_>) -> Result<Log, EthError> {
     let topic_items = f.field("log topics")?.list("log topics")?;
     let count = topic_items.count_items()?;
     if count > LOG_TOPICS_COUNT_MAX {
-        return Err(EthError::TooLarge {
-            what: "log topics",
-            size: count,
-            max: LOG_TOPICS_COUNT_MAX,
-        });
+        return Err(EthError::too_large(
+            "log topics",
+            count,
+            LOG_TOPICS_COUNT_MAX,
+        ));
     }
     let mut topics = Vec::with_capacity(count);
     for t in topic_items {
@@ -135,7 +136,7 @@ fn decode_status(item: Item<'_>) -> Result<Vec<u8>, EthError> {
     let status = item.bytes("receipt post-state-or-status")?;
     // A status is 0 or 1 byte, a pre-Byzantium post-state root 32 (go-ethereum checks the same).
     if status.len() > 1 && status.len() != 32 {
-        return Err(EthError::Malformed("receipt post-state-or-status"));
+        return Err(EthError::malformed("receipt post-state-or-status"));
     }
     Ok(status.to_vec())
 }
@@ -151,7 +152,7 @@ impl Receipt {
     pub fn from_consensus(rlp: &[u8]) -> Result<Receipt, EthError> {
         let (receipt, received) = Self::decode_consensus(top(rlp)?)?;
         if received != receipt.bloom() {
-            return Err(EthError::Malformed("receipt bloom does not match its logs"));
+            return Err(EthError::malformed("receipt bloom does not match its logs"));
         }
         Ok(receipt)
     }
@@ -162,7 +163,7 @@ impl Receipt {
         let tx_type = u8::try_from(tx_type)
             .ok()
             .filter(|&t| u64::from(t) <= TX_TYPE_MAX)
-            .ok_or(EthError::Malformed("receipt tx-type"))?;
+            .ok_or(EthError::malformed("receipt tx-type"))?;
         let post_state_or_status = decode_status(f.field("receipt post-state-or-status")?)?;
         let cumulative_gas = f
             .field("receipt cumulative-gas")?
@@ -186,13 +187,13 @@ impl Receipt {
         let bytes = item.payload;
         let (&tx_type, inner) = bytes
             .split_first()
-            .ok_or(EthError::Malformed("empty typed receipt"))?;
+            .ok_or(EthError::malformed("empty typed receipt"))?;
         if tx_type == 0 || u64::from(tx_type) > TX_TYPE_MAX {
-            return Err(EthError::Malformed("typed receipt type"));
+            return Err(EthError::malformed("typed receipt type"));
         }
         let inner = top(inner)?;
         if !inner.is_list {
-            return Err(EthError::Malformed("typed receipt payload is not a list"));
+            return Err(EthError::malformed("typed receipt payload is not a list"));
         }
         Self::decode_consensus_list(tx_type, inner)
     }
@@ -410,7 +411,7 @@ impl Receipts {
                     ReceiptForm::Consensus => {
                         let (receipt, received) = Receipt::decode_consensus(r?)?;
                         if received != receipt.bloom() {
-                            return Err(EthError::Malformed(
+                            return Err(EthError::malformed(
                                 "receipt bloom does not match its logs",
                             ));
                         }
@@ -499,6 +500,7 @@ impl Receipts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rlp::RlpDecodeError;
 
     fn sample(tx_type: u8) -> Receipt {
         Receipt {
@@ -562,7 +564,7 @@ mod tests {
         wrapped.append(&value.as_slice());
         assert_eq!(
             Receipt::from_consensus(&wrapped.out()),
-            Err(EthError::Malformed("receipt bloom does not match its logs"))
+            Err(EthError::malformed("receipt bloom does not match its logs"))
         );
     }
 
@@ -572,7 +574,7 @@ mod tests {
         r.logs[0].topics = vec![[0; 32]; LOG_TOPICS_COUNT_MAX + 1];
         assert!(matches!(
             Receipt::from_network(&r.to_network()),
-            Err(EthError::TooLarge { .. })
+            Err(EthError::Rlp(RlpDecodeError::TooLarge { .. }))
         ));
     }
 

@@ -15,14 +15,11 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 
 use super::downloader::{Downloader, Outcome};
-use super::sync_work::{Event, PeerView, Want};
-use super::{BlockOrigin, EthMessage, EthVersion, GetBlockHeaders, Hash, RawResponse};
+use super::sync_work::{Event, PeerId, PeerView, SyncConfig, Want};
+use crate::chain::block::{Head, StoredBlock};
 use crate::chain::header::U256;
-use crate::chain::store::{Head, StoredBlock};
 use crate::crypto::hex;
-
-/// The event loop's connection id.
-pub type PeerId = u64;
+use crate::eth::wire::{BlockOrigin, EthMessage, EthVersion, GetBlockHeaders, Hash, RawResponse};
 
 /// Timed-out request ids remembered so that their late replies are ignored rather than taken
 /// for unsolicited ones: 1024, a few minutes of requests at a busy sync's pace. An id is
@@ -38,61 +35,6 @@ pub const TIMEOUTS_MAX: u32 = 3;
 /// peer otherwise answers headers, bodies and receipts strictly one after another), while a
 /// slow peer still holds only a few pieces of work.
 pub const REQUESTS_PER_PEER_MAX: usize = 3;
-
-/// The syncer's tunables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SyncConfig {
-    /// A new peer starts a sync when at least this many peers are connected: 5, go-ethereum's
-    /// `minPeers` for its chain syncer.
-    pub min_peers: usize,
-    /// Every this many ms a sync starts with the best peer even with fewer peers: 10 s,
-    /// go-ethereum's `forceSyncCycle`.
-    pub force_interval: u64,
-    /// A request unanswered this long (ms) is retried on another peer: 5 s, within
-    /// go-ethereum's adaptive request TTL range.
-    pub request_timeout: u64,
-    /// Headers per request: 192, go-ethereum's `MaxHeaderFetch`.
-    pub headers_per_request: u64,
-    /// Bodies per request: 128, go-ethereum's `MaxBlockFetch`.
-    pub bodies_per_request: usize,
-    /// Receipt lists per request: 64 (go-ethereum asks up to 256; fewer keeps one reply of a
-    /// block-heavy chain near the 2 MiB soft limit).
-    pub receipts_per_request: usize,
-    /// Fetched-but-unwritten blocks at most: 1024. Blocks of today's mainnet average well under
-    /// 200 KB with receipts, so about 200 MB at worst on mainnet and far less on small chains.
-    pub blocks_buffered_max: usize,
-    /// Headers fetched above the written head at most: 2048 (about 1.3 MB of headers).
-    pub headers_buffered_max: usize,
-    /// Blocks per Write: 128, so one write batch stays a few MB.
-    pub write_batch_max: usize,
-    /// Writes handed to the storage thread and not yet confirmed: 2, so one is applied while
-    /// the next is prepared.
-    pub writes_in_flight_max: usize,
-    /// Whether to fetch receipts (a node that serves them needs them).
-    pub receipts: bool,
-    /// Whether the chain is past the merge: peers are then ranked by head number; before it,
-    /// eth/68 peers are ranked by total difficulty first.
-    pub merged: bool,
-}
-
-impl Default for SyncConfig {
-    fn default() -> Self {
-        SyncConfig {
-            min_peers: 5,
-            force_interval: 10_000,
-            request_timeout: 5_000,
-            headers_per_request: 192,
-            bodies_per_request: 128,
-            receipts_per_request: 64,
-            blocks_buffered_max: 1024,
-            headers_buffered_max: 2048,
-            write_batch_max: 128,
-            writes_in_flight_max: 2,
-            receipts: true,
-            merged: true,
-        }
-    }
-}
 
 /// Our chain head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -735,7 +677,7 @@ impl Syncer {
 }
 
 fn msg_name(msg: &EthMessage) -> &'static str {
-    super::message_name(EthVersion::Eth70, msg.id()).unwrap_or("message")
+    crate::eth::wire::message_name(EthVersion::Eth70, msg.id()).unwrap_or("message")
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::cmp::min;
 
 use rlp::RlpStream;
 
-use super::wire::{Item, bounded_list, hashes, top, trim_uint256};
+use super::top;
 use super::{
     ANNOUNCEMENTS_COUNT_MAX, BLOCK_ANNOUNCEMENTS_COUNT_MAX, BLOCK_BODIES_ID, BLOCK_HEADERS_ID,
     BLOCK_RANGE_UPDATE_ID, BlockRangeUpdate, EthError, EthVersion, GET_BLOCK_BODIES_ID,
@@ -20,6 +20,7 @@ use super::{
     POOLED_TRANSACTIONS_ID, RECEIPTS_ID, REQUEST_HASHES_COUNT_MAX, RawList, Receipts,
     SERVE_COUNT_MAX, STATUS_ID, Status, TRANSACTIONS_COUNT_MAX, TRANSACTIONS_ID, message_name,
 };
+use crate::rlp::cursor::{Item, bounded_list, hashes, trim_uint256};
 
 /// Where a GetBlockHeaders query starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,7 +205,7 @@ fn check_transaction(item: Item<'_>) -> Result<(), EthError> {
     }
     match item.payload.first() {
         Some(1..=0x7f) => Ok(()),
-        _ => Err(EthError::Malformed(
+        _ => Err(EthError::malformed(
             "transaction is neither a list nor typed",
         )),
     }
@@ -216,7 +217,7 @@ fn transactions(item: Item<'_>, what: &'static str, max: usize) -> Result<RawLis
     for tx in items {
         check_transaction(tx?)?;
     }
-    RawList::from_item(item, what)
+    Ok(RawList::from_item(item, what)?)
 }
 
 /// Checks a block body: `[txs, ommers]`, or `[txs, ommers, withdrawals]` from Shanghai on.
@@ -236,7 +237,7 @@ fn check_body(item: Item<'_>) -> Result<(), EthError> {
             w?.list("withdrawal is not a list")?;
         }
     }
-    f.end("extra block body fields")
+    Ok(f.end("extra block body fields")?)
 }
 
 /// Reads `[request-id, [item, ...]]`, checking every item with `check`.
@@ -329,7 +330,7 @@ fn new_block(item: Item<'_>) -> Result<NewBlock, EthError> {
     // The rest of a block is a body: transactions, ommers and, from Shanghai, withdrawals.
     let body_items = b.count_items()?;
     if !(2..=3).contains(&body_items) {
-        return Err(EthError::Malformed("NewBlock block field count"));
+        return Err(EthError::malformed("NewBlock block field count"));
     }
     for field in b {
         field?.list("NewBlock block field is not a list")?;
@@ -349,15 +350,15 @@ fn new_pooled_transaction_hashes(item: Item<'_>) -> Result<NewPooledTransactionH
     f.end("extra NewPooledTransactionHashes fields")?;
     let types = types.bytes("NewPooledTransactionHashes types")?;
     if types.len() > ANNOUNCEMENTS_COUNT_MAX {
-        return Err(EthError::TooLarge {
+        return Err(EthError::too_large(
             what,
-            size: types.len(),
-            max: ANNOUNCEMENTS_COUNT_MAX,
-        });
+            types.len(),
+            ANNOUNCEMENTS_COUNT_MAX,
+        ));
     }
     let sizes_items = sizes.list("NewPooledTransactionHashes sizes")?;
     if sizes_items.count_items()? != types.len() {
-        return Err(EthError::Malformed(
+        return Err(EthError::malformed(
             "NewPooledTransactionHashes lists differ in length",
         ));
     }
@@ -366,12 +367,12 @@ fn new_pooled_transaction_hashes(item: Item<'_>) -> Result<NewPooledTransactionH
         let size = s?.uint("NewPooledTransactionHashes size")?;
         size_values.push(
             u32::try_from(size)
-                .map_err(|_| EthError::Malformed("NewPooledTransactionHashes size"))?,
+                .map_err(|_| EthError::malformed("NewPooledTransactionHashes size"))?,
         );
     }
     let hashes = hashes(hash_list, "NewPooledTransactionHashes hashes", types.len())?;
     if hashes.len() != types.len() {
-        return Err(EthError::Malformed(
+        return Err(EthError::malformed(
             "NewPooledTransactionHashes lists differ in length",
         ));
     }
@@ -404,7 +405,7 @@ pub fn decode(version: EthVersion, id: u64, payload: &[u8]) -> Result<EthMessage
         }
         GET_BLOCK_HEADERS_ID => EthMessage::GetBlockHeaders(get_block_headers(item)?),
         BLOCK_HEADERS_ID => EthMessage::BlockHeaders(raw_response(item, "BlockHeaders", |h| {
-            h.list("header is not a list").map(drop)
+            Ok(h.list("header is not a list").map(drop)?)
         })?),
         GET_BLOCK_BODIES_ID => EthMessage::GetBlockBodies(hashes_request(item, "GetBlockBodies")?),
         BLOCK_BODIES_ID => EthMessage::BlockBodies(raw_response(item, "BlockBodies", check_body)?),
@@ -490,7 +491,7 @@ pub fn encode(version: EthVersion, msg: &EthMessage) -> Result<(u64, Vec<u8>), E
         }
         EthMessage::NewPooledTransactionHashes(a) => {
             if a.sizes.len() != a.types.len() || a.hashes.len() != a.types.len() {
-                return Err(EthError::Malformed(
+                return Err(EthError::malformed(
                     "NewPooledTransactionHashes lists differ in length",
                 ));
             }
@@ -516,6 +517,7 @@ pub fn encode(version: EthVersion, msg: &EthMessage) -> Result<(u64, Vec<u8>), E
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rlp::RlpDecodeError;
 
     #[test]
     fn ids_outside_the_version_are_refused() {
@@ -577,7 +579,7 @@ mod tests {
                 NEW_POOLED_TRANSACTION_HASHES_ID,
                 &s.out()
             ),
-            Err(EthError::Malformed(_))
+            Err(EthError::Rlp(RlpDecodeError::Malformed(_)))
         ));
         assert!(
             encode(
