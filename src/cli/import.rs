@@ -1,6 +1,6 @@
 //! `ethpeer import FILE.rlp [--receipts FILE]` and `ethpeer export FILE.rlp [FIRST LAST]`: move
 //! blocks between concatenated-RLP files (go-ethereum's `geth import` / `geth export` format) and
-//! the chain store at `<datadir>/chain`.
+//! the chain store in the datadir's database (`<datadir>/db`).
 //!
 //! Import reads the file block by block with bounded memory, verifies each block
 //! ([`ethpeer::chain::verify::verify_block`]) and its link to the one before (the first must
@@ -44,7 +44,7 @@ pub struct ImportArgs {
     /// a file of concatenated RLP receipts lists (consensus encoding), one per block
     #[argh(option)]
     pub receipts: Option<PathBuf>,
-    /// data directory (default: ~/.ethpeer); the store is <datadir>/chain
+    /// data directory (default: ~/.ethpeer); the store is in <datadir>/db
     #[argh(option)]
     pub datadir: Option<PathBuf>,
     /// genesis.json (geth format) to initialise a fresh store with
@@ -62,7 +62,7 @@ pub struct ExportArgs {
     /// FIRST LAST: the block numbers to export (default: 0 to the head)
     #[argh(positional)]
     pub range: Vec<u64>,
-    /// data directory (default: ~/.ethpeer); the store is <datadir>/chain
+    /// data directory (default: ~/.ethpeer); the store is in <datadir>/db
     #[argh(option)]
     pub datadir: Option<PathBuf>,
 }
