@@ -1,10 +1,21 @@
-//! ethpeer: a lightweight Ethereum devp2p node.
+//! ethpeer: a lightweight Ethereum devp2p node. Arrows point down only; `tests/tidy.rs`
+//! enforces it.
 //!
-//! The protocol logic lives in sans-IO cores (no sockets, no clock, no global RNG, no async):
-//! [`crypto`], [`rlp`], [`enode`], [`enr`], [`rlpx`], [`p2p`], [`dial`], [`discv4`],
-//! [`chain`] and [`eth`].
-//! The imperative shell (the event loop, the per-connection tasks, the CLI) turns I/O into calls on
-//! those cores. ARCHITECTURE.md is the map.
+//! ```text
+//! server      the shell: event loop, connection and UDP tasks, services, start(Config) -> NodeHandle
+//!   |
+//! node dial   the node's peer state and admission, the dial scheduler        (sans-IO cores,
+//! discv4      discovery v4: packets, table, lookups                           no clock, no
+//! eth tx      eth protocol: wire codecs, sync, tx propagation; the tx pool    sockets, no
+//! chain       blocks, verification, genesis, fork id, trie (store files: storage)  global RNG)
+//! p2p rlpx    base protocol and session policy; the RLPx handshake and frames
+//! enr enode   node records and URLs
+//! rlp crypto  codecs and keys at the bottom (also netutil, rng)
+//! nodedb      the node database (its handle and fjall file are storage)
+//! log         the shell's log lines
+//! ```
+//!
+//! A program starts a node with [`server::start`]. ARCHITECTURE.md is the map.
 
 pub mod chain;
 pub mod crypto;
