@@ -12,6 +12,7 @@
 //! enr enode   node records and URLs
 //! rlp crypto  codecs and keys at the bottom (also netutil, rng)
 //! nodedb      the node database (its handle and fjall file are storage)
+//! storage     the datadir's one fjall database and the storage thread the stores' handles use
 //! log         the shell's log lines
 //! ```
 //!
