@@ -14,9 +14,9 @@
 //! // Two nodes in one process, on loopback, without discovery or a datadir.
 //! let a = server::start(Config::ephemeral()).unwrap();
 //! let b = server::start(Config::ephemeral()).unwrap();
-//! let added = a.subscribe().unwrap();
+//! let added = b.subscribe().unwrap();
 //! b.add_peer(a.enode()).unwrap();
-//! // `a` hears of the session `b` dialed...
+//! // `b` dials `a` and tells its subscribers once the session is admitted...
 //! let notice = futures_lite::future::block_on(futures_lite::future::or(
 //!     async { added.recv().await.ok() },
 //!     async {
@@ -24,8 +24,8 @@
 //!         None
 //!     },
 //! ));
-//! assert!(matches!(notice, Some(server::PeerNotice::Added { id, .. }) if id == b.enode().node_id()));
-//! // ...and `b` lists `a` among its peers.
+//! assert!(matches!(notice, Some(server::PeerNotice::Added { id, .. }) if id == a.enode().node_id()));
+//! // ...by which time `a` is among its peers (the loop answers in order).
 //! assert_eq!(b.peers().unwrap()[0].id, a.enode().node_id());
 //! a.shutdown();
 //! b.shutdown();
