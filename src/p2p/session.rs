@@ -36,7 +36,9 @@ pub enum Verdict {
     RemoteDisconnect(DisconnectReason),
     /// A Ping: answer Pong.
     Pong,
-    /// Nothing to do (a Pong, or a base-protocol id we do not use).
+    /// The remote's Pong to our Ping: nothing to do but note it.
+    PongReceived,
+    /// Nothing to do (a base-protocol id we do not use).
     Ignore,
     /// Capability `cap` (an index into the session's ranges) gets this message, decompressed.
     Deliver {
@@ -88,7 +90,7 @@ impl Session {
         }
         match (code, cap) {
             (p2p::PING_ID, _) => Verdict::Pong,
-            (p2p::PONG_ID, _) => Verdict::Ignore,
+            (p2p::PONG_ID, _) => Verdict::PongReceived,
             (p2p::HELLO_ID, _) => disconnect(
                 DisconnectReason::BreachOfProtocol,
                 "Second Hello from peer".into(),
@@ -179,7 +181,10 @@ mod tests {
             let enc = |b: &[u8]| if snappy { compressed(b) } else { b.to_vec() };
             let empty_list = enc(&[0xc0]);
             assert_eq!(s.handle_frame(p2p::PING_ID, &empty_list), Verdict::Pong);
-            assert_eq!(s.handle_frame(p2p::PONG_ID, &empty_list), Verdict::Ignore);
+            assert_eq!(
+                s.handle_frame(p2p::PONG_ID, &empty_list),
+                Verdict::PongReceived
+            );
             assert_eq!(
                 reason(s.handle_frame(p2p::HELLO_ID, &empty_list)),
                 Some(DisconnectReason::BreachOfProtocol),

@@ -487,9 +487,7 @@ async fn read_loop(
                     return Some(CloseReason::Failed("peer too slow: not reading".into()));
                 }
             }
-            Verdict::Ignore if code == p2p::PONG_ID => {
-                log::trace("Received pong", &[("conn", &conn)]);
-            }
+            Verdict::PongReceived => log::trace("Received pong", &[("conn", &conn)]),
             Verdict::Ignore => {}
             Verdict::Disconnect { reason, why } => {
                 log::debug(

@@ -285,13 +285,7 @@ impl NodeHandle {
     /// [`NOTICE_QUEUE_MAX`] notices behind is dropped: its channel closes.
     pub fn subscribe(&self) -> Result<Receiver<PeerNotice>, HandleError> {
         let (tx, rx) = async_channel::bounded(NOTICE_QUEUE_MAX);
-        self.control.try_send(Control::Subscribe(tx)).map_err(|e| {
-            if e.is_full() {
-                HandleError::Busy
-            } else {
-                HandleError::Stopped
-            }
-        })?;
+        self.post(Control::Subscribe(tx))?;
         Ok(rx)
     }
 
@@ -312,14 +306,19 @@ impl NodeHandle {
     /// Sends one request and waits for its answer.
     fn ask<T>(&self, make: impl FnOnce(Sender<T>) -> Control) -> Result<T, HandleError> {
         let (tx, rx) = async_channel::bounded(1);
-        self.control.try_send(make(tx)).map_err(|e| {
+        self.post(make(tx))?;
+        rx.recv_blocking().map_err(|_| HandleError::Stopped)
+    }
+
+    /// Queues a request without waiting: a full queue is "busy", a closed one "stopped".
+    fn post(&self, c: Control) -> Result<(), HandleError> {
+        self.control.try_send(c).map_err(|e| {
             if e.is_full() {
                 HandleError::Busy
             } else {
                 HandleError::Stopped
             }
-        })?;
-        rx.recv_blocking().map_err(|_| HandleError::Stopped)
+        })
     }
 }
 

@@ -16,7 +16,7 @@
 
 use std::any::Any;
 use std::marker::PhantomData;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -72,7 +72,9 @@ impl Parts {
 /// The storage thread of one database; shared by its clients, joined when the last one goes.
 pub struct Worker {
     tx: Sender<Job>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    /// Taken and joined when the last client drops the worker (`Drop` has `&mut self`, so no
+    /// lock is needed).
+    thread: Option<JoinHandle<()>>,
     next_slot: std::sync::atomic::AtomicUsize,
     db: Db,
 }
@@ -97,7 +99,7 @@ impl Worker {
             .spawn(move || run(&thread_db, &rx))?;
         let worker = Arc::new(Worker {
             tx,
-            thread: Mutex::new(Some(thread)),
+            thread: Some(thread),
             next_slot: std::sync::atomic::AtomicUsize::new(0),
             db: db.clone(),
         });
@@ -135,12 +137,7 @@ impl Drop for Worker {
     fn drop(&mut self) {
         // Queued jobs still run; then the thread syncs the database and ends.
         self.tx.close();
-        let thread = self
-            .thread
-            .get_mut()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some(thread) = thread
+        if let Some(thread) = self.thread.take()
             && thread.join().is_err()
         {
             log::error("Storage thread panicked", &[]);

@@ -5,9 +5,7 @@
 use super::Server;
 use crate::dial::ConnKind;
 use crate::log;
-use crate::server::control::{
-    ChainInfo, Control, NOTICE_QUEUE_MAX, PeerInfo, PeerNotice, SUBSCRIBERS_MAX,
-};
+use crate::server::control::{ChainInfo, Control, PeerInfo, PeerNotice, SUBSCRIBERS_MAX};
 
 impl Server {
     /// Answers one request.
@@ -85,8 +83,7 @@ impl Server {
 
     /// Tells every subscriber; one whose queue is full (or gone) is dropped.
     pub(super) fn notify(&mut self, notice: PeerNotice) {
-        // Each subscriber's channel holds NOTICE_QUEUE_MAX notices: full means it fell behind.
-        let _ = NOTICE_QUEUE_MAX;
+        // Each subscriber's channel holds `NOTICE_QUEUE_MAX` notices: full means it fell behind.
         self.subscribers
             .retain(|tx| tx.try_send(notice.clone()).is_ok());
     }
