@@ -18,7 +18,7 @@ use super::{BlockHashNumber, BlockRangeUpdate, EthMessage, EthVersion, NewBlock,
 use crate::chain::block::{Head, StoredBlock};
 use crate::chain::header::{Header, U256};
 use crate::chain::spec::ChainSpec;
-use crate::p2p::DisconnectReason;
+use crate::p2p::Fault;
 use crate::tx::pool::PoolConfig;
 use crate::tx::validate::{Fork, Rules, TX_GAS_LIMIT_CAP};
 
@@ -34,10 +34,10 @@ pub const RANGE_UPDATE_BLOCKS: u64 = 32;
 pub enum EthAction {
     /// Send this message to the peer.
     Send { peer: PeerId, msg: EthMessage },
-    /// Disconnect the peer with this reason; `why` is for the log.
+    /// Disconnect the peer for this fault; `why` is for the log.
     Disconnect {
         peer: PeerId,
-        reason: DisconnectReason,
+        fault: Fault,
         why: String,
     },
     /// Write these verified blocks (contiguous, continuing the head) in one atomic batch, then
@@ -267,13 +267,13 @@ impl EthManager {
         match msg {
             EthMessage::Status(_) => {
                 // The task refuses a second Status itself; one here is a bug upstream.
-                self.disconnect(peer, DisconnectReason::SubprotocolError, "second Status");
+                self.disconnect(peer, Fault::CapabilityBreach, "second Status");
             }
             EthMessage::BlockRangeUpdate(r) => {
                 if !p.version.has_block_range() {
                     self.disconnect(
                         peer,
-                        DisconnectReason::SubprotocolError,
+                        Fault::CapabilityBreach,
                         "BlockRangeUpdate before eth/69",
                     );
                 } else if r.earliest > r.latest {
@@ -281,7 +281,7 @@ impl EthManager {
                         "invalid block range: earliest {} > latest {}",
                         r.earliest, r.latest
                     );
-                    self.disconnect(peer, DisconnectReason::SubprotocolError, &why);
+                    self.disconnect(peer, Fault::CapabilityBreach, &why);
                 } else {
                     p.range = Some(r);
                     if let Some(s) = self.syncer.as_mut() {
@@ -295,14 +295,14 @@ impl EthManager {
                     None => Err("reply to a request we never sent".to_string()),
                 };
                 if let Err(why) = result {
-                    self.disconnect(peer, DisconnectReason::SubprotocolError, &why);
+                    self.disconnect(peer, Fault::CapabilityBreach, &why);
                 }
             }
             EthMessage::NewBlock(_) | EthMessage::NewBlockHashes(_) if self.post_merge() => {
                 // EIP-3675: after the Merge, block gossip belongs to the consensus layer.
                 self.disconnect(
                     peer,
-                    DisconnectReason::SubprotocolError,
+                    Fault::CapabilityBreach,
                     "block announcement after the Merge",
                 );
             }
@@ -317,7 +317,7 @@ impl EthManager {
                 }
                 Err(e) => {
                     let why = format!("NewBlock: {e}");
-                    self.disconnect(peer, DisconnectReason::SubprotocolError, &why);
+                    self.disconnect(peer, Fault::CapabilityBreach, &why);
                 }
             },
             EthMessage::NewBlockHashes(list) => {
@@ -512,7 +512,7 @@ impl EthManager {
                 TxOut::Send { peer, msg } => EthAction::Send { peer, msg },
                 TxOut::Disconnect { peer, why } => EthAction::Disconnect {
                     peer,
-                    reason: DisconnectReason::UselessPeer,
+                    fault: Fault::CapabilityUseless,
                     why,
                 },
                 TxOut::Journal(bytes) => EthAction::Journal(bytes),
@@ -542,11 +542,11 @@ impl EthManager {
         }
     }
 
-    fn disconnect(&mut self, peer: PeerId, reason: DisconnectReason, why: &str) {
+    fn disconnect(&mut self, peer: PeerId, fault: Fault, why: &str) {
         if self.peers.contains_key(&peer) {
             self.actions.push_back(EthAction::Disconnect {
                 peer,
-                reason,
+                fault,
                 why: why.to_string(),
             });
         }
@@ -562,7 +562,7 @@ impl EthManager {
                 SyncAction::Request { peer, msg } => EthAction::Send { peer, msg },
                 SyncAction::Drop { peer, why } => EthAction::Disconnect {
                     peer,
-                    reason: DisconnectReason::UselessPeer,
+                    fault: Fault::CapabilityUseless,
                     why,
                 },
                 SyncAction::Write(blocks) => {
@@ -698,7 +698,7 @@ mod tests {
                 a.as_slice(),
                 [EthAction::Disconnect {
                     peer: 1,
-                    reason: DisconnectReason::SubprotocolError,
+                    fault: Fault::CapabilityBreach,
                     ..
                 }]
             ),

@@ -7,12 +7,14 @@
 
 pub mod capability;
 pub mod disconnect;
+pub mod fault;
 pub mod hello;
 pub mod message;
 pub mod session;
 
 pub use capability::{Capability, LocalCapability, SharedCapability, match_capabilities};
 pub use disconnect::DisconnectReason;
+pub use fault::Fault;
 pub use hello::Hello;
 pub use message::P2pMessage;
 

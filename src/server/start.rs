@@ -57,7 +57,7 @@ use crate::server::control::{
     CONTROL_QUEUE_MAX, ChainInfo, Control, NOTICE_QUEUE_MAX, PeerInfo, PeerNotice,
 };
 use crate::server::datadir::Datadir;
-use crate::server::eth_service::EthService;
+use crate::server::eth::{EthProtocol, EthService};
 use crate::server::event_loop::{self, ServerConfig};
 use crate::server::service::{Service, Services};
 
@@ -278,7 +278,23 @@ impl NodeHandle {
 
     /// The head and the pool size, when the node runs eth.
     pub fn chain(&self) -> Result<Option<ChainInfo>, HandleError> {
-        self.ask(Control::Chain)
+        let (tx, rx) = async_channel::bounded(1);
+        let read = move |p: &mut dyn std::any::Any| {
+            if let Some(eth) = p.downcast_mut::<EthProtocol>() {
+                let head = eth.manager().head();
+                let _ = tx.try_send(ChainInfo {
+                    head_number: head.number,
+                    head_hash: head.hash,
+                    pool_size: eth.manager().pool_len(),
+                });
+            }
+        };
+        self.post(Control::Protocol {
+            name: "eth",
+            run: Box::new(read),
+        })?;
+        // No eth protocol: the loop drops the request, and with it the sender.
+        Ok(rx.recv_blocking().ok())
     }
 
     /// Peer added / dropped notices from now on. A subscriber that falls
@@ -482,25 +498,11 @@ async fn assemble(
     datadir: Option<&Path>,
     control: Receiver<Control>,
 ) -> Result<(Node, ServerConfig, Started), StartError> {
-    let eth = services.take_eth();
-    // Our record carries the eth entry (EIP-2124 fork id at our head), so that others can
-    // judge us before they dial.
-    let enr_entries = match &eth {
-        Some(setup) => {
-            let head = setup.manager.head();
-            log::info(
-                "Loaded most recent local block",
-                &[
-                    ("number", &head.number),
-                    ("hash", &format!("0x{}", hex(&head.hash))),
-                    ("age", &head_age(head.time)),
-                ],
-            );
-            let fork_id = setup.manager.spec().enr_eth_entry(head.number, head.time);
-            vec![(b"eth".to_vec(), enr_eth_value(&fork_id))]
-        }
-        None => Vec::new(),
-    };
+    let protocols = services.take_protocols();
+    // Our record carries each capability's entries (eth: the EIP-2124 fork id at our head), so
+    // that others can judge us before they dial.
+    let enr_entries: Vec<(Vec<u8>, Vec<u8>)> =
+        protocols.iter().flat_map(|p| p.enr_entries()).collect();
     let (listener, port, bound_ip) = match sockets.tcp {
         Some(l) => {
             let local = l.local_addr().map_err(io("reading the listen address"))?;
@@ -617,7 +619,7 @@ async fn assemble(
         inbound,
         discovery,
         store,
-        eth,
+        protocols,
         control: Some(control),
     };
     let started = Started {
@@ -627,18 +629,6 @@ async fn assemble(
         record,
     };
     Ok((node, server, started))
-}
-
-/// How old a block with timestamp `time` is, as geth prints it (`3d2h`, `5m10s`, `12s`).
-fn head_age(time: u64) -> String {
-    let secs = (unix_ms() / 1000).saturating_sub(time);
-    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
-    match (d, h, m) {
-        (0, 0, 0) => format!("{s}s"),
-        (0, 0, _) => format!("{m}m{s}s"),
-        (0, _, _) => format!("{h}h{m}m"),
-        _ => format!("{d}d{h}h"),
-    }
 }
 
 /// Writes `bytes` to a temporary file beside `path`, syncs it and renames it into place, so a
@@ -666,15 +656,6 @@ fn node_store(db: NodeDbHandle) -> Box<dyn FnMut(StoreOp)> {
             StoreOp::Enr { id, record } => db.set_enr(id, record),
         };
     })
-}
-
-/// The ENR `eth` entry's value: `[[fork-hash, fork-next]]` (EIP-2124, devp2p enr-entries/eth.md).
-fn enr_eth_value(fork_id: &crate::enr::ForkId) -> Vec<u8> {
-    let mut s = rlp::RlpStream::new_list(1);
-    s.begin_list(2);
-    s.append(&fork_id.hash.as_slice());
-    s.append(&fork_id.next);
-    s.out().to_vec()
 }
 
 /// A discovery node from an enode URL (its UDP endpoint), if it names an IP.
