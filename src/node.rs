@@ -21,17 +21,7 @@ use crate::netutil::Netlist;
 use crate::p2p::session::CapRange;
 use crate::p2p::{Fault, Hello, LocalCapability, SharedCapability, match_capabilities};
 
-/// The loop's name for one connection: a number it hands out in order and never reuses while
-/// the node runs. A newtype so that a connection is never confused with a count, a request id
-/// or a protocol's own peer number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ConnId(pub u64);
-
-impl std::fmt::Display for ConnId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
+pub use crate::p2p::ConnId;
 
 /// The node's limits and lists, from flags and the datadir.
 #[derive(Debug, Clone)]

@@ -360,8 +360,7 @@ fn the_loop_and_the_connection_task_never_name_a_capability() {
     // Its control: the eth plug-in itself does name eth.
     let eth = rust_files("src/server/eth");
     assert!(
-        eth.iter()
-            .any(|f| code_of(f).lines().any(names_eth)),
+        eth.iter().any(|f| code_of(f).lines().any(names_eth)),
         "the check sees eth where it is named"
     );
 }

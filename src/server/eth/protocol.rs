@@ -98,7 +98,7 @@ impl EthProtocol {
         while let Some(action) = self.manager.poll_action() {
             match action {
                 EthAction::Send { peer, msg } => {
-                    let conn = ConnId(peer);
+                    let conn = peer;
                     if let Some(&(offset, version, _)) = self.sessions.get(&conn) {
                         let wire = EthWire {
                             offset,
@@ -114,8 +114,7 @@ impl EthProtocol {
                         "Dropping eth peer",
                         &[("conn", &peer), ("fault", &fault), ("why", &why)],
                     );
-                    self.out
-                        .push_back((ConnId(peer), Outgoing::Disconnect(fault)));
+                    self.out.push_back((peer, Outgoing::Disconnect(fault)));
                 }
                 EthAction::Write(blocks) => {
                     if let Some(w) = &self.writes
@@ -157,7 +156,7 @@ impl EthProtocol {
         };
         let answer = self
             .manager
-            .handle_status(now, conn.0, version, status)
+            .handle_status(now, conn, version, status)
             .map_err(|err| err.to_string());
         match &answer {
             Ok(()) => log::debug(
@@ -193,7 +192,7 @@ impl Protocol for EthProtocol {
         self.sessions
             .insert(peer.conn, (cap.offset, version, peer.id));
         if peer.named {
-            self.manager.prefer_peer(peer.conn.0);
+            self.manager.prefer_peer(peer.conn);
         }
         let status = self.manager.status_for(version);
         Some(Box::new(EthSession::new(
@@ -216,7 +215,7 @@ impl Protocol for EthProtocol {
             }
             (EthEvent::Message(msg), Some(conn)) => {
                 if self.sessions.contains_key(&conn) {
-                    self.manager.handle_message(now, conn.0, *msg);
+                    self.manager.handle_message(now, conn, *msg);
                 }
             }
             (EthEvent::Written(result), None) => self.manager.handle_written(now, result),
@@ -232,7 +231,7 @@ impl Protocol for EthProtocol {
 
     fn handle_closed(&mut self, now: Millis, conn: ConnId) {
         if self.sessions.remove(&conn).is_some() {
-            self.manager.handle_closed(now, conn.0);
+            self.manager.handle_closed(now, conn);
         }
     }
 
