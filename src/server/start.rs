@@ -34,6 +34,7 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use async_channel::{Receiver, Sender};
@@ -49,6 +50,7 @@ use crate::eth::EthVersion;
 use crate::eth::manager::EthConfig;
 use crate::log;
 use crate::node::{Node, NodeConfig};
+use crate::nodedb::NodeDb;
 use crate::nodedb::handle::{HandleConfig, NodeDbHandle};
 use crate::nodedb::{NodeRecord, SEED_AGE_MAX};
 use crate::p2p::{Hello, P2P_VERSION};
@@ -60,6 +62,7 @@ use crate::server::datadir::Datadir;
 use crate::server::eth::{EthProtocol, EthService};
 use crate::server::event_loop::{self, ServerConfig};
 use crate::server::service::{Service, Services};
+use crate::storage::{Db, Worker};
 
 /// Nodes the discovery table starts from, at most (the node database's newest).
 const SEED_NODES_MAX: usize = 256;
@@ -426,8 +429,22 @@ fn run(
     shutdown: impl Future<Output = ()>,
     started: impl FnOnce(Result<Started, StartError>),
 ) {
+    // One database and one storage thread for the datadir, shared by the chain store and the
+    // node database (opened here once, so nothing needs a registry of open databases).
+    let storage = match c
+        .datadir
+        .as_ref()
+        .map(|dd| open_storage(&dd.path))
+        .transpose()
+    {
+        Ok(s) => s,
+        Err(e) => {
+            started(Err(e));
+            return;
+        }
+    };
     let mut services: Vec<Box<dyn Service>> = Vec::new();
-    if let (Some(plan), Some(dd)) = (c.eth.take(), &c.datadir) {
+    if let (Some(plan), Some(dd), Some(storage)) = (c.eth.take(), &c.datadir, &storage) {
         log::info(
             "Initialising Ethereum protocol",
             &[
@@ -439,6 +456,7 @@ fn run(
         );
         services.push(Box::new(EthService::new(
             dd.path.clone(),
+            storage.clone(),
             plan.spec,
             plan.versions,
             plan.config,
@@ -460,6 +478,7 @@ fn run(
             sockets,
             &mut services,
             datadir.as_ref().map(|d| &*d.path),
+            storage.as_ref(),
             control,
         )
         .await;
@@ -486,8 +505,17 @@ fn run(
         }
     }));
     services.stop_all();
+    // The storage thread syncs the database as it ends; then the datadir lock goes.
+    drop(storage);
     drop(datadir);
     log::info("Node stopped", &[]);
+}
+
+/// Opens the datadir's database and starts its storage thread.
+fn open_storage(datadir: &Path) -> Result<(Db, Arc<Worker>), StartError> {
+    let db = Db::open(datadir).map_err(|e| StartError::Service(format!("database: {e}")))?;
+    let worker = Worker::spawn(&db).map_err(io("starting the storage thread"))?;
+    Ok((db, worker))
 }
 
 /// Builds discovery, the node database's seeds, Hello and the loop's configuration.
@@ -496,6 +524,7 @@ async fn assemble(
     sockets: Sockets,
     services: &mut Services,
     datadir: Option<&Path>,
+    storage: Option<&(Db, Arc<Worker>)>,
     control: Receiver<Control>,
 ) -> Result<(Node, ServerConfig, Started), StartError> {
     let protocols = services.take_protocols();
@@ -543,8 +572,9 @@ async fn assemble(
             let mut d = Discovery::new(c.key.clone(), disc_config, unix_ms())
                 .map_err(|e| StartError::Discovery(format!("our node record: {e}")))?;
             // The node database remembers who answered us; the table starts from it.
-            if let Some(path) = datadir {
-                let db = NodeDbHandle::open(path, HandleConfig::default())
+            if let Some((db, worker)) = storage {
+                let db = NodeDb::on(db.clone())
+                    .and_then(|n| NodeDbHandle::spawn_on(n, HandleConfig::default(), worker))
                     .map_err(|e| StartError::Discovery(format!("node database: {e}")))?;
                 let seeds = db
                     .seed_nodes(unix_ms() / 1000, SEED_AGE_MAX, SEED_NODES_MAX)

@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::chain::header::Header;
 use crate::chain::spec::ChainSpec;
@@ -18,12 +19,15 @@ use crate::p2p::{Capability, LocalCapability};
 use crate::server::eth::EthProtocol;
 use crate::server::protocol::Protocol;
 use crate::server::service::Service;
+use crate::storage::{Db, Worker};
 use crate::tx::journal::{JOURNAL_FILE, Journal};
 use async_channel::Sender;
 
 /// The eth service: a chain store and the protocol manager on top of it.
 pub struct EthService {
     datadir: PathBuf,
+    /// The datadir's one database and storage thread, shared with the node database.
+    storage: (Db, Arc<Worker>),
     spec: ChainSpec,
     versions: Vec<EthVersion>,
     config: EthConfig,
@@ -33,9 +37,11 @@ pub struct EthService {
 }
 
 impl EthService {
-    /// A service for `spec` with its store under `datadir`, offering `versions`.
+    /// A service for `spec` with its store in `storage` (the database of `datadir` and its
+    /// storage thread), offering `versions`.
     pub fn new(
         datadir: PathBuf,
+        storage: (Db, Arc<Worker>),
         spec: ChainSpec,
         versions: Vec<EthVersion>,
         config: EthConfig,
@@ -43,6 +49,7 @@ impl EthService {
     ) -> EthService {
         EthService {
             datadir,
+            storage,
             spec,
             versions,
             config,
@@ -119,7 +126,7 @@ impl Service for EthService {
     }
 
     fn start(&mut self) -> Result<(), String> {
-        let store = ChainStore::open(&self.datadir).map_err(|e| e.to_string())?;
+        let store = ChainStore::on(self.storage.0.clone()).map_err(|e| e.to_string())?;
         let head = store
             .init_genesis(&self.spec.genesis_header)
             .map_err(|e| format!("{e} (this datadir holds another chain)"))?;
@@ -129,7 +136,8 @@ impl Service for EthService {
             Err(e) => return Err(e.to_string()),
         };
         let time = head_header.timestamp;
-        let handle = ChainStoreHandle::spawn(store).map_err(|e| e.to_string())?;
+        let handle =
+            ChainStoreHandle::spawn_on(store, &self.storage.1).map_err(|e| e.to_string())?;
         let head = ChainHead {
             number: head.number,
             hash: head.hash,
