@@ -71,9 +71,11 @@ pub enum SyncAction {
     /// Verified blocks, contiguous, in order, continuing the head; write them atomically and
     /// call [`Syncer::handle_written`].
     Write(Vec<StoredBlock>),
-    /// A progress line for the log, at info level.
+    /// A progress line for the log, at info level; `peer` is the session it is about (the shell
+    /// names it by node id).
     Log {
         msg: &'static str,
+        peer: Option<ConnId>,
         fields: Vec<(&'static str, String)>,
     },
 }
@@ -418,7 +420,19 @@ impl Syncer {
     }
 
     fn log(&mut self, msg: &'static str, fields: Vec<(&'static str, String)>) {
-        self.actions.push_back(SyncAction::Log { msg, fields });
+        self.actions.push_back(SyncAction::Log {
+            msg,
+            peer: None,
+            fields,
+        });
+    }
+
+    fn log_peer(&mut self, msg: &'static str, peer: ConnId, fields: Vec<(&'static str, String)>) {
+        self.actions.push_back(SyncAction::Log {
+            msg,
+            peer: Some(peer),
+            fields,
+        });
     }
 
     fn new_request_id(&mut self) -> u64 {
@@ -547,10 +561,10 @@ impl Syncer {
             return;
         }
         self.runs += 1;
-        self.log(
+        self.log_peer(
             "Block synchronisation started",
+            peer,
             vec![
-                ("peer", peer.to_string()),
                 ("from", self.local.number.to_string()),
                 ("target", number.to_string()),
             ],
@@ -595,10 +609,10 @@ impl Syncer {
                     if let Some(p) = self.peers.get_mut(&peer) {
                         p.foreign = true;
                     }
-                    self.log(
+                    self.log_peer(
                         "Peer's chain does not contain our head",
+                        peer,
                         vec![
-                            ("peer", peer.to_string()),
                             ("number", number.to_string()),
                             ("ours", format!("0x{}", hex(&self.local.hash))),
                             ("theirs", format!("0x{}", hex(&theirs))),
