@@ -708,6 +708,7 @@ pub fn bootnode(args: &Bootnode, out: &mut dyn Write) -> Result<(), CliError> {
         discovery: true,
         rlpx: false,
         network_id: 0,
+        http: None,
         eth: None,
     };
     let _ = out.flush();

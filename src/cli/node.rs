@@ -102,6 +102,35 @@ pub struct NodeArgs {
     /// (kept in <datadir>/transactions.rlp across restarts)
     #[argh(option)]
     pub txs: Option<PathBuf>,
+    /// serve JSON-RPC over HTTP
+    #[argh(switch)]
+    pub http: bool,
+    /// HTTP-RPC listening address (default: 127.0.0.1; also spelled --http.addr)
+    #[argh(
+        option,
+        long = "http-addr",
+        default = "IpAddr::V4(Ipv4Addr::LOCALHOST)"
+    )]
+    pub http_addr: IpAddr,
+    /// HTTP-RPC port (default: 8545; also spelled --http.port)
+    #[argh(option, long = "http-port", default = "8545")]
+    pub http_port: u16,
+    /// APIs offered over HTTP: eth, net, web3, admin, txpool (default: eth,net,web3; also
+    /// spelled --http.api)
+    #[argh(
+        option,
+        long = "http-api",
+        default = "String::from(ethpeer::rpc::DEFAULT_APIS)"
+    )]
+    pub http_api: String,
+    /// comma-separated origins browsers may call from, * for any (default: none; also spelled
+    /// --http.corsdomain)
+    #[argh(option, long = "http-corsdomain", default = "String::new()")]
+    pub http_corsdomain: String,
+    /// comma-separated Host names accepted, * for any (default: localhost; also spelled
+    /// --http.vhosts)
+    #[argh(option, long = "http-vhosts", default = "String::from(\"localhost\")")]
+    pub http_vhosts: String,
     /// log verbosity 0-5: silent, error, warn, info, debug, trace (default: 3)
     #[argh(option, default = "3")]
     pub verbosity: u8,
@@ -438,7 +467,28 @@ pub fn prepare(args: &NodeArgs) -> Result<Config, CliError> {
         rlpx: true,
         network_id: eth.as_ref().map_or(0, |e| e.spec.network_id),
         eth,
+        http: http_config(args)?,
     })
+}
+
+/// The HTTP-RPC server from `--http …`; an unknown API name is refused, as geth refuses it.
+fn http_config(args: &NodeArgs) -> Result<Option<ethpeer::rpc::HttpConfig>, CliError> {
+    use ethpeer::rpc::{HttpConfig, split_list};
+    if !args.http {
+        return Ok(None);
+    }
+    let mut c = HttpConfig::new(SocketAddr::new(args.http_addr, args.http_port));
+    c.apis = split_list(&args.http_api);
+    for api in &c.apis {
+        if !["eth", "net", "web3", "admin", "txpool"].contains(&api.as_str()) {
+            return Err(CliError::Invalid(format!(
+                "--http.api: unknown API {api:?} (eth, net, web3, admin, txpool)"
+            )));
+        }
+    }
+    c.cors = split_list(&args.http_corsdomain);
+    c.vhosts = split_list(&args.http_vhosts);
+    Ok(Some(c))
 }
 
 /// A future that resolves on SIGINT or SIGTERM.

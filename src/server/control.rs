@@ -1,4 +1,4 @@
-//! Requests from outside the loop (a program embedding the node, later JSON-RPC and metrics):
+//! Requests from outside the loop (a program embedding the node, JSON-RPC, metrics):
 //! each is a message with its own reply channel, queued on one bounded channel and answered by
 //! the loop between other inputs, so nothing outside ever holds a lock on the loop's state
 //! (go-ethereum `p2p.Server`'s `addPeerOps`/`peerOp` channels play the same part).
@@ -42,6 +42,28 @@ pub enum Control {
     Chain(Sender<Option<ChainInfo>>),
     /// Peer added / dropped notices from now on.
     Subscribe(Sender<PeerNotice>),
+    /// A transaction submitted from outside (JSON-RPC `eth_sendRawTransaction`), pooled and
+    /// propagated exactly as a local `--txs` one and journaled; its hash, or the pool's reason.
+    SendTransaction {
+        bytes: Vec<u8>,
+        reply: Sender<Result<[u8; 32], String>>,
+    },
+    /// The pool's transactions (all, or the one with `hash`), when the node runs eth.
+    PoolTxs {
+        hash: Option<[u8; 32]>,
+        reply: Sender<Option<Vec<PoolEntry>>>,
+    },
+    /// While a sync runs, the highest head a peer told us of; `None` when not syncing.
+    Syncing(Sender<Option<u64>>),
+}
+
+/// One pooled transaction, as the pool holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolEntry {
+    pub sender: [u8; 20],
+    pub nonce: u64,
+    /// The network encoding.
+    pub network_rlp: Vec<u8>,
 }
 
 /// One admitted peer, as a snapshot.
@@ -49,6 +71,8 @@ pub enum Control {
 pub struct PeerInfo {
     /// Its node id.
     pub id: NodeId,
+    /// Its public key (its enode URL's id).
+    pub key: crate::crypto::PublicKey,
     /// The client id from its Hello.
     pub name: String,
     /// Its address.

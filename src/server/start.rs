@@ -95,6 +95,8 @@ pub struct Config {
     pub network_id: u64,
     /// The chain and how eth runs; `None` runs the p2p layer alone. Needs a datadir.
     pub eth: Option<EthPlan>,
+    /// The JSON-RPC HTTP server (`--http`), if any.
+    pub http: Option<crate::rpc::HttpConfig>,
 }
 
 impl Config {
@@ -114,6 +116,7 @@ impl Config {
             rlpx: true,
             network_id: 0,
             eth: None,
+            http: None,
         }
     }
 }
@@ -206,6 +209,8 @@ pub struct NodeHandle {
     shutdown: Sender<()>,
     stopped: Receiver<()>,
     thread: Option<JoinHandle<()>>,
+    /// The JSON-RPC servers, stopped before the node.
+    rpc: Option<crate::rpc::RpcServers>,
 }
 
 impl NodeHandle {
@@ -227,6 +232,11 @@ impl NodeHandle {
     /// Our node record as `enr:` text, when discovery runs.
     pub fn record(&self) -> Option<&str> {
         self.record.as_deref()
+    }
+
+    /// Where the JSON-RPC HTTP server listens, when it runs.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.rpc.as_ref().and_then(|r| r.http_addr())
     }
 
     /// The admitted peers now.
@@ -297,6 +307,9 @@ impl NodeHandle {
     /// Disconnects every peer ("client quitting"), stops the services and waits for the node's
     /// thread to end.
     pub fn shutdown(mut self) {
+        if let Some(rpc) = self.rpc.take() {
+            rpc.stop();
+        }
         let _ = self.shutdown.try_send(());
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -360,8 +373,24 @@ struct Started {
 
 /// Starts a node: binds its sockets here (a port in use is the first thing reported), then runs
 /// the services and the loop on a thread of their own, and returns once the node is up.
-pub fn start(config: Config) -> Result<NodeHandle, StartError> {
+pub fn start(mut config: Config) -> Result<NodeHandle, StartError> {
     let sockets = bind(&config)?;
+    let http = match config.http.take() {
+        Some(h) => Some((
+            crate::rpc::bind(&h).map_err(io(format!("HTTP server on {}", h.addr)))?,
+            h,
+        )),
+        None => None,
+    };
+    let facts = crate::rpc::NodeFacts {
+        client_id: config.client_id.clone(),
+        enode: Enode::new(config.key.public_key(), config.listen.ip(), 0, 0),
+        enr: None,
+        listener_port: 0,
+        discovery_port: 0,
+        datadir: config.datadir.as_ref().map(|d| d.path.clone()),
+        chain: config.eth.as_ref().map(|p| p.spec.clone()),
+    };
     let (control_tx, control_rx) = async_channel::bounded(CONTROL_QUEUE_MAX);
     let (shutdown_tx, shutdown_rx) = async_channel::bounded::<()>(1);
     let (stopped_tx, stopped_rx) = async_channel::bounded::<()>(1);
@@ -380,16 +409,36 @@ pub fn start(config: Config) -> Result<NodeHandle, StartError> {
         })
         .map_err(|e| StartError::Thread(e.to_string()))?;
     match started_rx.recv() {
-        Ok(Ok(s)) => Ok(NodeHandle {
-            enode: s.enode,
-            listen: s.listen,
-            discovery: s.discovery,
-            record: s.record,
-            control: control_tx,
-            shutdown: shutdown_tx,
-            stopped: stopped_rx,
-            thread: Some(thread),
-        }),
+        Ok(Ok(s)) => {
+            let mut handle = NodeHandle {
+                rpc: None,
+                enode: s.enode,
+                listen: s.listen,
+                discovery: s.discovery,
+                record: s.record,
+                control: control_tx,
+                shutdown: shutdown_tx,
+                stopped: stopped_rx,
+                thread: Some(thread),
+            };
+            if http.is_some() {
+                let facts = crate::rpc::NodeFacts {
+                    enode: handle.enode.clone(),
+                    enr: handle.record.clone(),
+                    listener_port: handle.listen.map_or(0, |a| a.port()),
+                    discovery_port: handle.discovery.map_or(0, |a| a.port()),
+                    ..facts
+                };
+                match crate::rpc::spawn(http, facts, handle.control.clone()) {
+                    Ok(rpc) => handle.rpc = Some(rpc),
+                    Err(e) => {
+                        handle.shutdown();
+                        return Err(io("starting the RPC thread")(e));
+                    }
+                }
+            }
+            Ok(handle)
+        }
         Ok(Err(e)) => {
             let _ = thread.join();
             Err(e)

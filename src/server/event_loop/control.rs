@@ -5,7 +5,9 @@
 use super::Server;
 use crate::dial::ConnKind;
 use crate::log;
-use crate::server::control::{ChainInfo, Control, PeerInfo, PeerNotice, SUBSCRIBERS_MAX};
+use crate::server::control::{
+    ChainInfo, Control, PeerInfo, PeerNotice, PoolEntry, SUBSCRIBERS_MAX,
+};
 
 impl Server {
     /// Answers one request.
@@ -17,9 +19,11 @@ impl Server {
                     .node
                     .peers()
                     .filter_map(|(_, c)| {
-                        let id = c.remote?.node_id();
+                        let key = c.remote?;
+                        let id = key.node_id();
                         Some(PeerInfo {
                             id,
+                            key,
                             name: c.client_id.clone(),
                             addr: c.addr,
                             inbound: c.kind == ConnKind::Inbound,
@@ -77,6 +81,31 @@ impl Server {
                     self.subscribers.push(tx);
                 }
                 // Over the limit the sender is dropped here: the subscriber's stream ends.
+            }
+            Control::SendTransaction { bytes, reply } => {
+                let r = match self.eth.as_mut() {
+                    Some(e) => e.manager.add_local_tx(now, &bytes, true),
+                    None => Err("the node does not run eth".into()),
+                };
+                let _ = reply.try_send(r);
+            }
+            Control::PoolTxs { hash, reply } => {
+                let entries = self.eth.as_ref().map(|e| {
+                    let pool = e.manager.pool();
+                    let entry = |t: &crate::tx::PoolTx| PoolEntry {
+                        sender: t.sender,
+                        nonce: t.nonce,
+                        network_rlp: t.network_rlp.clone(),
+                    };
+                    match hash {
+                        Some(h) => pool.get(&h).map(entry).into_iter().collect(),
+                        None => pool.pending().map(entry).collect(),
+                    }
+                });
+                let _ = reply.try_send(entries);
+            }
+            Control::Syncing(reply) => {
+                let _ = reply.try_send(self.eth.as_ref().and_then(|e| e.manager.sync_target()));
             }
         }
     }

@@ -1,0 +1,239 @@
+//! geth's JSON-RPC API over HTTP (go-ethereum `rpc/` and `node/rpcstack.go`): the servers run on a
+//! thread of their own beside the event loop. A request that needs loop state (peers, the pool,
+//! the head) goes to the loop as a [`crate::server::control::Control`] message with its own reply
+//! channel on the loop's bounded control queue (a full queue answers "the node is busy", never
+//! blocks the loop); chain reads go straight to the storage thread through a chain store handle of
+//! their own, as eth serving does.
+//!
+//! [`jsonrpc`] is the JSON-RPC 2.0 envelope (batches, notifications, errors), [`http`] the HTTP
+//! transport (hyper) with its limits, [`api`] the method table by namespace, [`format`] the JSON
+//! shapes of blocks, transactions and receipts, [`params`] the argument readers, and [`gasprice`]
+//! the gas price oracle.
+
+pub mod api;
+pub mod format;
+pub mod gasprice;
+pub mod http;
+pub mod jsonrpc;
+pub mod params;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Request bodies larger than this are refused with 413 before they are read (geth
+/// `defaultBodyLimit`, 5 MiB).
+pub const BODY_SIZE_MAX: usize = 5 * 1024 * 1024;
+
+/// Calls in one batch at most (geth `BatchRequestLimit`); a larger batch gets one error.
+pub const BATCH_ITEMS_MAX: usize = 1000;
+
+/// Response bytes of one batch at most (geth `BatchResponseMaxSize`, 25 MB); calls past it are
+/// answered "response too large".
+pub const BATCH_RESPONSE_SIZE_MAX: usize = 25 * 1000 * 1000;
+
+/// How long a client has to send a request (headers and body), and how long a keep-alive
+/// connection may stay silent (geth `ReadTimeout`, 30 s): a slowloris client cannot hold a slot.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a response may take to be written out (geth `WriteTimeout`, 30 s): a client that
+/// does not read cannot hold a slot.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Open HTTP connections at most; more are closed as soon as they are accepted.
+pub const CONNECTIONS_MAX: usize = 128;
+
+/// The namespaces served when `--http.api` is not given (geth's default).
+pub const DEFAULT_APIS: &str = "eth,net,web3";
+
+/// Limits of one server, from the constants above; tests shorten the timeouts.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub body_size_max: usize,
+    pub batch_items_max: usize,
+    pub batch_response_size_max: usize,
+    pub read_timeout: Duration,
+    pub write_timeout: Duration,
+    pub connections_max: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            body_size_max: BODY_SIZE_MAX,
+            batch_items_max: BATCH_ITEMS_MAX,
+            batch_response_size_max: BATCH_RESPONSE_SIZE_MAX,
+            read_timeout: READ_TIMEOUT,
+            write_timeout: WRITE_TIMEOUT,
+            connections_max: CONNECTIONS_MAX,
+        }
+    }
+}
+
+/// `--http …`: where the HTTP server listens and what it serves.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// `--http.addr`/`--http.port` (geth: 127.0.0.1:8545).
+    pub addr: SocketAddr,
+    /// `--http.api`: the namespaces served (`admin` and `txpool` only when named).
+    pub apis: Vec<String>,
+    /// `--http.corsdomain`: origins browsers may call from (`*` for any); empty: none.
+    pub cors: Vec<String>,
+    /// `--http.vhosts`: accepted `Host` header names (`*` for any; geth: `localhost`).
+    pub vhosts: Vec<String>,
+    pub limits: Limits,
+}
+
+impl HttpConfig {
+    /// geth's defaults on `addr`.
+    pub fn new(addr: SocketAddr) -> HttpConfig {
+        HttpConfig {
+            addr,
+            apis: split_list(DEFAULT_APIS),
+            cors: Vec::new(),
+            vhosts: vec!["localhost".into()],
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// A comma-separated flag value as a list, empty items dropped.
+pub fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// What the methods need to know about the node that never changes while it runs.
+#[derive(Debug, Clone)]
+pub struct NodeFacts {
+    /// The client id (`web3_clientVersion`, `admin_nodeInfo.name`).
+    pub client_id: String,
+    /// Our enode URL and record.
+    pub enode: crate::enode::Enode,
+    pub enr: Option<String>,
+    /// RLPx and discovery ports (0 when off).
+    pub listener_port: u16,
+    pub discovery_port: u16,
+    /// The datadir (`admin_datadir`), if any.
+    pub datadir: Option<PathBuf>,
+    /// The chain, when eth runs.
+    pub chain: Option<crate::chain::spec::ChainSpec>,
+}
+
+/// The running RPC servers: their thread and how to stop it.
+#[derive(Debug)]
+pub struct RpcServers {
+    http: Option<SocketAddr>,
+    stop: async_channel::Sender<()>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RpcServers {
+    /// Where the HTTP server listens.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http
+    }
+
+    /// Closes the listeners and every connection, and waits for the thread.
+    pub fn stop(mut self) {
+        self.stop.close();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Binds the HTTP listener (before the node starts, so a port in use is said first).
+pub fn bind(c: &HttpConfig) -> std::io::Result<std::net::TcpListener> {
+    std::net::TcpListener::bind(c.addr)
+}
+
+/// Starts the servers on a thread of their own. `control` is the loop's request queue.
+pub fn spawn(
+    http: Option<(std::net::TcpListener, HttpConfig)>,
+    facts: NodeFacts,
+    control: async_channel::Sender<crate::server::control::Control>,
+) -> std::io::Result<RpcServers> {
+    let http_addr = match &http {
+        Some((l, c)) => {
+            let a = l.local_addr()?;
+            crate::log::info(
+                "HTTP server started",
+                &[
+                    ("endpoint", &a),
+                    ("apis", &c.apis.join(",")),
+                    ("cors", &c.cors.join(",")),
+                    ("vhosts", &c.vhosts.join(",")),
+                ],
+            );
+            Some(a)
+        }
+        None => None,
+    };
+    let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
+    let thread = std::thread::Builder::new()
+        .name("rpc".into())
+        .spawn(move || run(http, facts, control, stop_rx))?;
+    Ok(RpcServers {
+        http: http_addr,
+        stop: stop_tx,
+        thread: Some(thread),
+    })
+}
+
+/// The RPC thread: its own chain store handle, one executor, the accept loop until stopped.
+fn run(
+    http: Option<(std::net::TcpListener, HttpConfig)>,
+    facts: NodeFacts,
+    control: async_channel::Sender<crate::server::control::Control>,
+    stop: async_channel::Receiver<()>,
+) {
+    use futures_lite::FutureExt;
+    use std::rc::Rc;
+    let Some((listener, config)) = http else {
+        return;
+    };
+    let chain = match (&facts.datadir, &facts.chain) {
+        (Some(dir), Some(_)) => match crate::chain::store_handle::ChainStoreHandle::open(dir) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                crate::log::warn("RPC: cannot open the chain store", &[("err", &e)]);
+                None
+            }
+        },
+        _ => None,
+    };
+    let backend = api::Backend::new(facts, control, chain, config.apis.clone());
+    let ctx = Rc::new(http::HttpContext {
+        dispatch: Rc::new(backend),
+        config,
+        open: std::cell::Cell::new(0),
+    });
+    let ex = async_executor::LocalExecutor::new();
+    async_io::block_on(ex.run(async {
+        let Ok(listener) = async_net::TcpListener::try_from(listener) else {
+            return;
+        };
+        loop {
+            let accept = async { Some(listener.accept().await) };
+            let stopped = async {
+                let _ = stop.recv().await;
+                None
+            };
+            match accept.or(stopped).await {
+                None => break,
+                Some(Ok((stream, _))) => {
+                    ex.spawn(http::serve_connection(ctx.clone(), stream))
+                        .detach();
+                }
+                Some(Err(e)) => {
+                    crate::log::debug("RPC accept failed", &[("err", &e)]);
+                    async_io::Timer::after(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }));
+}
