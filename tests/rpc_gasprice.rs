@@ -134,8 +134,13 @@ fn extend_chain(dir: &Path) -> Vec<Built> {
             }
             nonces[*who] += 1;
             tx.sign(&keys[*who], CHAIN_ID);
-            // Gas used varies so the fee history's percentiles are weighted.
-            let used = 21_000 + (i as u64) * 5_000;
+            // Gas used varies in odd blocks so the fee history's percentiles are weighted; even
+            // blocks use 21000 each, so a percentile can land exactly on a transaction's end.
+            let used = if k % 2 == 0 {
+                21_000
+            } else {
+                21_000 + (i as u64) * 5_000
+            };
             cumulative += used;
             let r = Receipt {
                 tx_type: tx.tx_type.byte(),
@@ -276,8 +281,8 @@ fn the_oracle_and_fee_history_match_geths_rules_on_built_blocks() {
     );
     // Cached per head: the same answer again.
     assert_eq!(result(a, "eth_maxPriorityFeePerGas", json!([])), q(want));
-    // Fee history over the last 6 blocks with three percentiles, weighted by gas used.
-    let percentiles = [0.0, 40.0, 90.0];
+    // Fee history over the last 6 blocks with four percentiles, weighted by gas used.
+    let percentiles = [0.0, 40.0, 50.0, 90.0];
     let h = result(a, "eth_feeHistory", json!(["0x6", "latest", percentiles]));
     assert_eq!(h["oldestBlock"], q(635));
     let window: Vec<&Built> = newest_first[..6].iter().rev().collect();
