@@ -709,6 +709,7 @@ pub fn bootnode(args: &Bootnode, out: &mut dyn Write) -> Result<(), CliError> {
         rlpx: false,
         network_id: 0,
         http: None,
+        ws: None,
         eth: None,
     };
     let _ = out.flush();

@@ -255,6 +255,10 @@ fn dotted_flag(a: &str) -> &str {
         ("--http.api", "--http-api"),
         ("--http.corsdomain", "--http-corsdomain"),
         ("--http.vhosts", "--http-vhosts"),
+        ("--ws.addr", "--ws-addr"),
+        ("--ws.port", "--ws-port"),
+        ("--ws.api", "--ws-api"),
+        ("--ws.origins", "--ws-origins"),
     ];
     DOTTED
         .iter()

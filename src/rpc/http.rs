@@ -54,8 +54,8 @@ pub async fn serve_connection<D: Dispatch + 'static>(
     let limits = &ctx.config.limits;
     let io = smol_hyper::rt::FuturesIo::new(Deadline::new(
         stream,
-        limits.read_timeout,
-        limits.write_timeout,
+        Some(limits.read_timeout),
+        Some(limits.write_timeout),
     ));
     let service_ctx = ctx.clone();
     let service = hyper::service::service_fn(move |req| {
@@ -226,14 +226,19 @@ async fn answer<D: Dispatch>(ctx: &HttpContext<D>, req: Request<Incoming>) -> Re
 /// timeout: a client that sends nothing (or stops reading) cannot hold a connection slot.
 pub struct Deadline<S> {
     inner: S,
-    read_timeout: Duration,
-    write_timeout: Duration,
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
     read_timer: Option<Timer>,
     write_timer: Option<Timer>,
 }
 
 impl<S> Deadline<S> {
-    pub fn new(inner: S, read_timeout: Duration, write_timeout: Duration) -> Deadline<S> {
+    /// `None`: that direction may wait for ever.
+    pub fn new(
+        inner: S,
+        read_timeout: Option<Duration>,
+        write_timeout: Option<Duration>,
+    ) -> Deadline<S> {
         Deadline {
             inner,
             read_timeout,
@@ -245,7 +250,10 @@ impl<S> Deadline<S> {
 }
 
 /// Arms `timer` on the first pending poll; `Ready` once it has run out.
-fn expired(timer: &mut Option<Timer>, after: Duration, cx: &mut Context<'_>) -> bool {
+fn expired(timer: &mut Option<Timer>, after: Option<Duration>, cx: &mut Context<'_>) -> bool {
+    let Some(after) = after else {
+        return false;
+    };
     let t = timer.get_or_insert_with(|| Timer::after(after));
     Pin::new(t).poll(cx).is_ready()
 }

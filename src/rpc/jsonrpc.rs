@@ -53,6 +53,11 @@ impl RpcError {
         )
     }
 
+    /// A subscription name the namespace does not have (geth's code, its own text).
+    pub fn method_not_found_text(text: String) -> RpcError {
+        Self::new(METHOD_NOT_FOUND, text)
+    }
+
     /// Wrong arguments: geth's "missing value for required argument N", "invalid argument N: …".
     pub fn invalid_params(why: impl Into<String>) -> RpcError {
         Self::new(INVALID_PARAMS, why)

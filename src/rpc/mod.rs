@@ -8,7 +8,8 @@
 //! [`jsonrpc`] is the JSON-RPC 2.0 envelope (batches, notifications, errors), [`http`] the HTTP
 //! transport (hyper) with its limits, [`api`] the method table by namespace, [`format`] the JSON
 //! shapes of blocks, transactions and receipts, [`params`] the argument readers, and [`gasprice`]
-//! the gas price oracle.
+//! the gas price oracle; [`ws`] serves the same methods over WebSocket with the
+//! [`subscriptions`] (`newHeads`, `newPendingTransactions`, `peerEvents`).
 
 pub mod api;
 pub mod format;
@@ -16,6 +17,8 @@ pub mod gasprice;
 pub mod http;
 pub mod jsonrpc;
 pub mod params;
+pub mod subscriptions;
+pub mod ws;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -97,6 +100,30 @@ impl HttpConfig {
     }
 }
 
+/// `--ws …`: where the WebSocket server listens and what it serves.
+#[derive(Debug, Clone)]
+pub struct WsConfig {
+    /// `--ws.addr`/`--ws.port` (geth: 127.0.0.1:8546).
+    pub addr: SocketAddr,
+    /// `--ws.api` (`admin` and `txpool` only when named).
+    pub apis: Vec<String>,
+    /// `--ws.origins`: browser origins allowed (`*` for any); empty: `http://localhost` only.
+    pub origins: Vec<String>,
+    pub limits: Limits,
+}
+
+impl WsConfig {
+    /// geth's defaults on `addr`.
+    pub fn new(addr: SocketAddr) -> WsConfig {
+        WsConfig {
+            addr,
+            apis: split_list(DEFAULT_APIS),
+            origins: Vec::new(),
+            limits: Limits::default(),
+        }
+    }
+}
+
 /// A comma-separated flag value as a list, empty items dropped.
 pub fn split_list(s: &str) -> Vec<String> {
     s.split(',')
@@ -127,6 +154,7 @@ pub struct NodeFacts {
 #[derive(Debug)]
 pub struct RpcServers {
     http: Option<SocketAddr>,
+    ws: Option<SocketAddr>,
     stop: async_channel::Sender<()>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -135,6 +163,11 @@ impl RpcServers {
     /// Where the HTTP server listens.
     pub fn http_addr(&self) -> Option<SocketAddr> {
         self.http
+    }
+
+    /// Where the WebSocket server listens.
+    pub fn ws_addr(&self) -> Option<SocketAddr> {
+        self.ws
     }
 
     /// Closes the listeners and every connection, and waits for the thread.
@@ -146,18 +179,42 @@ impl RpcServers {
     }
 }
 
-/// Binds the HTTP listener (before the node starts, so a port in use is said first).
-pub fn bind(c: &HttpConfig) -> std::io::Result<std::net::TcpListener> {
-    std::net::TcpListener::bind(c.addr)
+/// The listeners and configurations of the servers to run.
+#[derive(Debug, Default)]
+pub struct Servers {
+    pub http: Option<(std::net::TcpListener, HttpConfig)>,
+    pub ws: Option<(std::net::TcpListener, WsConfig)>,
+}
+
+impl Servers {
+    /// Binds what `http` and `ws` ask for (before the node starts, so a port in use is said
+    /// first).
+    pub fn bind(http: Option<HttpConfig>, ws: Option<WsConfig>) -> std::io::Result<Servers> {
+        Ok(Servers {
+            http: match http {
+                Some(c) => Some((std::net::TcpListener::bind(c.addr)?, c)),
+                None => None,
+            },
+            ws: match ws {
+                Some(c) => Some((std::net::TcpListener::bind(c.addr)?, c)),
+                None => None,
+            },
+        })
+    }
+
+    /// Whether there is anything to run.
+    pub fn is_empty(&self) -> bool {
+        self.http.is_none() && self.ws.is_none()
+    }
 }
 
 /// Starts the servers on a thread of their own. `control` is the loop's request queue.
 pub fn spawn(
-    http: Option<(std::net::TcpListener, HttpConfig)>,
+    servers: Servers,
     facts: NodeFacts,
     control: async_channel::Sender<crate::server::control::Control>,
 ) -> std::io::Result<RpcServers> {
-    let http_addr = match &http {
+    let http = match &servers.http {
         Some((l, c)) => {
             let a = l.local_addr()?;
             crate::log::info(
@@ -173,29 +230,48 @@ pub fn spawn(
         }
         None => None,
     };
+    let ws = match &servers.ws {
+        Some((l, c)) => {
+            let a = l.local_addr()?;
+            crate::log::info(
+                "WebSocket enabled",
+                &[
+                    ("url", &format!("ws://{a}")),
+                    ("apis", &c.apis.join(",")),
+                    ("origins", &c.origins.join(",")),
+                ],
+            );
+            Some(a)
+        }
+        None => None,
+    };
+    // Peer notices for `peerEvents`: subscribed now, so none is missed.
+    let notices = match &servers.ws {
+        Some(_) => {
+            let (tx, rx) = async_channel::bounded(crate::server::control::NOTICE_QUEUE_MAX);
+            let _ = control.try_send(crate::server::control::Control::Subscribe(tx));
+            Some(rx)
+        }
+        None => None,
+    };
     let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
     let thread = std::thread::Builder::new()
         .name("rpc".into())
-        .spawn(move || run(http, facts, control, stop_rx))?;
+        .spawn(move || run(servers, facts, control, notices, stop_rx))?;
     Ok(RpcServers {
-        http: http_addr,
+        http,
+        ws,
         stop: stop_tx,
         thread: Some(thread),
     })
 }
 
-/// The RPC thread: its own chain store handle, one executor, the accept loop until stopped.
-fn run(
-    http: Option<(std::net::TcpListener, HttpConfig)>,
-    facts: NodeFacts,
-    control: async_channel::Sender<crate::server::control::Control>,
-    stop: async_channel::Receiver<()>,
-) {
-    use futures_lite::FutureExt;
-    use std::rc::Rc;
-    let Some((listener, config)) = http else {
-        return;
-    };
+/// A backend with its own chain store handle (when eth runs) serving `apis`.
+fn backend(
+    facts: &NodeFacts,
+    control: &async_channel::Sender<crate::server::control::Control>,
+    apis: Vec<String>,
+) -> api::Backend {
     let chain = match (&facts.datadir, &facts.chain) {
         (Some(dir), Some(_)) => match crate::chain::store_handle::ChainStoreHandle::open(dir) {
             Ok(h) => Some(h),
@@ -206,34 +282,89 @@ fn run(
         },
         _ => None,
     };
-    let backend = api::Backend::new(facts, control, chain, config.apis.clone());
-    let ctx = Rc::new(http::HttpContext {
-        dispatch: Rc::new(backend),
-        config,
-        open: std::cell::Cell::new(0),
-    });
-    let ex = async_executor::LocalExecutor::new();
-    async_io::block_on(ex.run(async {
-        let Ok(listener) = async_net::TcpListener::try_from(listener) else {
-            return;
+    api::Backend::new(facts.clone(), control.clone(), chain, apis)
+}
+
+/// Accepts on `listener` until `stop` closes, serving each connection as a task.
+async fn accept_loop<'a, F: Future<Output = ()> + 'a>(
+    ex: &async_executor::LocalExecutor<'a>,
+    listener: std::net::TcpListener,
+    stop: &async_channel::Receiver<()>,
+    serve: impl Fn(async_net::TcpStream) -> F,
+) {
+    use futures_lite::FutureExt;
+    let Ok(listener) = async_net::TcpListener::try_from(listener) else {
+        return;
+    };
+    loop {
+        let accept = async { Some(listener.accept().await) };
+        let stopped = async {
+            let _ = stop.recv().await;
+            None
         };
-        loop {
-            let accept = async { Some(listener.accept().await) };
-            let stopped = async {
-                let _ = stop.recv().await;
-                None
-            };
-            match accept.or(stopped).await {
-                None => break,
-                Some(Ok((stream, _))) => {
-                    ex.spawn(http::serve_connection(ctx.clone(), stream))
-                        .detach();
-                }
-                Some(Err(e)) => {
-                    crate::log::debug("RPC accept failed", &[("err", &e)]);
-                    async_io::Timer::after(Duration::from_millis(50)).await;
-                }
+        match accept.or(stopped).await {
+            None => break,
+            Some(Ok((stream, _))) => ex.spawn(serve(stream)).detach(),
+            Some(Err(e)) => {
+                crate::log::debug("RPC accept failed", &[("err", &e)]);
+                async_io::Timer::after(Duration::from_millis(50)).await;
             }
         }
+    }
+}
+
+/// The RPC thread: the backends, one executor, the accept loops and feeds until stopped.
+fn run(
+    servers: Servers,
+    facts: NodeFacts,
+    control: async_channel::Sender<crate::server::control::Control>,
+    notices: Option<async_channel::Receiver<crate::server::control::PeerNotice>>,
+    stop: async_channel::Receiver<()>,
+) {
+    use std::rc::Rc;
+    let ex = async_executor::LocalExecutor::new();
+    let http = servers.http.map(|(listener, config)| {
+        let dispatch = Rc::new(backend(&facts, &control, config.apis.clone()));
+        let ctx = Rc::new(http::HttpContext {
+            dispatch,
+            config,
+            open: std::cell::Cell::new(0),
+        });
+        (listener, ctx)
+    });
+    let ws = servers.ws.map(|(listener, config)| {
+        let backend = Rc::new(backend(&facts, &control, config.apis.clone()));
+        let hub = Rc::new(subscriptions::Hub::default());
+        ex.spawn(subscriptions::feed_heads(hub.clone(), backend.clone()))
+            .detach();
+        ex.spawn(subscriptions::feed_pending(hub.clone(), backend.clone()))
+            .detach();
+        if let Some(n) = notices {
+            ex.spawn(subscriptions::feed_peers(hub.clone(), n)).detach();
+        }
+        let ctx = Rc::new(ws::WsContext {
+            backend,
+            hub,
+            config,
+            open: std::cell::Cell::new(0),
+        });
+        (listener, ctx)
+    });
+    async_io::block_on(ex.run(async {
+        let http = async {
+            if let Some((listener, ctx)) = http {
+                accept_loop(&ex, listener, &stop, |s| {
+                    http::serve_connection(ctx.clone(), s)
+                })
+                .await;
+            }
+        };
+        let ws = async {
+            if let Some((listener, ctx)) = ws {
+                accept_loop(&ex, listener, &stop, |s| ws::serve_connection(ctx.clone(), s))
+                    .await;
+            }
+        };
+        futures_lite::future::zip(http, ws).await;
     }));
 }

@@ -55,6 +55,8 @@ pub enum Control {
     },
     /// While a sync runs, the highest head a peer told us of; `None` when not syncing.
     Syncing(Sender<Option<u64>>),
+    /// The hashes of the pooled transactions (`newPendingTransactions`), when the node runs eth.
+    PoolHashes(Sender<Option<Vec<[u8; 32]>>>),
 }
 
 /// One pooled transaction, as the pool holds it.

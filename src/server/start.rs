@@ -97,6 +97,8 @@ pub struct Config {
     pub eth: Option<EthPlan>,
     /// The JSON-RPC HTTP server (`--http`), if any.
     pub http: Option<crate::rpc::HttpConfig>,
+    /// The JSON-RPC WebSocket server (`--ws`), if any.
+    pub ws: Option<crate::rpc::WsConfig>,
 }
 
 impl Config {
@@ -117,6 +119,7 @@ impl Config {
             network_id: 0,
             eth: None,
             http: None,
+            ws: None,
         }
     }
 }
@@ -237,6 +240,11 @@ impl NodeHandle {
     /// Where the JSON-RPC HTTP server listens, when it runs.
     pub fn http_addr(&self) -> Option<SocketAddr> {
         self.rpc.as_ref().and_then(|r| r.http_addr())
+    }
+
+    /// Where the JSON-RPC WebSocket server listens, when it runs.
+    pub fn ws_addr(&self) -> Option<SocketAddr> {
+        self.rpc.as_ref().and_then(|r| r.ws_addr())
     }
 
     /// The admitted peers now.
@@ -375,13 +383,8 @@ struct Started {
 /// the services and the loop on a thread of their own, and returns once the node is up.
 pub fn start(mut config: Config) -> Result<NodeHandle, StartError> {
     let sockets = bind(&config)?;
-    let http = match config.http.take() {
-        Some(h) => Some((
-            crate::rpc::bind(&h).map_err(io(format!("HTTP server on {}", h.addr)))?,
-            h,
-        )),
-        None => None,
-    };
+    let rpc = crate::rpc::Servers::bind(config.http.take(), config.ws.take())
+        .map_err(io("starting the RPC servers"))?;
     let facts = crate::rpc::NodeFacts {
         client_id: config.client_id.clone(),
         enode: Enode::new(config.key.public_key(), config.listen.ip(), 0, 0),
@@ -421,7 +424,7 @@ pub fn start(mut config: Config) -> Result<NodeHandle, StartError> {
                 stopped: stopped_rx,
                 thread: Some(thread),
             };
-            if http.is_some() {
+            if !rpc.is_empty() {
                 let facts = crate::rpc::NodeFacts {
                     enode: handle.enode.clone(),
                     enr: handle.record.clone(),
@@ -429,7 +432,7 @@ pub fn start(mut config: Config) -> Result<NodeHandle, StartError> {
                     discovery_port: handle.discovery.map_or(0, |a| a.port()),
                     ..facts
                 };
-                match crate::rpc::spawn(http, facts, handle.control.clone()) {
+                match crate::rpc::spawn(rpc, facts, handle.control.clone()) {
                     Ok(rpc) => handle.rpc = Some(rpc),
                     Err(e) => {
                         handle.shutdown();

@@ -104,6 +104,13 @@ impl Server {
                 });
                 let _ = reply.try_send(entries);
             }
+            Control::PoolHashes(reply) => {
+                let hashes = self
+                    .eth
+                    .as_ref()
+                    .map(|e| e.manager.pool().pending().map(|t| t.hash).collect());
+                let _ = reply.try_send(hashes);
+            }
             Control::Syncing(reply) => {
                 let _ = reply.try_send(self.eth.as_ref().and_then(|e| e.manager.sync_target()));
             }
