@@ -141,7 +141,11 @@ pub struct NodeArgs {
     #[argh(option, long = "ws-port", default = "8546")]
     pub ws_port: u16,
     /// APIs offered over WebSocket (default: eth,net,web3; also spelled --ws.api)
-    #[argh(option, long = "ws-api", default = "String::from(ethpeer::rpc::DEFAULT_APIS)")]
+    #[argh(
+        option,
+        long = "ws-api",
+        default = "String::from(ethpeer::rpc::DEFAULT_APIS)"
+    )]
     pub ws_api: String,
     /// comma-separated browser origins allowed, * for any (default: http://localhost only;
     /// also spelled --ws.origins)

@@ -361,8 +361,10 @@ fn run(
         };
         let ws = async {
             if let Some((listener, ctx)) = ws {
-                accept_loop(&ex, listener, &stop, |s| ws::serve_connection(ctx.clone(), s))
-                    .await;
+                accept_loop(&ex, listener, &stop, |s| {
+                    ws::serve_connection(ctx.clone(), s)
+                })
+                .await;
             }
         };
         futures_lite::future::zip(http, ws).await;

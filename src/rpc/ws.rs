@@ -8,18 +8,18 @@
 
 use std::rc::Rc;
 
+use async_tungstenite::tungstenite::Message;
 use async_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use async_tungstenite::tungstenite::protocol::WebSocketConfig;
-use async_tungstenite::tungstenite::Message;
 use futures_lite::{FutureExt, StreamExt};
 use serde_json::{Value, json};
 
+use super::WsConfig;
 use super::api::Backend;
 use super::http::Deadline;
 use super::jsonrpc::{self, Dispatch, RpcError};
 use super::params::Params;
 use super::subscriptions::{Hub, Kind, OUTBOX_MAX, SUBSCRIPTIONS_PER_CONNECTION_MAX};
-use super::WsConfig;
 
 /// A WebSocket message (request or batch) is at most 32 MiB (geth `wsDefaultReadLimit`).
 pub const MESSAGE_SIZE_MAX: usize = 32 * 1024 * 1024;
@@ -62,6 +62,8 @@ pub async fn serve_connection(ctx: Rc<WsContext>, stream: async_net::TcpStream) 
     let _slot = Slot(&ctx.open);
     let io = Deadline::new(stream, None, Some(limits.write_timeout));
     let origins = ctx.config.origins.clone();
+    // The library's callback type fixes the error's shape.
+    #[allow(clippy::result_large_err)]
     let check = move |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
         let Some(origin) = req.headers().get("origin") else {
             return Ok(resp);
@@ -69,7 +71,10 @@ pub async fn serve_connection(ctx: Rc<WsContext>, stream: async_net::TcpStream) 
         if origin_allowed(origin.to_str().unwrap_or(""), &origins) {
             return Ok(resp);
         }
-        crate::log::debug("Rejected WebSocket connection", &[("origin", &format!("{origin:?}"))]);
+        crate::log::debug(
+            "Rejected WebSocket connection",
+            &[("origin", &format!("{origin:?}"))],
+        );
         let mut r = ErrorResponse::new(Some("websocket: request origin not allowed\n".into()));
         *r.status_mut() = async_tungstenite::tungstenite::http::StatusCode::FORBIDDEN;
         Err(r)
