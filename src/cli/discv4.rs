@@ -710,6 +710,7 @@ pub fn bootnode(args: &Bootnode, out: &mut dyn Write) -> Result<(), CliError> {
         network_id: 0,
         http: None,
         ws: None,
+        metrics: None,
         eth: None,
     };
     let _ = out.flush();

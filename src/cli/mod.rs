@@ -259,6 +259,8 @@ fn dotted_flag(a: &str) -> &str {
         ("--ws.port", "--ws-port"),
         ("--ws.api", "--ws-api"),
         ("--ws.origins", "--ws-origins"),
+        ("--metrics.addr", "--metrics-addr"),
+        ("--metrics.port", "--metrics-port"),
     ];
     DOTTED
         .iter()

@@ -151,6 +151,19 @@ pub struct NodeArgs {
     /// also spelled --ws.origins)
     #[argh(option, long = "ws-origins", default = "String::new()")]
     pub ws_origins: String,
+    /// serve Prometheus metrics at /debug/metrics/prometheus
+    #[argh(switch)]
+    pub metrics: bool,
+    /// metrics listening address (default: 127.0.0.1; also spelled --metrics.addr)
+    #[argh(
+        option,
+        long = "metrics-addr",
+        default = "IpAddr::V4(Ipv4Addr::LOCALHOST)"
+    )]
+    pub metrics_addr: IpAddr,
+    /// metrics port (default: 6060; also spelled --metrics.port)
+    #[argh(option, long = "metrics-port", default = "6060")]
+    pub metrics_port: u16,
     /// log verbosity 0-5: silent, error, warn, info, debug, trace (default: 3)
     #[argh(option, default = "3")]
     pub verbosity: u8,
@@ -489,6 +502,10 @@ pub fn prepare(args: &NodeArgs) -> Result<Config, CliError> {
         eth,
         http: http_config(args)?,
         ws: ws_config(args)?,
+        metrics: args.metrics.then(|| ethpeer::rpc::metrics::MetricsConfig {
+            addr: SocketAddr::new(args.metrics_addr, args.metrics_port),
+            limits: ethpeer::rpc::Limits::default(),
+        }),
     })
 }
 

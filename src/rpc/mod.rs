@@ -16,6 +16,7 @@ pub mod format;
 pub mod gasprice;
 pub mod http;
 pub mod jsonrpc;
+pub mod metrics;
 pub mod params;
 pub mod subscriptions;
 pub mod ws;
@@ -155,6 +156,7 @@ pub struct NodeFacts {
 pub struct RpcServers {
     http: Option<SocketAddr>,
     ws: Option<SocketAddr>,
+    metrics: Option<SocketAddr>,
     stop: async_channel::Sender<()>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -168,6 +170,11 @@ impl RpcServers {
     /// Where the WebSocket server listens.
     pub fn ws_addr(&self) -> Option<SocketAddr> {
         self.ws
+    }
+
+    /// Where the metrics server listens.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
     }
 
     /// Closes the listeners and every connection, and waits for the thread.
@@ -184,12 +191,17 @@ impl RpcServers {
 pub struct Servers {
     pub http: Option<(std::net::TcpListener, HttpConfig)>,
     pub ws: Option<(std::net::TcpListener, WsConfig)>,
+    pub metrics: Option<(std::net::TcpListener, metrics::MetricsConfig)>,
 }
 
 impl Servers {
     /// Binds what `http` and `ws` ask for (before the node starts, so a port in use is said
     /// first).
-    pub fn bind(http: Option<HttpConfig>, ws: Option<WsConfig>) -> std::io::Result<Servers> {
+    pub fn bind(
+        http: Option<HttpConfig>,
+        ws: Option<WsConfig>,
+        metrics: Option<metrics::MetricsConfig>,
+    ) -> std::io::Result<Servers> {
         Ok(Servers {
             http: match http {
                 Some(c) => Some((std::net::TcpListener::bind(c.addr)?, c)),
@@ -199,12 +211,16 @@ impl Servers {
                 Some(c) => Some((std::net::TcpListener::bind(c.addr)?, c)),
                 None => None,
             },
+            metrics: match metrics {
+                Some(c) => Some((std::net::TcpListener::bind(c.addr)?, c)),
+                None => None,
+            },
         })
     }
 
     /// Whether there is anything to run.
     pub fn is_empty(&self) -> bool {
-        self.http.is_none() && self.ws.is_none()
+        self.http.is_none() && self.ws.is_none() && self.metrics.is_none()
     }
 }
 
@@ -245,6 +261,17 @@ pub fn spawn(
         }
         None => None,
     };
+    let metrics = match &servers.metrics {
+        Some((l, _)) => {
+            let a = l.local_addr()?;
+            crate::log::info(
+                "Starting metrics server",
+                &[("addr", &format!("http://{a}{}", metrics::PATH))],
+            );
+            Some(a)
+        }
+        None => None,
+    };
     // Peer notices for `peerEvents`: subscribed now, so none is missed.
     let notices = match &servers.ws {
         Some(_) => {
@@ -261,6 +288,7 @@ pub fn spawn(
     Ok(RpcServers {
         http,
         ws,
+        metrics,
         stop: stop_tx,
         thread: Some(thread),
     })
@@ -323,6 +351,7 @@ fn run(
 ) {
     use std::rc::Rc;
     let ex = async_executor::LocalExecutor::new();
+    let metrics = servers.metrics;
     let http = servers.http.map(|(listener, config)| {
         let dispatch = Rc::new(backend(&facts, &control, config.apis.clone()));
         let ctx = Rc::new(http::HttpContext {
@@ -367,6 +396,19 @@ fn run(
                 .await;
             }
         };
-        futures_lite::future::zip(http, ws).await;
+        let metrics = async {
+            if let Some((listener, config)) = metrics {
+                let ctx = Rc::new(metrics::MetricsContext {
+                    control: control.clone(),
+                    config,
+                    open: std::cell::Cell::new(0),
+                });
+                accept_loop(&ex, listener, &stop, |s| {
+                    metrics::serve_connection(ctx.clone(), s)
+                })
+                .await;
+            }
+        };
+        futures_lite::future::zip(futures_lite::future::zip(http, ws), metrics).await;
     }));
 }

@@ -57,7 +57,42 @@ pub enum Control {
     Syncing(Sender<Option<u64>>),
     /// The hashes of the pooled transactions (`newPendingTransactions`), when the node runs eth.
     PoolHashes(Sender<Option<Vec<[u8; 32]>>>),
+    /// The loop's counters now, for the metrics endpoint.
+    Metrics(Sender<MetricsSnapshot>),
 }
+
+/// The loop's counters and gauges at one moment: plain integers, rendered by the caller.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetricsSnapshot {
+    /// Admitted peers, and how many dialed us / we dialed.
+    pub peers: u64,
+    pub peers_inbound: u64,
+    pub peers_outbound: u64,
+    /// Dials started and dials that became admitted peers; the same for accepted connections.
+    pub dials: u64,
+    pub dials_success: u64,
+    pub serves: u64,
+    pub serves_success: u64,
+    /// Admitted sessions ended, by reason (at most `DROP_REASONS_MAX` reasons; the rest "other").
+    pub drops: Vec<(String, u64)>,
+    /// Discovery's table size and bucket sizes, when discovery runs.
+    pub discover_nodes: Option<u64>,
+    pub discover_buckets: Vec<u64>,
+    /// The chain head, the sync target while syncing, and the pool, when eth runs.
+    pub head: Option<u64>,
+    pub sync_target: Option<u64>,
+    pub pool: Option<u64>,
+    /// The transaction counters, when eth runs.
+    pub tx_received: u64,
+    pub tx_duplicates: u64,
+    pub tx_invalid: u64,
+    pub tx_added: u64,
+    pub tx_sent: u64,
+    pub tx_announced: u64,
+}
+
+/// Distinct drop reasons counted at most; later ones count as "other".
+pub const DROP_REASONS_MAX: usize = 32;
 
 /// One pooled transaction, as the pool holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -99,6 +99,8 @@ pub struct Config {
     pub http: Option<crate::rpc::HttpConfig>,
     /// The JSON-RPC WebSocket server (`--ws`), if any.
     pub ws: Option<crate::rpc::WsConfig>,
+    /// The metrics server (`--metrics`), if any.
+    pub metrics: Option<crate::rpc::metrics::MetricsConfig>,
 }
 
 impl Config {
@@ -120,6 +122,7 @@ impl Config {
             eth: None,
             http: None,
             ws: None,
+            metrics: None,
         }
     }
 }
@@ -240,6 +243,11 @@ impl NodeHandle {
     /// Where the JSON-RPC HTTP server listens, when it runs.
     pub fn http_addr(&self) -> Option<SocketAddr> {
         self.rpc.as_ref().and_then(|r| r.http_addr())
+    }
+
+    /// Where the metrics server listens, when it runs.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.rpc.as_ref().and_then(|r| r.metrics_addr())
     }
 
     /// Where the JSON-RPC WebSocket server listens, when it runs.
@@ -383,8 +391,9 @@ struct Started {
 /// the services and the loop on a thread of their own, and returns once the node is up.
 pub fn start(mut config: Config) -> Result<NodeHandle, StartError> {
     let sockets = bind(&config)?;
-    let rpc = crate::rpc::Servers::bind(config.http.take(), config.ws.take())
-        .map_err(io("starting the RPC servers"))?;
+    let rpc =
+        crate::rpc::Servers::bind(config.http.take(), config.ws.take(), config.metrics.take())
+            .map_err(io("starting the RPC servers"))?;
     let facts = crate::rpc::NodeFacts {
         client_id: config.client_id.clone(),
         enode: Enode::new(config.key.public_key(), config.listen.ip(), 0, 0),

@@ -6,7 +6,8 @@ use super::Server;
 use crate::dial::ConnKind;
 use crate::log;
 use crate::server::control::{
-    ChainInfo, Control, PeerInfo, PeerNotice, PoolEntry, SUBSCRIBERS_MAX,
+    ChainInfo, Control, DROP_REASONS_MAX, MetricsSnapshot, PeerInfo, PeerNotice, PoolEntry,
+    SUBSCRIBERS_MAX,
 };
 
 impl Server {
@@ -111,14 +112,83 @@ impl Server {
                     .map(|e| e.manager.pool().pending().map(|t| t.hash).collect());
                 let _ = reply.try_send(hashes);
             }
+            Control::Metrics(reply) => {
+                let _ = reply.try_send(self.metrics_snapshot());
+            }
             Control::Syncing(reply) => {
                 let _ = reply.try_send(self.eth.as_ref().and_then(|e| e.manager.sync_target()));
             }
         }
     }
 
+    /// The counters and gauges now.
+    fn metrics_snapshot(&self) -> MetricsSnapshot {
+        let (mut inbound, mut outbound) = (0, 0);
+        for (_, c) in self.node.peers() {
+            if c.kind == ConnKind::Inbound {
+                inbound += 1;
+            } else {
+                outbound += 1;
+            }
+        }
+        let st = &self.status;
+        let mut m = MetricsSnapshot {
+            peers: inbound + outbound,
+            peers_inbound: inbound,
+            peers_outbound: outbound,
+            dials: st.dials_total,
+            dials_success: st.dials_success,
+            serves: st.serves_total,
+            serves_success: st.serves_success,
+            drops: st.drops.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            ..MetricsSnapshot::default()
+        };
+        if let Some(d) = &self.disc {
+            let t = d.table();
+            m.discover_nodes = Some(t.len() as u64);
+            m.discover_buckets = (0..crate::discv4::table::BUCKET_COUNT)
+                .map(|i| t.bucket_len(i) as u64)
+                .collect();
+        }
+        if let Some(e) = &self.eth {
+            m.head = Some(e.manager.head().number);
+            m.sync_target = e.manager.sync_target();
+            m.pool = Some(e.manager.pool_len() as u64);
+            let t = e.manager.tx_stats();
+            (m.tx_received, m.tx_duplicates, m.tx_invalid) = (t.received, t.duplicates, t.invalid);
+            (m.tx_added, m.tx_sent, m.tx_announced) = (t.added, t.sent, t.announced);
+        }
+        m
+    }
+
+    /// Counts an admitted peer (by who dialed) or an ended session (by reason) for the metrics.
+    fn count_notice(&mut self, notice: &PeerNotice) {
+        match notice {
+            PeerNotice::Added { id, .. } => {
+                let inbound = self.node.peers().any(|(_, c)| {
+                    c.kind == ConnKind::Inbound && c.remote.map(|k| k.node_id()) == Some(*id)
+                });
+                if inbound {
+                    self.status.serves_success += 1;
+                } else {
+                    self.status.dials_success += 1;
+                }
+            }
+            PeerNotice::Dropped { reason, .. } => {
+                let drops = &mut self.status.drops;
+                let key = if drops.contains_key(reason) || drops.len() < DROP_REASONS_MAX - 1 {
+                    reason.clone()
+                } else {
+                    "other".to_string()
+                };
+                *drops.entry(key).or_default() += 1;
+            }
+        }
+    }
+
     /// Tells every subscriber; one whose queue is full (or gone) is dropped.
     pub(super) fn notify(&mut self, notice: PeerNotice) {
+        self.count_notice(&notice);
         // Each subscriber's channel holds `NOTICE_QUEUE_MAX` notices: full means it fell behind.
         self.subscribers
             .retain(|tx| tx.try_send(notice.clone()).is_ok());

@@ -24,6 +24,13 @@ pub(super) struct StatusState {
     /// When the next transaction statistics line is due, and what the last one said.
     pub next_tx_stats: Instant,
     pub last_tx_stats: TxStats,
+    /// For the metrics: dials started and connections accepted since start, and how many of
+    /// each became admitted peers; admitted sessions ended, by reason (bounded).
+    pub dials_total: u64,
+    pub serves_total: u64,
+    pub dials_success: u64,
+    pub serves_success: u64,
+    pub drops: std::collections::BTreeMap<String, u64>,
 }
 
 impl StatusState {
@@ -33,6 +40,11 @@ impl StatusState {
             dials: 0,
             next_tx_stats: now + TX_STATS_INTERVAL,
             last_tx_stats: TxStats::default(),
+            dials_total: 0,
+            serves_total: 0,
+            dials_success: 0,
+            serves_success: 0,
+            drops: std::collections::BTreeMap::new(),
         }
     }
 
