@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod eth;
+pub mod fees;
 pub mod txpool;
 
 use std::cell::RefCell;
@@ -91,6 +92,9 @@ impl Dispatch for Backend {
         match namespace {
             "web3" | "net" => web3_net(self, method, params).await,
             "admin" => admin::call(self, method, params).await,
+            "eth" if self.chain.is_some() && fees::METHODS.contains(&method) => {
+                fees::call(self, method, params).await
+            }
             "eth" if self.chain.is_some() => eth::call(self, method, params).await,
             "txpool" if self.chain.is_some() => txpool::call(self, method, params).await,
             _ => Err(RpcError::method_not_found(method)),

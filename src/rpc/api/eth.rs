@@ -11,7 +11,6 @@ use crate::chain::header::Header;
 use crate::crypto::keccak256;
 use crate::eth::wire::receipts::Receipt;
 use crate::rpc::format::{self, RawBlockView, data, qty};
-use crate::rpc::gasprice;
 use crate::rpc::jsonrpc::RpcError;
 use crate::rpc::params::{BlockTag, Params};
 use crate::server::control::Control;
@@ -118,9 +117,6 @@ pub async fn call(b: &Backend, method: &str, params: Vec<Value>) -> Result<Value
                 .await?
                 .map_err(RpcError::server)?;
             Ok(data(&hash))
-        }
-        "eth_gasPrice" | "eth_maxPriorityFeePerGas" | "eth_feeHistory" => {
-            gasprice::call(b, method, params).await
         }
         _ => Err(RpcError::method_not_found(method)),
     }
