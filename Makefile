@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BIN := target/release/ethpeer
 
-.PHONY: build test lint bench bench-smoke release size run fmt clean sim
+.PHONY: build test lint bench bench-smoke release size run fmt clean sim rpc-venv
 
 build:
 	$(CARGO) build
@@ -19,12 +19,23 @@ CLIQUE_DEPS := tests/clique/node_modules/.package-lock.json
 $(CLIQUE_DEPS): tests/clique/package-lock.json tests/clique/package.json
 	cd tests/clique && npm ci --no-audit --no-fund --loglevel=error
 
+RPC_VENV := tests/rpc/.venv
+RPC_PYTHON := $(RPC_VENV)/bin/python
+
+# The RPC tests' pinned Python packages (the Prometheus client's parser), in a virtual environment.
+$(RPC_PYTHON): tests/rpc/requirements.txt
+	python3 -m venv $(RPC_VENV)
+	$(RPC_VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/rpc/requirements.txt
+	touch $(RPC_PYTHON)
+
+rpc-venv: $(RPC_PYTHON)
+
 # Everything: unit tests, spec vectors, property tests, simulations, CLI, loopback and interop;
 # then the benchmark's correctness checks (bench-smoke, seconds, no new build) and one seed of the
 # discovery simulation at full size in release (`make sim SEED=1`, 500 nodes: ~75 s of CPU here,
 # plus a release build of the test, ~4 min of CPU here, so CI grows by a few minutes).
-test: $(INTEROP_DEPS) $(CLIQUE_DEPS)
-	$(CARGO) test
+test: $(INTEROP_DEPS) $(CLIQUE_DEPS) $(RPC_PYTHON)
+	ETHPEER_TEST_PYTHON=$(CURDIR)/$(RPC_PYTHON) $(CARGO) test
 	$(MAKE) bench-smoke
 	$(MAKE) sim SEED=1 SEEDS= NODES=500
 

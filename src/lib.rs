@@ -33,6 +33,7 @@ pub mod p2p;
 pub mod rlp;
 pub mod rlpx;
 pub mod rng;
+pub mod rpc;
 pub mod server;
 pub mod storage;
 pub mod time;

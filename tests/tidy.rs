@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 /// to the crate root.
 const SHELL: &[&str] = &[
     "src/server",
+    "src/rpc",
     "src/cli",
     "src/bench",
     "src/main.rs",
@@ -32,6 +33,7 @@ const STORAGE: &[&str] = &[
 /// Module paths a core may not name (`crate::…`): the shell's and storage's.
 const FORBIDDEN_MODULES: &[&str] = &[
     "crate::server",
+    "crate::rpc",
     "crate::cli",
     "crate::log",
     "crate::storage",

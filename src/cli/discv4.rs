@@ -705,6 +705,9 @@ pub fn bootnode(args: &Bootnode, out: &mut dyn Write) -> Result<(), CliError> {
         discovery: true,
         rlpx: false,
         network_id: 0,
+        http: None,
+        ws: None,
+        metrics: None,
         eth: None,
     };
     let _ = out.flush();

@@ -247,6 +247,27 @@ pub struct EnrDecode {
     pub json: bool,
 }
 
+/// geth's dotted RPC flags (`--http.addr`, `--ws.port`, `--metrics.addr`, …) in argh's spelling.
+fn dotted_flag(a: &str) -> &str {
+    const DOTTED: &[(&str, &str)] = &[
+        ("--http.addr", "--http-addr"),
+        ("--http.port", "--http-port"),
+        ("--http.api", "--http-api"),
+        ("--http.corsdomain", "--http-corsdomain"),
+        ("--http.vhosts", "--http-vhosts"),
+        ("--ws.addr", "--ws-addr"),
+        ("--ws.port", "--ws-port"),
+        ("--ws.api", "--ws-api"),
+        ("--ws.origins", "--ws-origins"),
+        ("--metrics.addr", "--metrics-addr"),
+        ("--metrics.port", "--metrics-port"),
+    ];
+    DOTTED
+        .iter()
+        .find(|(dotted, _)| *dotted == a)
+        .map_or(a, |(_, dashed)| dashed)
+}
+
 /// Parses `args` (program name first) and runs the chosen verb, writing to stdout.
 pub fn run(args: impl Iterator<Item = OsString>) -> Result<(), CliError> {
     let args: Vec<String> = args
@@ -266,6 +287,7 @@ pub fn run(args: impl Iterator<Item = OsString>) -> Result<(), CliError> {
             "--log.file" => "--log-file",
             other => other,
         })
+        .map(dotted_flag)
         .collect();
     let rest = strs.get(1..).unwrap_or_default();
     let stdout = io::stdout();

@@ -102,6 +102,68 @@ pub struct NodeArgs {
     /// (kept in <datadir>/transactions.rlp across restarts)
     #[argh(option)]
     pub txs: Option<PathBuf>,
+    /// serve JSON-RPC over HTTP
+    #[argh(switch)]
+    pub http: bool,
+    /// HTTP-RPC listening address (default: 127.0.0.1; also spelled --http.addr)
+    #[argh(
+        option,
+        long = "http-addr",
+        default = "IpAddr::V4(Ipv4Addr::LOCALHOST)"
+    )]
+    pub http_addr: IpAddr,
+    /// HTTP-RPC port (default: 8545; also spelled --http.port)
+    #[argh(option, long = "http-port", default = "8545")]
+    pub http_port: u16,
+    /// APIs offered over HTTP: eth, net, web3, admin, txpool (default: eth,net,web3; also
+    /// spelled --http.api)
+    #[argh(
+        option,
+        long = "http-api",
+        default = "String::from(ethpeer::rpc::DEFAULT_APIS)"
+    )]
+    pub http_api: String,
+    /// comma-separated origins browsers may call from, * for any (default: none; also spelled
+    /// --http.corsdomain)
+    #[argh(option, long = "http-corsdomain", default = "String::new()")]
+    pub http_corsdomain: String,
+    /// comma-separated Host names accepted, * for any (default: localhost; also spelled
+    /// --http.vhosts)
+    #[argh(option, long = "http-vhosts", default = "String::from(\"localhost\")")]
+    pub http_vhosts: String,
+    /// serve JSON-RPC over WebSocket
+    #[argh(switch)]
+    pub ws: bool,
+    /// WS-RPC listening address (default: 127.0.0.1; also spelled --ws.addr)
+    #[argh(option, long = "ws-addr", default = "IpAddr::V4(Ipv4Addr::LOCALHOST)")]
+    pub ws_addr: IpAddr,
+    /// WS-RPC port (default: 8546; also spelled --ws.port)
+    #[argh(option, long = "ws-port", default = "8546")]
+    pub ws_port: u16,
+    /// APIs offered over WebSocket (default: eth,net,web3; also spelled --ws.api)
+    #[argh(
+        option,
+        long = "ws-api",
+        default = "String::from(ethpeer::rpc::DEFAULT_APIS)"
+    )]
+    pub ws_api: String,
+    /// comma-separated browser origins allowed, * for any (default: http://localhost only;
+    /// also spelled --ws.origins)
+    #[argh(option, long = "ws-origins", default = "String::new()")]
+    pub ws_origins: String,
+    /// serve Prometheus metrics at /debug/metrics/prometheus
+    #[argh(switch)]
+    pub metrics: bool,
+    /// metrics listening address (default: 127.0.0.1; also spelled --metrics.addr)
+    #[argh(
+        option,
+        long = "metrics-addr",
+        default = "IpAddr::V4(Ipv4Addr::LOCALHOST)"
+    )]
+    pub metrics_addr: IpAddr,
+    /// metrics port (default: 6060; also spelled --metrics.port)
+    #[argh(option, long = "metrics-port", default = "6060")]
+    pub metrics_port: u16,
     /// log verbosity 0-5: silent, error, warn, info, debug, trace (default: 3)
     #[argh(option, default = "3")]
     pub verbosity: u8,
@@ -424,7 +486,50 @@ pub fn prepare(args: &NodeArgs) -> Result<Config, CliError> {
         rlpx: true,
         network_id: eth.as_ref().map_or(0, |e| e.spec.network_id),
         eth,
+        http: http_config(args)?,
+        ws: ws_config(args)?,
+        metrics: args.metrics.then(|| ethpeer::rpc::metrics::MetricsConfig {
+            addr: SocketAddr::new(args.metrics_addr, args.metrics_port),
+            limits: ethpeer::rpc::Limits::default(),
+        }),
     })
+}
+
+/// The APIs of `--http.api`/`--ws.api`; an unknown name is refused, as geth refuses it.
+fn apis(flag: &str, list: &str) -> Result<Vec<String>, CliError> {
+    let apis = ethpeer::rpc::split_list(list);
+    for api in &apis {
+        if !["eth", "net", "web3", "admin", "txpool"].contains(&api.as_str()) {
+            return Err(CliError::Invalid(format!(
+                "{flag}: unknown API {api:?} (eth, net, web3, admin, txpool)"
+            )));
+        }
+    }
+    Ok(apis)
+}
+
+/// The WS-RPC server from `--ws …`.
+fn ws_config(args: &NodeArgs) -> Result<Option<ethpeer::rpc::WsConfig>, CliError> {
+    if !args.ws {
+        return Ok(None);
+    }
+    let mut c = ethpeer::rpc::WsConfig::new(SocketAddr::new(args.ws_addr, args.ws_port));
+    c.apis = apis("--ws.api", &args.ws_api)?;
+    c.origins = ethpeer::rpc::split_list(&args.ws_origins);
+    Ok(Some(c))
+}
+
+/// The HTTP-RPC server from `--http …`; an unknown API name is refused, as geth refuses it.
+fn http_config(args: &NodeArgs) -> Result<Option<ethpeer::rpc::HttpConfig>, CliError> {
+    use ethpeer::rpc::{HttpConfig, split_list};
+    if !args.http {
+        return Ok(None);
+    }
+    let mut c = HttpConfig::new(SocketAddr::new(args.http_addr, args.http_port));
+    c.apis = apis("--http.api", &args.http_api)?;
+    c.cors = split_list(&args.http_corsdomain);
+    c.vhosts = split_list(&args.http_vhosts);
+    Ok(Some(c))
 }
 
 /// A future that resolves on SIGINT or SIGTERM.

@@ -379,6 +379,17 @@ impl EthManager {
         self.txs.pool().len()
     }
 
+    /// The pool, for reading (JSON-RPC's `txpool_*`).
+    pub fn pool(&self) -> &crate::tx::pool::Pool {
+        self.txs.pool()
+    }
+
+    /// While a sync runs, the highest head a peer told us of (at least our own).
+    pub fn sync_target(&self) -> Option<u64> {
+        let s = self.syncer.as_ref().filter(|s| s.syncing())?;
+        Some(s.highest_peer_head().unwrap_or(0).max(self.head.number))
+    }
+
     /// The transaction counters.
     pub fn tx_stats(&self) -> TxStats {
         self.txs.stats()

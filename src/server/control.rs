@@ -1,4 +1,4 @@
-//! Requests from outside the loop (a program embedding the node, later JSON-RPC and metrics):
+//! Requests from outside the loop (a program embedding the node, JSON-RPC, metrics):
 //! each is a message with its own reply channel, queued on one bounded channel and answered by
 //! the loop between other inputs, so nothing outside ever holds a lock on the loop's state
 //! (go-ethereum `p2p.Server`'s `addPeerOps`/`peerOp` channels play the same part).
@@ -10,6 +10,7 @@ use async_channel::Sender;
 
 use crate::crypto::NodeId;
 use crate::enode::Enode;
+use crate::time::Mono;
 
 /// Requests queued for the loop at most; a full queue answers "busy" to the caller instead of
 /// blocking anyone (the loop drains these between other inputs).
@@ -48,9 +49,52 @@ pub enum Control {
     },
     /// Peer added / dropped notices from now on.
     Subscribe(Sender<PeerNotice>),
+    /// The loop's counters now, for the metrics endpoint.
+    Metrics(Sender<MetricsSnapshot>),
 }
 
-/// One admitted peer, as a snapshot.
+/// The loop's counters and gauges at one moment: plain integers, rendered by the caller.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetricsSnapshot {
+    /// Admitted peers, and how many dialed us / we dialed.
+    pub peers: u64,
+    pub peers_inbound: u64,
+    pub peers_outbound: u64,
+    /// Dials started and dials that became admitted peers; the same for accepted connections.
+    pub dials: u64,
+    pub dials_success: u64,
+    pub serves: u64,
+    pub serves_success: u64,
+    /// Admitted sessions ended, by reason (at most `DROP_REASONS_MAX` reasons; the rest "other").
+    pub drops: Vec<(String, u64)>,
+    /// Discovery's table size and bucket sizes, when discovery runs.
+    pub discover_nodes: Option<u64>,
+    pub discover_buckets: Vec<u64>,
+    /// The chain head, the sync target while syncing, and the pool, when eth runs.
+    pub head: Option<u64>,
+    pub sync_target: Option<u64>,
+    pub pool: Option<u64>,
+    /// The transaction counters, when eth runs.
+    pub tx_received: u64,
+    pub tx_duplicates: u64,
+    pub tx_invalid: u64,
+    pub tx_added: u64,
+    pub tx_sent: u64,
+    pub tx_announced: u64,
+}
+
+/// Distinct drop reasons counted at most; later ones count as "other".
+pub const DROP_REASONS_MAX: usize = 32;
+
+/// One pooled transaction, as the pool holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolEntry {
+    pub sender: [u8; 20],
+    pub nonce: u64,
+    /// The network encoding.
+    pub network_rlp: Vec<u8>,
+}
+
 impl std::fmt::Debug for Control {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -63,17 +107,22 @@ impl std::fmt::Debug for Control {
             }
             Control::Protocol { name, .. } => write!(f, "Protocol({name})"),
             Control::Subscribe(_) => f.write_str("Subscribe"),
+            Control::Metrics(_) => f.write_str("Metrics"),
         }
     }
 }
 
-/// A request run on a protocol's state in the loop; it must not block.
-pub type ProtocolRequest = Box<dyn FnOnce(&mut dyn Any) + Send>;
+/// A request run on a protocol's state in the loop, with the loop's clock; it must not block.
+/// With no protocol of its name it gets `&mut ()`, which downcasts to nothing.
+pub type ProtocolRequest = Box<dyn FnOnce(&mut dyn Any, Mono) + Send>;
 
+/// One admitted peer, as a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerInfo {
     /// Its node id.
     pub id: NodeId,
+    /// Its public key (its enode URL's id).
+    pub key: crate::crypto::PublicKey,
     /// The client id from its Hello.
     pub name: String,
     /// Its address.

@@ -487,6 +487,7 @@ impl Server {
     }
 
     fn handle_accept(&mut self, ex: &LocalExecutor<'_>, stream: TcpStream, addr: SocketAddr) {
+        self.status.serves_total += 1;
         let now = self.now();
         let permit = match self.inbound.handle_inbound(now, addr.ip()) {
             Ok(p) => p,
@@ -629,6 +630,7 @@ impl Server {
                     self.node.handle_conn_started(now, conn, Some(&task), addr);
                     log::trace("Dialing", &[("addr", &addr), ("id", &task.node.id())]);
                     self.status.dials += 1;
+                    self.status.dials_total += 1;
                     let role = Role::Dial {
                         addr,
                         remote: *task.node.key(),

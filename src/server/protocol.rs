@@ -16,6 +16,7 @@ use crate::enr::Record;
 use crate::node::ConnId;
 use crate::p2p::SharedCapability;
 use crate::server::capability::{CapEnd, CapEvent, CapSession};
+use crate::server::control::MetricsSnapshot;
 use crate::server::events::{Outgoing, PeerEvent};
 use crate::time::Mono;
 
@@ -101,6 +102,9 @@ pub trait Protocol {
     fn status(&self) -> Vec<(&'static str, String)> {
         Vec::new()
     }
+    /// Adds the protocol's gauges and counters to the node's metrics (eth: head, sync target,
+    /// pool, transaction counters).
+    fn fill_metrics(&self, _metrics: &mut MetricsSnapshot) {}
     /// The loop is stopping: a last log line, if any.
     fn stop(&mut self) {}
     /// The protocol's state, for requests from outside the loop that know its type (the node

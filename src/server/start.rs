@@ -59,7 +59,7 @@ use crate::server::control::{
     CONTROL_QUEUE_MAX, ChainInfo, Control, NOTICE_QUEUE_MAX, PeerInfo, PeerNotice,
 };
 use crate::server::datadir::Datadir;
-use crate::server::eth::{EthProtocol, EthService};
+use crate::server::eth::{EthService, eth_request};
 use crate::server::event_loop::{self, ServerConfig};
 use crate::server::service::{Service, Services};
 use crate::storage::{Db, Worker};
@@ -99,6 +99,12 @@ pub struct Config {
     pub network_id: u64,
     /// The chain and how eth runs; `None` runs the p2p layer alone. Needs a datadir.
     pub eth: Option<EthPlan>,
+    /// The JSON-RPC HTTP server (`--http`), if any.
+    pub http: Option<crate::rpc::HttpConfig>,
+    /// The JSON-RPC WebSocket server (`--ws`), if any.
+    pub ws: Option<crate::rpc::WsConfig>,
+    /// The metrics server (`--metrics`), if any.
+    pub metrics: Option<crate::rpc::metrics::MetricsConfig>,
 }
 
 impl Config {
@@ -118,6 +124,9 @@ impl Config {
             rlpx: true,
             network_id: 0,
             eth: None,
+            http: None,
+            ws: None,
+            metrics: None,
         }
     }
 }
@@ -210,6 +219,8 @@ pub struct NodeHandle {
     shutdown: Sender<()>,
     stopped: Receiver<()>,
     thread: Option<JoinHandle<()>>,
+    /// The JSON-RPC servers, stopped before the node.
+    rpc: Option<crate::rpc::RpcServers>,
 }
 
 impl NodeHandle {
@@ -231,6 +242,21 @@ impl NodeHandle {
     /// Our node record as `enr:` text, when discovery runs.
     pub fn record(&self) -> Option<&str> {
         self.record.as_deref()
+    }
+
+    /// Where the JSON-RPC HTTP server listens, when it runs.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.rpc.as_ref().and_then(|r| r.http_addr())
+    }
+
+    /// Where the metrics server listens, when it runs.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.rpc.as_ref().and_then(|r| r.metrics_addr())
+    }
+
+    /// Where the JSON-RPC WebSocket server listens, when it runs.
+    pub fn ws_addr(&self) -> Option<SocketAddr> {
+        self.rpc.as_ref().and_then(|r| r.ws_addr())
     }
 
     /// The admitted peers now.
@@ -282,23 +308,7 @@ impl NodeHandle {
 
     /// The head and the pool size, when the node runs eth.
     pub fn chain(&self) -> Result<Option<ChainInfo>, HandleError> {
-        let (tx, rx) = async_channel::bounded(1);
-        let read = move |p: &mut dyn std::any::Any| {
-            if let Some(eth) = p.downcast_mut::<EthProtocol>() {
-                let head = eth.manager().head();
-                let _ = tx.try_send(ChainInfo {
-                    head_number: head.number,
-                    head_hash: head.hash,
-                    pool_size: eth.manager().pool_len(),
-                });
-            }
-        };
-        self.post(Control::Protocol {
-            name: "eth",
-            run: Box::new(read),
-        })?;
-        // No eth protocol: the loop drops the request, and with it the sender.
-        Ok(rx.recv_blocking().ok())
+        self.ask(|r| eth_request(r, |e, _| e.chain_info()))
     }
 
     /// Peer added / dropped notices from now on. A subscriber that falls
@@ -317,6 +327,9 @@ impl NodeHandle {
     /// Disconnects every peer ("client quitting"), stops the services and waits for the node's
     /// thread to end.
     pub fn shutdown(mut self) {
+        if let Some(rpc) = self.rpc.take() {
+            rpc.stop();
+        }
         let _ = self.shutdown.try_send(());
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -380,8 +393,20 @@ struct Started {
 
 /// Starts a node: binds its sockets here (a port in use is the first thing reported), then runs
 /// the services and the loop on a thread of their own, and returns once the node is up.
-pub fn start(config: Config) -> Result<NodeHandle, StartError> {
+pub fn start(mut config: Config) -> Result<NodeHandle, StartError> {
     let sockets = bind(&config)?;
+    let rpc =
+        crate::rpc::Servers::bind(config.http.take(), config.ws.take(), config.metrics.take())
+            .map_err(io("starting the RPC servers"))?;
+    let facts = crate::rpc::NodeFacts {
+        client_id: config.client_id.clone(),
+        enode: Enode::new(config.key.public_key(), config.listen.ip(), 0, 0),
+        enr: None,
+        listener_port: 0,
+        discovery_port: 0,
+        datadir: config.datadir.as_ref().map(|d| d.path.clone()),
+        chain: config.eth.as_ref().map(|p| p.spec.clone()),
+    };
     let (control_tx, control_rx) = async_channel::bounded(CONTROL_QUEUE_MAX);
     let (shutdown_tx, shutdown_rx) = async_channel::bounded::<()>(1);
     let (stopped_tx, stopped_rx) = async_channel::bounded::<()>(1);
@@ -400,16 +425,36 @@ pub fn start(config: Config) -> Result<NodeHandle, StartError> {
         })
         .map_err(|e| StartError::Thread(e.to_string()))?;
     match started_rx.recv() {
-        Ok(Ok(s)) => Ok(NodeHandle {
-            enode: s.enode,
-            listen: s.listen,
-            discovery: s.discovery,
-            record: s.record,
-            control: control_tx,
-            shutdown: shutdown_tx,
-            stopped: stopped_rx,
-            thread: Some(thread),
-        }),
+        Ok(Ok(s)) => {
+            let mut handle = NodeHandle {
+                rpc: None,
+                enode: s.enode,
+                listen: s.listen,
+                discovery: s.discovery,
+                record: s.record,
+                control: control_tx,
+                shutdown: shutdown_tx,
+                stopped: stopped_rx,
+                thread: Some(thread),
+            };
+            if !rpc.is_empty() {
+                let facts = crate::rpc::NodeFacts {
+                    enode: handle.enode.clone(),
+                    enr: handle.record.clone(),
+                    listener_port: handle.listen.map_or(0, |a| a.port()),
+                    discovery_port: handle.discovery.map_or(0, |a| a.port()),
+                    ..facts
+                };
+                match crate::rpc::spawn(rpc, facts, handle.control.clone()) {
+                    Ok(rpc) => handle.rpc = Some(rpc),
+                    Err(e) => {
+                        handle.shutdown();
+                        return Err(io("starting the RPC thread")(e));
+                    }
+                }
+            }
+            Ok(handle)
+        }
         Ok(Err(e)) => {
             let _ = thread.join();
             Err(e)

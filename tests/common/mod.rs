@@ -63,4 +63,5 @@ pub mod fixture_node;
 pub mod interop;
 pub mod node_proc;
 pub mod raw_peer;
+pub mod rpc;
 pub mod simnet;

@@ -179,6 +179,11 @@ impl Syncer {
         self.run.is_some()
     }
 
+    /// The highest head number a peer has told us of (for `eth_syncing`).
+    pub fn highest_peer_head(&self) -> Option<u64> {
+        self.peers.values().filter_map(|p| p.head.number).max()
+    }
+
     /// Blocks fetched and checked but not yet confirmed written (the memory bound's measure).
     pub fn buffered(&self) -> usize {
         let fetched = self.run.as_ref().map_or(0, |(_, _, d)| d.buffered());

@@ -23,6 +23,7 @@ use crate::node::ConnId;
 use crate::p2p::SharedCapability;
 use crate::server::capability::{CapEvent, CapSession, WireMessage};
 use crate::server::clock::unix_secs;
+use crate::server::control::MetricsSnapshot;
 use crate::server::eth::event::EthEvent;
 use crate::server::eth::session::EthSession;
 use crate::server::events::Outgoing;
@@ -287,6 +288,15 @@ impl Protocol for EthProtocol {
         let head = self.manager.head();
         let fork_id = self.manager.spec().enr_eth_entry(head.number, head.time);
         vec![(b"eth".to_vec(), enr_eth_value(&fork_id))]
+    }
+
+    fn fill_metrics(&self, m: &mut MetricsSnapshot) {
+        m.head = Some(self.manager.head().number);
+        m.sync_target = self.manager.sync_target();
+        m.pool = Some(self.manager.pool_len() as u64);
+        let t = self.manager.tx_stats();
+        (m.tx_received, m.tx_duplicates, m.tx_invalid) = (t.received, t.duplicates, t.invalid);
+        (m.tx_added, m.tx_sent, m.tx_announced) = (t.added, t.sent, t.announced);
     }
 
     fn stop(&mut self) {

@@ -5,7 +5,9 @@
 use super::Server;
 use crate::dial::ConnKind;
 use crate::log;
-use crate::server::control::{Control, PeerInfo, PeerNotice, SUBSCRIBERS_MAX};
+use crate::server::control::{
+    Control, DROP_REASONS_MAX, MetricsSnapshot, PeerInfo, PeerNotice, SUBSCRIBERS_MAX,
+};
 
 impl Server {
     /// Answers one request.
@@ -17,9 +19,11 @@ impl Server {
                     .node
                     .peers()
                     .filter_map(|(_, c)| {
-                        let id = c.remote?.node_id();
+                        let key = c.remote?;
+                        let id = key.node_id();
                         Some(PeerInfo {
                             id,
+                            key,
                             name: c.client_id.clone(),
                             addr: c.addr,
                             inbound: c.kind == ConnKind::Inbound,
@@ -62,8 +66,10 @@ impl Server {
                 let _ = reply.try_send(r);
             }
             Control::Protocol { name, run } => {
-                if let Some(p) = self.protocols.iter_mut().find(|p| p.name() == name) {
-                    run(p.as_any_mut());
+                match self.protocols.iter_mut().find(|p| p.name() == name) {
+                    Some(p) => run(p.as_any_mut(), now),
+                    // No such protocol: the request sees a state of no type, and says so.
+                    None => run(&mut (), now),
                 }
             }
             Control::Subscribe(tx) => {
@@ -72,11 +78,75 @@ impl Server {
                 }
                 // Over the limit the sender is dropped here: the subscriber's stream ends.
             }
+            Control::Metrics(reply) => {
+                let _ = reply.try_send(self.metrics_snapshot());
+            }
+        }
+    }
+
+    /// The counters and gauges now.
+    fn metrics_snapshot(&self) -> MetricsSnapshot {
+        let (mut inbound, mut outbound) = (0, 0);
+        for (_, c) in self.node.peers() {
+            if c.kind == ConnKind::Inbound {
+                inbound += 1;
+            } else {
+                outbound += 1;
+            }
+        }
+        let st = &self.status;
+        let mut m = MetricsSnapshot {
+            peers: inbound + outbound,
+            peers_inbound: inbound,
+            peers_outbound: outbound,
+            dials: st.dials_total,
+            dials_success: st.dials_success,
+            serves: st.serves_total,
+            serves_success: st.serves_success,
+            drops: st.drops.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            ..MetricsSnapshot::default()
+        };
+        if let Some(d) = &self.disc {
+            let t = d.table();
+            m.discover_nodes = Some(t.len() as u64);
+            m.discover_buckets = (0..crate::discv4::table::BUCKET_COUNT)
+                .map(|i| t.bucket_len(i) as u64)
+                .collect();
+        }
+        for p in &self.protocols {
+            p.fill_metrics(&mut m);
+        }
+        m
+    }
+
+    /// Counts an admitted peer (by who dialed) or an ended session (by reason) for the metrics.
+    fn count_notice(&mut self, notice: &PeerNotice) {
+        match notice {
+            PeerNotice::Added { id, .. } => {
+                let inbound = self.node.peers().any(|(_, c)| {
+                    c.kind == ConnKind::Inbound && c.remote.map(|k| k.node_id()) == Some(*id)
+                });
+                if inbound {
+                    self.status.serves_success += 1;
+                } else {
+                    self.status.dials_success += 1;
+                }
+            }
+            PeerNotice::Dropped { reason, .. } => {
+                let drops = &mut self.status.drops;
+                let key = if drops.contains_key(reason) || drops.len() < DROP_REASONS_MAX - 1 {
+                    reason.clone()
+                } else {
+                    "other".to_string()
+                };
+                *drops.entry(key).or_default() += 1;
+            }
         }
     }
 
     /// Tells every subscriber; one whose queue is full (or gone) is dropped.
     pub(super) fn notify(&mut self, notice: PeerNotice) {
+        self.count_notice(&notice);
         // Each subscriber's channel holds `NOTICE_QUEUE_MAX` notices: full means it fell behind.
         self.subscribers
             .retain(|tx| tx.try_send(notice.clone()).is_ok());

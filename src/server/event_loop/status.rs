@@ -17,6 +17,13 @@ pub(super) struct StatusState {
     pub next_status: Instant,
     /// Dials started since the last peer status line (geth's `tried`).
     pub dials: usize,
+    /// For the metrics: dials started and connections accepted since start, and how many of
+    /// each became admitted peers; admitted sessions ended, by reason (bounded).
+    pub dials_total: u64,
+    pub serves_total: u64,
+    pub dials_success: u64,
+    pub serves_success: u64,
+    pub drops: std::collections::BTreeMap<String, u64>,
 }
 
 impl StatusState {
@@ -24,6 +31,11 @@ impl StatusState {
         StatusState {
             next_status: now + STATUS_INTERVAL,
             dials: 0,
+            dials_total: 0,
+            serves_total: 0,
+            dials_success: 0,
+            serves_success: 0,
+            drops: std::collections::BTreeMap::new(),
         }
     }
 
