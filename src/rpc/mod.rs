@@ -229,6 +229,7 @@ pub fn spawn(
     servers: Servers,
     facts: NodeFacts,
     control: async_channel::Sender<crate::server::control::Control>,
+    storage: Option<(crate::storage::Db, std::sync::Arc<crate::storage::Worker>)>,
 ) -> std::io::Result<RpcServers> {
     let http = match &servers.http {
         Some((l, c)) => {
@@ -284,7 +285,7 @@ pub fn spawn(
     let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
     let thread = std::thread::Builder::new()
         .name("rpc".into())
-        .spawn(move || run(servers, facts, control, notices, stop_rx))?;
+        .spawn(move || run(servers, facts, control, storage, notices, stop_rx))?;
     Ok(RpcServers {
         http,
         ws,
@@ -294,20 +295,26 @@ pub fn spawn(
     })
 }
 
-/// A backend with its own chain store handle (when eth runs) serving `apis`.
+/// A backend with its own chain store handle (when eth runs) serving `apis`: a front-end on the
+/// node's one database and storage thread.
 fn backend(
     facts: &NodeFacts,
     control: &async_channel::Sender<crate::server::control::Control>,
+    storage: Option<&(crate::storage::Db, std::sync::Arc<crate::storage::Worker>)>,
     apis: Vec<String>,
 ) -> api::Backend {
-    let chain = match (&facts.datadir, &facts.chain) {
-        (Some(dir), Some(_)) => match crate::chain::store_handle::ChainStoreHandle::open(dir) {
-            Ok(h) => Some(h),
-            Err(e) => {
-                crate::log::warn("RPC: cannot open the chain store", &[("err", &e)]);
-                None
+    use crate::chain::store::ChainStore;
+    use crate::chain::store_handle::ChainStoreHandle;
+    let chain = match (storage, &facts.chain) {
+        (Some((db, worker)), Some(_)) => {
+            match ChainStore::on(db.clone()).and_then(|s| ChainStoreHandle::spawn_on(s, worker)) {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    crate::log::warn("RPC: cannot open the chain store", &[("err", &e)]);
+                    None
+                }
             }
-        },
+        }
         _ => None,
     };
     api::Backend::new(facts.clone(), control.clone(), chain, apis)
@@ -346,6 +353,7 @@ fn run(
     servers: Servers,
     facts: NodeFacts,
     control: async_channel::Sender<crate::server::control::Control>,
+    storage: Option<(crate::storage::Db, std::sync::Arc<crate::storage::Worker>)>,
     notices: Option<async_channel::Receiver<crate::server::control::PeerNotice>>,
     stop: async_channel::Receiver<()>,
 ) {
@@ -353,7 +361,12 @@ fn run(
     let ex = async_executor::LocalExecutor::new();
     let metrics = servers.metrics;
     let http = servers.http.map(|(listener, config)| {
-        let dispatch = Rc::new(backend(&facts, &control, config.apis.clone()));
+        let dispatch = Rc::new(backend(
+            &facts,
+            &control,
+            storage.as_ref(),
+            config.apis.clone(),
+        ));
         let ctx = Rc::new(http::HttpContext {
             dispatch,
             config,
@@ -362,7 +375,12 @@ fn run(
         (listener, ctx)
     });
     let ws = servers.ws.map(|(listener, config)| {
-        let backend = Rc::new(backend(&facts, &control, config.apis.clone()));
+        let backend = Rc::new(backend(
+            &facts,
+            &control,
+            storage.as_ref(),
+            config.apis.clone(),
+        ));
         let hub = Rc::new(subscriptions::Hub::default());
         ex.spawn(subscriptions::feed_heads(hub.clone(), backend.clone()))
             .detach();

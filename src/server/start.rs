@@ -407,6 +407,19 @@ pub fn start(mut config: Config) -> Result<NodeHandle, StartError> {
         datadir: config.datadir.as_ref().map(|d| d.path.clone()),
         chain: config.eth.as_ref().map(|p| p.spec.clone()),
     };
+    // One database and one storage thread for the datadir, shared by the chain store, the node
+    // database and the RPC server's chain reads (opened here once, so nothing needs a registry
+    // of open databases).
+    let storage = config
+        .datadir
+        .as_ref()
+        .map(|dd| open_storage(&dd.path))
+        .transpose()?;
+    let rpc_storage = if rpc.is_empty() {
+        None
+    } else {
+        storage.clone()
+    };
     let (control_tx, control_rx) = async_channel::bounded(CONTROL_QUEUE_MAX);
     let (shutdown_tx, shutdown_rx) = async_channel::bounded::<()>(1);
     let (stopped_tx, stopped_rx) = async_channel::bounded::<()>(1);
@@ -419,7 +432,7 @@ pub fn start(mut config: Config) -> Result<NodeHandle, StartError> {
             let shutdown = async move {
                 let _ = shutdown_rx.recv().await;
             };
-            run(config, sockets, control_rx, shutdown, |r| {
+            run(config, sockets, storage, control_rx, shutdown, |r| {
                 let _ = started_tx.send(r);
             });
         })
@@ -445,7 +458,7 @@ pub fn start(mut config: Config) -> Result<NodeHandle, StartError> {
                     discovery_port: handle.discovery.map_or(0, |a| a.port()),
                     ..facts
                 };
-                match crate::rpc::spawn(rpc, facts, handle.control.clone()) {
+                match crate::rpc::spawn(rpc, facts, handle.control.clone(), rpc_storage) {
                     Ok(rpc) => handle.rpc = Some(rpc),
                     Err(e) => {
                         handle.shutdown();
@@ -471,24 +484,11 @@ pub fn start(mut config: Config) -> Result<NodeHandle, StartError> {
 fn run(
     mut c: Config,
     sockets: Sockets,
+    storage: Option<(Db, Arc<Worker>)>,
     control: Receiver<Control>,
     shutdown: impl Future<Output = ()>,
     started: impl FnOnce(Result<Started, StartError>),
 ) {
-    // One database and one storage thread for the datadir, shared by the chain store and the
-    // node database (opened here once, so nothing needs a registry of open databases).
-    let storage = match c
-        .datadir
-        .as_ref()
-        .map(|dd| open_storage(&dd.path))
-        .transpose()
-    {
-        Ok(s) => s,
-        Err(e) => {
-            started(Err(e));
-            return;
-        }
-    };
     let mut services: Vec<Box<dyn Service>> = Vec::new();
     if let (Some(plan), Some(dd), Some(storage)) = (c.eth.take(), &c.datadir, &storage) {
         log::info(
