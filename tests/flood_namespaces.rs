@@ -1,0 +1,767 @@
+//! Floods from many addresses (issue 15), in network namespaces this test makes itself: the node
+//! runs alone in one namespace, the attackers and one honest peer in another, joined by a veth
+//! pair; no namespace has a route anywhere else, so nothing can leave the machine. The addresses
+//! are in 198.18.0.0/15 (RFC 2544, benchmarking), which the node does not count as LAN, so its
+//! per-IP inbound throttle and discovery rate limit apply (loopback and LAN are exempt).
+//!
+//! - TCP: connections at a paced rate from 300 source addresses over 256 /24s: garbage, half an
+//!   auth packet, silence, a whole auth (handshake answered) then nothing. Meanwhile an honest
+//!   eth peer keeps asking for headers: every request must be answered; its latencies, the
+//!   node's peak RSS and open descriptors, and every throttle decision the node logged are printed.
+//! - UDP: signed discv4 pings from the same 300 addresses, junk and oversized datagrams, as fast
+//!   as the sender goes (target 50,000/s): the node's replies must stay within the amplification
+//!   bound, the honest peer is still served, and the node's CPU time is printed.
+//!
+//! `FLOOD_SECONDS` (default 8) sets each flood's length, `FLOOD_TCP_RATE` (default 1000) the
+//! connections per second; the issue's run is `FLOOD_SECONDS=30`. Where the machine forbids
+//! namespaces (not root, no `ip`), the test prints why and passes without running.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::TestRng;
+use common::fixture_node::{fixture_status, genesis_arg, imported_datadir};
+use common::raw_peer::{RawPeer, Read_};
+use ethpeer::crypto::{PublicKey, SecretKey};
+use ethpeer::discv4::packet::{self, Endpoint, Packet, Ping};
+use ethpeer::eth::{self, BlockOrigin, EthMessage, EthVersion, GetBlockHeaders};
+use ethpeer::rlpx::handshake::Handshake;
+use socket2::{Domain, Socket, Type};
+
+const ROLE_ENV: &str = "ETHPEER_FLOOD_ROLE";
+const NODE_KEY_ENV: &str = "ETHPEER_FLOOD_NODE_KEY";
+const NODE_IP: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 1);
+const PORT: u16 = 30303;
+/// Attacker source addresses: 198.18.i.1 for the 256 /24s, then 198.18.i.2 for 44 of them.
+const SOURCES: usize = 300;
+const ETH: u64 = 0x10;
+
+fn node_addr() -> SocketAddr {
+    SocketAddr::V4(SocketAddrV4::new(NODE_IP, PORT))
+}
+
+fn source(i: usize) -> Ipv4Addr {
+    Ipv4Addr::new(198, 18, (i % 256) as u8, 1 + (i / 256) as u8)
+}
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn seconds() -> u64 {
+    env_u64("FLOOD_SECONDS", 8)
+}
+
+// ---- the test bed ------------------------------------------------------------------------------
+
+fn ip(args: &[&str]) -> Result<(), String> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| format!("ip: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// Two namespaces joined by a veth pair; deleted (with the pair) on drop.
+struct Bed {
+    node_ns: String,
+    peer_ns: String,
+}
+
+impl Bed {
+    fn new(tag: &str) -> Result<Bed, String> {
+        let id = std::process::id() % 100_000;
+        let bed = Bed {
+            node_ns: format!("ethp-{tag}n{id}"),
+            peer_ns: format!("ethp-{tag}a{id}"),
+        };
+        ip(&["netns", "add", &bed.node_ns])?;
+        ip(&["netns", "add", &bed.peer_ns])?;
+        let (vn, va) = (format!("e{tag}n{id}"), format!("e{tag}a{id}"));
+        ip(&["link", "add", &vn, "type", "veth", "peer", "name", &va])?;
+        ip(&["link", "set", &vn, "netns", &bed.node_ns])?;
+        ip(&["link", "set", &va, "netns", &bed.peer_ns])?;
+        let (n, a) = (bed.node_ns.as_str(), bed.peer_ns.as_str());
+        ip(&["-n", n, "addr", "add", "198.19.0.1/15", "dev", &vn])?;
+        // The honest peer's address first: it is the one the kernel picks by default.
+        ip(&["-n", a, "addr", "add", "198.19.0.2/15", "dev", &va])?;
+        let batch: String = (0..SOURCES)
+            .map(|i| format!("addr add {}/15 dev {va}\n", source(i)))
+            .collect();
+        let mut child = Command::new("ip")
+            .args(["-n", a, "-batch", "-"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(batch.as_bytes())
+            .unwrap();
+        if !child.wait().unwrap().success() {
+            return Err("ip -batch addr add failed".into());
+        }
+        for (ns, dev) in [(n, &vn), (a, &va)] {
+            ip(&["-n", ns, "link", "set", "lo", "up"])?;
+            ip(&["-n", ns, "link", "set", dev, "up"])?;
+        }
+        Ok(bed)
+    }
+
+    fn exec(&self, ns: &str, program: &std::path::Path) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns]).arg(program);
+        c
+    }
+}
+
+impl Drop for Bed {
+    fn drop(&mut self) {
+        let _ = ip(&["netns", "del", &self.node_ns]);
+        let _ = ip(&["netns", "del", &self.peer_ns]);
+    }
+}
+
+/// The bed, or `None` with the reason printed where the machine forbids namespaces.
+fn bed(tag: &str) -> Option<Bed> {
+    match Bed::new(tag) {
+        Ok(b) => Some(b),
+        Err(why) => {
+            println!("SKIPPED: network namespaces are not available here: {why}");
+            None
+        }
+    }
+}
+
+/// The node, in its namespace, serving the fixture chain, with discovery on and no bootnodes.
+struct Node {
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+    key: PublicKey,
+}
+
+impl Node {
+    fn start(bed: &Bed, name: &str) -> Node {
+        let dir = imported_datadir(name);
+        let mut child = bed
+            .exec(
+                &bed.node_ns,
+                std::path::Path::new(env!("CARGO_BIN_EXE_ethpeer")),
+            )
+            .arg("node")
+            .arg("--datadir")
+            .arg(&dir)
+            .args(["--genesis", &genesis_arg(), "--syncmode", "none"])
+            .args([
+                "--port",
+                &PORT.to_string(),
+                "--bootnodes",
+                "",
+                "--verbosity",
+                "5",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (stderr, log2) = (child.stderr.take().unwrap(), log.clone());
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(i) = line.find("self=enode://") {
+                    let url = line[i + 5..].split_whitespace().next().unwrap().to_string();
+                    let _ = tx.send(url);
+                }
+                log2.lock().unwrap().push(line);
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("node did not start: {:?}", log.lock().unwrap()));
+        let e: ethpeer::enode::Enode = url.parse().unwrap();
+        Node {
+            child,
+            log,
+            key: e.id,
+        }
+    }
+
+    fn count(&self, parts: &[&str]) -> usize {
+        let log = self.log.lock().unwrap();
+        log.iter()
+            .filter(|l| parts.iter().all(|p| l.contains(p)))
+            .count()
+    }
+
+    /// (RSS in KiB, open descriptors, CPU ticks) from /proc.
+    fn sample(&self) -> (u64, u64, u64) {
+        let pid = self.child.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let rss = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0);
+        let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count() as u64);
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let after = stat.rsplit(')').next().unwrap_or("");
+        let f: Vec<&str> = after.split_whitespace().collect();
+        let ticks = f.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
+            + f.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+        (rss, fds, ticks)
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Samples the node's RSS and descriptors every 100 ms until dropped; keeps the peaks.
+struct Sampler {
+    stop: Arc<AtomicBool>,
+    peak_rss: Arc<AtomicU64>,
+    peak_fds: Arc<AtomicU64>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Sampler {
+    fn start(pid: u32) -> Sampler {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (peak_rss, peak_fds) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let (s, r, f) = (stop.clone(), peak_rss.clone(), peak_fds.clone());
+        let thread = std::thread::spawn(move || {
+            while !s.load(Relaxed) {
+                let status =
+                    std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+                if let Some(v) = status.lines().find_map(|l| l.strip_prefix("VmRSS:")) {
+                    let kb = v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0);
+                    r.fetch_max(kb, Relaxed);
+                }
+                let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
+                f.fetch_max(fds as u64, Relaxed);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        Sampler {
+            stop,
+            peak_rss,
+            peak_fds,
+            thread: Some(thread),
+        }
+    }
+
+    fn finish(mut self) -> (u64, u64) {
+        self.stop.store(true, Relaxed);
+        self.thread.take().unwrap().join().unwrap();
+        (self.peak_rss.load(Relaxed), self.peak_fds.load(Relaxed))
+    }
+}
+
+/// A child running one of this binary's roles in the peers' namespace, its stdout lines on a
+/// channel.
+struct RoleProc {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+    what: &'static str,
+}
+
+impl RoleProc {
+    fn spawn(bed: &Bed, role: &'static str, node: &Node) -> RoleProc {
+        let mut child = bed
+            .exec(&bed.peer_ns, &std::env::current_exe().unwrap())
+            .args([role, "--exact", "--nocapture", "--test-threads=1"])
+            .env(ROLE_ENV, role)
+            .env(NODE_KEY_ENV, ethpeer::crypto::hex(&node.key.to_bytes()))
+            .env("FLOOD_SECONDS", seconds().to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for l in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(l);
+            }
+        });
+        RoleProc {
+            child,
+            lines,
+            seen: Vec::new(),
+            what: role,
+        }
+    }
+
+    /// Waits for a line containing `marker`; panics (killing the child) after `within`.
+    fn wait_line(&mut self, marker: &str, within: Duration) -> String {
+        let end = Instant::now() + within;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => {
+                    self.seen.push(l.clone());
+                    if l.contains(marker) {
+                        return l;
+                    }
+                }
+                Err(e) => {
+                    let _ = self.child.kill();
+                    panic!("{}: no {marker:?} line ({e}): {:?}", self.what, self.seen);
+                }
+            }
+        }
+    }
+
+    /// The `key=value` figures on its `figures` line; the child must then exit successfully.
+    fn figures(mut self, within: Duration) -> Vec<(String, u64)> {
+        let line = self.wait_line("figures ", within);
+        let status = self.child.wait().unwrap();
+        assert!(
+            status.success(),
+            "{} failed ({status}): {:?}",
+            self.what,
+            self.seen
+        );
+        line.split("figures ")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .filter_map(|kv| {
+                let (k, v) = kv.split_once('=')?;
+                Some((k.to_string(), v.parse().ok()?))
+            })
+            .collect()
+    }
+}
+
+impl Drop for RoleProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn get(figs: &[(String, u64)], key: &str) -> u64 {
+    figs.iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| *v)
+        .unwrap_or_else(|| panic!("no figure {key} in {figs:?}"))
+}
+
+fn show(figs: &[(String, u64)]) -> String {
+    figs.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn node_key() -> PublicKey {
+    let hex = std::env::var(NODE_KEY_ENV).expect("the node's key");
+    PublicKey::from_bytes(&ethpeer::crypto::unhex(&hex).unwrap()).unwrap()
+}
+
+fn role_is(role: &str) -> bool {
+    std::env::var(ROLE_ENV).as_deref() == Ok(role)
+}
+
+fn percentile(sorted: &[u64], p: usize) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    sorted[(sorted.len() * p / 100).min(sorted.len() - 1)]
+}
+
+// ---- roles: this binary re-run inside the peers' namespace ----------------------------------
+
+/// The honest eth peer: Status, then GetBlockHeaders (16 headers) every 20 ms for the flood's
+/// length plus 2 s, each answered before the next; answers the node's Pings.
+#[test]
+fn honest_peer() {
+    if !role_is("honest_peer") {
+        return;
+    }
+    let version = EthVersion::Eth69;
+    let mut p = RawPeer::connect(node_addr(), node_key(), 77).expect("honest connect");
+    p.hello(&[("eth", version.number())]).expect("hello");
+    p.stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    loop {
+        match p.recv() {
+            Read_::Message(ETH, _) => break,
+            Read_::Message(..) => continue,
+            other => panic!("no Status: {other:?}"),
+        }
+    }
+    p.send(ETH, &fixture_status(version, |_| {}));
+    println!("honest ready");
+    let end = Instant::now() + Duration::from_secs(seconds() + 2);
+    let mut latencies = Vec::new();
+    let mut id = 0u64;
+    while Instant::now() < end {
+        id += 1;
+        let msg = EthMessage::GetBlockHeaders(GetBlockHeaders {
+            request_id: id,
+            origin: BlockOrigin::Number(1 + id % 500),
+            amount: 16,
+            skip: 0,
+            reverse: false,
+        });
+        let (code, payload) = eth::encode(version, &msg).unwrap();
+        let sent = Instant::now();
+        p.send(ETH + code, &payload);
+        loop {
+            match p.recv() {
+                Read_::Message(2, _) => p.send(3, &[0xc0]),
+                Read_::Message(code, payload) if code > ETH => {
+                    if let Ok(EthMessage::BlockHeaders(r)) =
+                        eth::decode(version, code - ETH, &payload)
+                    {
+                        assert_eq!((r.request_id, r.items.len()), (id, 16), "wrong reply");
+                        break;
+                    }
+                }
+                Read_::Message(..) => continue,
+                other => panic!("request {id} unanswered: {other:?}"),
+            }
+        }
+        latencies.push(sent.elapsed().as_micros() as u64);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    latencies.sort_unstable();
+    println!(
+        "figures requests={} p50_us={} p99_us={} max_us={}",
+        latencies.len(),
+        percentile(&latencies, 50),
+        percentile(&latencies, 99),
+        latencies.last().copied().unwrap_or(0)
+    );
+}
+
+/// The TCP flood: `FLOOD_TCP_RATE` connections a second for `FLOOD_SECONDS` from the 300 source
+/// addresses in turn, by kind: garbage then close; half an auth packet, held; silence, held; a
+/// whole auth packet (the node answers with its ack), held. At most 512 held at once.
+#[test]
+fn tcp_flood() {
+    if !role_is("tcp_flood") {
+        return;
+    }
+    let rate = env_u64("FLOOD_TCP_RATE", 1000);
+    let total = seconds() * rate;
+    let mut rng = TestRng::new(15);
+    let ours = SecretKey::generate(|b| rng.fill(b));
+    let eph = SecretKey::generate(|b| rng.fill(b));
+    let auth = Handshake::initiator(ours, node_key(), eph, [9; 32])
+        .write_auth(&mut |b| rng.fill(b))
+        .unwrap();
+    let next = AtomicU64::new(0);
+    let [connected, failed, acks, closed] = [(); 4].map(|_| AtomicU64::new(0));
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| {
+                let mut held = std::collections::VecDeque::new();
+                loop {
+                    let i = next.fetch_add(1, Relaxed);
+                    if i >= total {
+                        break;
+                    }
+                    let due = start + Duration::from_micros(i * 1_000_000 / rate);
+                    std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                    let src = SocketAddr::V4(SocketAddrV4::new(source(i as usize % SOURCES), 0));
+                    let sock = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+                    sock.bind(&src.into()).unwrap();
+                    if sock
+                        .connect_timeout(&node_addr().into(), Duration::from_millis(500))
+                        .is_err()
+                    {
+                        failed.fetch_add(1, Relaxed);
+                        continue;
+                    }
+                    connected.fetch_add(1, Relaxed);
+                    let mut stream: std::net::TcpStream = sock.into();
+                    match i % 4 {
+                        0 => {
+                            let _ = stream.write_all(&[0x5a; 200]);
+                            continue;
+                        }
+                        1 => {
+                            let _ = stream.write_all(&auth[..100]);
+                        }
+                        2 => {}
+                        _ => {
+                            let _ = stream.write_all(&auth);
+                            stream
+                                .set_read_timeout(Some(Duration::from_millis(300)))
+                                .unwrap();
+                            let mut b = [0u8; 1];
+                            if matches!(stream.read(&mut b), Ok(1)) {
+                                acks.fetch_add(1, Relaxed);
+                            }
+                        }
+                    }
+                    held.push_back(stream);
+                    if held.len() > 64 {
+                        let mut old: std::net::TcpStream = held.pop_front().unwrap();
+                        old.set_nonblocking(true).unwrap();
+                        let mut b = [0u8; 4096];
+                        // Closed by the node (EOF or reset) rather than by us.
+                        if matches!(old.read(&mut b), Ok(0) | Err(_))
+                            && !matches!(
+                                old.read(&mut b),
+                                Err(ref e) if e.kind() == std::io::ErrorKind::WouldBlock
+                            )
+                        {
+                            closed.fetch_add(1, Relaxed);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "figures attempts={total} connected={} connect_failed={} acks={} closed_by_node={} sources={SOURCES} rate_per_s={}",
+        connected.load(Relaxed),
+        failed.load(Relaxed),
+        acks.load(Relaxed),
+        closed.load(Relaxed),
+        (total as f64 / secs) as u64
+    );
+}
+
+/// The UDP flood: from the 300 source addresses in turn, 6 in 10 datagrams a signed discv4 Ping
+/// (8 sender keys, signed once), 3 junk, 1 oversized (1400 bytes, over discv4's 1280), as fast as
+/// the sender goes up to 50,000 a second; replies are counted on every socket.
+#[test]
+fn udp_flood() {
+    if !role_is("udp_flood") {
+        return;
+    }
+    let node = node_addr();
+    let socks: Vec<std::net::UdpSocket> = (0..SOURCES)
+        .map(|i| {
+            let s = std::net::UdpSocket::bind(SocketAddrV4::new(source(i), 0)).unwrap();
+            s.set_nonblocking(true).unwrap();
+            s
+        })
+        .collect();
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut rng = TestRng::new(50);
+    let pings: Vec<Vec<u8>> = (0..8)
+        .map(|_| {
+            let k = SecretKey::generate(|b| rng.fill(b));
+            let p = Packet::Ping(Ping {
+                version: 4,
+                from: Endpoint {
+                    ip: None,
+                    udp: 0,
+                    tcp: 0,
+                },
+                to: Endpoint {
+                    ip: Some(NODE_IP.into()),
+                    udp: PORT,
+                    tcp: PORT,
+                },
+                expiration: now_s + 3600,
+                enr_seq: None,
+            });
+            packet::encode(&p, &k).unwrap().0
+        })
+        .collect();
+    let mut junk = vec![0u8; 200];
+    rng.fill(&mut junk);
+    let oversized = vec![0x42u8; 1400];
+    let (mut sent, mut pings_sent, mut ping_bytes, mut other_bytes) = (0u64, 0u64, 0u64, 0u64);
+    let (mut replies, mut reply_bytes) = (0u64, 0u64);
+    let mut buf = [0u8; 2048];
+    let mut drain = |s: &std::net::UdpSocket, replies: &mut u64, reply_bytes: &mut u64| {
+        while let Ok(n) = s.recv(&mut buf) {
+            *replies += 1;
+            *reply_bytes += n as u64;
+        }
+    };
+    let start = Instant::now();
+    let end = start + Duration::from_secs(seconds());
+    while Instant::now() < end {
+        for _ in 0..100 {
+            let s = &socks[sent as usize % SOURCES];
+            let d: &[u8] = match sent % 10 {
+                0..=5 => &pings[(sent / 10) as usize % pings.len()],
+                6..=8 => &junk,
+                _ => &oversized,
+            };
+            if s.send_to(d, node).is_ok() {
+                if sent % 10 <= 5 {
+                    pings_sent += 1;
+                    ping_bytes += d.len() as u64;
+                } else {
+                    other_bytes += d.len() as u64;
+                }
+            }
+            sent += 1;
+        }
+        for k in 0..8 {
+            drain(
+                &socks[(sent as usize / 100 * 8 + k) % SOURCES],
+                &mut replies,
+                &mut reply_bytes,
+            );
+        }
+        let due = start + Duration::from_micros(sent * 20);
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+    }
+    let secs = start.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_millis(500));
+    for s in &socks {
+        drain(s, &mut replies, &mut reply_bytes);
+    }
+    println!(
+        "figures sent={sent} pings={pings_sent} ping_bytes={ping_bytes} other_bytes={other_bytes} replies={replies} reply_bytes={reply_bytes} rate_per_s={}",
+        (sent as f64 / secs) as u64
+    );
+}
+
+// ---- the tests -----------------------------------------------------------------------------------
+
+/// Every "Inbound connection refused" the node logged, by reason.
+fn throttle_counts(node: &Node) -> Vec<(&'static str, usize)> {
+    [
+        ("too_many_attempts", "too many attempts from this address"),
+        ("too_many_pending", "too many pending inbound handshakes"),
+        ("history_full", "too many inbound attempts overall"),
+    ]
+    .into_iter()
+    .map(|(k, why)| (k, node.count(&["Inbound connection refused", why])))
+    .collect()
+}
+
+#[test]
+fn a_tcp_flood_from_300_addresses_leaves_an_honest_peer_served() {
+    if std::env::var(ROLE_ENV).is_ok() {
+        return;
+    }
+    let Some(bed) = bed("t") else {
+        return;
+    };
+    let node = Node::start(&bed, "flood-tcp");
+    let (rss0, fds0, _) = node.sample();
+    let sampler = Sampler::start(node.child.id());
+    let mut honest = RoleProc::spawn(&bed, "honest_peer", &node);
+    honest.wait_line("honest ready", Duration::from_secs(60));
+    let flood =
+        RoleProc::spawn(&bed, "tcp_flood", &node).figures(Duration::from_secs(seconds() + 60));
+    let served = honest.figures(Duration::from_secs(seconds() + 60));
+    let (rss, fds) = sampler.finish();
+    let accepted = node.count(&["Accepted connection"]);
+    let throttled = throttle_counts(&node);
+    println!("tcp flood: {}", show(&flood));
+    println!(
+        "tcp flood: node accepted {accepted}, refused {throttled:?}; RSS {rss0} KiB before, peak {rss} KiB; descriptors {fds0} before, peak {fds}"
+    );
+    println!(
+        "tcp flood: honest peer {} (target: p99 within 1 s)",
+        show(&served)
+    );
+    assert_eq!(node_alive(&node), None, "the node died");
+    assert!(
+        get(&served, "requests") > 0,
+        "the honest peer asked nothing"
+    );
+    assert!(
+        get(&flood, "connected") > 0,
+        "no flood connection reached the node"
+    );
+    let refused: usize = throttled.iter().map(|(_, n)| n).sum();
+    // 300 addresses making many attempts each within 30 s: the per-IP throttle must act.
+    assert!(refused > 0, "no inbound connection was throttled");
+    assert!(
+        accepted >= SOURCES.min(get(&flood, "connected") as usize) / 2,
+        "accepted {accepted}"
+    );
+    assert!(rss < 512 * 1024, "peak RSS {rss} KiB");
+}
+
+fn node_alive(node: &Node) -> Option<std::process::ExitStatus> {
+    let mut c = Command::new("kill");
+    c.args(["-0", &node.child.id().to_string()]);
+    if c.status().is_ok_and(|s| s.success()) {
+        None
+    } else {
+        Some(std::process::ExitStatus::default())
+    }
+}
+
+#[test]
+fn a_udp_flood_from_300_addresses_stays_within_the_amplification_bound() {
+    if std::env::var(ROLE_ENV).is_ok() {
+        return;
+    }
+    let Some(bed) = bed("u") else {
+        return;
+    };
+    let node = Node::start(&bed, "flood-udp");
+    let (_, _, cpu0) = node.sample();
+    let sampler = Sampler::start(node.child.id());
+    let mut honest = RoleProc::spawn(&bed, "honest_peer", &node);
+    honest.wait_line("honest ready", Duration::from_secs(60));
+    let started = Instant::now();
+    let flood =
+        RoleProc::spawn(&bed, "udp_flood", &node).figures(Duration::from_secs(seconds() + 60));
+    let wall = started.elapsed().as_secs_f64();
+    let (_, _, cpu1) = node.sample();
+    let served = honest.figures(Duration::from_secs(seconds() + 60));
+    let (rss, fds) = sampler.finish();
+    let ticks_per_s = 100.0; // USER_HZ
+    let cpu = (cpu1 - cpu0) as f64 / ticks_per_s / wall;
+    println!("udp flood: {}", show(&flood));
+    println!(
+        "udp flood: node CPU {:.0}% of one core during the flood; peak RSS {rss} KiB, descriptors {fds}; replies/ping bytes {:.2}",
+        cpu * 100.0,
+        get(&flood, "reply_bytes") as f64 / get(&flood, "ping_bytes").max(1) as f64
+    );
+    println!(
+        "udp flood: honest peer {} (target: p99 within 1 s)",
+        show(&served)
+    );
+    assert_eq!(node_alive(&node), None, "the node died");
+    assert!(
+        get(&flood, "pings") > 1000,
+        "the flood sent too little to mean anything"
+    );
+    // The amplification bound: a Ping earns at most a Pong and our own Ping back, each no larger
+    // than a Ping; junk and oversized datagrams earn nothing.
+    assert!(
+        get(&flood, "reply_bytes") <= 2 * get(&flood, "ping_bytes"),
+        "replies exceed the amplification bound"
+    );
+    assert!(get(&served, "requests") > 0);
+    assert!(rss < 512 * 1024, "peak RSS {rss} KiB");
+}
