@@ -41,6 +41,13 @@ const PORT: u16 = 30303;
 /// Attacker source addresses: 198.18.i.1 for the 256 /24s, then 198.18.i.2 for 44 of them.
 const SOURCES: usize = 300;
 const ETH: u64 = 0x10;
+/// Eclipse attempts: this many nodes from one /24 (198.18.250.0/24), and as many from as many
+/// /24s (198.18.100-199.1).
+const ECLIPSE_NODES: usize = 100;
+
+fn one_subnet(i: usize) -> Ipv4Addr {
+    Ipv4Addr::new(198, 18, 250, 10 + i as u8)
+}
 
 fn node_addr() -> SocketAddr {
     SocketAddr::V4(SocketAddrV4::new(NODE_IP, PORT))
@@ -103,7 +110,9 @@ impl Bed {
         // The honest peer's address first: it is the one the kernel picks by default.
         ip(&["-n", a, "addr", "add", "198.19.0.2/15", "dev", &va])?;
         let batch: String = (0..SOURCES)
-            .map(|i| format!("addr add {}/15 dev {va}\n", source(i)))
+            .map(source)
+            .chain((0..ECLIPSE_NODES).map(one_subnet))
+            .map(|a| format!("addr add {a}/15 dev {va}\n"))
             .collect();
         let mut child = Command::new("ip")
             .args(["-n", a, "-batch", "-"])
@@ -764,4 +773,166 @@ fn a_udp_flood_from_300_addresses_stays_within_the_amplification_bound() {
     );
     assert!(get(&served, "requests") > 0);
     assert!(rss < 512 * 1024, "peak RSS {rss} KiB");
+}
+
+/// Eclipse attempts over discovery: 100 nodes from one /24 and 100 from 100 /24s each Ping the
+/// node and answer its bonding Ping, so each is a proven node it may add to its table. Then eight
+/// of them ask FindNode for 64 random targets, and the Neighbors show who got in.
+#[test]
+fn eclipse() {
+    if !role_is("eclipse") {
+        return;
+    }
+    let node = node_addr();
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut rng = TestRng::new(0xec1);
+    let attackers: Vec<(SecretKey, std::net::UdpSocket, bool)> = (0..2 * ECLIPSE_NODES)
+        .map(|i| {
+            let (addr, one) = if i < ECLIPSE_NODES {
+                (one_subnet(i), true)
+            } else {
+                (source(i), false)
+            };
+            let s = std::net::UdpSocket::bind(SocketAddrV4::new(addr, PORT)).unwrap();
+            s.set_nonblocking(true).unwrap();
+            (SecretKey::generate(|b| rng.fill(b)), s, one)
+        })
+        .collect();
+    let node_ep = Endpoint {
+        ip: Some(NODE_IP.into()),
+        udp: PORT,
+        tcp: PORT,
+    };
+    let mut buf = [0u8; 2048];
+    let mut bonded = 0;
+    let mut seen: std::collections::HashMap<[u8; 64], std::net::IpAddr> = Default::default();
+    let mut serve =
+        |attackers: &[(SecretKey, std::net::UdpSocket, bool)],
+         bonded: &mut usize,
+         seen: &mut std::collections::HashMap<[u8; 64], std::net::IpAddr>| {
+            for (k, s, _) in attackers {
+                while let Ok(n) = s.recv(&mut buf) {
+                    let Ok(d) = packet::decode(&buf[..n]) else {
+                        continue;
+                    };
+                    match d.packet {
+                        Packet::Ping(_) => {
+                            let pong = Packet::Pong(packet::Pong {
+                                to: node_ep,
+                                ping_hash: d.hash,
+                                expiration: now_s + 3600,
+                                enr_seq: None,
+                            });
+                            let _ = s.send_to(&packet::encode(&pong, k).unwrap().0, node);
+                            *bonded += 1;
+                        }
+                        Packet::Neighbors(nb) => {
+                            for n in nb.nodes {
+                                seen.insert(n.id.to_bytes(), n.ip);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        };
+    for (k, s, _) in &attackers {
+        let a = s.local_addr().unwrap();
+        let ping = Packet::Ping(Ping {
+            version: 4,
+            from: Endpoint {
+                ip: Some(a.ip()),
+                udp: a.port(),
+                tcp: a.port(),
+            },
+            to: node_ep,
+            expiration: now_s + 3600,
+            enr_seq: None,
+        });
+        s.send_to(&packet::encode(&ping, k).unwrap().0, node)
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+        // Answer the node's bonding Pings at once: it waits 500 ms for a Pong.
+        serve(&attackers, &mut bonded, &mut seen);
+    }
+    let settle = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < settle {
+        serve(&attackers, &mut bonded, &mut seen);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Ask from eight bonded attackers of the many-/24 half, 8 random targets each.
+    for q in 0..8 {
+        let (k, s, _) = &attackers[ECLIPSE_NODES + q];
+        for _ in 0..8 {
+            let mut target = [0u8; 64];
+            rng.fill(&mut target);
+            let f = Packet::FindNode(packet::FindNode {
+                target,
+                expiration: now_s + 3600,
+            });
+            let _ = s.send_to(&packet::encode(&f, k).unwrap().0, node);
+            std::thread::sleep(Duration::from_millis(20));
+            serve(&attackers, &mut bonded, &mut seen);
+        }
+    }
+    let end = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < end {
+        serve(&attackers, &mut bonded, &mut seen);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let one = seen
+        .values()
+        .filter(|ip| matches!(ip, std::net::IpAddr::V4(a) if a.octets()[2] == 250))
+        .count();
+    println!(
+        "figures bonded={bonded} seen_in_table={} one_subnet_in_table={one} many_subnets_in_table={}",
+        seen.len(),
+        seen.len() - one
+    );
+}
+
+#[test]
+fn eclipse_attempts_from_one_subnet_get_at_most_the_subnet_limit_into_the_table() {
+    if std::env::var(ROLE_ENV).is_ok() {
+        return;
+    }
+    let Some(bed) = bed("e") else {
+        return;
+    };
+    let node = Node::start(&bed, "flood-eclipse");
+    let figs = RoleProc::spawn(&bed, "eclipse", &node).figures(Duration::from_secs(90));
+    if std::env::var_os("FLOOD_DEBUG").is_some() {
+        for l in node
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| !l.contains("Inbound"))
+            .take(80)
+        {
+            println!("node: {l}");
+        }
+    }
+    println!(
+        "eclipse: {} (limits: 10 per /24 per table, 2 per /24 per bucket, 16 per bucket)",
+        show(&figs)
+    );
+    assert_eq!(node_alive(&node), None, "the node died");
+    // ethpeer::discv4::table::TABLE_SUBNET_MAX
+    assert!(
+        get(&figs, "one_subnet_in_table") <= 10,
+        "the /24 limit let more in"
+    );
+    assert!(
+        get(&figs, "one_subnet_in_table") > 0,
+        "nobody from the one /24 got in: the test saw nothing"
+    );
+    // The limit is per /24: nodes from many /24s are not held to it.
+    assert!(
+        get(&figs, "many_subnets_in_table") > 10,
+        "the table took too few to tell the limits apart"
+    );
 }
