@@ -28,6 +28,7 @@ use ethpeer::p2p::{DisconnectReason, Hello, P2pMessage, session};
 use ethpeer::rlpx::frame::{FrameCodec, HEADER_LEN};
 use ethpeer::rlpx::handshake::{AckBody, AuthBody, Handshake, Step};
 use ethpeer::rlpx::{Secrets, ecies, snappy};
+use ethpeer::time::UnixMs;
 use ethpeer::tx::{journal, transaction};
 
 /// A target: its name (the cargo-fuzz binary's) and its body.
@@ -129,7 +130,7 @@ pub fn discv4_packet(data: &[u8]) {
 pub fn discv4_machine(data: &[u8]) {
     let f = fixed();
     let mut now = NOW_MS;
-    let Ok(mut disc) = Discovery::new(f.our.clone(), discovery_config(), now) else {
+    let Ok(mut disc) = Discovery::new(f.our.clone(), discovery_config(), UnixMs(now)) else {
         panic!("the fixed config is valid");
     };
     let mut script = data;
@@ -150,18 +151,18 @@ pub fn discv4_machine(data: &[u8]) {
                     let i = usize::from(a) * 7 % bytes.len();
                     bytes[i] ^= b | 1;
                 }
-                let _ = disc.handle_packet(now, peer_addr(*sender), &bytes);
+                let _ = disc.handle_packet(UnixMs(now), peer_addr(*sender), &bytes);
             }
             2 => {
                 let raw = take(usize::from(b));
-                let _ = disc.handle_packet(now, from, raw);
+                let _ = disc.handle_packet(UnixMs(now), from, raw);
             }
             3 => {
                 now += u64::from(a) * 16 + u64::from(b) * 4096;
-                disc.handle_timeout(now);
+                disc.handle_timeout(UnixMs(now));
             }
             _ => {
-                let _ = disc.start_random_lookup(now);
+                let _ = disc.start_random_lookup(UnixMs(now));
             }
         }
         while let Some((_, bytes)) = disc.poll_transmit() {
@@ -371,29 +372,22 @@ pub fn headers(data: &[u8]) {
     let _ = HeaderInfo::parse(data);
 }
 
-/// genesis.json and the JSON reader under it.
+/// genesis.json (serde_json underneath, numbers kept as text).
 pub fn genesis_json(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let _ = ethpeer::chain::json::parse(text);
     let _ = Genesis::from_json(text);
 }
 
-/// `static-nodes.json` / `trusted-nodes.json`: a JSON array of enode URL strings. The CLI's own
-/// reader is private to the binary, so this runs the library's JSON reader and the enode parser
-/// the way the file is meant: every string in the array is a URL.
+/// `static-nodes.json` / `trusted-nodes.json`: a JSON array of enode URL strings, read as the
+/// CLI reads it (serde_json, then each URL; the CLI's function is private to the binary).
 pub fn static_nodes(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else {
+    let Ok(urls) = serde_json::from_slice::<Vec<String>>(data) else {
         return;
     };
-    let Ok(json) = ethpeer::chain::json::parse(text) else {
-        return;
-    };
-    for item in json.as_array().unwrap_or(&[]) {
-        if let Some(url) = item.as_str() {
-            enode_text(url.as_bytes());
-        }
+    for url in urls {
+        enode_text(url.as_bytes());
     }
 }
 
