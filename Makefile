@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BIN := target/release/ethpeer
 
-.PHONY: build test lint bench bench-smoke release size run fmt clean sim rpc-venv
+.PHONY: build test lint bench bench-smoke release size run fmt clean sim rpc-venv fuzz fuzz-corpus fuzz-campaign crash-campaign flood
 
 build:
 	$(CARGO) build
@@ -62,6 +62,33 @@ bench:
 # figure, fails the run. Loopback only: every node it starts has --bootnodes "".
 bench-smoke:
 	ETHPEER_BENCH_SMOKE=1 $(CARGO) test --bench wire
+
+# Fuzzing (fuzz/, its own crate; ARCHITECTURE.md "Fuzzing"). The machine has only stable Rust:
+# cargo-fuzz runs with RUSTC_BOOTSTRAP=1 and no sanitizer (`-s none`); fuzz/run.sh installs
+# cargo-fuzz if missing, builds every target once and runs each for FUZZ_SECONDS from the seed
+# corpus, printing execs, coverage, corpus and crashes per target. `make test` runs only the smoke
+# (tests/fuzz_smoke.rs: every body on its seeds and seeded mutations, no libFuzzer).
+FUZZ_SECONDS ?= 60
+fuzz-corpus:
+	FUZZ_WRITE_CORPUS=$(CURDIR)/fuzz/corpus $(CARGO) test --test fuzz_smoke -- every_target
+
+fuzz: fuzz-corpus
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" fuzz/run.sh
+
+# The long campaign: each target until 10 million inputs or 30 minutes, whichever comes first
+# (about 10 CPU-hours for all of them; not for a shared machine).
+fuzz-campaign: fuzz-corpus
+	FUZZ_SECONDS=1800 FUZZ_RUNS=10000000 FUZZ_TARGETS="$(FUZZ_TARGETS)" fuzz/run.sh
+
+# The kill -9 campaigns at the issue's size (make test runs 10 kills each).
+CRASH_RUNS ?= 50
+crash-campaign:
+	CRASH_RUNS=$(CRASH_RUNS) $(CARGO) test --test crash_campaigns -- --nocapture --test-threads=1
+
+# The namespace floods at the issue's length (make test runs 8 s each).
+FLOOD_SECONDS ?= 30
+flood:
+	FLOOD_SECONDS=$(FLOOD_SECONDS) $(CARGO) test --test flood_namespaces -- --nocapture --test-threads=1
 
 release:
 	$(CARGO) build --release

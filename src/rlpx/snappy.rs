@@ -5,7 +5,9 @@
 //! followed by literal and copy elements. The msg-id stays outside the compression.
 //!
 //! Decoding is bounded: the decoded length is read from the varint and checked against the
-//! caller's limit before any buffer is allocated, so a 3-byte input cannot ask us for a gigabyte.
+//! caller's limit before any buffer is allocated, so a 3-byte input cannot ask us for a gigabyte;
+//! and against what the bytes after it could expand to (at most 64/3 per byte), so a 5-byte
+//! input cannot ask for 16 MiB within the limit either.
 
 use std::fmt;
 
@@ -13,11 +15,24 @@ use std::fmt;
 /// 16 MiB - 1 must be refused (go-ethereum: "message length >= 16MB").
 pub const DECODED_SIZE_MAX: usize = (1 << 24) - 1;
 
+/// The most bytes one byte of snappy block data can decode to, as a fraction: a 3-byte copy
+/// element (tag and 2-byte offset) repeats up to 64 bytes, and no element does better (a 2-byte
+/// copy makes at most 11, a 5-byte one 64, a literal less than its own length).
+const EXPANSION_NUM: usize = 64;
+const EXPANSION_DEN: usize = 3;
+
+/// The most a snappy block whose elements take `body` bytes can decode to.
+pub fn expansion_max(body: usize) -> usize {
+    body.saturating_mul(EXPANSION_NUM) / EXPANSION_DEN
+}
+
 /// Why a payload could not be compressed or decompressed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SnappyError {
     /// The length header announces more than the caller allows.
     TooLarge { size: usize, max: usize },
+    /// The length header announces more than the compressed bytes after it could expand to.
+    Implausible { size: usize, most: usize },
     /// The input is not valid snappy block data.
     Corrupt(String),
     /// The input to compress is larger than the snappy block format can describe.
@@ -33,6 +48,10 @@ impl fmt::Display for SnappyError {
                     "snappy payload decodes to {size} bytes, over the limit of {max}"
                 )
             }
+            SnappyError::Implausible { size, most } => write!(
+                f,
+                "snappy payload says it decodes to {size} bytes, its data can make at most {most}"
+            ),
             SnappyError::Corrupt(why) => write!(f, "corrupt snappy payload: {why}"),
             SnappyError::InputTooLarge(n) => write!(f, "{n} bytes are too many to compress"),
         }
@@ -84,11 +103,25 @@ pub fn decoded_len(src: &[u8], max_len: usize) -> Result<usize, SnappyError> {
     Ok(size)
 }
 
+/// The length of the varint `decoded_len` has already read (at most 5 bytes, all continuation
+/// bits but the last set).
+fn varint_len(src: &[u8]) -> usize {
+    src.iter()
+        .position(|b| b & 0x80 == 0)
+        .map_or(src.len(), |i| i + 1)
+}
+
 /// Decodes `src`, refusing (before allocating) a payload that would decode to over `max_len`
 /// bytes. Callers pass the limit of the protocol the message belongs to, at most
 /// [`DECODED_SIZE_MAX`].
 pub fn decompress(src: &[u8], max_len: usize) -> Result<Vec<u8>, SnappyError> {
     let size = decoded_len(src, max_len.min(DECODED_SIZE_MAX))?;
+    // A small input may still announce up to the limit: refuse what its elements cannot make.
+    let body = src.len() - varint_len(src);
+    let most = expansion_max(body);
+    if size > most {
+        return Err(SnappyError::Implausible { size, most });
+    }
     let mut out = vec![0u8; size];
     let n = snap::raw::Decoder::new()
         .decompress(src, &mut out)
@@ -139,6 +172,33 @@ mod tests {
             decompress(&src, usize::MAX),
             Err(SnappyError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn a_five_byte_payload_declaring_16_mib_is_refused_before_allocating() {
+        // varint 2^24 - 1 (four bytes) then one byte: at most 21 bytes could come out of it.
+        let src = [0xff, 0xff, 0xff, 0x07, 0x00];
+        assert_eq!(
+            decompress(&src, DECODED_SIZE_MAX),
+            Err(SnappyError::Implausible {
+                size: DECODED_SIZE_MAX,
+                most: 21
+            })
+        );
+    }
+
+    #[test]
+    fn the_most_compressible_input_is_within_the_bound() {
+        // 2^24 - 1 zeros compress to runs of 3-byte copies of 64: close to the bound, never over.
+        let plain = vec![0u8; DECODED_SIZE_MAX];
+        let c = compress(&plain).unwrap();
+        let body = c.len() - varint_len(&c);
+        assert!(expansion_max(body) >= plain.len());
+        assert!(
+            expansion_max(body) < plain.len() + plain.len() / 100,
+            "bound is loose"
+        );
+        assert_eq!(decompress(&c, DECODED_SIZE_MAX).unwrap(), plain);
     }
 
     #[test]

@@ -1,0 +1,202 @@
+//! Seed corpora for the fuzz targets, built from the test vectors in `fixtures/` (each target's
+//! seeds are inputs in the form its body reads: a message id before an eth payload, a script for
+//! the state machines). `tests/fuzz_smoke.rs` feeds them to every body and, with
+//! `FUZZ_WRITE_CORPUS=<dir>`, writes them to `<dir>/<target>/` for `make fuzz`.
+
+use std::path::Path;
+
+use ethpeer::chain::import::RlpReader;
+use ethpeer::crypto::SecretKey;
+use ethpeer::nodedb::NodeRecord;
+use ethpeer::rlpx::snappy;
+use ethpeer::tx::journal;
+use serde_json::Value;
+
+/// The seeds of target `name`, read from the fixtures folder `fixtures`.
+pub fn seeds(fixtures: &Path, name: &str) -> Vec<Vec<u8>> {
+    let json = |file: &str| -> Value {
+        let text = std::fs::read_to_string(fixtures.join(file)).expect("fixture file");
+        serde_json::from_str(&text).expect("fixture JSON")
+    };
+    let text = |file: &str| std::fs::read(fixtures.join(file)).expect("fixture file");
+    let mut out: Vec<Vec<u8>> = match name {
+        "rlp_strict" => ["rlp/rlptest.json", "rlp/invalidRLPTest.json"]
+            .iter()
+            .flat_map(|f| hex_strings(&json(f)))
+            .collect(),
+        "enode_text" | "static_nodes" => {
+            let urls: Vec<String> = json("enr/enode_urls.json")["cases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|c| c["input"].as_str().map(str::to_owned))
+                .collect();
+            if name == "enode_text" {
+                urls.into_iter().map(String::into_bytes).collect()
+            } else {
+                let list = serde_json::to_string(&urls).unwrap();
+                vec![list.into_bytes(), b"[]".to_vec()]
+            }
+        }
+        "enr_text" => {
+            let mut v = Vec::new();
+            strings_of(&json("enr/records.json"), &mut v);
+            v.into_iter()
+                .filter(|s| s.starts_with("enr:"))
+                .map(String::into_bytes)
+                .collect()
+        }
+        "enr_rlp" => hex_strings(&json("enr/records.json")),
+        "discv4_packet" => hex_strings(&json("discv4/packets.json")),
+        "discv4_machine" => (0u8..6)
+            .map(|k| {
+                // Pings from every peer, then packet kind k from each, a timeout, raw bytes, a lookup.
+                let mut s = Vec::new();
+                for peer in 0..6u8 {
+                    s.extend([0, 0, peer * 6]);
+                }
+                for peer in 0..6u8 {
+                    s.extend([0, 0, peer * 6 + k]);
+                }
+                s.extend([3, 40, 0, 2, 9, 4, 1, 2, 3, 4, 4, 0, 0, 1, 5, 5]);
+                s
+            })
+            .collect(),
+        "rlpx_auth_ack_plain" | "rlpx_handshake_encrypted" => {
+            hex_strings(&json("rlpx/handshake_vectors.json"))
+                .into_iter()
+                .filter(|b| b.len() > 64)
+                .collect()
+        }
+        "rlpx_frame_ingress" => vec![
+            vec![0, 0x10, 3, b'a', b'b', b'c', 0x02, 0],
+            vec![1, 0x10, 3, b'a', b'b', b'c', 0x02, 0],
+            [vec![0, 0x20, 200], vec![0x5a; 200], vec![3, 1, 0xc0]].concat(),
+            [vec![7, 0x20, 200], vec![0x5a; 200], vec![3, 1, 0xc0]].concat(),
+        ],
+        "snappy" => {
+            let mut v = hex_strings(&json("p2p/messages.json"));
+            let plains: Vec<Vec<u8>> = v.clone();
+            v.extend(plains.iter().map(|p| snappy::compress(p).unwrap()));
+            v.push(snappy::compress(&[0u8; 5000]).unwrap());
+            v
+        }
+        "p2p_messages" => {
+            let plain = hex_strings(&json("p2p/messages.json"));
+            let with_id: Vec<Vec<u8>> = plain
+                .iter()
+                .flat_map(|p| (0u8..4).map(move |id| [&[id][..], p].concat()))
+                .collect();
+            [plain, with_id].concat()
+        }
+        "eth_messages" => {
+            let eth = json("eth/messages.json");
+            eth["vectors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|v| {
+                    let id = v["eth_message_code"].as_u64()? as u8;
+                    Some([&[id][..], &unhex(v["rlp"].as_str()?)?].concat())
+                })
+                .collect()
+        }
+        "transactions" => {
+            let eth = json("eth/messages.json");
+            let mut v = hex_strings(&eth["sample_transactions"]);
+            v.extend(block_parts(fixtures, 20).1);
+            v
+        }
+        "receipts" => {
+            let file = std::fs::File::open(fixtures.join("chain/receipts.rlp")).unwrap();
+            let mut reader = RlpReader::new(std::io::BufReader::new(file), 1 << 24);
+            let mut v = Vec::new();
+            for _ in 0..10 {
+                let Ok(Some(block)) = reader.next_item() else {
+                    break;
+                };
+                for r in rlp::Rlp::new(&block).iter() {
+                    v.push(r.as_raw().to_vec());
+                }
+            }
+            v.truncate(64);
+            v
+        }
+        "headers" => block_parts(fixtures, 20).0,
+        "genesis_json" => vec![text("chain/genesis.json")],
+        "nodedb_value" => {
+            let key = SecretKey::from_bytes(&[3; 32]).unwrap().public_key();
+            let mut r = NodeRecord::new(key, [10, 0, 0, 1].into(), 30303, 30303);
+            let bare = r.encode().unwrap();
+            r.enr = hex_strings(&json("enr/records.json"))
+                .into_iter()
+                .find(|b| b.len() > 100 && b.len() <= 300);
+            r.last_pong_received = 1_700_000_000;
+            vec![bare, r.encode().unwrap()]
+        }
+        "tx_journal" => {
+            let eth = json("eth/messages.json");
+            let txs = hex_strings(&eth["sample_transactions"]);
+            let all: Vec<u8> = txs.iter().flat_map(|t| journal::encode_record(t)).collect();
+            let mut torn = all.clone();
+            torn.truncate(all.len().saturating_sub(3));
+            vec![all, torn]
+        }
+        "import_stream" => {
+            let chain = text("chain/chain.rlp");
+            let mut reader = RlpReader::new(&chain[..], 1 << 20);
+            let mut v = Vec::new();
+            let mut all = Vec::new();
+            for _ in 0..4 {
+                if let Ok(Some(b)) = reader.next_item() {
+                    all.extend_from_slice(&b);
+                    v.push(all.clone());
+                }
+            }
+            v
+        }
+        other => panic!("no seeds for target {other}"),
+    };
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Headers and transactions (network form) of the first `n` blocks of chain.rlp.
+fn block_parts(fixtures: &Path, n: usize) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    let chain = std::fs::read(fixtures.join("chain/chain.rlp")).unwrap();
+    let mut reader = RlpReader::new(&chain[..], 1 << 20);
+    let (mut headers, mut txs) = (Vec::new(), Vec::new());
+    for _ in 0..n {
+        let Ok(Some(block)) = reader.next_item() else {
+            break;
+        };
+        let b = rlp::Rlp::new(&block);
+        headers.push(b.at(0).unwrap().as_raw().to_vec());
+        for tx in b.at(1).unwrap().iter().take(4) {
+            txs.push(tx.as_raw().to_vec());
+        }
+    }
+    (headers, txs)
+}
+
+/// Every string in `v` spelt `0x` + hex, as bytes.
+pub fn hex_strings(v: &Value) -> Vec<Vec<u8>> {
+    let mut all = Vec::new();
+    strings_of(v, &mut all);
+    all.iter().filter_map(|s| unhex(s)).collect()
+}
+
+fn strings_of(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(a) => a.iter().for_each(|x| strings_of(x, out)),
+        Value::Object(o) => o.values().for_each(|x| strings_of(x, out)),
+        _ => {}
+    }
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    let h = s.strip_prefix("0x")?;
+    ethpeer::crypto::unhex(h).ok()
+}

@@ -1,0 +1,560 @@
+//! The fuzz targets' bodies: one plain function per decoder of bytes a peer or a file controls.
+//!
+//! Shared by the cargo-fuzz binaries (`fuzz/fuzz_targets/*.rs`, each a one-line `fuzz_target!`)
+//! and by the main crate's tests (`tests/fuzz_smoke.rs`, `tests/alloc_bounds.rs` include this
+//! file with `#[path]`), so `make test` runs every body on its seeds and seeded mutations
+//! without libFuzzer. A body must never panic on any input; where a property exists it is
+//! asserted (decode → encode → decode is stable; what we encode is never refused).
+//!
+//! Only the `ethpeer` crate's public interface and std are used here.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::OnceLock;
+
+use ethpeer::chain::genesis::Genesis;
+use ethpeer::chain::header::Header;
+use ethpeer::chain::import::RlpReader;
+use ethpeer::crypto::{PublicKey, SecretKey};
+use ethpeer::discv4::discovery::{Config, Discovery};
+use ethpeer::discv4::packet::{
+    self, Endpoint, EnrRequest, FindNode, Neighbors, Packet, Ping, Pong,
+};
+use ethpeer::enode::Enode;
+use ethpeer::enr::Record;
+use ethpeer::eth::wire::receipts::Receipt;
+use ethpeer::eth::wire::{EthVersion, HeaderInfo, message};
+use ethpeer::nodedb::NodeRecord;
+use ethpeer::p2p::{DisconnectReason, Hello, P2pMessage, session};
+use ethpeer::rlpx::frame::{FrameCodec, HEADER_LEN};
+use ethpeer::rlpx::handshake::{AckBody, AuthBody, Handshake, Step};
+use ethpeer::rlpx::{Secrets, ecies, snappy};
+use ethpeer::time::UnixMs;
+use ethpeer::tx::{journal, transaction};
+
+/// A target: its name (the cargo-fuzz binary's) and its body.
+pub type Target = (&'static str, fn(&[u8]));
+
+/// Every target, in the order `make fuzz` runs them.
+pub const TARGETS: &[Target] = &[
+    ("rlp_strict", rlp_strict),
+    ("enode_text", enode_text),
+    ("enr_text", enr_text),
+    ("enr_rlp", enr_rlp),
+    ("discv4_packet", discv4_packet),
+    ("discv4_machine", discv4_machine),
+    ("rlpx_auth_ack_plain", rlpx_auth_ack_plain),
+    ("rlpx_handshake_encrypted", rlpx_handshake_encrypted),
+    ("rlpx_frame_ingress", rlpx_frame_ingress),
+    ("snappy", snappy),
+    ("p2p_messages", p2p_messages),
+    ("eth_messages", eth_messages),
+    ("transactions", transactions),
+    ("receipts", receipts),
+    ("headers", headers),
+    ("genesis_json", genesis_json),
+    ("static_nodes", static_nodes),
+    ("nodedb_value", nodedb_value),
+    ("tx_journal", tx_journal),
+    ("import_stream", import_stream),
+];
+
+/// RLP strict validation: what passes is one whole item the `rlp` crate can walk.
+pub fn rlp_strict(data: &[u8]) {
+    let whole = ethpeer::rlp::strict::validate(data);
+    let prefix = ethpeer::rlp::strict::validate_prefix(data);
+    if whole.is_ok() {
+        assert_eq!(prefix, Ok(data.len()), "a valid item is its own prefix");
+        walk(&rlp::Rlp::new(data), 0);
+    }
+    if let Ok(n) = prefix {
+        assert!(n <= data.len());
+        assert!(ethpeer::rlp::strict::validate(&data[..n]).is_ok());
+    }
+}
+
+fn walk(item: &rlp::Rlp<'_>, depth: usize) {
+    assert!(depth <= 64, "validate lets no item deeper than 64 through");
+    if item.is_list() {
+        for child in item.iter() {
+            walk(&child, depth + 1);
+        }
+    } else {
+        item.data().expect("validated data is readable");
+    }
+}
+
+/// `enode://` URLs: a parsed URL prints to a URL that parses to the same node.
+pub fn enode_text(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(e) = text.parse::<Enode>() {
+        let again: Enode = e.to_string().parse().expect("our own enode text parses");
+        assert_eq!(again, e);
+    }
+}
+
+/// `enr:` text: a record read from text prints to text that reads back the same.
+pub fn enr_text(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(r) = Record::from_text(text) {
+        assert_eq!(Record::from_text(&r.to_text()).as_ref(), Ok(&r));
+    }
+}
+
+/// ENR RLP, unverified and verified: a decoded record re-encodes to a record that decodes the same.
+pub fn enr_rlp(data: &[u8]) {
+    if let Ok(r) = Record::decode(data) {
+        assert_eq!(Record::decode(&r.to_rlp()).as_ref(), Ok(&r));
+    }
+    let _ = Record::decode_verified(data);
+}
+
+/// discv4 datagrams: a decoded packet's data re-encodes (with our fixed key) to a datagram that
+/// decodes to the same packet.
+pub fn discv4_packet(data: &[u8]) {
+    if let Ok(d) = packet::decode(data)
+        && let Ok((bytes, _)) = packet::encode(&d.packet, &fixed().peers[0])
+    {
+        assert!(bytes.len() <= 1280, "we never send over 1280 bytes");
+        let again = packet::decode(&bytes).expect("our own packet decodes");
+        assert_eq!(again.packet, d.packet);
+    }
+}
+
+/// The discovery state machine driven by a script: each step delivers one of a fixed set of
+/// pre-signed packets (signing is slow), a pre-signed packet with one byte changed, raw bytes,
+/// or moves the clock. Every datagram it sends stays within the 1280-byte limit.
+pub fn discv4_machine(data: &[u8]) {
+    let f = fixed();
+    let mut now = NOW_MS;
+    let Ok(mut disc) = Discovery::new(f.our.clone(), discovery_config(), UnixMs(now)) else {
+        panic!("the fixed config is valid");
+    };
+    let mut script = data;
+    let mut take = |n: usize| {
+        let (a, b) = script.split_at(n.min(script.len()));
+        script = b;
+        a
+    };
+    for _ in 0..64 {
+        let step = take(3);
+        let &[op, a, b] = step else { break };
+        let from = peer_addr(a);
+        match op % 5 {
+            0 | 1 => {
+                let (pkt, sender) = &f.signed[usize::from(b) % f.signed.len()];
+                let mut bytes = pkt.clone();
+                if op % 5 == 1 {
+                    let i = usize::from(a) * 7 % bytes.len();
+                    bytes[i] ^= b | 1;
+                }
+                let _ = disc.handle_packet(UnixMs(now), peer_addr(*sender), &bytes);
+            }
+            2 => {
+                let raw = take(usize::from(b));
+                let _ = disc.handle_packet(UnixMs(now), from, raw);
+            }
+            3 => {
+                now += u64::from(a) * 16 + u64::from(b) * 4096;
+                disc.handle_timeout(UnixMs(now));
+            }
+            _ => {
+                let _ = disc.start_random_lookup(UnixMs(now));
+            }
+        }
+        while let Some((_, bytes)) = disc.poll_transmit() {
+            assert!(bytes.len() <= 1280);
+        }
+        while disc.poll_event().is_some() {}
+    }
+}
+
+/// auth/ack bodies after decryption, both forms.
+pub fn rlpx_auth_ack_plain(data: &[u8]) {
+    let _ = AuthBody::decode_eip8(data);
+    let _ = AuthBody::decode_legacy(data);
+    let _ = AckBody::decode_eip8(data);
+    let _ = AckBody::decode_legacy(data);
+}
+
+/// The recipient's handshake machine fed the input as the wire packet, and fed the input
+/// ECIES-sealed to it as an EIP-8 body (so the bytes past the MAC check are the fuzzer's).
+pub fn rlpx_handshake_encrypted(data: &[u8]) {
+    let f = fixed();
+    let mut zero = |b: &mut [u8]| b.fill(7);
+    let mut hs = Handshake::recipient(f.our.clone(), f.peers[1].clone(), [1; 32]);
+    let mut rest = data;
+    while hs.wanted() > 0 && !rest.is_empty() {
+        let (now, later) = rest.split_at(hs.wanted().min(rest.len()));
+        rest = later;
+        match hs.handle_read(now, &mut zero) {
+            Ok(Step::NeedMore) => {}
+            Ok(Step::Done(_)) | Err(_) => break,
+        }
+    }
+    // Sealed: prefix = the EIP-8 size of the ciphertext, which is also the ECIES MAC data.
+    let size = data.len() + ecies::ECIES_OVERHEAD;
+    let Ok(size16) = u16::try_from(size) else {
+        return;
+    };
+    let prefix = size16.to_be_bytes();
+    let mut packet = prefix.to_vec();
+    packet.extend(ecies::encrypt_with(
+        &f.our_pub,
+        data,
+        &prefix,
+        &f.peers[2],
+        &[3; 16],
+    ));
+    let mut hs = Handshake::recipient(f.our.clone(), f.peers[1].clone(), [1; 32]);
+    let _ = hs.handle_read(&packet, &mut zero);
+}
+
+/// Frame ingress with known secrets and the real keccak MACs. The input is a list of messages
+/// `[id, len, payload..]` sealed by the egress half; with the first byte odd one byte of the
+/// stream is then flipped. Unchanged frames open to exactly what was sealed; a changed one is
+/// refused (or opens to what was sealed, if the flip hit nothing the MAC covers: never). The
+/// raw input is also fed to a fresh ingress as a header and body.
+pub fn rlpx_frame_ingress(data: &[u8]) {
+    let (mut egress, mut ingress) = codec_pair();
+    let Some((&mode, mut rest)) = data.split_first() else {
+        return;
+    };
+    let mut sealed = Vec::new();
+    let mut sent = Vec::new();
+    while let [id, len, tail @ ..] = rest {
+        let (payload, later) = tail.split_at(usize::from(*len).min(tail.len()));
+        rest = later;
+        egress
+            .seal(u64::from(*id), payload, &mut sealed)
+            .expect("small frames seal");
+        sent.push((u64::from(*id), payload.to_vec()));
+    }
+    let flip = (mode & 1 == 1 && !sealed.is_empty()).then(|| {
+        let at = (usize::from(mode) * 131 + data.len()) % sealed.len();
+        sealed[at] ^= 0x80;
+        at
+    });
+    let mut pos = 0;
+    let mut opened = Vec::new();
+    while pos + HEADER_LEN <= sealed.len() {
+        let mut header: [u8; HEADER_LEN] = sealed[pos..pos + HEADER_LEN].try_into().unwrap();
+        let Ok(body_len) = ingress.open_header(&mut header) else {
+            break;
+        };
+        pos += HEADER_LEN;
+        let Some(body) = sealed.get_mut(pos..pos + body_len) else {
+            break;
+        };
+        let Ok((id, payload)) = ingress.open_body(body) else {
+            break;
+        };
+        opened.push((id, payload.to_vec()));
+        pos += body_len;
+    }
+    match flip {
+        None => assert_eq!(opened, sent, "sealed frames open to what was sealed"),
+        Some(_) => assert!(opened.len() < sent.len(), "a flipped bit was not noticed"),
+    }
+    // Raw bytes straight into the ingress half.
+    let (_, mut ingress) = codec_pair();
+    if let Some((header, body)) = data.split_first_chunk::<HEADER_LEN>() {
+        let mut header = *header;
+        if let Ok(n) = ingress.open_header(&mut header) {
+            let mut body = body.to_vec();
+            if let Some(b) = body.get_mut(..n) {
+                let _ = ingress.open_body(b);
+            }
+        }
+    }
+}
+
+/// Snappy block data: what decodes re-encodes to data that decodes the same; what we encode
+/// always decodes (within the limit).
+pub fn snappy(data: &[u8]) {
+    if let Ok(plain) = snappy::decompress(data, snappy::DECODED_SIZE_MAX) {
+        let c = snappy::compress(&plain).expect("decoded data compresses");
+        assert_eq!(snappy::decompress(&c, snappy::DECODED_SIZE_MAX), Ok(plain));
+    }
+    let c = snappy::compress(data).expect("small inputs compress");
+    assert_eq!(
+        snappy::decompress(&c, snappy::DECODED_SIZE_MAX).as_deref(),
+        Ok(data)
+    );
+}
+
+/// p2p Hello, Disconnect (all three forms, compressed or not) and the message enum by id.
+pub fn p2p_messages(data: &[u8]) {
+    if let Ok(h) = Hello::decode(data) {
+        assert_eq!(Hello::decode(&h.encode()), Ok(h));
+    }
+    if let Ok(r) = DisconnectReason::decode(data) {
+        assert_eq!(DisconnectReason::decode(&r.encode()), Ok(r));
+    }
+    let _ = session::decode_disconnect(data, true);
+    let _ = session::decode_disconnect(data, false);
+    if let Some((&id, payload)) = data.split_first()
+        && let Ok(m) = P2pMessage::decode(u64::from(id % 4), payload)
+    {
+        assert_eq!(P2pMessage::decode(m.id(), &m.encode()), Ok(m));
+    }
+}
+
+/// Every eth message at 68, 69 and 70: the first byte is the message id, the rest the payload.
+/// A decoded message re-encodes under its version to one that decodes the same.
+pub fn eth_messages(data: &[u8]) {
+    let Some((&id, payload)) = data.split_first() else {
+        return;
+    };
+    for version in EthVersion::ALL {
+        let Ok(m) = message::decode(version, u64::from(id), payload) else {
+            continue;
+        };
+        if let Ok((id2, bytes)) = message::encode(version, &m) {
+            assert_eq!(id2, u64::from(id));
+            assert_eq!(message::decode(version, id2, &bytes).as_ref(), Ok(&m));
+        }
+        match &m {
+            message::EthMessage::BlockHeaders(r) => {
+                let _ = r.headers();
+            }
+            message::EthMessage::Transactions(list) => {
+                for item in list.iter().take(64) {
+                    transactions(item);
+                }
+            }
+            message::EthMessage::Receipts(r) => {
+                let _ = r.receipts();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Transactions in network and consensus form: a decoded one re-encodes to one that decodes the
+/// same; the sender is recovered without panicking.
+pub fn transactions(data: &[u8]) {
+    if let Ok(tx) = transaction::decode_network(data) {
+        assert_eq!(
+            transaction::decode_network(&tx.encode_network()),
+            Ok(tx.clone())
+        );
+        let _ = tx.sender();
+    }
+    if let Ok(tx) = transaction::decode_consensus(data) {
+        assert_eq!(
+            transaction::decode_consensus(&tx.encode_consensus()),
+            Ok(tx)
+        );
+    }
+}
+
+/// Receipts in network (eth/69) and consensus form, each round-tripped.
+pub fn receipts(data: &[u8]) {
+    if let Ok(r) = Receipt::from_network(data) {
+        assert_eq!(Receipt::from_network(&r.to_network()).as_ref(), Ok(&r));
+        let _ = r.bloom();
+    }
+    if let Ok(r) = Receipt::from_consensus(data) {
+        assert_eq!(Receipt::from_consensus(&r.to_consensus()).as_ref(), Ok(&r));
+    }
+}
+
+/// Block headers: a decoded header's RLP is exactly its input (its hash is keccak of the input).
+pub fn headers(data: &[u8]) {
+    if let Ok(h) = Header::decode(data) {
+        assert_eq!(h.rlp(), data, "a header re-encodes to its own bytes");
+        let _ = h.hash();
+    }
+    let _ = HeaderInfo::parse(data);
+}
+
+/// genesis.json (serde_json underneath, numbers kept as text).
+pub fn genesis_json(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let _ = Genesis::from_json(text);
+}
+
+/// `static-nodes.json` / `trusted-nodes.json`: a JSON array of enode URL strings, read as the
+/// CLI reads it (serde_json, then each URL; the CLI's function is private to the binary).
+pub fn static_nodes(data: &[u8]) {
+    let Ok(urls) = serde_json::from_slice::<Vec<String>>(data) else {
+        return;
+    };
+    for url in urls {
+        enode_text(url.as_bytes());
+    }
+}
+
+/// Node-database values: a decoded record re-encodes to one that decodes the same.
+pub fn nodedb_value(data: &[u8]) {
+    if let Ok(r) = NodeRecord::decode(data)
+        && let Ok(bytes) = r.encode()
+    {
+        assert_eq!(NodeRecord::decode(&bytes).as_ref(), Ok(&r));
+    }
+}
+
+/// The transaction journal: the records read back re-encode to exactly the bytes they span.
+pub fn tx_journal(data: &[u8]) {
+    let (txs, used) = journal::decode_records(data);
+    assert!(used <= data.len());
+    let again: Vec<u8> = txs.iter().flat_map(|t| journal::encode_record(t)).collect();
+    assert_eq!(
+        again,
+        data[..used],
+        "records re-encode to the bytes they came from"
+    );
+}
+
+/// The import file reader (`ethpeer import`), then each item as a block to verify.
+pub fn import_stream(data: &[u8]) {
+    let mut reader = RlpReader::new(data, 1 << 16);
+    for index in 0..16 {
+        match reader.next_item() {
+            Ok(Some(item)) => {
+                let _ = ethpeer::chain::verify::verify_block(&item, None, index);
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+}
+
+// ---- fixed keys and pre-signed packets ------------------------------------------------------
+
+const NOW_MS: u64 = 1_700_000_000_000;
+
+struct Fixed {
+    our: SecretKey,
+    our_pub: PublicKey,
+    peers: Vec<SecretKey>,
+    /// Pre-signed discv4 datagrams and the index of the sender's address.
+    signed: Vec<(Vec<u8>, u8)>,
+}
+
+fn key(n: u8) -> SecretKey {
+    SecretKey::from_bytes(&[n; 32]).expect("a small constant is a valid key")
+}
+
+fn peer_addr(n: u8) -> SocketAddr {
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, n / 16, n % 16, 1)), 30303)
+}
+
+fn discovery_config() -> Config {
+    Config {
+        ip: IpAddr::V4(Ipv4Addr::new(10, 200, 0, 1)),
+        udp: 30303,
+        tcp: 30303,
+        bootnodes: Vec::new(),
+        netrestrict: None,
+        seed: 1,
+        enr_seq: 1,
+        enr_entries: Vec::new(),
+    }
+}
+
+fn fixed() -> &'static Fixed {
+    static FIXED: OnceLock<Fixed> = OnceLock::new();
+    FIXED.get_or_init(|| {
+        let our = key(1);
+        let our_pub = our.public_key();
+        let peers: Vec<SecretKey> = (2..8).map(key).collect();
+        let exp = NOW_MS / 1000 + 1_000_000;
+        let us = Endpoint {
+            ip: Some(IpAddr::V4(Ipv4Addr::new(10, 200, 0, 1))),
+            udp: 30303,
+            tcp: 30303,
+        };
+        let mut signed = Vec::new();
+        for (i, k) in peers.iter().enumerate() {
+            let sender = i as u8;
+            let addr = peer_addr(sender);
+            let them = Endpoint {
+                ip: Some(addr.ip()),
+                udp: addr.port(),
+                tcp: addr.port(),
+            };
+            let neighbours: Vec<packet::Node> = peers
+                .iter()
+                .enumerate()
+                .map(|(j, p)| packet::Node {
+                    ip: peer_addr(j as u8 + 16).ip(),
+                    udp: 30303,
+                    tcp: 30303,
+                    id: p.public_key(),
+                })
+                .collect();
+            let record = Record::builder()
+                .ip(addr.ip())
+                .udp(addr.port())
+                .tcp(addr.port())
+                .sign(k)
+                .expect("a small record signs");
+            let packets = [
+                Packet::Ping(Ping {
+                    version: 4,
+                    from: them,
+                    to: us,
+                    expiration: exp,
+                    enr_seq: Some(1),
+                }),
+                Packet::Pong(Pong {
+                    to: us,
+                    ping_hash: [i as u8; 32],
+                    expiration: exp,
+                    enr_seq: Some(1),
+                }),
+                Packet::FindNode(FindNode {
+                    target: our_pub.to_bytes(),
+                    expiration: exp,
+                }),
+                Packet::Neighbors(Neighbors {
+                    nodes: neighbours,
+                    expiration: exp,
+                }),
+                Packet::EnrRequest(EnrRequest { expiration: exp }),
+                Packet::EnrResponse(packet::EnrResponse {
+                    request_hash: [9; 32],
+                    record,
+                }),
+            ];
+            for p in packets {
+                let (bytes, _) = packet::encode(&p, k).expect("fixed packets encode");
+                signed.push((bytes, sender));
+            }
+        }
+        Fixed {
+            our,
+            our_pub,
+            peers,
+            signed,
+        }
+    })
+}
+
+/// A frame codec's egress half and the matching ingress half of the other side.
+fn codec_pair() -> (
+    ethpeer::rlpx::frame::Egress<sha3::Keccak256>,
+    ethpeer::rlpx::frame::Ingress<sha3::Keccak256>,
+) {
+    let f = fixed();
+    let derive = |initiator| {
+        Secrets::derive(
+            initiator,
+            f.our_pub,
+            &[5; 32],
+            &[6; 32],
+            &[7; 32],
+            b"auth packet",
+            b"ack packet",
+        )
+    };
+    let (egress, _) = FrameCodec::new(derive(true)).split();
+    let (_, ingress) = FrameCodec::new(derive(false)).split();
+    (egress, ingress)
+}

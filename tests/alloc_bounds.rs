@@ -1,0 +1,144 @@
+//! Allocation bounds (issue 15): a counting global allocator proves that each decoder of bytes a
+//! peer or a file controls — every fuzz target's body in `fuzz/src/targets.rs`, which decodes and
+//! where it can re-encodes — never holds more than a small multiple of its input's size plus a
+//! constant at any moment, on its seeds, on seeded mutations of them and on inputs built to lie
+//! about their lengths (snappy and RLP headers announcing megabytes).
+//!
+//! The bound is `ALLOC_FACTOR × N + ALLOC_CONSTANT` bytes live at the peak, N the input's length.
+//! The constant covers fixed-size state (a discovery table, key material, a JSON parser's stack);
+//! the factor covers copies and re-encodings. A decoder that allocates what an input *announces*
+//! rather than what it *carries* breaks the bound at once (a 5-byte snappy payload announcing
+//! 16 MiB was such a case, seen here before the fix).
+//!
+//! One test in this binary: the counter is global, so nothing may run beside it.
+
+#[path = "../fuzz/src/targets.rs"]
+#[allow(dead_code)]
+mod targets;
+
+#[path = "../fuzz/src/seeds.rs"]
+#[allow(dead_code)]
+mod seeds;
+
+#[path = "../fuzz/src/mutate.rs"]
+mod mutate;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+/// Live bytes may reach this many times the input's length ...
+const ALLOC_FACTOR: usize = 32;
+/// ... plus this much.
+const ALLOC_CONSTANT: usize = 64 << 10;
+
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
+        PEAK.fetch_max(live, Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if new_size > layout.size() {
+            let live = LIVE.fetch_add(new_size - layout.size(), Relaxed) + new_size - layout.size();
+            PEAK.fetch_max(live, Relaxed);
+        } else {
+            LIVE.fetch_sub(layout.size() - new_size, Relaxed);
+        }
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// The most bytes live at once while `f` runs, above what was live before it.
+fn peak_during(f: impl FnOnce()) -> usize {
+    let base = LIVE.load(Relaxed);
+    PEAK.store(base, Relaxed);
+    f();
+    PEAK.load(Relaxed).saturating_sub(base)
+}
+
+/// Inputs that announce far more than they carry, whatever the target.
+fn liars() -> Vec<Vec<u8>> {
+    vec![
+        // snappy: 2^24 - 1 announced by four bytes, one byte of data
+        vec![0xff, 0xff, 0xff, 0x07, 0x00],
+        // snappy: 10 MiB announced, a literal and a copy
+        vec![0x80, 0x80, 0x80, 0x05, 0x00, 0x61, 0x05, 0x01],
+        // RLP: a string and a list announcing 4 GiB
+        vec![0xbb, 0xff, 0xff, 0xff, 0xff, 0x00],
+        vec![0xfb, 0xff, 0xff, 0xff, 0xff, 0xc0],
+        // RLP: a list announcing 16 MiB after an id byte
+        vec![0x10, 0xfa, 0xff, 0xff, 0xff, 0xc0],
+        // an EIP-8 prefix announcing 65535 bytes
+        vec![0xff, 0xff, 0x00, 0x00],
+        // a frame header (junk: the MAC fails first)
+        vec![0xff; 32],
+    ]
+}
+
+#[test]
+fn every_decoder_allocates_at_most_a_multiple_of_its_input() {
+    let fixtures = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures"));
+    let runs: usize = std::env::var("ALLOC_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(150);
+    let mut breaches = Vec::new();
+    for &(name, body) in targets::TARGETS {
+        let corpus = seeds::seeds(fixtures, name);
+        // Warm up once-only state (pre-signed packets, keys) outside the measurement.
+        body(&corpus[0]);
+        let mut rng = mutate::Rng::new(mutate::hash(name.as_bytes()) ^ 0xa110c);
+        let mut inputs: Vec<Vec<u8>> = corpus.clone();
+        inputs.extend(liars());
+        for liar in liars() {
+            for seed in corpus.iter().take(4) {
+                inputs.push([&liar[..], seed].concat());
+                inputs.push([seed, &liar[..]].concat());
+            }
+        }
+        inputs.extend((0..runs).map(|_| mutate::mutate(&mut rng, &corpus)));
+        let (mut worst_ratio, mut worst_peak) = (0.0f64, 0);
+        for input in &inputs {
+            let n = input.len();
+            let peak = peak_during(|| body(input));
+            let bound = ALLOC_FACTOR * n + ALLOC_CONSTANT;
+            if peak > bound {
+                breaches.push(format!(
+                    "{name}: {peak} bytes live for a {n}-byte input (bound {bound}): 0x{}",
+                    ethpeer::crypto::hex(&input[..n.min(64)])
+                ));
+            }
+            if peak > worst_peak {
+                worst_peak = peak;
+            }
+            let ratio = peak as f64 / n.max(1) as f64;
+            if n >= 256 && ratio > worst_ratio {
+                worst_ratio = ratio;
+            }
+        }
+        println!(
+            "{name}: {} inputs, peak {worst_peak} B live, worst {worst_ratio:.1} B per input byte (inputs >= 256 B)",
+            inputs.len()
+        );
+    }
+    assert!(
+        breaches.is_empty(),
+        "allocation bound broken:\n{}",
+        breaches.join("\n")
+    );
+}
