@@ -12,6 +12,7 @@ const SHELL: &[&str] = &[
     "src/server",
     "src/cli",
     "src/bench",
+    "src/suite",
     "src/main.rs",
     "src/log.rs",
 ];
