@@ -19,19 +19,9 @@ use crate::dial::{
 use crate::enode::Enode;
 use crate::netutil::Netlist;
 use crate::p2p::session::CapRange;
-use crate::p2p::{DisconnectReason, Hello, LocalCapability, SharedCapability, match_capabilities};
+use crate::p2p::{Fault, Hello, LocalCapability, SharedCapability, match_capabilities};
 
-/// The loop's name for one connection: a number it hands out in order and never reuses while
-/// the node runs. A newtype so that a connection is never confused with a count, a request id
-/// or a protocol's own peer number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ConnId(pub u64);
-
-impl std::fmt::Display for ConnId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
+pub use crate::p2p::ConnId;
 
 /// The node's limits and lists, from flags and the datadir.
 #[derive(Debug, Clone)]
@@ -97,11 +87,8 @@ impl Conn {
 pub enum Action {
     /// Start a dial task.
     Dial(DialTask),
-    /// Tell a running peer to disconnect with this reason.
-    Disconnect {
-        conn: ConnId,
-        reason: DisconnectReason,
-    },
+    /// Tell a running peer to disconnect for this fault.
+    Disconnect { conn: ConnId, reason: Fault },
 }
 
 /// The node's peer state. Owned by the event loop; never shared, never locked.
@@ -192,9 +179,9 @@ impl Node {
         now: Millis,
         conn: ConnId,
         remote: PublicKey,
-    ) -> Result<(), DisconnectReason> {
+    ) -> Result<(), Fault> {
         let Some(c) = self.conns.get(&conn) else {
-            return Err(DisconnectReason::DisconnectRequested);
+            return Err(Fault::NotExpected);
         };
         let id = remote.node_id();
         let kind = c.kind;
@@ -212,12 +199,12 @@ impl Node {
         now: Millis,
         conn: ConnId,
         hello: &Hello,
-    ) -> Result<Vec<SharedCapability>, DisconnectReason> {
+    ) -> Result<Vec<SharedCapability>, Fault> {
         let Some(c) = self.conns.get(&conn) else {
-            return Err(DisconnectReason::DisconnectRequested);
+            return Err(Fault::NotExpected);
         };
         let Some(id) = c.id() else {
-            return Err(DisconnectReason::BreachOfProtocol);
+            return Err(Fault::NoIdentity);
         };
         let kind = c.kind;
         let trusted = self.is_trusted(&id);
@@ -229,7 +216,7 @@ impl Node {
             && !trusted
             && kind != ConnKind::StaticDialed
         {
-            return Err(DisconnectReason::UselessPeer);
+            return Err(Fault::NothingShared);
         }
         self.limits_allow(conn, id, kind)?;
         let c = self.conns.get_mut(&conn).expect("checked above");
@@ -313,7 +300,7 @@ impl Node {
         if let Some(conn) = conn.filter(|c| self.conns.get(c).is_some_and(Conn::is_peer)) {
             self.actions.push_back(Action::Disconnect {
                 conn,
-                reason: DisconnectReason::DisconnectRequested,
+                reason: Fault::Requested,
             });
         }
         was_static || conn.is_some()
@@ -335,7 +322,7 @@ impl Node {
     }
 
     /// Asks every peer to leave with `reason` (shutdown).
-    pub fn disconnect_all(&mut self, reason: DisconnectReason) {
+    pub fn disconnect_all(&mut self, reason: Fault) {
         for (&conn, c) in &self.conns {
             if c.is_peer() {
                 self.actions.push_back(Action::Disconnect { conn, reason });
@@ -403,16 +390,11 @@ impl Node {
 
     /// The checks both checkpoints run (geth `postHandshakeChecks`): the scheduler knows the
     /// admitted peers and the limits; connections between the checkpoints are checked here.
-    fn limits_allow(
-        &self,
-        conn: ConnId,
-        id: NodeId,
-        kind: ConnKind,
-    ) -> Result<(), DisconnectReason> {
+    fn limits_allow(&self, conn: ConnId, id: NodeId, kind: ConnKind) -> Result<(), Fault> {
         if let Some(&other) = self.by_id.get(&id)
             && other != conn
         {
-            return Err(DisconnectReason::AlreadyConnected);
+            return Err(Fault::AlreadyConnected);
         }
         let already_admitted = self.conns.get(&conn).is_some_and(Conn::is_peer);
         if already_admitted {
@@ -421,9 +403,9 @@ impl Node {
         self.dial
             .check_add_peer(&id, kind, self.is_trusted(&id))
             .map_err(|r| match r {
-                PeerRefusal::IsSelf => DisconnectReason::ConnectedToSelf,
-                PeerRefusal::AlreadyConnected => DisconnectReason::AlreadyConnected,
-                PeerRefusal::TooManyPeers => DisconnectReason::TooManyPeers,
+                PeerRefusal::IsSelf => Fault::IsSelf,
+                PeerRefusal::AlreadyConnected => Fault::AlreadyConnected,
+                PeerRefusal::TooManyPeers => Fault::TooManyPeers,
             })
     }
 }
