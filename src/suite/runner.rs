@@ -11,8 +11,6 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::log::json_string;
-
 /// Why a test did not pass.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stop {
@@ -141,11 +139,13 @@ pub fn run_all(tests: &[Test], format: Format, out: &mut dyn Write) -> std::io::
         Format::Tap => writeln!(out, "# {sum}")?,
         Format::Json => writeln!(
             out,
-            "{{\"summary\":{},\"passed\":{},\"failed\":{},\"skipped\":{}}}",
-            json_string(&sum.to_string()),
-            sum.passed,
-            sum.failed,
-            sum.skipped
+            "{}",
+            serde_json::json!({
+                "summary": sum.to_string(),
+                "passed": sum.passed,
+                "failed": sum.failed,
+                "skipped": sum.skipped,
+            })
         )?,
     }
     out.flush()?;
@@ -172,7 +172,7 @@ fn write_result(
             Outcome::Fail(m) => {
                 writeln!(out, "not ok {n} - {name}")?;
                 writeln!(out, "  ---")?;
-                writeln!(out, "  message: {}", json_string(&one_line(m)))?;
+                writeln!(out, "  message: {}", serde_json::Value::from(one_line(m)))?;
                 writeln!(out, "  duration_ms: {}", took.as_millis())?;
                 writeln!(out, "  ...")
             }
@@ -184,13 +184,13 @@ fn write_result(
                 Outcome::Fail(m) => ("fail", Some(m)),
                 Outcome::Skip(m) => ("skip", Some(m)),
             };
-            let msg = msg.map_or("null".to_string(), |m| json_string(m));
-            writeln!(
-                out,
-                "{{\"name\":{},\"result\":\"{result}\",\"message\":{msg},\"duration_ms\":{}}}",
-                json_string(name),
-                took.as_millis()
-            )
+            let line = serde_json::json!({
+                "name": name,
+                "result": result,
+                "message": msg,
+                "duration_ms": took.as_millis() as u64,
+            });
+            writeln!(out, "{line}")
         }
     }
 }
@@ -272,11 +272,20 @@ mod tests {
         let json = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = json.lines().collect();
         assert_eq!(lines.len(), 4);
-        assert!(lines[0].starts_with("{\"name\":\"A/eth68\",\"result\":\"pass\",\"message\":null"));
-        assert!(lines[1].contains("\"message\":\"x \\\"y\\\"\""), "{json}");
-        assert!(
-            lines[3].contains("\"passed\":1,\"failed\":1,\"skipped\":1"),
-            "{json}"
+        let v: Vec<serde_json::Value> = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(v[0]["name"], "A/eth68");
+        assert_eq!(v[0]["result"], "pass");
+        assert!(v[0]["message"].is_null());
+        assert_eq!(v[1]["result"], "fail");
+        assert_eq!(v[1]["message"], "x \"y\"", "{json}");
+        assert_eq!(v[2]["message"], "why");
+        assert_eq!(v[3]["summary"], "1 passed, 1 failed, 1 skipped");
+        assert_eq!(
+            (v[3]["passed"].as_u64(), v[3]["failed"].as_u64()),
+            (Some(1), Some(1))
         );
     }
 
