@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use crate::crypto::{NodeId, PublicKey};
 use crate::dial::{
     ConnKind, DialCandidate, DialConfig, DialId, DialOutcome, DialRefusal, DialScheduler, DialTask,
-    Millis, PeerRefusal,
+    Mono, PeerRefusal,
 };
 use crate::enode::Enode;
 use crate::netutil::Netlist;
@@ -70,7 +70,7 @@ pub struct Conn {
     /// Set at checkpoint 2: the remote's client id.
     pub client_id: String,
     /// When the connection started, for the peer list.
-    pub since: Millis,
+    pub since: Mono,
 }
 
 impl Conn {
@@ -111,7 +111,7 @@ impl Node {
     /// not: as in geth they seed discovery only, and dynamic candidates come from discovery
     /// ([`Node::handle_candidates`]), so a node without discovery dials static and trusted nodes
     /// and nothing else.
-    pub fn new(self_id: NodeId, config: NodeConfig, now: Millis, seed: u64) -> Node {
+    pub fn new(self_id: NodeId, config: NodeConfig, now: Mono, seed: u64) -> Node {
         let dial_config = DialConfig {
             max_peers: config.max_peers,
             dial_ratio: config.dial_ratio,
@@ -153,7 +153,7 @@ impl Node {
     /// The loop accepted a socket (`dial` is `None`) or started a dial task under `conn`.
     pub fn handle_conn_started(
         &mut self,
-        now: Millis,
+        now: Mono,
         conn: ConnId,
         dial: Option<&DialTask>,
         addr: SocketAddr,
@@ -176,7 +176,7 @@ impl Node {
     /// Checkpoint 1, after the ECIES handshake: may this node stay?
     pub fn handle_encrypted(
         &mut self,
-        now: Millis,
+        now: Mono,
         conn: ConnId,
         remote: PublicKey,
     ) -> Result<(), Fault> {
@@ -196,7 +196,7 @@ impl Node {
     /// Checkpoint 2, after Hello: which capabilities run, or why not.
     pub fn handle_hello(
         &mut self,
-        now: Millis,
+        now: Mono,
         conn: ConnId,
         hello: &Hello,
     ) -> Result<Vec<SharedCapability>, Fault> {
@@ -232,7 +232,7 @@ impl Node {
     }
 
     /// A task ended; forget its connection.
-    pub fn handle_closed(&mut self, now: Millis, conn: ConnId) {
+    pub fn handle_closed(&mut self, now: Mono, conn: ConnId) {
         let Some(c) = self.conns.remove(&conn) else {
             return;
         };
@@ -252,12 +252,12 @@ impl Node {
     }
 
     /// Time passed; the dial scheduler may start dials.
-    pub fn handle_timeout(&mut self, now: Millis) {
+    pub fn handle_timeout(&mut self, now: Mono) {
         self.dial.handle_timeout(now);
     }
 
     /// New dial candidates (discovery results).
-    pub fn handle_candidates(&mut self, now: Millis, nodes: impl IntoIterator<Item = Enode>) {
+    pub fn handle_candidates(&mut self, now: Mono, nodes: impl IntoIterator<Item = Enode>) {
         for c in nodes.into_iter().filter_map(|n| candidate(&n)) {
             let _ = self.dial.add_candidate(now, c);
         }
@@ -269,7 +269,7 @@ impl Node {
     }
 
     /// The next thing for the loop to do.
-    pub fn poll_action(&mut self, now: Millis) -> Option<Action> {
+    pub fn poll_action(&mut self, now: Mono) -> Option<Action> {
         if let Some(a) = self.actions.pop_front() {
             return Some(a);
         }
@@ -277,12 +277,12 @@ impl Node {
     }
 
     /// When [`Node::handle_timeout`] should be called next.
-    pub fn poll_timeout(&self) -> Option<Millis> {
+    pub fn poll_timeout(&self) -> Option<Mono> {
         self.dial.poll_timeout()
     }
 
     /// Adds a static node at run time (geth `admin_addPeer`): it is dialed and kept connected.
-    pub fn add_static(&mut self, now: Millis, node: &Enode) -> Result<(), String> {
+    pub fn add_static(&mut self, now: Mono, node: &Enode) -> Result<(), String> {
         let c = candidate(node).ok_or("the enode URL has no IP address and TCP port")?;
         self.dial.add_static(now, c).map_err(|e| e.to_string())?;
         if !self.config.static_nodes.iter().any(|n| n.id == node.id) {
@@ -293,7 +293,7 @@ impl Node {
 
     /// Removes a static node (geth `admin_removePeer`) and asks it to leave if it is connected.
     /// Returns whether it was static or connected.
-    pub fn remove_static(&mut self, now: Millis, id: &NodeId) -> bool {
+    pub fn remove_static(&mut self, now: Mono, id: &NodeId) -> bool {
         let was_static = self.dial.remove_static(now, id);
         self.config.static_nodes.retain(|n| &n.node_id() != id);
         let conn = self.by_id.get(id).copied();

@@ -15,6 +15,7 @@ use ethpeer::eth::{
     BlockOrigin, EthMessage, EthVersion, MESSAGE_SIZE_MAX, RawList, RawResponse, Receipt, Receipts,
     SERVE_COUNT_MAX, decode, encode,
 };
+use ethpeer::time::Mono;
 
 /// go-ethereum's `softResponseLimit`: a server stops adding items once a reply passes 2 MiB.
 const SOFT_LIMIT: usize = 2 * 1024 * 1024;
@@ -249,7 +250,7 @@ impl Sim {
     fn add(&mut self, id: ConnId, peer: FakePeer) {
         let status = peer.status(self.chain);
         self.peers.insert(id, peer);
-        self.syncer.add_peer(self.now, id, status);
+        self.syncer.add_peer(Mono(self.now), id, status);
         self.drain();
     }
 
@@ -273,7 +274,7 @@ impl Sim {
                 SyncAction::Drop { peer, why } => {
                     assert!(self.peers.remove(&peer).is_some(), "dropped twice: {peer}");
                     self.dropped.push((peer, why));
-                    self.syncer.remove_peer(self.now, peer);
+                    self.syncer.remove_peer(Mono(self.now), peer);
                 }
                 SyncAction::Write(blocks) => {
                     assert!(!blocks.is_empty(), "an empty write");
@@ -309,7 +310,7 @@ impl Sim {
         let next = [
             self.inbox.iter().map(|m| m.0).min(),
             self.writes.front().map(|w| w.0),
-            self.syncer.poll_timeout(),
+            self.syncer.poll_timeout().map(|t| t.0),
         ]
         .into_iter()
         .flatten()
@@ -322,19 +323,23 @@ impl Sim {
         while self.inbox.first().is_some_and(|m| m.0 <= self.now) {
             let (_, _, peer, msg) = self.inbox.remove(0);
             if self.peers.contains_key(&peer) {
-                let r = self.syncer.handle_response(self.now, peer, msg);
+                let r = self.syncer.handle_response(Mono(self.now), peer, msg);
                 assert_eq!(r, Ok(()), "reply from {peer} refused");
                 self.drain();
             }
         }
         while self.writes.front().is_some_and(|w| w.0 <= self.now) {
             if let Some((_, result)) = self.writes.pop_front() {
-                self.syncer.handle_written(self.now, result);
+                self.syncer.handle_written(Mono(self.now), result);
                 self.drain();
             }
         }
-        if self.syncer.poll_timeout().is_some_and(|t| t <= self.now) {
-            self.syncer.handle_timeout(self.now);
+        if self
+            .syncer
+            .poll_timeout()
+            .is_some_and(|t| t <= Mono(self.now))
+        {
+            self.syncer.handle_timeout(Mono(self.now));
         }
         self.drain();
         true
@@ -543,7 +548,7 @@ fn min_peers_start_a_sync_at_once_and_the_timer_with_fewer() {
     );
     assert_eq!(started(&sim), 0);
     assert!(sim.requests.is_empty());
-    assert_eq!(sim.syncer.poll_timeout(), Some(11_000));
+    assert_eq!(sim.syncer.poll_timeout(), Some(Mono(11_000)));
     sim.step(10_999);
     assert_eq!(started(&sim), 0, "started before the timer");
     sim.step(11_000);
@@ -631,12 +636,12 @@ fn replies_to_no_request_are_errors_and_late_ones_are_ignored() {
     // An id we never used, and ours but from the wrong peer.
     assert!(
         sim.syncer
-            .handle_response(0, asked, headers(id + 100))
+            .handle_response(Mono(0), asked, headers(id + 100))
             .is_err()
     );
     assert!(
         sim.syncer
-            .handle_response(0, ConnId(other), headers(id))
+            .handle_response(Mono(0), ConnId(other), headers(id))
             .is_err()
     );
     // The right kind matters too.
@@ -644,24 +649,29 @@ fn replies_to_no_request_are_errors_and_late_ones_are_ignored() {
         request_id: id,
         items: RawList::new(),
     });
-    assert!(sim.syncer.handle_response(0, asked, bodies).is_err());
+    assert!(sim.syncer.handle_response(Mono(0), asked, bodies).is_err());
     // After the timeout the reply is late: ignored, not an error.
     sim.step(config.request_timeout);
     assert_eq!(sim.now, config.request_timeout);
     assert_eq!(
-        sim.syncer.handle_response(sim.now, asked, headers(id)),
+        sim.syncer
+            .handle_response(Mono(sim.now), asked, headers(id)),
         Ok(())
     );
     // A second reply to the same late id is: the first one used it up.
     assert!(
         sim.syncer
-            .handle_response(sim.now, asked, headers(id))
+            .handle_response(Mono(sim.now), asked, headers(id))
             .is_err(),
         "a second reply to late id {id} was taken"
     );
     assert!(
         sim.syncer
-            .handle_response(sim.now, asked, EthMessage::Transactions(RawList::new()))
+            .handle_response(
+                Mono(sim.now),
+                asked,
+                EthMessage::Transactions(RawList::new())
+            )
             .is_err()
     );
 }

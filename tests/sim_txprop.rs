@@ -16,6 +16,7 @@ use common::TestRng;
 use ethpeer::eth::NewPooledTransactionHashes;
 use ethpeer::eth::txs::broadcast::{BLOB_TX_TYPE, Broadcaster, ConnId, TX_BROADCAST_SIZE_MAX};
 use ethpeer::eth::txs::tx_fetcher::{FetchAction, TxFetcher};
+use ethpeer::time::Mono;
 use ethpeer::tx::{Hash, PoolTx};
 
 /// Nodes in the main run.
@@ -275,7 +276,7 @@ impl Sim {
                 }
                 let pool = &node.pool;
                 node.fetcher.handle_announce(
-                    self.now,
+                    Mono(self.now),
                     ConnId(from as u64),
                     &a.types,
                     &a.sizes,
@@ -301,7 +302,7 @@ impl Sim {
                     .map(|h| (*h, self.txs[h].tx_type, self.txs[h].size))
                     .collect();
                 let rejected = self.nodes[at].fetcher.handle_delivery(
-                    self.now,
+                    Mono(self.now),
                     ConnId(from as u64),
                     Some(id),
                     &metas,
@@ -325,9 +326,9 @@ impl Sim {
                 .min();
             let next = self.queue.peek().map(|Reverse(e)| e.at);
             match (timer, next) {
-                (Some((t, i)), n) if n.is_none_or(|n| t <= n) => {
-                    assert!(t >= self.now, "seed {}: timer in the past", self.seed);
-                    self.now = t;
+                (Some((t, i)), n) if n.is_none_or(|n| t <= Mono(n)) => {
+                    assert!(t >= Mono(self.now), "seed {}: timer in the past", self.seed);
+                    self.now = t.0;
                     self.nodes[i].fetcher.handle_timeout(t);
                     self.drain_actions(i);
                 }

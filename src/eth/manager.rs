@@ -9,6 +9,7 @@
 //! written. Our BlockRangeUpdate goes to eth/69+ peers when our head moved at least
 //! [`RANGE_UPDATE_BLOCKS`] blocks since the last one (devp2p caps/eth.md "BlockRangeUpdate").
 
+use crate::time::Mono;
 use std::collections::{BTreeMap, VecDeque};
 
 use super::sync::{LocalHead, PeerHead, SyncAction, SyncConfig, Syncer};
@@ -216,7 +217,7 @@ impl EthManager {
     /// "subprotocol error" and logs the error.
     pub fn handle_status(
         &mut self,
-        now: u64,
+        now: Mono,
         peer: ConnId,
         version: EthVersion,
         status: &Status,
@@ -259,7 +260,7 @@ impl EthManager {
     }
 
     /// A message from a registered peer, other than the requests its task serves.
-    pub fn handle_message(&mut self, now: u64, peer: ConnId, msg: EthMessage) {
+    pub fn handle_message(&mut self, now: Mono, peer: ConnId, msg: EthMessage) {
         let Some(p) = self.peers.get_mut(&peer) else {
             return;
         };
@@ -354,7 +355,7 @@ impl EthManager {
     /// local and pushed to ⌈√n⌉ peers; `journal` appends it to the journal.
     pub fn add_local_tx(
         &mut self,
-        now: u64,
+        now: Mono,
         bytes: &[u8],
         journal: bool,
     ) -> Result<[u8; 32], String> {
@@ -396,7 +397,7 @@ impl EthManager {
     }
 
     /// The peer's session ended.
-    pub fn handle_closed(&mut self, now: u64, peer: ConnId) {
+    pub fn handle_closed(&mut self, now: Mono, peer: ConnId) {
         if self.peers.remove(&peer).is_some() {
             if let Some(s) = self.syncer.as_mut() {
                 s.remove_peer(now, peer);
@@ -408,7 +409,7 @@ impl EthManager {
     }
 
     /// The storage thread finished the oldest outstanding [`EthAction::Write`].
-    pub fn handle_written(&mut self, now: u64, result: Result<Head, String>) {
+    pub fn handle_written(&mut self, now: Mono, result: Result<Head, String>) {
         let mut written_head = None;
         if let Ok(head) = &result {
             let mut new_head = None;
@@ -457,7 +458,7 @@ impl EthManager {
     }
 
     /// Timers (the syncer's request timeouts and force-sync cycle, the transaction fetcher's).
-    pub fn handle_timeout(&mut self, now: u64) {
+    pub fn handle_timeout(&mut self, now: Mono) {
         if let Some(s) = self.syncer.as_mut() {
             s.handle_timeout(now);
         }
@@ -467,7 +468,7 @@ impl EthManager {
     }
 
     /// When [`EthManager::handle_timeout`] wants to run next.
-    pub fn poll_timeout(&self) -> Option<u64> {
+    pub fn poll_timeout(&self) -> Option<Mono> {
         let sync = self.syncer.as_ref().and_then(Syncer::poll_timeout);
         match (sync, self.txs.poll_timeout()) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -619,13 +620,13 @@ mod tests {
         let mut m = manager(false);
         let ok = status(&m, EthVersion::Eth69);
         assert!(
-            m.handle_status(0, ConnId(1), EthVersion::Eth69, &ok)
+            m.handle_status(Mono(0), ConnId(1), EthVersion::Eth69, &ok)
                 .is_ok()
         );
         let Status::Eth69(s) = ok else { panic!() };
         let wrong = Status::Eth69(Status69 { network_id: 1, ..s });
         let e = m
-            .handle_status(0, ConnId(2), EthVersion::Eth69, &wrong)
+            .handle_status(Mono(0), ConnId(2), EthVersion::Eth69, &wrong)
             .unwrap_err();
         assert!(e.to_string().contains("network id"), "{e}");
         assert_eq!(m.peer_count(), 1);
@@ -642,7 +643,7 @@ mod tests {
             (3, EthVersion::Eth70),
         ] {
             let s = status(&m, v);
-            m.handle_status(0, ConnId(peer), v, &s).unwrap();
+            m.handle_status(Mono(0), ConnId(peer), v, &s).unwrap();
         }
         actions(&mut m);
         let head = |n: u64| Head {
@@ -650,7 +651,7 @@ mod tests {
             hash: [n as u8; 32],
             td: U256::ZERO,
         };
-        m.handle_written(1, Ok(head(31)));
+        m.handle_written(Mono(1), Ok(head(31)));
         assert!(
             !actions(&mut m).iter().any(|a| matches!(
                 a,
@@ -661,7 +662,7 @@ mod tests {
             )),
             "31 blocks is not enough"
         );
-        m.handle_written(2, Ok(head(32)));
+        m.handle_written(Mono(2), Ok(head(32)));
         let sent: Vec<ConnId> = actions(&mut m)
             .into_iter()
             .filter_map(|a| match a {
@@ -684,11 +685,11 @@ mod tests {
         let mut m = manager(false);
         assert!(m.post_merge());
         let s = status(&m, EthVersion::Eth68);
-        m.handle_status(0, ConnId(1), EthVersion::Eth68, &s)
+        m.handle_status(Mono(0), ConnId(1), EthVersion::Eth68, &s)
             .unwrap();
         actions(&mut m);
         m.handle_message(
-            1,
+            Mono(1),
             ConnId(1),
             EthMessage::NewBlockHashes(vec![BlockHashNumber {
                 hash: [1; 32],
@@ -742,11 +743,11 @@ mod tests {
     fn a_reply_nobody_asked_for_disconnects() {
         let mut m = manager(true);
         let s = status(&m, EthVersion::Eth69);
-        m.handle_status(0, ConnId(1), EthVersion::Eth69, &s)
+        m.handle_status(Mono(0), ConnId(1), EthVersion::Eth69, &s)
             .unwrap();
         actions(&mut m);
         m.handle_message(
-            1,
+            Mono(1),
             ConnId(1),
             EthMessage::BlockHeaders(crate::eth::RawResponse {
                 request_id: 77,

@@ -36,6 +36,7 @@ use crate::server::connection::{self, Admission, ConnId, Outgoing, PeerEvent, Ro
 use crate::server::control::{Control, PeerNotice};
 use crate::server::protocol::{CapLink, PeerMeta, Protocol};
 use crate::server::udp::{self, Datagram};
+use crate::time::Mono;
 
 mod control;
 mod status;
@@ -368,22 +369,22 @@ async fn next_input(
 }
 
 impl Server {
-    fn now(&self) -> Millis {
-        self.start.elapsed().as_millis() as Millis
+    fn now(&self) -> Mono {
+        Mono(self.start.elapsed().as_millis() as u64)
     }
 
     fn next_deadline(&self) -> Instant {
         let now = Instant::now();
         let mut at = (now + IDLE_TICK).min(self.status.deadline());
         if let Some(t) = self.node.poll_timeout() {
-            at = at.min(self.start + Duration::from_millis(t));
+            at = at.min(self.start + Duration::from_millis(t.0));
         }
         if let Some(t) = self.disc.as_ref().and_then(Discovery::poll_timeout) {
             let wait = t.saturating_sub(unix_ms());
             at = at.min(now + Duration::from_millis(wait));
         }
         for t in self.protocols.iter().filter_map(|p| p.poll_timeout()) {
-            at = at.min(self.start + Duration::from_millis(t));
+            at = at.min(self.start + Duration::from_millis(t.0));
         }
         at
     }
@@ -421,6 +422,7 @@ impl Server {
 
     /// Sends discovery's datagrams and acts on its events.
     fn drain_discovery(&mut self) {
+        let now = self.now();
         let Some(d) = self.disc.as_mut() else {
             return;
         };
@@ -430,7 +432,6 @@ impl Server {
                 let _ = out.try_send(datagram);
             }
         }
-        let now = self.start.elapsed().as_millis() as Millis;
         while let Some(ev) = d.poll_event() {
             match ev {
                 DiscEvent::Discovered(n) => {
@@ -646,7 +647,7 @@ impl Server {
     /// slot per shared capability (in the order of their ranges).
     fn admit_capabilities(
         &mut self,
-        now: Millis,
+        now: Mono,
         conn: ConnId,
         hello: &Hello,
         caps: &[crate::p2p::SharedCapability],

@@ -12,12 +12,12 @@ use async_channel::Sender;
 use async_executor::LocalExecutor;
 
 use crate::crypto::NodeId;
-use crate::dial::Millis;
 use crate::enr::Record;
 use crate::node::ConnId;
 use crate::p2p::SharedCapability;
 use crate::server::capability::{CapEnd, CapEvent, CapSession};
 use crate::server::events::{Outgoing, PeerEvent};
+use crate::time::Mono;
 
 /// A session half's way to its loop half.
 #[derive(Debug, Clone)]
@@ -74,19 +74,19 @@ pub trait Protocol {
     /// `None` to leave the range unserved.
     fn admit(
         &mut self,
-        now: Millis,
+        now: Mono,
         peer: PeerMeta,
         cap: &SharedCapability,
         link: CapLink,
     ) -> Option<Box<dyn CapSession>>;
     /// An event a session half (`Some(conn)`) or one of the protocol's tasks posted.
-    fn handle_event(&mut self, now: Millis, conn: Option<ConnId>, event: CapEvent);
+    fn handle_event(&mut self, now: Mono, conn: Option<ConnId>, event: CapEvent);
     /// The session is over.
-    fn handle_closed(&mut self, now: Millis, conn: ConnId);
+    fn handle_closed(&mut self, now: Mono, conn: ConnId);
     /// The loop's timers fired (or its idle tick).
-    fn handle_tick(&mut self, now: Millis);
+    fn handle_tick(&mut self, now: Mono);
     /// The next time [`Protocol::handle_tick`] is wanted.
-    fn poll_timeout(&self) -> Option<Millis>;
+    fn poll_timeout(&self) -> Option<Mono>;
     /// The next message or disconnect for a peer, drained after every input.
     fn poll_output(&mut self) -> Option<(ConnId, Outgoing)>;
     /// Whether a discovered node with this record is worth a dial (eth: its fork id).

@@ -63,6 +63,7 @@ use crate::server::eth::{EthProtocol, EthService};
 use crate::server::event_loop::{self, ServerConfig};
 use crate::server::service::{Service, Services};
 use crate::storage::{Db, Worker};
+use crate::time::Mono;
 
 /// Nodes the discovery table starts from, at most (the node database's newest).
 const SEED_NODES_MAX: usize = 256;
@@ -634,7 +635,7 @@ async fn assemble(
         ],
     );
     let inbound = InboundThrottle::new(c.max_pending, c.node.netrestrict.clone());
-    let node = Node::new(pubkey.node_id(), c.node, 0, seed);
+    let node = Node::new(pubkey.node_id(), c.node, Mono(0), seed);
     for (id, addr, why) in node.static_refusals() {
         log::debug(
             "Static node not dialed",

@@ -11,6 +11,7 @@
 //! An eth/68 Status names the peer's head by hash only; its number is learned with a
 //! `GetBlockHeaders { origin: hash, amount: 1 }` before the peer can be synced from.
 
+use crate::time::Mono;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 
@@ -120,7 +121,7 @@ enum Asked {
 #[derive(Debug)]
 struct Pending {
     peer: ConnId,
-    deadline: u64,
+    deadline: Mono,
     asked: Asked,
 }
 
@@ -139,7 +140,7 @@ pub struct Syncer {
     late: VecDeque<(u64, ConnId)>,
     next_id: u64,
     /// When the timer next starts a sync.
-    force_at: Option<u64>,
+    force_at: Option<Mono>,
     run: Option<(u64, ConnId, Downloader)>,
     runs: u64,
     /// Blocks in each Write not yet confirmed, oldest first.
@@ -183,7 +184,7 @@ impl Syncer {
     }
 
     /// A peer finished its Status exchange.
-    pub fn add_peer(&mut self, now: u64, peer: ConnId, head: PeerHead) {
+    pub fn add_peer(&mut self, now: Mono, peer: ConnId, head: PeerHead) {
         self.force_at
             .get_or_insert(now + self.config.force_interval);
         self.peers.insert(
@@ -212,7 +213,7 @@ impl Syncer {
     }
 
     /// A BlockRangeUpdate: the peer's head moved.
-    pub fn update_peer(&mut self, now: u64, peer: ConnId, latest: u64, hash: Hash) {
+    pub fn update_peer(&mut self, now: Mono, peer: ConnId, latest: u64, hash: Hash) {
         if let Some(p) = self.peers.get_mut(&peer) {
             p.head.number = Some(latest);
             p.head.hash = hash;
@@ -223,7 +224,7 @@ impl Syncer {
     /// The peer announced a new block (NewBlock with its total difficulty, or NewBlockHashes):
     /// its head moves there, and a sync starts at once if that puts it ahead of us (an
     /// announced block is reason enough not to wait for the force timer).
-    pub fn announce(&mut self, now: u64, peer: ConnId, number: u64, hash: Hash, td: Option<U256>) {
+    pub fn announce(&mut self, now: Mono, peer: ConnId, number: u64, hash: Hash, td: Option<U256>) {
         if let Some(p) = self.peers.get_mut(&peer) {
             if p.head.number.is_none_or(|n| number >= n) {
                 p.head.number = Some(number);
@@ -245,7 +246,7 @@ impl Syncer {
     }
 
     /// The peer disconnected; its requests go to others.
-    pub fn remove_peer(&mut self, now: u64, peer: ConnId) {
+    pub fn remove_peer(&mut self, now: Mono, peer: ConnId) {
         self.preferred.remove(&peer);
         self.forget_peer(peer);
         self.pump(now);
@@ -274,7 +275,7 @@ impl Syncer {
     /// A BlockHeaders, BlockBodies or Receipts message from `peer`.
     pub fn handle_response(
         &mut self,
-        now: u64,
+        now: Mono,
         peer: ConnId,
         msg: EthMessage,
     ) -> Result<(), SyncError> {
@@ -338,7 +339,7 @@ impl Syncer {
     }
 
     /// The storage thread finished the oldest outstanding Write.
-    pub fn handle_written(&mut self, now: u64, result: Result<Head, String>) {
+    pub fn handle_written(&mut self, now: Mono, result: Result<Head, String>) {
         let blocks = self.writes.pop_front().unwrap_or(0);
         match result {
             Ok(head) => {
@@ -369,7 +370,7 @@ impl Syncer {
     }
 
     /// Time passed: expire requests, and start a sync on the timer.
-    pub fn handle_timeout(&mut self, now: u64) {
+    pub fn handle_timeout(&mut self, now: Mono) {
         let expired: Vec<u64> = self
             .pending
             .iter()
@@ -403,7 +404,7 @@ impl Syncer {
     }
 
     /// When [`Syncer::handle_timeout`] should next be called.
-    pub fn poll_timeout(&self) -> Option<u64> {
+    pub fn poll_timeout(&self) -> Option<Mono> {
         let deadline = self.pending.values().map(|p| p.deadline).min();
         match (deadline, self.force_at) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -426,7 +427,7 @@ impl Syncer {
         id
     }
 
-    fn send(&mut self, now: u64, peer: ConnId, id: u64, asked: Asked, msg: EthMessage) {
+    fn send(&mut self, now: Mono, peer: ConnId, id: u64, asked: Asked, msg: EthMessage) {
         if let Some(p) = self.peers.get_mut(&peer) {
             p.in_flight += 1;
         }
@@ -575,7 +576,7 @@ impl Syncer {
     }
 
     /// Carries out what the run found, hands out writes and requests, and ends the run.
-    fn pump(&mut self, now: u64) {
+    fn pump(&mut self, now: Mono) {
         loop {
             let Some((_, master, d)) = self.run.as_mut() else {
                 return;
@@ -711,28 +712,28 @@ mod tests {
     #[test]
     fn before_the_merge_total_difficulty_ranks_peers() {
         let mut s = syncer(false);
-        s.add_peer(0, ConnId(1), head(EthVersion::Eth68, 50, Some(10)));
-        s.add_peer(0, ConnId(2), head(EthVersion::Eth68, 40, Some(20)));
-        s.add_peer(0, ConnId(3), head(EthVersion::Eth69, 60, None));
+        s.add_peer(Mono(0), ConnId(1), head(EthVersion::Eth68, 50, Some(10)));
+        s.add_peer(Mono(0), ConnId(2), head(EthVersion::Eth68, 40, Some(20)));
+        s.add_peer(Mono(0), ConnId(3), head(EthVersion::Eth69, 60, None));
         assert_eq!(s.best_peer().map(|b| b.0), Some(ConnId(2)));
         let mut s = syncer(true);
-        s.add_peer(0, ConnId(1), head(EthVersion::Eth68, 50, Some(10)));
-        s.add_peer(0, ConnId(2), head(EthVersion::Eth68, 40, Some(20)));
-        s.add_peer(0, ConnId(3), head(EthVersion::Eth69, 60, None));
+        s.add_peer(Mono(0), ConnId(1), head(EthVersion::Eth68, 50, Some(10)));
+        s.add_peer(Mono(0), ConnId(2), head(EthVersion::Eth68, 40, Some(20)));
+        s.add_peer(Mono(0), ConnId(3), head(EthVersion::Eth69, 60, None));
         assert_eq!(s.best_peer().map(|b| b.0), Some(ConnId(3)));
     }
 
     #[test]
     fn of_equal_peers_the_first_wins_and_behind_peers_start_nothing() {
         let mut s = syncer(true);
-        s.add_peer(0, ConnId(4), head(EthVersion::Eth69, 2, None));
-        s.add_peer(0, ConnId(7), head(EthVersion::Eth70, 2, None));
+        s.add_peer(Mono(0), ConnId(4), head(EthVersion::Eth69, 2, None));
+        s.add_peer(Mono(0), ConnId(7), head(EthVersion::Eth70, 2, None));
         assert_eq!(s.best_peer().map(|b| b.0), Some(ConnId(4)));
         // Timer due, but nobody is ahead of our head at 2.
         s.handle_timeout(s.poll_timeout().unwrap());
         assert!(!s.syncing());
         assert!(s.poll_action().is_none());
-        s.update_peer(20_000, ConnId(7), 3, [3; 32]);
+        s.update_peer(Mono(20_000), ConnId(7), 3, [3; 32]);
         s.handle_timeout(s.poll_timeout().unwrap());
         assert!(s.syncing());
         assert!(matches!(s.poll_action(), Some(SyncAction::Log { .. })));
@@ -749,7 +750,7 @@ mod tests {
     fn a_named_peer_ahead_starts_a_sync_at_once() {
         // min_peers is 10: an unnamed peer ahead waits for the force timer...
         let mut s = syncer(true);
-        s.add_peer(0, ConnId(1), head(EthVersion::Eth69, 50, None));
+        s.add_peer(Mono(0), ConnId(1), head(EthVersion::Eth69, 50, None));
         assert!(
             !s.syncing(),
             "an unnamed peer waits for min_peers or the timer"
@@ -757,7 +758,7 @@ mod tests {
         // ...a static or trusted one does not.
         let mut s = syncer(true);
         s.prefer_peer(ConnId(1));
-        s.add_peer(0, ConnId(1), head(EthVersion::Eth69, 50, None));
+        s.add_peer(Mono(0), ConnId(1), head(EthVersion::Eth69, 50, None));
         assert!(
             s.syncing(),
             "a named peer ahead starts the sync when it arrives"
@@ -766,19 +767,19 @@ mod tests {
         // A named peer behind us starts nothing.
         let mut s = syncer(true);
         s.prefer_peer(ConnId(1));
-        s.add_peer(0, ConnId(1), head(EthVersion::Eth69, 1, None));
+        s.add_peer(Mono(0), ConnId(1), head(EthVersion::Eth69, 1, None));
         assert!(!s.syncing());
     }
 
     #[test]
     fn late_ids_are_bounded() {
         let mut s = syncer(true);
-        s.add_peer(0, ConnId(1), head(EthVersion::Eth69, 100_000, None));
+        s.add_peer(Mono(0), ConnId(1), head(EthVersion::Eth69, 100_000, None));
         let mut now = 0;
         // A run gives up on its first chunk after two timeouts; the timer starts the next.
         for _ in 0..(3 * LATE_IDS_MAX) {
             now += s.config.request_timeout;
-            s.handle_timeout(now);
+            s.handle_timeout(Mono(now));
             // Keep the peer from being dropped as stalled: forget its timeouts.
             if let Some(p) = s.peers.get_mut(&ConnId(1)) {
                 p.timeouts = 0;

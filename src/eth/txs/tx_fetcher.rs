@@ -16,6 +16,7 @@
 //! yet fetched, and at most [`WAITING_COUNT_MAX`] hashes wait at once; the excess is dropped
 //! and counted in [`FetchStats`].
 
+use crate::time::Mono;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fmt;
 
@@ -110,7 +111,7 @@ struct Meta {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     /// Waiting until the given time for the body to be pushed.
-    Waiting { until: u64 },
+    Waiting { until: Mono },
     /// Ready to be requested.
     Queued,
     /// Requested from this peer.
@@ -132,7 +133,7 @@ struct Tracked {
 struct Request {
     id: u64,
     hashes: Vec<Hash>,
-    deadline: u64,
+    deadline: Mono,
 }
 
 /// One announcing peer.
@@ -151,7 +152,7 @@ pub struct TxFetcher {
     tracked: HashMap<Hash, Tracked>,
     peers: BTreeMap<ConnId, PeerState>,
     /// Waiting hashes by deadline.
-    waiting: BTreeSet<(u64, Hash)>,
+    waiting: BTreeSet<(Mono, Hash)>,
     /// How many tracked hashes are [`Stage::Queued`]; scheduling is skipped when none are.
     queued: usize,
     next_seq: u64,
@@ -187,7 +188,7 @@ impl TxFetcher {
     }
 
     /// When [`TxFetcher::handle_timeout`] should next be called.
-    pub fn poll_timeout(&self) -> Option<u64> {
+    pub fn poll_timeout(&self) -> Option<Mono> {
         let wait = self.waiting.first().map(|(t, _)| *t);
         let requests = self
             .peers
@@ -204,7 +205,7 @@ impl TxFetcher {
     /// decoded). Hashes for which `is_known` says the pool has them are skipped.
     pub fn handle_announce(
         &mut self,
-        now: u64,
+        now: Mono,
         peer: ConnId,
         types: &[u8],
         sizes: &[u32],
@@ -267,7 +268,7 @@ impl TxFetcher {
     /// other announcers. Requested hashes missing from the reply go to other announcers too.
     pub fn handle_delivery(
         &mut self,
-        now: u64,
+        now: Mono,
         peer: ConnId,
         request_id: Option<u64>,
         txs: &[(Hash, u8, usize)],
@@ -313,7 +314,7 @@ impl TxFetcher {
 
     /// Moves waiting hashes whose time is up to the queue and hands timed-out requests to other
     /// announcers, then schedules requests.
-    pub fn handle_timeout(&mut self, now: u64) {
+    pub fn handle_timeout(&mut self, now: Mono) {
         self.expire(now);
         self.schedule(now);
     }
@@ -343,7 +344,7 @@ impl TxFetcher {
     }
 
     /// Expires waits and requests due by `now`.
-    fn expire(&mut self, now: u64) {
+    fn expire(&mut self, now: Mono) {
         while let Some(&(until, hash)) = self.waiting.first() {
             if until > now {
                 break;
@@ -419,7 +420,7 @@ impl TxFetcher {
 
     /// Gives every idle peer a request for the queued hashes it announced and has not failed,
     /// oldest first, within [`REQUEST_HASHES_MAX`] and [`REQUEST_SIZE_MAX`].
-    fn schedule(&mut self, now: u64) {
+    fn schedule(&mut self, now: Mono) {
         if self.queued == 0 {
             return;
         }
@@ -501,7 +502,7 @@ mod tests {
     }
 
     /// Announces `hashes` from `peer`, all type 2 with `size` bytes.
-    fn announce(f: &mut TxFetcher, now: u64, peer: ConnId, hashes: &[Hash], size: u32) {
+    fn announce(f: &mut TxFetcher, now: Mono, peer: ConnId, hashes: &[Hash], size: u32) {
         let types = vec![2u8; hashes.len()];
         let sizes = vec![size; hashes.len()];
         f.handle_announce(now, peer, &types, &sizes, hashes, &never);
@@ -525,18 +526,18 @@ mod tests {
     #[test]
     fn waits_for_the_push_then_requests() {
         let mut f = TxFetcher::new();
-        announce(&mut f, 1_000, ConnId(7), &[h(1), h(2)], 100);
+        announce(&mut f, Mono(1_000), ConnId(7), &[h(1), h(2)], 100);
         assert_eq!(f.poll_action(), None, "nothing before the arrive timeout");
-        assert_eq!(f.poll_timeout(), Some(1_000 + ARRIVE_TIMEOUT));
-        f.handle_timeout(1_000 + ARRIVE_TIMEOUT - 1);
+        assert_eq!(f.poll_timeout(), Some(Mono(1_000 + ARRIVE_TIMEOUT)));
+        f.handle_timeout(Mono(1_000 + ARRIVE_TIMEOUT - 1));
         assert_eq!(f.poll_action(), None);
-        f.handle_timeout(1_000 + ARRIVE_TIMEOUT);
+        f.handle_timeout(Mono(1_000 + ARRIVE_TIMEOUT));
         let r = requests(&mut f);
         assert_eq!(r.len(), 1);
         assert_eq!((r[0].0, &r[0].2), (ConnId(7), &vec![h(1), h(2)]));
-        assert_eq!(f.poll_timeout(), Some(1_500 + FETCH_TIMEOUT));
+        assert_eq!(f.poll_timeout(), Some(Mono(1_500 + FETCH_TIMEOUT)));
         let rejected = f.handle_delivery(
-            1_600,
+            Mono(1_600),
             ConnId(7),
             Some(r[0].1),
             &[(h(1), 2, 100), (h(2), 2, 100)],
@@ -549,13 +550,18 @@ mod tests {
     #[test]
     fn a_push_cancels_the_wait_and_known_hashes_are_skipped() {
         let mut f = TxFetcher::new();
-        f.handle_announce(0, ConnId(1), &[2, 2], &[10, 10], &[h(1), h(2)], &|x| {
-            *x == h(2)
-        });
+        f.handle_announce(
+            Mono(0),
+            ConnId(1),
+            &[2, 2],
+            &[10, 10],
+            &[h(1), h(2)],
+            &|x| *x == h(2),
+        );
         assert_eq!(f.tracked_count(), 1, "the known hash is not tracked");
         f.handle_broadcast(&h(1));
         assert_eq!(f.tracked_count(), 0);
-        f.handle_timeout(10_000);
+        f.handle_timeout(Mono(10_000));
         assert_eq!(f.poll_action(), None);
     }
 
@@ -563,20 +569,20 @@ mod tests {
     fn requests_respect_the_count_and_size_caps() {
         let mut f = TxFetcher::new();
         let many: Vec<Hash> = (0..300).map(h).collect();
-        announce(&mut f, 0, ConnId(1), &many, 10);
-        f.handle_timeout(ARRIVE_TIMEOUT);
+        announce(&mut f, Mono(0), ConnId(1), &many, 10);
+        f.handle_timeout(Mono(ARRIVE_TIMEOUT));
         let r = requests(&mut f);
         assert_eq!(r.len(), 1, "one request in flight per peer");
         assert_eq!(r[0].2, many[..REQUEST_HASHES_MAX].to_vec());
         let delivered: Vec<_> = r[0].2.iter().map(|x| (*x, 2u8, 10usize)).collect();
-        f.handle_delivery(600, ConnId(1), Some(r[0].1), &delivered);
+        f.handle_delivery(Mono(600), ConnId(1), Some(r[0].1), &delivered);
         let r = requests(&mut f);
         assert_eq!(r[0].2, many[REQUEST_HASHES_MAX..].to_vec());
 
         let mut f = TxFetcher::new();
-        announce(&mut f, 0, ConnId(1), &[h(1), h(2), h(3)], 60 * 1024);
-        announce(&mut f, 0, ConnId(2), &[h(9)], 200 * 1024);
-        f.handle_timeout(ARRIVE_TIMEOUT);
+        announce(&mut f, Mono(0), ConnId(1), &[h(1), h(2), h(3)], 60 * 1024);
+        announce(&mut f, Mono(0), ConnId(2), &[h(9)], 200 * 1024);
+        f.handle_timeout(Mono(ARRIVE_TIMEOUT));
         let r = requests(&mut f);
         assert_eq!(
             r[0].2,
@@ -593,18 +599,18 @@ mod tests {
     #[test]
     fn a_timeout_moves_to_another_announcer_then_gives_up() {
         let mut f = TxFetcher::new();
-        announce(&mut f, 0, ConnId(1), &[h(1)], 10);
-        announce(&mut f, 100, ConnId(2), &[h(1)], 10);
-        f.handle_timeout(ARRIVE_TIMEOUT);
+        announce(&mut f, Mono(0), ConnId(1), &[h(1)], 10);
+        announce(&mut f, Mono(100), ConnId(2), &[h(1)], 10);
+        f.handle_timeout(Mono(ARRIVE_TIMEOUT));
         let first = requests(&mut f);
         assert_eq!(first.len(), 1);
         let (asked, _, _) = first[0];
-        f.handle_timeout(ARRIVE_TIMEOUT + FETCH_TIMEOUT);
+        f.handle_timeout(Mono(ARRIVE_TIMEOUT + FETCH_TIMEOUT));
         let second = requests(&mut f);
         assert_eq!(second.len(), 1);
         assert_ne!(second[0].0, asked, "retried from the other announcer");
         assert_eq!(f.stats().timeouts, 1);
-        f.handle_timeout(ARRIVE_TIMEOUT + 2 * FETCH_TIMEOUT);
+        f.handle_timeout(Mono(ARRIVE_TIMEOUT + 2 * FETCH_TIMEOUT));
         assert_eq!(f.poll_action(), None, "no announcer left");
         assert_eq!(f.tracked_count(), 0);
         assert_eq!(f.stats().unavailable, 1);
@@ -614,12 +620,12 @@ mod tests {
     #[test]
     fn missing_hashes_in_a_reply_go_elsewhere_and_extra_ones_are_fine() {
         let mut f = TxFetcher::new();
-        announce(&mut f, 0, ConnId(1), &[h(1), h(2)], 10);
-        f.handle_timeout(ARRIVE_TIMEOUT);
+        announce(&mut f, Mono(0), ConnId(1), &[h(1), h(2)], 10);
+        f.handle_timeout(Mono(ARRIVE_TIMEOUT));
         let r = requests(&mut f);
-        announce(&mut f, 600, ConnId(2), &[h(2)], 10);
+        announce(&mut f, Mono(600), ConnId(2), &[h(2)], 10);
         let rejected = f.handle_delivery(
-            700,
+            Mono(700),
             ConnId(1),
             Some(r[0].1),
             &[(h(1), 2, 10), (h(5), 0, 99)],
@@ -633,12 +639,12 @@ mod tests {
     #[test]
     fn a_lying_announcer_is_disconnected_and_the_tx_fetched_from_another() {
         let mut f = TxFetcher::new();
-        f.handle_announce(0, ConnId(1), &[2], &[100], &[h(1)], &never);
-        f.handle_announce(0, ConnId(2), &[3], &[131_200], &[h(1)], &never);
-        f.handle_timeout(ARRIVE_TIMEOUT);
+        f.handle_announce(Mono(0), ConnId(1), &[2], &[100], &[h(1)], &never);
+        f.handle_announce(Mono(0), ConnId(2), &[3], &[131_200], &[h(1)], &never);
+        f.handle_timeout(Mono(ARRIVE_TIMEOUT));
         let r = requests(&mut f);
         assert_eq!(r[0].0, ConnId(1));
-        let rejected = f.handle_delivery(600, ConnId(1), Some(r[0].1), &[(h(1), 3, 131_200)]);
+        let rejected = f.handle_delivery(Mono(600), ConnId(1), Some(r[0].1), &[(h(1), 3, 131_200)]);
         assert_eq!(rejected, vec![h(1)]);
         assert_eq!(
             f.poll_action(),
@@ -661,15 +667,15 @@ mod tests {
     #[test]
     fn removing_a_peer_hands_its_request_on() {
         let mut f = TxFetcher::new();
-        announce(&mut f, 0, ConnId(1), &[h(1), h(2)], 10);
-        announce(&mut f, 0, ConnId(2), &[h(2)], 10);
-        f.handle_timeout(ARRIVE_TIMEOUT);
+        announce(&mut f, Mono(0), ConnId(1), &[h(1), h(2)], 10);
+        announce(&mut f, Mono(0), ConnId(2), &[h(2)], 10);
+        f.handle_timeout(Mono(ARRIVE_TIMEOUT));
         let r = requests(&mut f);
         assert_eq!(r.len(), 1, "peer 2 has nothing left to fetch: {r:?}");
         assert_eq!(r[0].0, ConnId(1));
         f.remove_peer(ConnId(1));
         assert_eq!(f.tracked_count(), 1, "h(1) had no other announcer");
-        f.handle_timeout(600);
+        f.handle_timeout(Mono(600));
         assert_eq!(requests(&mut f)[0].2, vec![h(2)]);
     }
 
@@ -677,7 +683,7 @@ mod tests {
     fn announcements_are_bounded_per_peer_and_in_total() {
         let mut f = TxFetcher::new();
         let many: Vec<Hash> = (0..5_000).map(h).collect();
-        announce(&mut f, 0, ConnId(1), &many, 10);
+        announce(&mut f, Mono(0), ConnId(1), &many, 10);
         assert_eq!(f.tracked_count(), ANNOUNCED_PER_PEER_MAX);
         assert_eq!(
             f.stats().dropped_peer_full,
@@ -690,7 +696,7 @@ mod tests {
             let hs: Vec<Hash> = (base..base + ANNOUNCED_PER_PEER_MAX as u32)
                 .map(h)
                 .collect();
-            announce(&mut f, 0, ConnId(p), &hs, 10);
+            announce(&mut f, Mono(0), ConnId(p), &hs, 10);
         }
         assert_eq!(f.waiting_count(), WAITING_COUNT_MAX);
         assert_eq!(

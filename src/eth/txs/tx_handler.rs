@@ -8,6 +8,7 @@
 //! for them either: a peer may relay a transaction that became invalid on its way). A delivery
 //! whose type or size contradicts its announcement disconnects the peer.
 
+use crate::time::Mono;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::broadcast::{Announced, BlockPlan, Broadcaster, announcement_packs};
@@ -157,7 +158,7 @@ impl TxHandler {
     /// pooled as local, journaled when `journal`, and pushed to ⌈√n⌉ of `peers`.
     pub fn add_local(
         &mut self,
-        now: u64,
+        now: Mono,
         bytes: &[u8],
         journal: bool,
         peers: &[ConnId],
@@ -174,7 +175,13 @@ impl TxHandler {
     }
 
     /// Transactions (0x02) pushed by `peer`.
-    pub fn handle_transactions(&mut self, now: u64, peer: ConnId, txs: &RawList, peers: &[ConnId]) {
+    pub fn handle_transactions(
+        &mut self,
+        now: Mono,
+        peer: ConnId,
+        txs: &RawList,
+        peers: &[ConnId],
+    ) {
         let mut fresh = Vec::new();
         for item in txs.iter() {
             match self.take(peer, item) {
@@ -192,7 +199,7 @@ impl TxHandler {
     }
 
     /// NewPooledTransactionHashes (0x08) from `peer`.
-    pub fn handle_announce(&mut self, now: u64, peer: ConnId, ann: &NewPooledTransactionHashes) {
+    pub fn handle_announce(&mut self, now: Mono, peer: ConnId, ann: &NewPooledTransactionHashes) {
         for h in &ann.hashes {
             self.broadcaster.mark_known(peer, *h);
         }
@@ -231,7 +238,7 @@ impl TxHandler {
     }
 
     /// PooledTransactions (0x0a) from `peer`: the answer to one of the fetcher's requests.
-    pub fn handle_pooled(&mut self, now: u64, peer: ConnId, resp: &RawResponse, peers: &[ConnId]) {
+    pub fn handle_pooled(&mut self, now: Mono, peer: ConnId, resp: &RawResponse, peers: &[ConnId]) {
         let mut valid = Vec::new();
         let mut delivered: Vec<(Hash, u8, usize)> = Vec::new();
         for item in resp.items.iter() {
@@ -264,13 +271,13 @@ impl TxHandler {
     }
 
     /// The fetcher's timers.
-    pub fn handle_timeout(&mut self, now: u64) {
+    pub fn handle_timeout(&mut self, now: Mono) {
         self.fetcher.handle_timeout(now);
         self.drain_fetcher();
     }
 
     /// When [`TxHandler::handle_timeout`] wants to run.
-    pub fn poll_timeout(&self) -> Option<u64> {
+    pub fn poll_timeout(&self) -> Option<Mono> {
         self.fetcher.poll_timeout()
     }
 
@@ -315,7 +322,7 @@ impl TxHandler {
         }
     }
 
-    fn pool_add(&mut self, now: u64, tx: PoolTx, fresh: &mut Vec<Hash>) {
+    fn pool_add(&mut self, now: Mono, tx: PoolTx, fresh: &mut Vec<Hash>) {
         // The same body twice in one message: the first one is in by now.
         if self.pool.contains(&tx.hash) {
             self.stats.duplicates += 1;
@@ -438,7 +445,7 @@ mod tests {
         let mut h = handler();
         let list = RawList::from_items([signed(0, CHAIN)]).unwrap();
         h.handle_transactions(
-            0,
+            Mono(0),
             ConnId(1),
             &list,
             &[ConnId(1), ConnId(2), ConnId(3), ConnId(4)],
@@ -462,7 +469,7 @@ mod tests {
         assert_eq!(h.stats().added, 1);
         // The same body again is a duplicate, and nothing more is sent.
         h.handle_transactions(
-            1,
+            Mono(1),
             ConnId(2),
             &list,
             &[ConnId(1), ConnId(2), ConnId(3), ConnId(4)],
@@ -476,7 +483,7 @@ mod tests {
         let mut h = handler();
         let list = RawList::from_items([signed(0, CHAIN + 1)]).unwrap();
         h.handle_transactions(
-            0,
+            Mono(0),
             ConnId(1),
             &list,
             &[ConnId(1), ConnId(2), ConnId(3), ConnId(4)],
@@ -493,7 +500,7 @@ mod tests {
             .collect();
         let list = RawList::from_items(&bad).unwrap();
         h.handle_transactions(
-            0,
+            Mono(0),
             ConnId(1),
             &list,
             &[ConnId(1), ConnId(2), ConnId(3), ConnId(4)],
@@ -512,7 +519,7 @@ mod tests {
         assert_eq!(h.stats().invalid, u64::from(INVALID_TXS_PER_PEER_MAX) + 1);
         // Nothing more from it is even looked at.
         h.handle_transactions(
-            1,
+            Mono(1),
             ConnId(1),
             &RawList::from_items([signed(0, CHAIN)]).unwrap(),
             &[ConnId(1)],
@@ -525,14 +532,14 @@ mod tests {
         let mut h = handler();
         let list = RawList::from_items([signed(0, CHAIN)]).unwrap();
         h.handle_transactions(
-            0,
+            Mono(0),
             ConnId(1),
             &list,
             &[ConnId(1), ConnId(2), ConnId(3), ConnId(4)],
         );
         drain(&mut h);
         h.handle_transactions(
-            1,
+            Mono(1),
             ConnId(2),
             &list,
             &[ConnId(1), ConnId(2), ConnId(3), ConnId(4)],
@@ -545,7 +552,7 @@ mod tests {
     fn a_local_tx_is_pushed_to_some_announced_to_the_rest_and_journaled() {
         let mut h = handler();
         h.add_local(
-            0,
+            Mono(0),
             &signed(0, CHAIN),
             true,
             &[ConnId(1), ConnId(2), ConnId(3), ConnId(4)],
@@ -585,8 +592,8 @@ mod tests {
         let mut h = handler();
         let a = validate(&h.rules, &signed(0, CHAIN)).unwrap().hash;
         let b = validate(&h.rules, &signed(1, CHAIN)).unwrap().hash;
-        h.add_local(0, &signed(0, CHAIN), false, &[]).unwrap();
-        h.add_local(0, &signed(1, CHAIN), false, &[]).unwrap();
+        h.add_local(Mono(0), &signed(0, CHAIN), false, &[]).unwrap();
+        h.add_local(Mono(0), &signed(1, CHAIN), false, &[]).unwrap();
         drain(&mut h);
         h.handle_get_pooled(
             ConnId(3),
@@ -624,8 +631,8 @@ mod tests {
             sizes: vec![tx.size as u32 + 1],
             hashes: vec![tx.hash],
         };
-        h.handle_announce(0, ConnId(1), &ann);
-        h.handle_timeout(600);
+        h.handle_announce(Mono(0), ConnId(1), &ann);
+        h.handle_timeout(Mono(600));
         let out = drain(&mut h);
         let Some(id) = out.iter().find_map(|o| match o {
             TxOut::Send {
@@ -641,7 +648,7 @@ mod tests {
             items: RawList::from_items([bytes]).unwrap(),
         };
         h.handle_pooled(
-            700,
+            Mono(700),
             ConnId(1),
             &resp,
             &[ConnId(1), ConnId(2), ConnId(3), ConnId(4)],

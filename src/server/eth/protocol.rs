@@ -14,7 +14,6 @@ use async_executor::LocalExecutor;
 use crate::chain::block::StoredBlock;
 use crate::chain::store_handle::ChainStoreHandle;
 use crate::crypto::NodeId;
-use crate::dial::Millis;
 use crate::enr::Record;
 use crate::eth::manager::{EthAction, EthManager};
 use crate::eth::txs::TxStats;
@@ -28,6 +27,7 @@ use crate::server::eth::event::EthEvent;
 use crate::server::eth::session::EthSession;
 use crate::server::events::Outgoing;
 use crate::server::protocol::{CapLink, PeerMeta, Protocol};
+use crate::time::Mono;
 
 /// Block batches queued for the writer task at most. The syncer keeps fewer than this in flight
 /// (`writes_in_flight_max`), so a full queue is a bug that drops the batch with an error.
@@ -150,7 +150,7 @@ impl EthProtocol {
         }
     }
 
-    fn handle_status(&mut self, now: Millis, conn: ConnId, status: &Status) -> Result<(), String> {
+    fn handle_status(&mut self, now: Mono, conn: ConnId, status: &Status) -> Result<(), String> {
         let Some(&(_, version, _)) = self.sessions.get(&conn) else {
             return Err("no eth session".into());
         };
@@ -183,7 +183,7 @@ impl Protocol for EthProtocol {
 
     fn admit(
         &mut self,
-        _now: Millis,
+        _now: Mono,
         peer: PeerMeta,
         cap: &SharedCapability,
         link: CapLink,
@@ -203,7 +203,7 @@ impl Protocol for EthProtocol {
         )))
     }
 
-    fn handle_event(&mut self, now: Millis, conn: Option<ConnId>, event: CapEvent) {
+    fn handle_event(&mut self, now: Mono, conn: Option<ConnId>, event: CapEvent) {
         let Ok(event) = event.downcast::<EthEvent>() else {
             return;
         };
@@ -229,13 +229,13 @@ impl Protocol for EthProtocol {
         }
     }
 
-    fn handle_closed(&mut self, now: Millis, conn: ConnId) {
+    fn handle_closed(&mut self, now: Mono, conn: ConnId) {
         if self.sessions.remove(&conn).is_some() {
             self.manager.handle_closed(now, conn);
         }
     }
 
-    fn handle_tick(&mut self, now: Millis) {
+    fn handle_tick(&mut self, now: Mono) {
         self.manager.handle_clock(unix_secs());
         self.manager.handle_timeout(now);
         let at = Instant::now();
@@ -249,7 +249,7 @@ impl Protocol for EthProtocol {
         }
     }
 
-    fn poll_timeout(&self) -> Option<Millis> {
+    fn poll_timeout(&self) -> Option<Mono> {
         self.manager.poll_timeout()
     }
 

@@ -20,6 +20,7 @@ use crate::server::eth::EthProtocol;
 use crate::server::protocol::Protocol;
 use crate::server::service::Service;
 use crate::storage::{Db, Worker};
+use crate::time::Mono;
 use crate::tx::journal::{JOURNAL_FILE, Journal};
 use async_channel::Sender;
 
@@ -68,12 +69,12 @@ impl EthService {
         let (mut journal, records, report) = Journal::open(&path).map_err(|e| e.to_string())?;
         let mut loaded = 0;
         for tx in &records {
-            if manager.add_local_tx(0, tx, false).is_ok() {
+            if manager.add_local_tx(Mono(0), tx, false).is_ok() {
                 loaded += 1;
             }
         }
         for tx in &self.local_txs {
-            if let Err(e) = manager.add_local_tx(0, tx, false) {
+            if let Err(e) = manager.add_local_tx(Mono(0), tx, false) {
                 log::warn("Local transaction refused", &[("err", &e)]);
             }
         }
