@@ -74,6 +74,13 @@ macro_rules! instant {
 instant!(Mono);
 instant!(UnixMs);
 
+impl UnixMs {
+    /// Whole seconds since the Unix epoch (what discv4 expirations and node records carry).
+    pub fn secs(self) -> u64 {
+        self.0 / 1000
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

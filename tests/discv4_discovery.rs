@@ -11,6 +11,7 @@ use ethpeer::crypto::SecretKey;
 use ethpeer::discv4::discovery::{Config, Discovery, Dropped, Event};
 use ethpeer::discv4::packet::{self, FindNode, Packet};
 use ethpeer::discv4::table::Node;
+use ethpeer::time::UnixMs;
 
 const T0: u64 = 1_700_000_000_000;
 
@@ -53,7 +54,7 @@ impl Net {
                 enr_seq: 1,
                 enr_entries: Vec::new(),
             };
-            nodes.insert(a, Discovery::new(Self::key(i), config, T0).unwrap());
+            nodes.insert(a, Discovery::new(Self::key(i), config, UnixMs(T0)).unwrap());
         }
         Net {
             nodes,
@@ -81,13 +82,13 @@ impl Net {
                 }
                 for (from, to, bytes) in out {
                     if let Some(d) = self.nodes.get_mut(&to) {
-                        let _ = d.handle_packet(self.now, from, &bytes);
+                        let _ = d.handle_packet(UnixMs(self.now), from, &bytes);
                     }
                 }
             }
             self.now += step;
             for d in self.nodes.values_mut() {
-                d.handle_timeout(self.now);
+                d.handle_timeout(UnixMs(self.now));
             }
         }
     }
@@ -101,7 +102,7 @@ fn nodes_find_each_other_through_a_bootnode() {
         net.nodes
             .get_mut(&Net::addr(i))
             .unwrap()
-            .start_self_lookup(now);
+            .start_self_lookup(UnixMs(now));
     }
     net.run(5_000, 50);
     for i in 2..=6 {
@@ -109,7 +110,7 @@ fn nodes_find_each_other_through_a_bootnode() {
         net.nodes
             .get_mut(&Net::addr(i))
             .unwrap()
-            .start_random_lookup(now);
+            .start_random_lookup(UnixMs(now));
     }
     net.run(5_000, 50);
     for i in 2..=6 {
@@ -138,7 +139,7 @@ fn findnode_without_an_endpoint_proof_gets_no_answer() {
     let (bytes, _) = packet::encode(&f, &stranger).unwrap();
     let d = net.nodes.get_mut(&Net::addr(1)).unwrap();
     assert_eq!(
-        d.handle_packet(T0, Net::addr(9), &bytes),
+        d.handle_packet(UnixMs(T0), Net::addr(9), &bytes),
         Err(Dropped::NoBond)
     );
     assert!(
@@ -158,14 +159,14 @@ fn expired_and_garbage_packets_are_dropped_without_reply() {
     let (bytes, _) = packet::encode(&old, &k).unwrap();
     let d = net.nodes.get_mut(&Net::addr(1)).unwrap();
     assert_eq!(
-        d.handle_packet(T0, Net::addr(9), &bytes),
+        d.handle_packet(UnixMs(T0), Net::addr(9), &bytes),
         Err(Dropped::Expired)
     );
     let mut rng = TestRng::new(5);
     for len in [0usize, 10, 97, 98, 200, 1280, 1281, 4000] {
         let mut junk = vec![0u8; len];
         rng.fill(&mut junk);
-        assert!(d.handle_packet(T0, Net::addr(9), &junk).is_err());
+        assert!(d.handle_packet(UnixMs(T0), Net::addr(9), &junk).is_err());
     }
     assert!(d.poll_transmit().is_none());
 }
@@ -178,7 +179,7 @@ fn ping_and_enr_request_are_answered() {
     net.nodes
         .get_mut(&Net::addr(1))
         .unwrap()
-        .ping(now, Net::addr(2), Some(key2));
+        .ping(UnixMs(now), Net::addr(2), Some(key2));
     net.run(200, 50);
     let ev = &net.events[&Net::addr(1)];
     assert!(
@@ -189,7 +190,7 @@ fn ping_and_enr_request_are_answered() {
     net.nodes
         .get_mut(&Net::addr(1))
         .unwrap()
-        .request_enr(now, Net::node(2));
+        .request_enr(UnixMs(now), Net::node(2));
     net.run(2_000, 50);
     let ev = &net.events[&Net::addr(1)];
     let rec = ev

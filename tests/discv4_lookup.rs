@@ -11,6 +11,7 @@ use common::TestRng;
 use ethpeer::crypto::{NodeId, SecretKey};
 use ethpeer::discv4::lookup::{ALPHA, Lookup, RESULT_NODES_MAX};
 use ethpeer::discv4::table::{BUCKET_SIZE, Node, Table, distance_cmp};
+use ethpeer::time::UnixMs;
 
 /// A network of `n` nodes with random ids, each on its own public /24.
 fn population(rng: &mut TestRng, n: usize) -> Vec<Node> {
@@ -75,7 +76,7 @@ fn lookups_over_full_tables_find_the_true_closest() {
             let mut t = Table::new(me.id, rng.next_u64());
             for other in &nodes {
                 if other.id != me.id {
-                    let _ = t.add_verified(0, other.clone());
+                    let _ = t.add_verified(UnixMs(0), other.clone());
                 }
             }
             (me.id, t)
@@ -133,23 +134,26 @@ fn nodes_bootstrapping_from_one_bootnode_learn_the_network() {
         let mut lookup = Lookup::new(target, me.id, seeds);
         run(&mut lookup, |l, n| {
             let peer = tables.get_mut(&n.id).unwrap();
-            let _ = peer.add_verified(0, me.clone());
+            let _ = peer.add_verified(UnixMs(0), me.clone());
             let answer = peer.closest_live(&target, BUCKET_SIZE);
             let fresh = l.handle_response(&n.id, answer).unwrap();
             let mine = tables.get_mut(&me.id).unwrap();
-            let _ = mine.add_verified(0, by_id[&n.id].clone());
+            let _ = mine.add_verified(UnixMs(0), by_id[&n.id].clone());
             for f in fresh {
-                let _ = mine.add_seen(0, f);
+                let _ = mine.add_seen(UnixMs(0), f);
             }
         });
         lookup
     };
     for me in &nodes[1..] {
-        let _ = tables.get_mut(&me.id).unwrap().add_seen(0, boot.clone());
+        let _ = tables
+            .get_mut(&me.id)
+            .unwrap()
+            .add_seen(UnixMs(0), boot.clone());
         let _ = tables
             .get_mut(&boot.id)
             .unwrap()
-            .add_verified(0, me.clone());
+            .add_verified(UnixMs(0), me.clone());
         lookup_in(&mut tables, me, me.id);
         let mut t = [0u8; 32];
         rng.fill(&mut t);

@@ -14,6 +14,7 @@ use ethpeer::discv4::table::{
     REVALIDATION_EXPIRY, Revalidated, TABLE_SUBNET_MAX, Table, bucket_index, distance_cmp,
     log_distance,
 };
+use ethpeer::time::UnixMs;
 
 fn key() -> PublicKey {
     SecretKey::from_bytes(&[3; 32]).unwrap().public_key()
@@ -65,8 +66,14 @@ fn nodes_land_in_the_bucket_of_their_distance() {
     let mut rng = TestRng::new(1);
     let me = random_id(&mut rng);
     let mut t = Table::new(me, 1);
-    assert_eq!(t.add_seen(0, node(me, lan(1))), Err(AddRefusal::IsSelf));
-    assert_eq!(t.add_verified(0, node(me, lan(1))), Err(AddRefusal::IsSelf));
+    assert_eq!(
+        t.add_seen(UnixMs(0), node(me, lan(1))),
+        Err(AddRefusal::IsSelf)
+    );
+    assert_eq!(
+        t.add_verified(UnixMs(0), node(me, lan(1))),
+        Err(AddRefusal::IsSelf)
+    );
     let mut want = [0usize; 17];
     for (i, d) in (200..=256).enumerate() {
         let id = id_at(&me, d, &mut rng);
@@ -76,7 +83,11 @@ fn nodes_land_in_the_bucket_of_their_distance() {
         } else {
             AddOutcome::Replacement
         };
-        assert_eq!(t.add_seen(0, node(id, lan(i as u32))), Ok(outcome), "d {d}");
+        assert_eq!(
+            t.add_seen(UnixMs(0), node(id, lan(i as u32))),
+            Ok(outcome),
+            "d {d}"
+        );
         want[b] += 1;
     }
     for (b, &n) in want.iter().enumerate() {
@@ -105,7 +116,7 @@ fn a_full_bucket_keeps_the_newest_replacements() {
             AddOutcome::Replacement
         };
         assert_eq!(
-            t.add_seen(0, node(*id, lan(i as u32))),
+            t.add_seen(UnixMs(0), node(*id, lan(i as u32))),
             Ok(want),
             "node {i}"
         );
@@ -122,7 +133,7 @@ fn a_full_bucket_keeps_the_newest_replacements() {
         "newest kept"
     );
     assert_eq!(
-        t.add_seen(1, node(ids[0], lan(999))),
+        t.add_seen(UnixMs(1), node(ids[0], lan(999))),
         Ok(AddOutcome::Present)
     );
     assert_eq!(
@@ -133,7 +144,7 @@ fn a_full_bucket_keeps_the_newest_replacements() {
     // A verified node for a full bucket also waits as a replacement.
     let late = id_at(&me, 256, &mut rng);
     assert_eq!(
-        t.add_verified(1, node(late, lan(500))),
+        t.add_verified(UnixMs(1), node(late, lan(500))),
         Ok(AddOutcome::Replacement)
     );
     assert!(t.is_replacement(&late));
@@ -148,41 +159,41 @@ fn one_subnet_gets_two_slots_per_bucket() {
     for i in 0..BUCKET_SUBNET_MAX {
         let id = id_at(&me, 256, &mut rng);
         assert_eq!(
-            t.add_seen(0, node(id, v4(1, 2, 3, i as u8))),
+            t.add_seen(UnixMs(0), node(id, v4(1, 2, 3, i as u8))),
             Ok(AddOutcome::Inserted)
         );
     }
     let id = id_at(&me, 256, &mut rng);
     assert_eq!(
-        t.add_seen(0, node(id, v4(1, 2, 3, 99))),
+        t.add_seen(UnixMs(0), node(id, v4(1, 2, 3, 99))),
         Err(AddRefusal::BucketSubnetLimit)
     );
     assert_eq!(
-        t.add_verified(0, node(id, v4(1, 2, 3, 99))),
+        t.add_verified(UnixMs(0), node(id, v4(1, 2, 3, 99))),
         Err(AddRefusal::BucketSubnetLimit)
     );
     assert_eq!(
-        t.add_seen(0, node(id, v4(1, 2, 4, 1))),
+        t.add_seen(UnixMs(0), node(id, v4(1, 2, 4, 1))),
         Ok(AddOutcome::Inserted)
     );
     let other = id_at(&me, 255, &mut rng);
     assert_eq!(
-        t.add_seen(0, node(other, v4(1, 2, 3, 100))),
+        t.add_seen(UnixMs(0), node(other, v4(1, 2, 3, 100))),
         Ok(AddOutcome::Inserted),
         "another bucket has its own two slots"
     );
     // Replacements count too: fill the bucket, then offer the subnet again.
     for i in 0..BUCKET_SIZE {
-        t.add_seen(0, node(id_at(&me, 256, &mut rng), lan(i as u32)))
+        t.add_seen(UnixMs(0), node(id_at(&me, 256, &mut rng), lan(i as u32)))
             .unwrap();
     }
     let r = id_at(&me, 256, &mut rng);
     assert_eq!(
-        t.add_seen(0, node(r, v4(1, 2, 3, 7))),
+        t.add_seen(UnixMs(0), node(r, v4(1, 2, 3, 7))),
         Err(AddRefusal::BucketSubnetLimit)
     );
     assert_eq!(
-        t.add_seen(0, node(r, v4(1, 2, 5, 7))),
+        t.add_seen(UnixMs(0), node(r, v4(1, 2, 5, 7))),
         Ok(AddOutcome::Replacement)
     );
 }
@@ -198,24 +209,27 @@ fn one_subnet_gets_ten_slots_per_table_and_lan_is_exempt() {
         for _ in 0..BUCKET_SUBNET_MAX {
             let id = id_at(&me, d, &mut rng);
             let ip = v4(5, 6, 7, added.len() as u8);
-            assert_eq!(t.add_seen(0, node(id, ip)), Ok(AddOutcome::Inserted));
+            assert_eq!(
+                t.add_seen(UnixMs(0), node(id, ip)),
+                Ok(AddOutcome::Inserted)
+            );
             added.push(id);
         }
         d -= 1;
     }
     let id = id_at(&me, d, &mut rng);
     assert_eq!(
-        t.add_seen(0, node(id, v4(5, 6, 7, 200))),
+        t.add_seen(UnixMs(0), node(id, v4(5, 6, 7, 200))),
         Err(AddRefusal::TableSubnetLimit)
     );
     assert_eq!(
-        t.add_seen(0, node(id, "::ffff:5.6.7.201".parse().unwrap())),
+        t.add_seen(UnixMs(0), node(id, "::ffff:5.6.7.201".parse().unwrap())),
         Err(AddRefusal::TableSubnetLimit),
         "an IPv4-mapped address is the same subnet"
     );
     assert_eq!(t.remove(&added[0]).map(|n| n.id), Some(added[0]));
     assert_eq!(
-        t.add_seen(0, node(id, v4(5, 6, 7, 200))),
+        t.add_seen(UnixMs(0), node(id, v4(5, 6, 7, 200))),
         Ok(AddOutcome::Inserted)
     );
     // LAN and loopback: no limit at all.
@@ -223,7 +237,7 @@ fn one_subnet_gets_ten_slots_per_table_and_lan_is_exempt() {
     for i in 0..(4 * BUCKET_SIZE) as u32 {
         let id = id_at(&me, 256 - i % 4, &mut rng);
         let ip = if i % 2 == 0 { lan(i) } else { v4(127, 0, 0, 1) };
-        assert!(t.add_seen(0, node(id, ip)).is_ok(), "LAN node {i}");
+        assert!(t.add_seen(UnixMs(0), node(id, ip)).is_ok(), "LAN node {i}");
     }
     assert_eq!(t.len(), 4 * BUCKET_SIZE);
 }
@@ -236,17 +250,17 @@ fn ipv6_counts_by_48() {
     let ip = |s: &str| s.parse::<IpAddr>().unwrap();
     for s in ["2001:db8:1:1::1", "2001:db8:1:ffff::2"] {
         assert!(
-            t.add_seen(0, node(id_at(&me, 256, &mut rng), ip(s)))
+            t.add_seen(UnixMs(0), node(id_at(&me, 256, &mut rng), ip(s)))
                 .is_ok()
         );
     }
     let id = id_at(&me, 256, &mut rng);
     assert_eq!(
-        t.add_seen(0, node(id, ip("2001:db8:1:abcd::3"))),
+        t.add_seen(UnixMs(0), node(id, ip("2001:db8:1:abcd::3"))),
         Err(AddRefusal::BucketSubnetLimit)
     );
     assert_eq!(
-        t.add_seen(0, node(id, ip("2001:db8:2::3"))),
+        t.add_seen(UnixMs(0), node(id, ip("2001:db8:2::3"))),
         Ok(AddOutcome::Inserted)
     );
 }
@@ -258,7 +272,7 @@ fn full_bucket(rng: &mut TestRng, reps: usize) -> (Table, Vec<NodeId>, Vec<NodeI
     let entries: Vec<NodeId> = (0..BUCKET_SIZE).map(|_| id_at(&me, 256, rng)).collect();
     let replacements: Vec<NodeId> = (0..reps).map(|_| id_at(&me, 256, rng)).collect();
     for (i, id) in entries.iter().chain(&replacements).enumerate() {
-        t.add_seen(0, node(*id, lan(i as u32))).unwrap();
+        t.add_seen(UnixMs(0), node(*id, lan(i as u32))).unwrap();
     }
     (t, entries, replacements)
 }
@@ -268,11 +282,15 @@ fn a_dead_entry_is_replaced_by_the_newest_replacement() {
     let mut rng = TestRng::new(6);
     let (mut t, entries, reps) = full_bucket(&mut rng, 3);
     let victim = t
-        .poll_revalidate(0)
+        .poll_revalidate(UnixMs(0))
         .expect("a full table has someone to ping");
     assert!(entries.contains(&victim.id));
-    assert_eq!(t.poll_revalidate(0), None, "one revalidation at a time");
-    let out = t.handle_revalidation_result(10, &victim.id, false, None);
+    assert_eq!(
+        t.poll_revalidate(UnixMs(0)),
+        None,
+        "one revalidation at a time"
+    );
+    let out = t.handle_revalidation_result(UnixMs(10), &victim.id, false, None);
     let newest = reps[2];
     assert_eq!(
         out,
@@ -285,14 +303,14 @@ fn a_dead_entry_is_replaced_by_the_newest_replacement() {
     assert_eq!(t.len(), BUCKET_SIZE);
     assert_eq!(t.replacement_count(), 2);
     assert_eq!(
-        t.handle_revalidation_result(11, &victim.id, true, None),
+        t.handle_revalidation_result(UnixMs(11), &victim.id, true, None),
         Revalidated::Unknown
     );
     // Without replacements the slot just empties.
     let (mut t, _, _) = full_bucket(&mut rng, 0);
-    let victim = t.poll_revalidate(0).unwrap();
+    let victim = t.poll_revalidate(UnixMs(0)).unwrap();
     assert_eq!(
-        t.handle_revalidation_result(10, &victim.id, false, None),
+        t.handle_revalidation_result(UnixMs(10), &victim.id, false, None),
         Revalidated::Removed { promoted: None }
     );
     assert_eq!(t.len(), BUCKET_SIZE - 1);
@@ -305,30 +323,30 @@ fn a_long_lived_entry_survives_a_lost_pong_but_not_many() {
     let mut t = Table::new(me, 7);
     let id = id_at(&me, 250, &mut rng);
     assert_eq!(
-        t.add_verified(0, node(id, lan(1))),
+        t.add_verified(UnixMs(0), node(id, lan(1))),
         Ok(AddOutcome::Inserted)
     );
     let mut now = 0;
     for _ in 0..4 {
-        let n = t.poll_revalidate(now).expect("due");
+        let n = t.poll_revalidate(UnixMs(now)).expect("due");
         assert_eq!(n.id, id);
         assert_eq!(
-            t.handle_revalidation_result(now, &id, true, Some(0)),
+            t.handle_revalidation_result(UnixMs(now), &id, true, Some(0)),
             Revalidated::Alive { enr_changed: false }
         );
-        now = t.poll_timeout().unwrap();
+        now = t.poll_timeout().unwrap().0;
     }
     assert_eq!(t.entry(&id).unwrap().liveness_checks, 5);
-    assert_eq!(t.poll_revalidate(now).map(|n| n.id), Some(id));
+    assert_eq!(t.poll_revalidate(UnixMs(now)).map(|n| n.id), Some(id));
     assert_eq!(
-        t.handle_revalidation_result(now, &id, false, None),
+        t.handle_revalidation_result(UnixMs(now), &id, false, None),
         Revalidated::Kept
     );
     assert_eq!(t.entry(&id).unwrap().liveness_checks, 1);
-    now = t.poll_timeout().unwrap();
-    assert_eq!(t.poll_revalidate(now).map(|n| n.id), Some(id));
+    now = t.poll_timeout().unwrap().0;
+    assert_eq!(t.poll_revalidate(UnixMs(now)).map(|n| n.id), Some(id));
     assert_eq!(
-        t.handle_revalidation_result(now, &id, false, None),
+        t.handle_revalidation_result(UnixMs(now), &id, false, None),
         Revalidated::Removed { promoted: None }
     );
     assert!(t.is_empty());
@@ -342,29 +360,36 @@ fn revalidation_is_paced_and_cycles_through_every_entry() {
     let mut now = 0;
     let mut pinged = Vec::new();
     for _ in 0..BUCKET_SIZE {
-        let n = t.poll_revalidate(now).expect("due at poll_timeout");
-        assert_eq!(t.poll_revalidate(now), None);
-        t.handle_revalidation_result(now + 50, &n.id, true, None);
+        let n = t.poll_revalidate(UnixMs(now)).expect("due at poll_timeout");
+        assert_eq!(t.poll_revalidate(UnixMs(now)), None);
+        t.handle_revalidation_result(UnixMs(now + 50), &n.id, true, None);
         pinged.push(n.id);
         let next = t.poll_timeout().unwrap();
         assert!(
-            next >= now + REVALIDATE_INTERVAL / 2 && next < now + REVALIDATE_INTERVAL * 3 / 2,
+            next >= UnixMs(now + REVALIDATE_INTERVAL / 2)
+                && next < UnixMs(now + REVALIDATE_INTERVAL * 3 / 2),
             "interval {}",
-            next - now
+            next - UnixMs(now)
         );
         assert_eq!(t.poll_revalidate(next - 1), None, "not before the timer");
-        now = next;
+        now = next.0;
     }
     pinged.sort();
     let mut want = entries.clone();
     want.sort();
     assert_eq!(pinged, want, "each entry once per cycle");
     // Verified entries are then revisited oldest check first.
-    let first_again = t.poll_revalidate(now).unwrap();
+    let first_again = t.poll_revalidate(UnixMs(now)).unwrap();
     assert_eq!(first_again.id, pinged_first(&t, &entries));
     // An unreported revalidation is forgotten after its expiry.
-    assert_eq!(t.poll_revalidate(now + REVALIDATION_EXPIRY - 1), None);
-    assert!(t.poll_revalidate(now + REVALIDATION_EXPIRY).is_some());
+    assert_eq!(
+        t.poll_revalidate(UnixMs(now + REVALIDATION_EXPIRY - 1)),
+        None
+    );
+    assert!(
+        t.poll_revalidate(UnixMs(now + REVALIDATION_EXPIRY))
+            .is_some()
+    );
 }
 
 /// The entry whose last check is oldest (all answered, so no urgent ones).
@@ -380,27 +405,39 @@ fn a_newer_enr_is_reported_and_a_verified_update_takes_it() {
     let me = random_id(&mut rng);
     let mut t = Table::new(me, 9);
     let id = id_at(&me, 256, &mut rng);
-    t.add_seen(0, node(id, lan(1))).unwrap();
+    t.add_seen(UnixMs(0), node(id, lan(1))).unwrap();
     assert_eq!(t.entry(&id).unwrap().last_pong, None);
-    t.poll_revalidate(0).unwrap();
+    t.poll_revalidate(UnixMs(0)).unwrap();
     assert_eq!(
-        t.handle_revalidation_result(5, &id, true, Some(3)),
+        t.handle_revalidation_result(UnixMs(5), &id, true, Some(3)),
         Revalidated::Alive { enr_changed: true }
     );
-    assert_eq!(t.entry(&id).unwrap().last_pong, Some(5));
+    assert_eq!(t.entry(&id).unwrap().last_pong, Some(UnixMs(5)));
     let mut newer = node(id, v4(8, 8, 8, 8));
     newer.enr_seq = 3;
-    assert_eq!(t.add_verified(6, newer.clone()), Ok(AddOutcome::Updated));
+    assert_eq!(
+        t.add_verified(UnixMs(6), newer.clone()),
+        Ok(AddOutcome::Updated)
+    );
     assert_eq!(t.entry(&id).unwrap().node, newer);
-    assert_eq!(t.add_verified(7, newer.clone()), Ok(AddOutcome::Present));
+    assert_eq!(
+        t.add_verified(UnixMs(7), newer.clone()),
+        Ok(AddOutcome::Present)
+    );
     // A move into a full subnet is refused and the old endpoint stays.
     for i in 0..BUCKET_SUBNET_MAX {
-        t.add_seen(8, node(id_at(&me, 256, &mut rng), v4(9, 9, 9, i as u8)))
-            .unwrap();
+        t.add_seen(
+            UnixMs(8),
+            node(id_at(&me, 256, &mut rng), v4(9, 9, 9, i as u8)),
+        )
+        .unwrap();
     }
     let mut moved = newer.clone();
     moved.ip = v4(9, 9, 9, 200);
-    assert_eq!(t.add_verified(9, moved), Err(AddRefusal::BucketSubnetLimit));
+    assert_eq!(
+        t.add_verified(UnixMs(9), moved),
+        Err(AddRefusal::BucketSubnetLimit)
+    );
     assert_eq!(t.entry(&id).unwrap().node.ip, v4(8, 8, 8, 8));
 }
 
@@ -414,9 +451,9 @@ fn closest_matches_brute_force() {
         let d = 256 - (rng.below(20) as u32);
         let id = id_at(&me, d, &mut rng);
         if i % 3 == 0 {
-            let _ = t.add_verified(0, node(id, lan(i)));
+            let _ = t.add_verified(UnixMs(0), node(id, lan(i)));
         } else {
-            let _ = t.add_seen(0, node(id, lan(i)));
+            let _ = t.add_seen(UnixMs(0), node(id, lan(i)));
         }
     }
     let all: Vec<Node> = t.nodes().cloned().collect();
@@ -446,7 +483,7 @@ fn random_nodes_are_distinct_members_and_replayable() {
     let me = random_id(&mut rng);
     let mut a = Table::new(me, 42);
     for i in 0..100u32 {
-        let _ = a.add_seen(0, node(id_at(&me, 256 - i % 8, &mut rng), lan(i)));
+        let _ = a.add_seen(UnixMs(0), node(id_at(&me, 256 - i % 8, &mut rng), lan(i)));
     }
     let mut b = a.clone();
     let picks = a.random_nodes(10);

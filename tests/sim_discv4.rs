@@ -29,6 +29,7 @@ use ethpeer::discv4::table::{
     BUCKET_COUNT, BUCKET_SIZE, BUCKET_SUBNET_MAX, Node, REPLACEMENTS_MAX, REVALIDATE_INTERVAL,
     TABLE_SUBNET_MAX, Table, bucket_index, distance_cmp, log_distance,
 };
+use ethpeer::time::UnixMs;
 
 /// Nodes in the main simulation when `SIM_NODES` is not set: what a debug `make test` affords
 /// (every datagram is signed and its signature recovered). `make sim` passes 500.
@@ -334,7 +335,7 @@ fn network(seed: u64, n: usize) -> Outcome {
             let k = net.add(keys[u].clone(), addrs[u], bootnodes, seed ^ (u as u64) << 8);
             by_id.insert(id, k);
             full_at.push(None);
-            net.with(k, |d, now| d.start_self_lookup(now));
+            net.with(k, |d, now| d.start_self_lookup(UnixMs(now)));
             refresh.insert((until + REFRESH_INTERVAL, k));
             if net.nodes.len() == n {
                 truth = truths(&net);
@@ -352,9 +353,9 @@ fn network(seed: u64, n: usize) -> Outcome {
             let near_done =
                 net.nodes.len() == n && has_neighbourhood(net.nodes[k].disc.table(), &truth[k]);
             if !near_done {
-                net.with(k, |d, now| d.start_self_lookup(now));
+                net.with(k, |d, now| d.start_self_lookup(UnixMs(now)));
             } else {
-                net.with(k, |d, now| d.start_random_lookup(now));
+                net.with(k, |d, now| d.start_random_lookup(UnixMs(now)));
             }
             refresh.insert((t + REFRESH_INTERVAL, k));
         }
@@ -452,7 +453,7 @@ fn lookups(net: &mut SimNet, rng: &mut TestRng) -> String {
             let k = rng.below(n as u64) as usize;
             let mut target = [0u8; 64];
             rng.fill(&mut target);
-            let id = net.with(k, |d, now| d.start_lookup(now, target));
+            let id = net.with(k, |d, now| d.start_lookup(UnixMs(now), target));
             check!(replay, id.is_some(), "node {k} refused to start a lookup");
             asked.insert((k, id.unwrap_or(0)), net.now);
             let t = net.now + LOOKUP_SPACING;
@@ -686,7 +687,7 @@ fn flood(seed: u64) -> String {
             seed ^ (i as u64) << 8,
         );
         roles.push(attacker);
-        net.with(k, |d, now| d.start_self_lookup(now));
+        net.with(k, |d, now| d.start_self_lookup(UnixMs(now)));
     }
     let attackers: Vec<NodeId> = (0..net.nodes.len())
         .filter(|k| roles[*k])
@@ -731,9 +732,9 @@ fn flood(seed: u64) -> String {
         tick += 1;
         for k in 0..net.nodes.len() {
             if (tick + k as u64).is_multiple_of(2) {
-                net.with(k, |d, now| d.start_self_lookup(now));
+                net.with(k, |d, now| d.start_self_lookup(UnixMs(now)));
             } else {
-                net.with(k, |d, now| d.start_random_lookup(now));
+                net.with(k, |d, now| d.start_random_lookup(UnixMs(now)));
             }
         }
     }

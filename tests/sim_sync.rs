@@ -299,7 +299,11 @@ impl Sim {
                     self.writes
                         .push_back((self.now + self.write_latency, result));
                 }
-                SyncAction::Log { msg, fields } => self.logs.push((msg, fields)),
+                SyncAction::Log { msg, peer, fields } => {
+                    let peer = peer.map(|p| ("peer", p.to_string()));
+                    self.logs
+                        .push((msg, peer.into_iter().chain(fields).collect()))
+                }
             }
         }
     }

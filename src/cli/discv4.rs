@@ -29,6 +29,7 @@ use ethpeer::log;
 use ethpeer::node::NodeConfig;
 use ethpeer::server::clock::unix_ms;
 use ethpeer::server::{Config as NodeStartConfig, disc_node};
+use ethpeer::time::UnixMs;
 
 /// Ping a node (again every 500 ms until the timeout; a closed port is reported at once).
 #[derive(FromArgs, Debug)]
@@ -203,7 +204,7 @@ async fn throwaway(
         enr_entries: Vec::new(),
     };
     let key = SecretKey::generate(os_random);
-    let d = Discovery::new(key, config, unix_ms())
+    let d = Discovery::new(key, config, UnixMs(unix_ms()))
         .map_err(|e| CliError::Invalid(format!("our node record: {e}")))?;
     Ok((d, socket))
 }
@@ -267,7 +268,7 @@ async fn drive(
         }
         let wake = d
             .poll_timeout()
-            .map(|t| now + Duration::from_millis(t.saturating_sub(unix_ms())))
+            .map(|t| now + Duration::from_millis(t.since(UnixMs(unix_ms()))))
             .map_or(deadline, |t| t.min(deadline));
         let got = future::or(async { Some(socket.recv_from(&mut buf).await) }, async {
             Timer::at(wake).await;
@@ -276,13 +277,13 @@ async fn drive(
         .await;
         match got {
             Some(Ok((n, from))) if n <= PACKET_SIZE_MAX => {
-                if let Err(why) = d.handle_packet(unix_ms(), from, &buf[..n]) {
+                if let Err(why) = d.handle_packet(UnixMs(unix_ms()), from, &buf[..n]) {
                     log::debug("Packet dropped", &[("from", &from), ("why", &why)]);
                 }
             }
             Some(Err(e)) if is_unreachable(&e) => return Ok(Ended::Unreachable),
             Some(_) => {}
-            None => d.handle_timeout(unix_ms()),
+            None => d.handle_timeout(UnixMs(unix_ms())),
         }
     }
 }
@@ -310,7 +311,7 @@ pub fn ping(args: &Ping, out: &mut dyn Write) -> Result<(), CliError> {
         let (mut d, socket) = throwaway(target.ip, Vec::new(), Some(addr)).await?;
         let start = Instant::now();
         let deadline = start + timeout;
-        d.ping(unix_ms(), addr, Some(target.key));
+        d.ping(UnixMs(unix_ms()), addr, Some(target.key));
         let mut pings = 1;
         let mut answer = None;
         let ended = drive(&mut d, &socket, deadline, |d, ev| match ev {
@@ -320,7 +321,7 @@ pub fn ping(args: &Ping, out: &mut dyn Write) -> Result<(), CliError> {
             }
             Event::PingResult { pong: None, .. } => {
                 if Instant::now() < deadline {
-                    d.ping(unix_ms(), addr, Some(target.key));
+                    d.ping(UnixMs(unix_ms()), addr, Some(target.key));
                     pings += 1;
                 }
                 ControlFlow::Continue(())
@@ -363,7 +364,7 @@ async fn fetch_enr(target: &Node, timeout: Duration) -> Result<Result<Record, No
     let addr = target.udp_addr();
     let (mut d, socket) = throwaway(target.ip, Vec::new(), Some(addr)).await?;
     let deadline = Instant::now() + timeout;
-    d.request_enr(unix_ms(), target.clone());
+    d.request_enr(UnixMs(unix_ms()), target.clone());
     let mut answer = None;
     let ended = drive(&mut d, &socket, deadline, |d, ev| match ev {
         Event::EnrResult {
@@ -375,7 +376,7 @@ async fn fetch_enr(target: &Node, timeout: Duration) -> Result<Result<Record, No
         Event::EnrResult { record: None, .. } => {
             // Unanswered (or a record that did not verify): ask again while there is time.
             if Instant::now() < deadline {
-                d.request_enr(unix_ms(), target.clone());
+                d.request_enr(UnixMs(unix_ms()), target.clone());
             }
             ControlFlow::Continue(())
         }
@@ -447,7 +448,7 @@ pub fn resolve(args: &Resolve, out: &mut dyn Write) -> Result<(), CliError> {
             boot
         };
         let (mut d, socket) = throwaway(target.ip, seeds, None).await?;
-        d.start_lookup(unix_ms(), enode.id.to_bytes());
+        d.start_lookup(UnixMs(unix_ms()), enode.id.to_bytes());
         let mut found = None;
         drive(&mut d, &socket, deadline, |_, ev| match ev {
             Event::Discovered(n) if n.id == target.id => {
@@ -584,20 +585,20 @@ pub fn crawl(args: &Crawl, out: &mut dyn Write) -> Result<(), CliError> {
         let (mut d, socket) = throwaway(boot[0].ip, boot.clone(), None).await?;
         for n in &boot {
             nodes.insert(n.id, (n.clone(), None));
-            d.request_enr(unix_ms(), n.clone());
+            d.request_enr(UnixMs(unix_ms()), n.clone());
         }
         let start = Instant::now();
         let deadline = start + timeout;
         let mut last_report = start;
         for _ in 0..CRAWL_LOOKUPS {
-            d.start_random_lookup(unix_ms());
+            d.start_random_lookup(UnixMs(unix_ms()));
         }
         let crawling = drive(&mut d, &socket, deadline, |d, ev| {
             match ev {
                 Event::Discovered(n) => {
                     if let std::collections::btree_map::Entry::Vacant(v) = nodes.entry(n.id) {
                         v.insert((n.clone(), None));
-                        d.request_enr(unix_ms(), n);
+                        d.request_enr(UnixMs(unix_ms()), n);
                     }
                 }
                 Event::Enr(n, r) => {
@@ -606,7 +607,7 @@ pub fn crawl(args: &Crawl, out: &mut dyn Write) -> Result<(), CliError> {
                 // With an empty table (every node we knew failed) a lookup ends at once; a new
                 // one would too, forever. Nothing is left to ask then: wait out the timeout.
                 Event::LookupDone { .. } if !d.table().is_empty() => {
-                    d.start_random_lookup(unix_ms());
+                    d.start_random_lookup(UnixMs(unix_ms()));
                 }
                 _ => {}
             }

@@ -15,9 +15,9 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 
 use crate::crypto::{NodeId, PublicKey, SecretKey};
-use crate::dial::Millis;
 use crate::enr::{EnrError, Record};
 use crate::netutil::{Netlist, is_lan};
+use crate::time::{Millis, UnixMs};
 
 pub use super::event::{Dropped, Event, LookupId, StoreOp};
 use super::lookup::Lookup;
@@ -78,13 +78,13 @@ struct Bond {
     /// When the node last answered our Ping (it proved its endpoint to us), and from which IP:
     /// the proof holds for that address only (geth keys it by id and IP), so a bonded key cannot
     /// aim replies at another address.
-    last_pong: Option<(Millis, IpAddr)>,
+    last_pong: Option<(UnixMs, IpAddr)>,
     /// When the node last pinged us (and got our Pong: we proved ours to it).
-    last_ping_received: Option<Millis>,
+    last_ping_received: Option<UnixMs>,
     /// FindNode requests to it that failed in a row.
     findnode_failures: u32,
     /// For eviction when the map is full.
-    touched: Millis,
+    touched: UnixMs,
 }
 
 struct LookupState {
@@ -112,7 +112,7 @@ pub struct Discovery {
 
 impl Discovery {
     /// A discovery node with an empty table; bootnodes enter it unverified.
-    pub fn new(key: SecretKey, config: Config, now: Millis) -> Result<Discovery, EnrError> {
+    pub fn new(key: SecretKey, config: Config, now: UnixMs) -> Result<Discovery, EnrError> {
         let self_id = key.public_key().node_id();
         let record = sign_record(&key, &config, config.enr_seq)?;
         let mut table = Table::new(self_id, config.seed);
@@ -158,7 +158,7 @@ impl Discovery {
     }
 
     /// Adds nodes remembered by the node database (unverified, like bootnodes).
-    pub fn add_seeds(&mut self, now: Millis, nodes: impl IntoIterator<Item = Node>) {
+    pub fn add_seeds(&mut self, now: UnixMs, nodes: impl IntoIterator<Item = Node>) {
         for n in nodes {
             if self.allowed(&n.ip) && n.id != self.self_id {
                 let _ = self.table.add_seen(now, n);
@@ -180,7 +180,7 @@ impl Discovery {
 
     /// Starts an iterative lookup for `target` (a 64-byte public key or any 64 bytes; only its
     /// keccak matters). The result arrives as [`Event::LookupDone`].
-    pub fn start_lookup(&mut self, now: Millis, target: [u8; 64]) -> Option<LookupId> {
+    pub fn start_lookup(&mut self, now: UnixMs, target: [u8; 64]) -> Option<LookupId> {
         if self.lookups.len() >= LOOKUPS_MAX {
             return None;
         }
@@ -200,13 +200,13 @@ impl Discovery {
     }
 
     /// A lookup for our own id: fills the buckets near us (done once at start).
-    pub fn start_self_lookup(&mut self, now: Millis) -> Option<LookupId> {
+    pub fn start_self_lookup(&mut self, now: UnixMs) -> Option<LookupId> {
         let target = self.key.public_key().to_bytes();
         self.start_lookup(now, target)
     }
 
     /// A lookup for a random target (drawn from the seeded generator).
-    pub fn start_random_lookup(&mut self, now: Millis) -> Option<LookupId> {
+    pub fn start_random_lookup(&mut self, now: UnixMs) -> Option<LookupId> {
         let mut t = [0u8; 64];
         for chunk in t.chunks_mut(8) {
             chunk.copy_from_slice(&self.next_random().to_le_bytes());
@@ -220,7 +220,7 @@ impl Discovery {
     }
 
     /// Pings `addr` on the owner's behalf; the answer comes as [`Event::PingResult`].
-    pub fn ping(&mut self, now: Millis, addr: SocketAddr, id: Option<PublicKey>) {
+    pub fn ping(&mut self, now: UnixMs, addr: SocketAddr, id: Option<PublicKey>) {
         let node = id.map(|k| Node::new(k, addr.ip(), addr.port(), 0));
         let to = node.as_ref().map_or(NodeId([0; 32]), |n| n.id);
         self.send_ping(now, to, addr, node, PingPurpose::Explicit);
@@ -228,7 +228,7 @@ impl Discovery {
 
     /// Asks `node` for its ENR (bonding first if needed); the answer comes as
     /// [`Event::EnrResult`] and, when it verifies, [`Event::Enr`].
-    pub fn request_enr(&mut self, now: Millis, node: Node) {
+    pub fn request_enr(&mut self, now: UnixMs, node: Node) {
         self.request_bonded(now, node, DeferredRequest::Enr);
     }
 
@@ -243,7 +243,7 @@ impl Discovery {
     }
 
     /// When [`Discovery::handle_timeout`] should be called next.
-    pub fn poll_timeout(&self) -> Option<Millis> {
+    pub fn poll_timeout(&self) -> Option<UnixMs> {
         let p = self.pending.iter().map(Pending::deadline).min();
         let d = self.deferred.iter().map(|d| d.deadline).min();
         let t = self.table.poll_timeout();
@@ -251,7 +251,7 @@ impl Discovery {
     }
 
     /// Time passed: expire requests, start revalidations.
-    pub fn handle_timeout(&mut self, now: Millis) {
+    pub fn handle_timeout(&mut self, now: UnixMs) {
         // Requests whose bond never came: send them anyway, the remote may know us already.
         let (due, keep): (Vec<_>, Vec<_>) =
             self.deferred.drain(..).partition(|d| d.deadline <= now);
@@ -274,7 +274,7 @@ impl Discovery {
     /// A datagram arrived from `from`.
     pub fn handle_packet(
         &mut self,
-        now: Millis,
+        now: UnixMs,
         from: SocketAddr,
         datagram: &[u8],
     ) -> Result<(), Dropped> {
@@ -289,7 +289,7 @@ impl Discovery {
             return Err(Dropped::FromSelf);
         }
         if let Some(exp) = d.packet.expiration()
-            && packet::is_expired(exp, now / 1000)
+            && packet::is_expired(exp, now.secs())
         {
             return Err(Dropped::Expired);
         }
@@ -322,7 +322,7 @@ impl Discovery {
         }
     }
 
-    fn ping_packet(&self, now: Millis, to: SocketAddr) -> Packet {
+    fn ping_packet(&self, now: UnixMs, to: SocketAddr) -> Packet {
         Packet::Ping(Ping {
             version: packet::PING_VERSION,
             from: Endpoint {
@@ -335,14 +335,14 @@ impl Discovery {
                 udp: to.port(),
                 tcp: 0,
             },
-            expiration: packet::expiration_from(now / 1000),
+            expiration: packet::expiration_from(now.secs()),
             enr_seq: Some(self.record.seq()),
         })
     }
 
     fn send_ping(
         &mut self,
-        now: Millis,
+        now: UnixMs,
         to: NodeId,
         addr: SocketAddr,
         node: Option<Node>,
@@ -369,7 +369,7 @@ impl Discovery {
 
     /// Sends `request` to `node` once it holds a fresh proof of our endpoint: at once if it
     /// pinged us recently, else after pinging it and waiting (bounded) for its Ping back.
-    fn request_bonded(&mut self, now: Millis, node: Node, request: DeferredRequest) {
+    fn request_bonded(&mut self, now: UnixMs, node: Node, request: DeferredRequest) {
         let bonded = self.bonded(&node.id, now);
         let d = Deferred {
             node,
@@ -393,12 +393,12 @@ impl Discovery {
         }
     }
 
-    fn send_deferred(&mut self, now: Millis, d: Deferred) {
+    fn send_deferred(&mut self, now: UnixMs, d: Deferred) {
         if self.pending.len() >= PENDING_MAX {
             return self.fail_deferred(now, d);
         }
         let addr = d.node.udp_addr();
-        let expiration = packet::expiration_from(now / 1000);
+        let expiration = packet::expiration_from(now.secs());
         match d.request {
             DeferredRequest::FindNode { lookup, target } => {
                 // Neighbors do not name their FindNode: with two outstanding to one node, one
@@ -441,7 +441,7 @@ impl Discovery {
         }
     }
 
-    fn fail_deferred(&mut self, now: Millis, d: Deferred) {
+    fn fail_deferred(&mut self, now: UnixMs, d: Deferred) {
         match d.request {
             DeferredRequest::FindNode { lookup, .. } => self.lookup_failure(now, lookup, d.node.id),
             DeferredRequest::Enr => self.events.push_back(Event::EnrResult {
@@ -452,7 +452,7 @@ impl Discovery {
     }
 
     /// A request's deadline passed.
-    fn expire(&mut self, now: Millis, p: Pending) {
+    fn expire(&mut self, now: UnixMs, p: Pending) {
         match p {
             Pending::Ping {
                 to, addr, purpose, ..
@@ -477,7 +477,7 @@ impl Discovery {
     }
 
     /// A FindNode ended, full, partial or empty: hand what came to its lookup.
-    fn finish_findnode(&mut self, now: Millis, p: Pending) {
+    fn finish_findnode(&mut self, now: UnixMs, p: Pending) {
         let Pending::FindNode {
             to, lookup, nodes, ..
         } = p
@@ -520,7 +520,7 @@ impl Discovery {
         self.advance_lookup(now, lookup);
     }
 
-    fn lookup_failure(&mut self, now: Millis, lookup: LookupId, from: NodeId) {
+    fn lookup_failure(&mut self, now: UnixMs, lookup: LookupId, from: NodeId) {
         if let Some(state) = self.lookups.get_mut(&lookup) {
             state.lookup.handle_failure(&from);
         }
@@ -528,7 +528,7 @@ impl Discovery {
     }
 
     /// Sends the lookup's next queries, or reports it finished.
-    fn advance_lookup(&mut self, now: Millis, id: LookupId) {
+    fn advance_lookup(&mut self, now: UnixMs, id: LookupId) {
         let mut queries = Vec::new();
         let finished = {
             let Some(state) = self.lookups.get_mut(&id) else {
@@ -557,22 +557,22 @@ impl Discovery {
 
     /// Whether `id` holds a fresh proof of our endpoint (it pinged us recently) and our
     /// requests to it have not failed too often: then requests go without pinging first.
-    fn bonded(&self, id: &NodeId, now: Millis) -> bool {
+    fn bonded(&self, id: &NodeId, now: UnixMs) -> bool {
         self.bonds.get(id).is_some_and(|b| {
             b.last_ping_received
-                .is_some_and(|t| now.saturating_sub(t) < BOND_EXPIRATION)
+                .is_some_and(|t| now.since(t) < BOND_EXPIRATION)
                 && b.findnode_failures <= FINDNODE_FAILURES_MAX
         })
     }
 
-    fn proven(&self, id: &NodeId, ip: IpAddr, now: Millis) -> bool {
+    fn proven(&self, id: &NodeId, ip: IpAddr, now: UnixMs) -> bool {
         self.bonds
             .get(id)
             .and_then(|b| b.last_pong)
-            .is_some_and(|(t, at)| at == ip && now.saturating_sub(t) < BOND_EXPIRATION)
+            .is_some_and(|(t, at)| at == ip && now.since(t) < BOND_EXPIRATION)
     }
 
-    fn bond_mut(&mut self, id: NodeId, now: Millis) -> &mut Bond {
+    fn bond_mut(&mut self, id: NodeId, now: UnixMs) -> &mut Bond {
         if !self.bonds.contains_key(&id) && self.bonds.len() >= BONDS_MAX {
             // Forget the record touched longest ago; it can be earned again with a Ping.
             if let Some(old) = self

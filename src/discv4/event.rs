@@ -4,8 +4,8 @@
 use std::net::SocketAddr;
 
 use crate::crypto::NodeId;
-use crate::dial::Millis;
 use crate::enr::{EnrError, Record};
+use crate::time::UnixMs;
 
 use super::packet::PacketError;
 use super::table::Node;
@@ -17,9 +17,9 @@ pub type LookupId = u64;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreOp {
     /// A node answered our Ping: keep it, with the time.
-    Verified { node: Node, at: Millis },
+    Verified { node: Node, at: UnixMs },
     /// A node pinged us.
-    PingReceived { id: NodeId, at: Millis },
+    PingReceived { id: NodeId, at: UnixMs },
     /// A node's FindNode failure count changed.
     FindnodeFailures { id: NodeId, count: u32 },
     /// A node's record.

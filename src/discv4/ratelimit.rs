@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use crate::dial::Millis;
+use crate::time::UnixMs;
 
 /// Packets one IP may send per second on average.
 pub const PACKETS_PER_IP_PER_SEC: u32 = 50;
@@ -21,7 +21,7 @@ pub const RATE_TRACKED_IPS_MAX: usize = 4096;
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
     tokens: u32,
-    at: Millis,
+    at: UnixMs,
 }
 
 /// Token buckets by sender IP.
@@ -37,7 +37,7 @@ impl RateLimit {
     }
 
     /// Whether a packet from `ip` at `now` may be processed; takes a token if so.
-    pub fn allow(&mut self, now: Millis, ip: IpAddr) -> bool {
+    pub fn allow(&mut self, now: UnixMs, ip: IpAddr) -> bool {
         if ip.is_loopback() {
             return true;
         }
@@ -55,7 +55,7 @@ impl RateLimit {
             tokens: PACKETS_PER_IP_BURST,
             at: now,
         });
-        let refill = now.saturating_sub(b.at) * u64::from(PACKETS_PER_IP_PER_SEC) / 1000;
+        let refill = now.since(b.at) * u64::from(PACKETS_PER_IP_PER_SEC) / 1000;
         if refill > 0 {
             let refill = u32::try_from(refill).unwrap_or(u32::MAX);
             b.tokens = b.tokens.saturating_add(refill).min(PACKETS_PER_IP_BURST);
@@ -87,18 +87,21 @@ mod tests {
     fn a_flood_from_one_ip_is_cut_to_its_rate_and_loopback_is_exempt() {
         let mut r = RateLimit::new();
         let ip: IpAddr = "203.0.113.9".parse().unwrap();
-        let allowed = (0..1000).filter(|_| r.allow(0, ip)).count();
+        let allowed = (0..1000).filter(|_| r.allow(UnixMs(0), ip)).count();
         assert_eq!(
             allowed, PACKETS_PER_IP_BURST as usize,
             "a burst, then nothing"
         );
         // One second later, one second's worth of tokens.
-        let allowed = (0..1000).filter(|_| r.allow(1000, ip)).count();
+        let allowed = (0..1000).filter(|_| r.allow(UnixMs(1000), ip)).count();
         assert_eq!(allowed, PACKETS_PER_IP_PER_SEC as usize);
         let lo: IpAddr = "127.0.0.1".parse().unwrap();
-        assert!((0..10_000).all(|_| r.allow(0, lo)));
+        assert!((0..10_000).all(|_| r.allow(UnixMs(0), lo)));
         let other: IpAddr = "198.51.100.1".parse().unwrap();
-        assert!(r.allow(1000, other), "other senders are not affected");
+        assert!(
+            r.allow(UnixMs(1000), other),
+            "other senders are not affected"
+        );
     }
 
     #[test]
@@ -106,7 +109,7 @@ mod tests {
         let mut r = RateLimit::new();
         for i in 0..(RATE_TRACKED_IPS_MAX as u32 + 100) {
             let ip = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i));
-            r.allow(u64::from(i), ip);
+            r.allow(UnixMs(u64::from(i)), ip);
         }
         assert_eq!(r.len(), RATE_TRACKED_IPS_MAX);
     }

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use crate::crypto::NodeId;
-use crate::dial::Millis;
+use crate::time::UnixMs;
 
 use super::event::LookupId;
 use super::table::Node;
@@ -29,26 +29,26 @@ pub enum Pending {
         node: Option<Node>,
         addr: SocketAddr,
         purpose: PingPurpose,
-        deadline: Millis,
+        deadline: UnixMs,
     },
     FindNode {
         to: NodeId,
         addr: SocketAddr,
         lookup: LookupId,
         nodes: Vec<Node>,
-        deadline: Millis,
+        deadline: UnixMs,
     },
     EnrRequest {
         hash: [u8; 32],
         to: NodeId,
         addr: SocketAddr,
         node: Option<Node>,
-        deadline: Millis,
+        deadline: UnixMs,
     },
 }
 
 impl Pending {
-    pub fn deadline(&self) -> Millis {
+    pub fn deadline(&self) -> UnixMs {
         match self {
             Pending::Ping { deadline, .. }
             | Pending::FindNode { deadline, .. }
@@ -62,7 +62,7 @@ impl Pending {
 pub struct Deferred {
     pub node: Node,
     pub request: DeferredRequest,
-    pub deadline: Millis,
+    pub deadline: UnixMs,
 }
 
 #[derive(Debug, Clone)]

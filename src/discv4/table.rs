@@ -16,7 +16,7 @@
 //! - it answers `FindNode` with [`Table::closest_live`], seeds lookups with [`Table::closest`] and
 //!   feeds the dial scheduler with [`Table::random_nodes`].
 //!
-//! Time is [`Millis`] passed in; the only randomness is the seed given to [`Table::new`]; all
+//! Time is [`UnixMs`] passed in; the only randomness is the seed given to [`Table::new`]; all
 //! collections iterate in a fixed order, so the same inputs give the same table.
 
 use std::cmp::Ordering;
@@ -25,8 +25,8 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
 use crate::crypto::{NodeId, PublicKey};
-use crate::dial::Millis;
 use crate::netutil::{Cidr, is_lan};
+use crate::time::{Millis, UnixMs};
 
 /// Live entries per bucket: k = 16, discv4.md "Kademlia Table" and go-ethereum's `bucketSize`.
 pub const BUCKET_SIZE: usize = 16;
@@ -161,20 +161,20 @@ pub struct Entry {
     /// The node.
     pub node: Node,
     /// When the node entered the table (as entry or replacement).
-    pub added_at: Millis,
+    pub added_at: UnixMs,
     /// When the node last answered our `Ping`; `None` if it never has since it was added.
-    pub last_pong: Option<Millis>,
+    pub last_pong: Option<UnixMs>,
     /// Revalidations answered, decayed on failure (go-ethereum's `livenessChecks`): a node that
     /// answered many times survives a lost packet or two.
     pub liveness_checks: u32,
     /// When the node was last revalidated (or added); orders the revalidation round-robin.
-    checked_at: Millis,
+    checked_at: UnixMs,
     /// The last revalidation failed but the node was kept: check it again first.
     recheck: bool,
 }
 
 impl Entry {
-    fn new(node: Node, now: Millis, verified: bool) -> Entry {
+    fn new(node: Node, now: UnixMs, verified: bool) -> Entry {
         Entry {
             node,
             added_at: now,
@@ -187,7 +187,7 @@ impl Entry {
 
     /// Revalidation order: never-verified and recently failed entries first, then the one
     /// checked longest ago; the id breaks ties so the order is total.
-    fn revalidation_key(&self) -> (bool, Millis, NodeId) {
+    fn revalidation_key(&self) -> (bool, UnixMs, NodeId) {
         let urgent = self.liveness_checks == 0 || self.recheck;
         (!urgent, self.checked_at, self.node.id)
     }
@@ -302,9 +302,9 @@ pub struct Table {
     /// Nodes (entries and replacements) per non-exempt subnet, for [`TABLE_SUBNET_MAX`].
     subnets: BTreeMap<IpAddr, usize>,
     /// The revalidation handed out and not yet reported, with when it was handed out.
-    revalidating: Option<(NodeId, Millis)>,
-    next_revalidate: Millis,
-    now: Millis,
+    revalidating: Option<(NodeId, UnixMs)>,
+    next_revalidate: UnixMs,
+    now: UnixMs,
     rng: u64,
 }
 
@@ -317,8 +317,8 @@ impl Table {
             buckets: vec![Bucket::default(); BUCKET_COUNT],
             subnets: BTreeMap::new(),
             revalidating: None,
-            next_revalidate: 0,
-            now: 0,
+            next_revalidate: UnixMs(0),
+            now: UnixMs(0),
             rng: seed,
         }
     }
@@ -331,7 +331,7 @@ impl Table {
     /// A node we heard of from someone else (a `Neighbors` entry, a bootnode): it becomes an
     /// entry at the back of its bucket if there is room, else a replacement. An existing entry
     /// is left as it is: a third party's word must not overwrite an endpoint the node proved.
-    pub fn add_seen(&mut self, now: Millis, node: Node) -> Result<AddOutcome, AddRefusal> {
+    pub fn add_seen(&mut self, now: UnixMs, node: Node) -> Result<AddOutcome, AddRefusal> {
         self.tick(now);
         let b = self.bucket_of(&node.id)?;
         if self.buckets[b].entry_pos(&node.id).is_some() {
@@ -351,7 +351,7 @@ impl Table {
     /// if there is room (taken out of the replacements if it was there), else a replacement. An
     /// existing entry is marked live and takes the node's endpoint and ENR sequence number if
     /// they changed (subject to the subnet limits).
-    pub fn add_verified(&mut self, now: Millis, node: Node) -> Result<AddOutcome, AddRefusal> {
+    pub fn add_verified(&mut self, now: UnixMs, node: Node) -> Result<AddOutcome, AddRefusal> {
         self.tick(now);
         let b = self.bucket_of(&node.id)?;
         if let Some(i) = self.buckets[b].entry_pos(&node.id) {
@@ -384,7 +384,7 @@ impl Table {
     /// The next entry to revalidate with a `Ping`, if one is due: one per
     /// [`REVALIDATE_INTERVAL`] (jittered), never two outstanding. Never-verified and recently
     /// failed entries go first, then round-robin by last check.
-    pub fn poll_revalidate(&mut self, now: Millis) -> Option<Node> {
+    pub fn poll_revalidate(&mut self, now: UnixMs) -> Option<Node> {
         self.tick(now);
         if let Some((_, started)) = self.revalidating {
             if now < started.saturating_add(REVALIDATION_EXPIRY) {
@@ -409,7 +409,7 @@ impl Table {
 
     /// When [`Table::poll_revalidate`] next has something to do; `None` while the table is
     /// empty.
-    pub fn poll_timeout(&self) -> Option<Millis> {
+    pub fn poll_timeout(&self) -> Option<UnixMs> {
         if self.is_empty() {
             return None;
         }
@@ -428,7 +428,7 @@ impl Table {
     /// going to the newest replacement.
     pub fn handle_revalidation_result(
         &mut self,
-        now: Millis,
+        now: UnixMs,
         id: &NodeId,
         alive: bool,
         enr_seq: Option<u64>,
@@ -532,7 +532,7 @@ impl Table {
         self.buckets.get(i).map_or(0, |b| b.entries.len())
     }
 
-    fn tick(&mut self, now: Millis) {
+    fn tick(&mut self, now: UnixMs) {
         self.now = self.now.max(now);
     }
 
@@ -611,7 +611,7 @@ impl Table {
     /// if they changed and the new IP fits the subnet limits.
     fn update_entry(
         &mut self,
-        now: Millis,
+        now: UnixMs,
         b: usize,
         i: usize,
         node: Node,

@@ -43,9 +43,10 @@ pub enum EthAction {
     /// Write these verified blocks (contiguous, continuing the head) in one atomic batch, then
     /// call [`EthManager::handle_written`].
     Write(Vec<StoredBlock>),
-    /// A line for the log at info level.
+    /// A line for the log at info level; `peer` is the session it is about.
     Log {
         msg: &'static str,
+        peer: Option<ConnId>,
         fields: Vec<(&'static str, String)>,
     },
     /// Append this local transaction to the journal.
@@ -571,7 +572,7 @@ impl EthManager {
                     }
                     EthAction::Write(blocks)
                 }
-                SyncAction::Log { msg, fields } => EthAction::Log { msg, fields },
+                SyncAction::Log { msg, peer, fields } => EthAction::Log { msg, peer, fields },
             };
             self.actions.push_back(action);
         }

@@ -3,6 +3,11 @@
 //! sequence numbers, fork activation by timestamp) and as time since start elsewhere (the loop's
 //! `Instant`).
 
+/// The wall clock as an instant of its own type.
+pub fn unix_now() -> crate::time::UnixMs {
+    crate::time::UnixMs(unix_ms())
+}
+
 /// The wall clock in unix milliseconds (0 if the clock is before 1970).
 pub fn unix_ms() -> u64 {
     std::time::SystemTime::now()

@@ -31,12 +31,12 @@ use crate::enode::Enode;
 use crate::log;
 use crate::node::{Action, Node};
 use crate::p2p::{Fault, Hello};
-use crate::server::clock::unix_ms;
+use crate::server::clock::unix_now;
 use crate::server::connection::{self, Admission, ConnId, Outgoing, PeerEvent, Role, TaskContext};
 use crate::server::control::{Control, PeerNotice};
 use crate::server::protocol::{CapLink, PeerMeta, Protocol};
 use crate::server::udp::{self, Datagram};
-use crate::time::Mono;
+use crate::time::{Mono, UnixMs};
 
 mod control;
 mod status;
@@ -108,7 +108,7 @@ struct Server {
     /// Discovery, its outgoing datagram queue, and when the next lookup may start (unix ms).
     disc: Option<Discovery>,
     udp_out: Option<Sender<Datagram>>,
-    next_lookup: Millis,
+    next_lookup: UnixMs,
     store: Option<Box<dyn FnMut(StoreOp)>>,
     /// The capabilities' loop halves; a session's events name theirs by index.
     protocols: Vec<Box<dyn Protocol>>,
@@ -159,7 +159,7 @@ pub async fn run(
         start: Instant::now(),
         disc,
         udp_out,
-        next_lookup: 0,
+        next_lookup: UnixMs(0),
         store: config.store,
         protocols,
         incompatible: BTreeSet::new(),
@@ -169,8 +169,8 @@ pub async fn run(
     let control = config.control;
     // The first lookup is for our own id: it fills the buckets near us.
     if let Some(d) = srv.disc.as_mut() {
-        d.start_self_lookup(unix_ms());
-        srv.next_lookup = unix_ms() + LOOKUP_INTERVAL_BUSY.as_millis() as Millis;
+        d.start_self_lookup(unix_now());
+        srv.next_lookup = unix_now() + LOOKUP_INTERVAL_BUSY.as_millis() as Millis;
     }
     let listener = config.listener;
     // Fused by hand: once the signal has fired the loop breaks, so it is never polled again.
@@ -197,7 +197,7 @@ pub async fn run(
             // A discovery packet: the state machine answers, learns, and reports.
             Input::Datagram((from, bytes)) => {
                 if let Some(d) = srv.disc.as_mut()
-                    && let Err(why) = d.handle_packet(unix_ms(), from, &bytes)
+                    && let Err(why) = d.handle_packet(unix_now(), from, &bytes)
                 {
                     log::trace(
                         "Discovery packet dropped",
@@ -380,7 +380,7 @@ impl Server {
             at = at.min(self.start + Duration::from_millis(t.0));
         }
         if let Some(t) = self.disc.as_ref().and_then(Discovery::poll_timeout) {
-            let wait = t.saturating_sub(unix_ms());
+            let wait = t.since(unix_now());
             at = at.min(now + Duration::from_millis(wait));
         }
         for t in self.protocols.iter().filter_map(|p| p.poll_timeout()) {
@@ -394,7 +394,7 @@ impl Server {
         let Some(d) = self.disc.as_mut() else {
             return;
         };
-        let now = unix_ms();
+        let now = unix_now();
         d.handle_timeout(now);
         let wants = self.node.wants_candidates();
         if !d.lookup_running() && now >= self.next_lookup {
@@ -450,7 +450,7 @@ impl Server {
                     );
                     // Fetch the records of what the lookup found, so dial candidates can be
                     // judged by their ENR (the eth fork id) and not only by their endpoint.
-                    let at = unix_ms();
+                    let at = unix_now();
                     for n in result.into_iter().filter(|n| n.enr_seq == 0) {
                         d.request_enr(at, n);
                     }

@@ -54,7 +54,7 @@ use crate::nodedb::NodeDb;
 use crate::nodedb::handle::{HandleConfig, NodeDbHandle};
 use crate::nodedb::{NodeRecord, SEED_AGE_MAX};
 use crate::p2p::{Hello, P2P_VERSION};
-use crate::server::clock::unix_ms;
+use crate::server::clock::{unix_ms, unix_now};
 use crate::server::control::{
     CONTROL_QUEUE_MAX, ChainInfo, Control, NOTICE_QUEUE_MAX, PeerInfo, PeerNotice,
 };
@@ -570,7 +570,7 @@ async fn assemble(
                 enr_seq: unix_ms(),
                 enr_entries,
             };
-            let mut d = Discovery::new(c.key.clone(), disc_config, unix_ms())
+            let mut d = Discovery::new(c.key.clone(), disc_config, unix_now())
                 .map_err(|e| StartError::Discovery(format!("our node record: {e}")))?;
             // The node database remembers who answered us; the table starts from it.
             if let Some((db, worker)) = storage {
@@ -583,7 +583,7 @@ async fn assemble(
                     .unwrap_or_default();
                 log::debug("Seeded the node table", &[("nodes", &seeds.len())]);
                 d.add_seeds(
-                    unix_ms(),
+                    unix_now(),
                     seeds
                         .iter()
                         .map(|r| DiscNode::new(r.key, r.ip, r.udp, r.tcp)),
@@ -679,10 +679,10 @@ fn node_store(db: NodeDbHandle) -> Box<dyn FnMut(StoreOp)> {
         let _ = match op {
             StoreOp::Verified { node, at } => {
                 let mut r = NodeRecord::new(node.key, node.ip, node.udp, node.tcp);
-                r.last_pong_received = at / 1000;
+                r.last_pong_received = at.secs();
                 db.verified(r)
             }
-            StoreOp::PingReceived { id, at } => db.set_last_ping_received(id, at / 1000),
+            StoreOp::PingReceived { id, at } => db.set_last_ping_received(id, at.secs()),
             StoreOp::FindnodeFailures { id, count } => db.set_findnode_failures(id, count),
             StoreOp::Enr { id, record } => db.set_enr(id, record),
         };

@@ -18,6 +18,7 @@ use ethpeer::crypto::{NodeId, SecretKey};
 use ethpeer::dial::Millis;
 use ethpeer::discv4::discovery::{Config, Discovery, Event, LookupId};
 use ethpeer::discv4::table::Node;
+use ethpeer::time::UnixMs;
 
 use super::TestRng;
 
@@ -169,7 +170,8 @@ impl SimNet {
             enr_seq: 1,
             enr_entries: Vec::new(),
         };
-        let disc = Discovery::new(key, config, self.now).expect("a fresh node signs its ENR");
+        let disc =
+            Discovery::new(key, config, UnixMs(self.now)).expect("a fresh node signs its ENR");
         let i = self.nodes.len();
         assert!(
             self.by_addr.insert(addr, i).is_none(),
@@ -229,7 +231,7 @@ impl SimNet {
                 let (t, i) = self.timers.pop_first()?;
                 self.nodes[i].timer = None;
                 self.stats.timeouts += 1;
-                self.nodes[i].disc.handle_timeout(t);
+                self.nodes[i].disc.handle_timeout(UnixMs(t));
                 self.flush(i, true);
                 return Some(i);
             }
@@ -244,7 +246,10 @@ impl SimNet {
             self.trace = fnv(self.trace, &(from as u64).to_le_bytes());
             self.trace = fnv(self.trace, &(i as u64).to_le_bytes());
             self.trace = fnv(self.trace, &d.bytes);
-            if let Err(e) = self.nodes[i].disc.handle_packet(at, d.from, &d.bytes) {
+            if let Err(e) = self.nodes[i]
+                .disc
+                .handle_packet(UnixMs(at), d.from, &d.bytes)
+            {
                 self.stats.refused += 1;
                 // The variant's name is enough to tell reasons apart.
                 let reason = format!("{e:?}");
@@ -314,12 +319,12 @@ impl SimNet {
             // After `handle_timeout(now)` everything due must be handled: a deadline at or
             // before now would wake the node in a loop.
             assert!(
-                !timed_out || t > self.now,
+                !timed_out || t > UnixMs(self.now),
                 "node {i}: poll_timeout {t} is not after now {} after handle_timeout -- {}",
                 self.now,
                 self.replay
             );
-            let t = t.max(self.now);
+            let t = t.max(UnixMs(self.now)).0;
             self.nodes[i].timer = Some(t);
             self.timers.insert((t, i));
         }

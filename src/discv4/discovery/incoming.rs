@@ -7,7 +7,7 @@ use super::*;
 impl Discovery {
     pub(super) fn on_ping(
         &mut self,
-        now: Millis,
+        now: UnixMs,
         from: SocketAddr,
         sender: PublicKey,
         hash: [u8; 32],
@@ -21,7 +21,7 @@ impl Discovery {
                 tcp: p.from.tcp,
             },
             ping_hash: hash,
-            expiration: packet::expiration_from(now / 1000),
+            expiration: packet::expiration_from(now.secs()),
             enr_seq: Some(self.record.seq()),
         });
         self.send(from, &pong);
@@ -29,7 +29,7 @@ impl Discovery {
         bond.last_ping_received = Some(now);
         let proven = bond
             .last_pong
-            .is_some_and(|(t, ip)| ip == from.ip() && now.saturating_sub(t) < BOND_EXPIRATION);
+            .is_some_and(|(t, ip)| ip == from.ip() && now.since(t) < BOND_EXPIRATION);
         self.events
             .push_back(Event::Store(StoreOp::PingReceived { id, at: now }));
         let mut node = Node::new(sender, from.ip(), from.port(), p.from.tcp);
@@ -52,7 +52,7 @@ impl Discovery {
 
     pub(super) fn on_pong(
         &mut self,
-        now: Millis,
+        now: UnixMs,
         from: SocketAddr,
         sender_id: NodeId,
         p: Pong,
@@ -104,7 +104,7 @@ impl Discovery {
 
     pub(super) fn on_findnode(
         &mut self,
-        now: Millis,
+        now: UnixMs,
         from: SocketAddr,
         sender_id: NodeId,
         f: FindNode,
@@ -129,7 +129,7 @@ impl Discovery {
                 id: n.key,
             })
             .collect();
-        let expiration = packet::expiration_from(now / 1000);
+        let expiration = packet::expiration_from(now.secs());
         for part in packet::neighbors_packets(&nodes, expiration) {
             self.send(from, &Packet::Neighbors(part));
         }
@@ -138,7 +138,7 @@ impl Discovery {
 
     pub(super) fn on_neighbors(
         &mut self,
-        now: Millis,
+        now: UnixMs,
         from: SocketAddr,
         sender_id: NodeId,
         n: Neighbors,
@@ -184,7 +184,7 @@ impl Discovery {
 
     pub(super) fn on_enr_request(
         &mut self,
-        now: Millis,
+        now: UnixMs,
         from: SocketAddr,
         sender_id: NodeId,
         hash: [u8; 32],
@@ -202,7 +202,7 @@ impl Discovery {
 
     pub(super) fn on_enr_response(
         &mut self,
-        now: Millis,
+        now: UnixMs,
         sender: PublicKey,
         sender_id: NodeId,
         r: EnrResponse,

@@ -130,16 +130,17 @@ impl EthProtocol {
                         log::error("Transaction journal queue full", &[]);
                     }
                 }
-                EthAction::Log { msg, mut fields } => {
+                EthAction::Log { msg, peer, fields } => {
                     // The manager names peers by connection; a user knows them by node id.
-                    for (k, v) in fields.iter_mut() {
-                        if *k == "peer"
-                            && let Ok(conn) = v.parse::<u64>().map(ConnId)
-                            && let Some((_, _, id)) = self.sessions.get(&conn)
-                        {
-                            *v = id.to_string();
-                        }
-                    }
+                    let peer = peer.map(|conn| match self.sessions.get(&conn) {
+                        Some((_, _, id)) => id.to_string(),
+                        None => format!("conn {conn}"),
+                    });
+                    let fields: Vec<(&str, String)> = peer
+                        .map(|p| ("peer", p))
+                        .into_iter()
+                        .chain(fields)
+                        .collect();
                     let fields: Vec<(&str, &dyn std::fmt::Display)> = fields
                         .iter()
                         .map(|(k, v)| (*k, v as &dyn std::fmt::Display))
