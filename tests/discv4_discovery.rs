@@ -230,14 +230,14 @@ fn an_endpoint_proof_holds_only_for_the_address_that_gave_it() {
     net.nodes
         .get_mut(&Net::addr(2))
         .unwrap()
-        .start_self_lookup(now);
+        .start_self_lookup(UnixMs(now));
     net.run(2_000, 50);
     let f = Packet::FindNode(FindNode {
         target: [7; 64],
         expiration: packet::expiration_from(net.now / 1000),
     });
     let (bytes, _) = packet::encode(&f, &Net::key(2)).unwrap();
-    let now = net.now;
+    let now = UnixMs(net.now);
     let d = net.nodes.get_mut(&Net::addr(1)).unwrap();
     // The same key from another address: no proof there, so no Neighbors aimed at it.
     assert_eq!(
