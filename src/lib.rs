@@ -14,6 +14,7 @@
 //! nodedb      the node database (its handle and fjall file are storage)
 //! storage     the datadir's one fjall database and the storage thread the stores' handles use
 //! log         the shell's log lines
+//! suite       `ethpeer test`: the eth and discv4 conformance suites (shell: sockets, threads)
 //! ```
 //!
 //! A program starts a node with [`server::start`]. ARCHITECTURE.md is the map.
@@ -36,5 +37,6 @@ pub mod rng;
 pub mod rpc;
 pub mod server;
 pub mod storage;
+pub mod suite;
 pub mod time;
 pub mod tx;

@@ -221,3 +221,31 @@ fn our_record_seq_goes_up_only_when_the_endpoint_changes() {
     assert_eq!(d.record().ip(), Some("198.51.100.4".parse().unwrap()));
     assert!(d.record().verify().is_ok(), "the new record is signed");
 }
+
+#[test]
+fn an_endpoint_proof_holds_only_for_the_address_that_gave_it() {
+    // Node 2 bonds with node 1 (its bootnode) through a lookup, from 127.0.0.2.
+    let mut net = Net::new(2, &[1]);
+    let now = net.now;
+    net.nodes
+        .get_mut(&Net::addr(2))
+        .unwrap()
+        .start_self_lookup(UnixMs(now));
+    net.run(2_000, 50);
+    let f = Packet::FindNode(FindNode {
+        target: [7; 64],
+        expiration: packet::expiration_from(net.now / 1000),
+    });
+    let (bytes, _) = packet::encode(&f, &Net::key(2)).unwrap();
+    let now = UnixMs(net.now);
+    let d = net.nodes.get_mut(&Net::addr(1)).unwrap();
+    // The same key from another address: no proof there, so no Neighbors aimed at it.
+    assert_eq!(
+        d.handle_packet(now, Net::addr(9), &bytes),
+        Err(Dropped::NoBond)
+    );
+    assert!(d.poll_transmit().is_none());
+    // From the address it proved: answered.
+    assert_eq!(d.handle_packet(now, Net::addr(2), &bytes), Ok(()));
+    assert!(matches!(d.poll_transmit(), Some((to, _)) if to == Net::addr(2)));
+}

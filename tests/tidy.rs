@@ -13,6 +13,7 @@ const SHELL: &[&str] = &[
     "src/rpc",
     "src/cli",
     "src/bench",
+    "src/suite",
     "src/main.rs",
     "src/log.rs",
 ];

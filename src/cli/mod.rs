@@ -14,6 +14,8 @@
 //! ethpeer enr decode [ENR|FILE] [--json]      (no argument, or `-- -`: read stdin)
 //! ethpeer import FILE.rlp [--receipts FILE] [--datadir DIR] [--genesis FILE]
 //! ethpeer export FILE.rlp [FIRST LAST] [--datadir DIR]
+//! ethpeer test eth --node ENODE --chain DIR [--run REGEX] [--tap | --json]
+//! ethpeer test discv4 --remote ENODE [--listen1 IP --listen2 IP] [--run REGEX] [--tap | --json]
 //! ```
 //!
 //! Verbs write their normal output to the writer they are given and return a [`CliError`];
@@ -25,6 +27,7 @@ mod import;
 mod key;
 pub mod node;
 mod rlpx;
+mod test;
 
 use std::ffi::OsString;
 use std::fmt;
@@ -94,6 +97,7 @@ enum Command {
     Enr(EnrCommand),
     Import(import::ImportArgs),
     Export(import::ExportArgs),
+    Test(TestCommand),
     Version(VersionArgs),
 }
 
@@ -142,6 +146,21 @@ struct RlpxCommand {
 #[argh(subcommand)]
 enum RlpxVerb {
     Ping(rlpx::RlpxPing),
+}
+
+/// Conformance suites against any node (go-ethereum's devp2p eth-test and discv4 test).
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "test")]
+struct TestCommand {
+    #[argh(subcommand)]
+    verb: TestVerb,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+enum TestVerb {
+    Eth(test::TestEth),
+    Discv4(test::TestDiscv4),
 }
 
 /// Node key tools.
@@ -330,6 +349,10 @@ pub fn run(args: impl Iterator<Item = OsString>) -> Result<(), CliError> {
         },
         Command::Import(a) => import::import(&a),
         Command::Export(a) => import::export(&a),
+        Command::Test(t) => match t.verb {
+            TestVerb::Eth(a) => test::eth(&a, &mut out),
+            TestVerb::Discv4(a) => test::discv4(&a, &mut out),
+        },
         Command::Version(_) => line(&mut out, version_text()),
     }
 }

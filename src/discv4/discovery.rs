@@ -75,8 +75,10 @@ pub struct Config {
 /// The endpoint-proof record of one node.
 #[derive(Debug, Clone, Default)]
 struct Bond {
-    /// When the node last answered our Ping (it proved its endpoint to us).
-    last_pong: Option<UnixMs>,
+    /// When the node last answered our Ping (it proved its endpoint to us), and from which IP:
+    /// the proof holds for that address only (geth keys it by id and IP), so a bonded key cannot
+    /// aim replies at another address.
+    last_pong: Option<(UnixMs, IpAddr)>,
     /// When the node last pinged us (and got our Pong: we proved ours to it).
     last_ping_received: Option<UnixMs>,
     /// FindNode requests to it that failed in a row.
@@ -563,11 +565,11 @@ impl Discovery {
         })
     }
 
-    fn proven(&self, id: &NodeId, now: UnixMs) -> bool {
+    fn proven(&self, id: &NodeId, ip: IpAddr, now: UnixMs) -> bool {
         self.bonds
             .get(id)
             .and_then(|b| b.last_pong)
-            .is_some_and(|t| now.since(t) < BOND_EXPIRATION)
+            .is_some_and(|(t, at)| at == ip && now.since(t) < BOND_EXPIRATION)
     }
 
     fn bond_mut(&mut self, id: NodeId, now: UnixMs) -> &mut Bond {

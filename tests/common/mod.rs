@@ -56,6 +56,7 @@ impl TestRng {
     }
 }
 
+pub mod bad_node;
 pub mod clique;
 pub mod crash;
 pub mod fixture_chain;
@@ -65,3 +66,4 @@ pub mod node_proc;
 pub mod raw_peer;
 pub mod rpc;
 pub mod simnet;
+pub mod suite_cli;

@@ -29,7 +29,7 @@ impl Discovery {
         bond.last_ping_received = Some(now);
         let proven = bond
             .last_pong
-            .is_some_and(|t| now.since(t) < BOND_EXPIRATION);
+            .is_some_and(|(t, ip)| ip == from.ip() && now.since(t) < BOND_EXPIRATION);
         self.events
             .push_back(Event::Store(StoreOp::PingReceived { id, at: now }));
         let mut node = Node::new(sender, from.ip(), from.port(), p.from.tcp);
@@ -70,7 +70,7 @@ impl Discovery {
             unreachable!("matched a Ping above");
         };
         let bond = self.bond_mut(sender_id, now);
-        bond.last_pong = Some(now);
+        bond.last_pong = Some((now, from.ip()));
         match purpose {
             PingPurpose::Explicit => self.events.push_back(Event::PingResult {
                 to: from,
@@ -109,7 +109,7 @@ impl Discovery {
         sender_id: NodeId,
         f: FindNode,
     ) -> Result<(), Dropped> {
-        if !self.proven(&sender_id, now) {
+        if !self.proven(&sender_id, from.ip(), now) {
             // No endpoint proof: answering would let anyone aim our Neighbors at a victim.
             return Err(Dropped::NoBond);
         }
@@ -189,7 +189,7 @@ impl Discovery {
         sender_id: NodeId,
         hash: [u8; 32],
     ) -> Result<(), Dropped> {
-        if !self.proven(&sender_id, now) {
+        if !self.proven(&sender_id, from.ip(), now) {
             return Err(Dropped::NoBond);
         }
         let resp = Packet::EnrResponse(EnrResponse {
