@@ -6,5 +6,8 @@
 //! the message codec. The caller owns the socket, the clock and the entropy, and passes them in.
 
 pub mod crypto;
+pub mod discovery;
+pub mod event;
 pub mod message;
 pub mod packet;
+pub mod session;
