@@ -41,6 +41,15 @@ fn key(i: usize) -> SecretKey {
 
 impl Net {
     fn new(n: usize) -> Net {
+        Net::with_base(n, 10)
+    }
+
+    /// Nodes on 127.0.x.y: exempt from the rate limit.
+    fn loopback(n: usize) -> Net {
+        Net::with_base(n, 127)
+    }
+
+    fn with_base(n: usize, base: u8) -> Net {
         let mut net = Net {
             nodes: Vec::new(),
             addrs: Vec::new(),
@@ -50,13 +59,13 @@ impl Net {
             drops: Vec::new(),
         };
         for i in 0..n {
-            net.add_node(i);
+            net.add_node(i, base);
         }
         net
     }
 
-    fn add_node(&mut self, i: usize) {
-        let addr: SocketAddr = format!("10.0.{}.{}:{}", i / 200, 1 + i % 200, 9000 + i)
+    fn add_node(&mut self, i: usize, base: u8) {
+        let addr: SocketAddr = format!("{base}.0.{}.{}:{}", i / 200, 1 + i % 200, 9000 + i)
             .parse()
             .unwrap();
         let cfg = Config {
@@ -457,4 +466,45 @@ fn one_address_is_rate_limited() {
             .handle_packet(net.now, "10.7.7.7:1".parse().unwrap(), &first)
             .is_ok()
     );
+}
+
+#[test]
+fn every_bit_flip_of_a_handshake_is_dropped_and_the_real_one_still_works() {
+    let mut net = Net::loopback(2);
+    let rb = net.record(1);
+    net.nodes[0].ping(net.now, &rb).unwrap();
+    // Deliver the first two datagrams, hold the handshake.
+    net.step(&mut |_, _| true);
+    net.step(&mut |_, _| true);
+    net.collect();
+    let (_, to, hs) = net.wire.pop_front().unwrap();
+    assert_eq!(to, net.addrs[1]);
+    let mut opened = 0;
+    for bit in 0..hs.len() * 8 {
+        let mut m = hs.clone();
+        m[bit / 8] ^= 1 << (bit % 8);
+        if net.nodes[1]
+            .handle_packet(net.now, net.addrs[0], &m)
+            .is_ok()
+        {
+            opened += 1;
+        }
+        while let Some((_, reply)) = net.nodes[1].poll_transmit() {
+            assert!(
+                reply.len() <= m.len(),
+                "bit {bit}: reply larger than the packet"
+            );
+            let d = packet::decode(&net.nodes[0].self_id(), &reply).unwrap();
+            assert!(
+                matches!(d.header.auth, AuthData::WhoAreYou(_)),
+                "bit {bit}: a changed handshake was answered"
+            );
+        }
+    }
+    assert_eq!(opened, 0);
+    assert_eq!(net.nodes[1].session_count(), 0);
+    net.nodes[1]
+        .handle_packet(net.now, net.addrs[0], &hs)
+        .unwrap();
+    assert_eq!(net.nodes[1].session_count(), 1);
 }
