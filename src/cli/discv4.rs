@@ -706,12 +706,15 @@ pub fn bootnode(args: &Bootnode, out: &mut dyn Write) -> Result<(), CliError> {
         ext_ip,
         client_id: super::node::client_id(None),
         discovery: true,
+        discovery_v4: true,
+        discovery_v5: true,
+        bootnodes_v5: Vec::new(),
         rlpx: false,
         network_id: 0,
         eth: None,
     };
     let _ = out.flush();
-    super::node::run_until_signal(config)
+    super::node::run_until_signal_printing(config, true)
 }
 
 #[cfg(test)]

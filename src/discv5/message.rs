@@ -41,9 +41,13 @@ impl RequestId {
         (bytes.len() <= REQUEST_ID_SIZE_MAX).then(|| RequestId(bytes.to_vec()))
     }
 
-    /// The eight big-endian bytes of `n` (our own ids are counters).
+    /// The big-endian bytes of `n` without leading zeros (our own ids are counters).
+    /// @chainsafe/discv5 reads ids as integers and mirrors them minimally encoded, so an id with
+    /// leading zeros would come back changed.
     pub fn from_u64(n: u64) -> RequestId {
-        RequestId(n.to_be_bytes().to_vec())
+        let b = n.to_be_bytes();
+        let start = b.iter().position(|&x| x != 0).unwrap_or(8);
+        RequestId(b[start..].to_vec())
     }
 
     /// The raw bytes.
