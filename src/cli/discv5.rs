@@ -16,6 +16,7 @@ use futures_lite::future;
 
 use super::CliError;
 use super::discv4::parse_duration;
+use super::node::parse_record;
 use ethpeer::crypto::{SecretKey, os_random};
 use ethpeer::discv5::discovery::{Config, Discovery, Entropy, Event, record_node};
 use ethpeer::discv5::packet::PACKET_SIZE_MAX;
@@ -57,15 +58,6 @@ pub struct Listen {
     /// log verbosity 0-5 (default 3)
     #[argh(option, default = "3")]
     pub verbosity: u8,
-}
-
-/// Reads a record given on the command line; its signature must verify.
-pub fn parse_record(text: &str, what: &str) -> Result<Record, CliError> {
-    let r =
-        Record::from_text(text.trim()).map_err(|e| CliError::Invalid(format!("{what}: {e}")))?;
-    r.verify()
-        .map_err(|e| CliError::Invalid(format!("{what}: {e}")))?;
-    Ok(r)
 }
 
 fn parse_records(list: &str, what: &str) -> Result<Vec<Record>, CliError> {

@@ -121,13 +121,22 @@ pub struct NodeArgs {
 }
 
 /// Parses a comma-separated list of enode URLs; empty items are skipped.
+/// Reads a record given on the command line (`enr:…`); its signature must verify.
+pub fn parse_record(text: &str, what: &str) -> Result<ethpeer::enr::Record, CliError> {
+    let r = ethpeer::enr::Record::from_text(text.trim())
+        .map_err(|e| CliError::Invalid(format!("{what}: {e}")))?;
+    r.verify()
+        .map_err(|e| CliError::Invalid(format!("{what}: {e}")))?;
+    Ok(r)
+}
+
 /// Splits a `--bootnodes` list into enode URLs (discovery v4) and `enr:` records (discovery v5).
 pub fn parse_bootnodes(list: &str) -> Result<(Vec<Enode>, Vec<ethpeer::enr::Record>), CliError> {
     let mut enodes = Vec::new();
     let mut records = Vec::new();
     for s in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         if s.starts_with("enr:") {
-            records.push(super::discv5::parse_record(s, "--bootnodes")?);
+            records.push(parse_record(s, "--bootnodes")?);
         } else {
             enodes.extend(parse_enodes(s, "--bootnodes")?);
         }
