@@ -508,3 +508,41 @@ fn every_bit_flip_of_a_handshake_is_dropped_and_the_real_one_still_works() {
         .unwrap();
     assert_eq!(net.nodes[1].session_count(), 1);
 }
+
+#[test]
+fn a_lookup_through_one_known_node_finds_the_target() {
+    // Nodes 2..24 ping the hub (node 1); node 0 knows only the hub.
+    let mut net = Net::new(24);
+    let hub = net.record(1);
+    for i in 2..24 {
+        net.nodes[i].ping(net.now, &hub).unwrap();
+        net.run();
+    }
+    let target = net.nodes[17].self_id();
+    net.nodes[0].add_seeds(net.now, [hub.clone()]);
+    let id = net.nodes[0].start_lookup(net.now, target).unwrap();
+    net.run();
+    let ev = net.events(0);
+    let (records, rounds) = ev
+        .iter()
+        .find_map(|e| match e {
+            Event::LookupDone {
+                id: i,
+                records,
+                rounds,
+                ..
+            } if *i == id => Some((records.clone(), *rounds)),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no LookupDone: {ev:?}"));
+    assert_eq!(records.first().and_then(Record::node_id), Some(target));
+    assert!(
+        rounds >= 2,
+        "the hub, then the nodes it named: {rounds} rounds"
+    );
+    // Every node the lookup returns answered it, and node 0's table now holds them.
+    for r in &records {
+        assert!(net.nodes[0].table().contains(&r.node_id().unwrap()));
+    }
+    assert!(!net.nodes[0].lookup_running());
+}

@@ -265,6 +265,9 @@ pub fn listen(args: &Listen, out: &mut dyn Write) -> Result<(), CliError> {
                     log::info("Request failed", &[("id", &to), ("err", &reason)]);
                 }
                 Event::RecordUpdated(r) => log::info("Record updated", &[("enr", &r.to_text())]),
+                Event::LookupDone { records, .. } => {
+                    log::info("Lookup done", &[("found", &records.len())]);
+                }
                 Event::TalkResp { .. } => {}
             }
             ControlFlow::Continue(())

@@ -34,6 +34,9 @@ use super::packet::{self, AuthData, Header, MASKING_IV_SIZE, PACKET_SIZE_MAX, ST
 use super::session::{SessionCache, SessionKey};
 
 mod incoming;
+mod lookups;
+
+pub use lookups::{LOOKUP_DISTANCES, LOOKUPS_MAX, LookupId, lookup_distances};
 
 /// A request unanswered this long is sent again, or fails (the spec suggests 500 ms for a
 /// request and 1 s for a handshake; each leg of ours gets 500 ms).
@@ -101,6 +104,8 @@ enum Purpose {
     Revalidate,
     /// FINDNODE [0] after a PONG announced a newer record.
     RecordUpdate,
+    /// A query of a lookup.
+    Lookup(LookupId),
 }
 
 /// A request of ours in flight.
@@ -132,6 +137,8 @@ pub struct Discovery {
     challenges: BTreeMap<SessionKey, Challenge>,
     requests: BTreeMap<RequestId, Request>,
     next_request: u64,
+    lookups: BTreeMap<LookupId, lookups::LookupState>,
+    next_lookup: LookupId,
     table: Table,
     /// The records of the table's nodes (entries and replacements).
     records: BTreeMap<NodeId, Record>,
@@ -160,6 +167,8 @@ impl Discovery {
             challenges: BTreeMap::new(),
             requests: BTreeMap::new(),
             next_request: 1,
+            lookups: BTreeMap::new(),
+            next_lookup: 1,
             records: BTreeMap::new(),
             rates: RateLimit::new(),
             transmits: VecDeque::new(),
@@ -476,6 +485,13 @@ impl Discovery {
                 self.on_revalidation(now, &r.to_id, false, None);
             }
             Purpose::RecordUpdate => {}
+            Purpose::Lookup(l) => {
+                if r.nodes_received > 0 {
+                    self.lookup_answered(now, l, r.to_id, r.records);
+                } else {
+                    self.lookup_failed(now, l, r.to_id);
+                }
+            }
             Purpose::Caller => {
                 if matches!(r.message, Message::FindNode { .. }) && r.nodes_received > 0 {
                     self.events.push_back(Event::Nodes {

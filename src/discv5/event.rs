@@ -48,6 +48,14 @@ pub enum Event {
     },
     /// A newer record of a node, learned from the node itself (after a PONG announced it).
     RecordUpdated(Record),
+    /// A lookup ended: the records of the closest nodes that answered, closest first, and the
+    /// longest chain of answers it followed.
+    LookupDone {
+        id: u64,
+        target: NodeId,
+        records: Vec<Record>,
+        rounds: u32,
+    },
 }
 
 /// Why a request of ours failed.

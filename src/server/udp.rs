@@ -26,6 +26,11 @@ use crate::server::clock::unix_ms;
 /// Datagrams waiting for the loop, and datagrams waiting to be sent, at most.
 pub const DATAGRAM_QUEUE_MAX: usize = 512;
 
+/// How often the v5 task starts a random lookup (when none runs) to keep its table filled; the
+/// first, at start, is for our own id. geth refreshes every 30 min but also looks up whenever
+/// the dial scheduler wants nodes; v5 does not feed the scheduler yet, so a fixed interval.
+pub const V5_LOOKUP_INTERVAL: Duration = Duration::from_secs(30);
+
 /// A datagram and its peer address.
 pub type Datagram = (SocketAddr, Vec<u8>);
 
@@ -114,7 +119,16 @@ fn spawn_shared(
 /// what it reports. It ends when the reader does.
 async fn run_v5(mut d: Discv5, rx: Receiver<Datagram>, out: Sender<Datagram>) {
     log::info("Discovery v5 started", &[("enr", &d.record().to_text())]);
+    let self_id = d.self_id();
+    d.start_lookup(unix_ms(), self_id);
+    let mut next_lookup = Instant::now() + V5_LOOKUP_INTERVAL;
     loop {
+        if Instant::now() >= next_lookup {
+            if !d.lookup_running() {
+                d.start_random_lookup(unix_ms());
+            }
+            next_lookup = Instant::now() + V5_LOOKUP_INTERVAL;
+        }
         while let Some(t) = d.poll_transmit() {
             // A full queue drops the datagram: UDP is lossy anyway.
             let _ = out.try_send(t);
@@ -124,12 +138,18 @@ async fn run_v5(mut d: Discv5, rx: Receiver<Datagram>, out: Sender<Datagram>) {
                 Discv5Event::Session { node, addr, .. } => {
                     log::debug("Discv5 session", &[("id", &node), ("addr", &addr)]);
                 }
+                Discv5Event::LookupDone { records, .. } => {
+                    log::debug(
+                        "Discv5 lookup done",
+                        &[("found", &records.len()), ("table", &d.table().len())],
+                    );
+                }
                 other => log::trace("Discv5 event", &[("event", &format!("{other:?}"))]),
             }
         }
         let now = Instant::now();
-        let wake = d.poll_timeout().map_or(now + Duration::from_secs(60), |t| {
-            now + Duration::from_millis(t.saturating_sub(unix_ms()))
+        let wake = d.poll_timeout().map_or(next_lookup, |t| {
+            (now + Duration::from_millis(t.saturating_sub(unix_ms()))).min(next_lookup)
         });
         let got = future::or(async { Some(rx.recv().await) }, async {
             Timer::at(wake).await;

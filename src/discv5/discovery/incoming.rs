@@ -353,11 +353,21 @@ impl Discovery {
         m: Message,
     ) -> Result<(), Dropped> {
         let id = m.id().clone();
-        let r = self
+        let asked = self
             .requests
-            .get_mut(&id)
+            .get(&id)
             .filter(|r| r.to_id == src && r.addr == from)
-            .ok_or(Dropped::Unsolicited)?;
+            .ok_or(Dropped::Unsolicited)?
+            .to
+            .clone();
+        // It answered at the endpoint its record names: a live node for the table.
+        if let Some(node) = record_node(&asked)
+            && node.udp_addr() == from
+            && self.table.add_verified(now, node).is_ok()
+        {
+            self.keep_record(asked);
+        }
+        let r = self.requests.get_mut(&id).ok_or(Dropped::Unsolicited)?;
         match (m, &r.message) {
             (
                 Message::Pong {
@@ -444,6 +454,7 @@ impl Discovery {
                     self.events.push_back(Event::RecordUpdated(rec));
                 }
             }
+            Purpose::Lookup(l) => self.lookup_answered(now, l, src, records),
             _ => self.events.push_back(Event::Nodes {
                 request: id,
                 from: src,
