@@ -254,3 +254,28 @@ fn chainsafe_fetches_our_newer_record_after_our_seq_changes() {
         log.dump()
     );
 }
+
+#[test]
+fn our_crawl_from_a_chainsafe_node_finds_the_nodes_it_knows() {
+    // A node of ours that only chainsafe's table holds (added by hand there; it knows no one).
+    let (_m, lines) = ethpeer(&["discv5", "listen", "--timeout", "40s"], 1);
+    let m_enr = lines[0].clone();
+    let (_c, log) = chainsafe(free_port(), &[format!("add={m_enr}")], 20_000);
+    let ready = event(&log, "ready", 20);
+    event(&log, "added", 20);
+    let c_enr = ready["enr"].as_str().unwrap();
+    let out = run(&["discv5", "crawl", "--bootnodes", c_enr, "--timeout", "3s"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found: Value = serde_json::from_slice(&out.stdout).expect("crawl prints JSON");
+    let m_id = node_id_hex(&m_enr);
+    assert_eq!(
+        found[&m_id]["record"].as_str(),
+        Some(m_enr.as_str()),
+        "crawl output: {found}"
+    );
+    assert!(found[ready["nodeId"].as_str().unwrap()].is_object());
+}

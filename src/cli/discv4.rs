@@ -491,7 +491,7 @@ pub fn resolve(args: &Resolve, out: &mut dyn Write) -> Result<(), CliError> {
 /// beside it and renamed over it once complete, so a kill at any moment leaves either the old
 /// file or the whole new one; a device or pipe is written in place. Opened before the crawl
 /// starts, so a path that cannot be written is reported at once.
-struct OutFile {
+pub(super) struct OutFile {
     path: PathBuf,
     /// The temporary file, for a regular file; `None` when writing in place.
     tmp: Option<PathBuf>,
@@ -499,7 +499,7 @@ struct OutFile {
 }
 
 impl OutFile {
-    fn create(path: &Path) -> Result<OutFile, CliError> {
+    pub(super) fn create(path: &Path) -> Result<OutFile, CliError> {
         let what = format!("--out {}", path.display());
         let (tmp, file) = match std::fs::metadata(path) {
             Ok(m) if m.is_dir() => {
@@ -541,7 +541,7 @@ impl OutFile {
     }
 
     /// Writes `bytes` and, for a regular file, syncs and renames the temporary file into place.
-    fn commit(mut self, bytes: &[u8]) -> Result<(), CliError> {
+    pub(super) fn commit(mut self, bytes: &[u8]) -> Result<(), CliError> {
         let what = format!("--out {}", self.path.display());
         self.file.write_all(bytes).map_err(CliError::io(&what))?;
         if let Some(tmp) = &self.tmp {

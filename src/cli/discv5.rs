@@ -4,6 +4,7 @@
 //! Each verb drives a [`Discovery`] over one UDP socket in a small loop of its own: send what it
 //! wants sent, feed it what arrives, the time and the OS's entropy, and act on its events.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::ControlFlow;
@@ -12,16 +13,16 @@ use std::time::{Duration, Instant};
 use argh::FromArgs;
 use async_io::Timer;
 use async_net::UdpSocket;
-use futures_lite::future;
+use futures_lite::{StreamExt, future};
 
 use super::CliError;
-use super::discv4::parse_duration;
+use super::discv4::{OutFile, parse_duration};
 use super::node::parse_record;
-use ethpeer::crypto::{SecretKey, os_random};
+use ethpeer::crypto::{NodeId, SecretKey, hex, os_random};
 use ethpeer::discv5::discovery::{Config, Discovery, Entropy, Event, record_node};
 use ethpeer::discv5::packet::PACKET_SIZE_MAX;
 use ethpeer::enr::Record;
-use ethpeer::log;
+use ethpeer::log::{self, json_string};
 use ethpeer::server::clock::unix_ms;
 
 /// Ping a node by its record (retried until the timeout).
@@ -268,7 +269,7 @@ pub fn listen(args: &Listen, out: &mut dyn Write) -> Result<(), CliError> {
                 Event::LookupDone { records, .. } => {
                     log::info("Lookup done", &[("found", &records.len())]);
                 }
-                Event::TalkResp { .. } => {}
+                Event::TalkResp { .. } | Event::Discovered(_) => {}
             }
             ControlFlow::Continue(())
         });
@@ -278,4 +279,117 @@ pub fn listen(args: &Listen, out: &mut dyn Write) -> Result<(), CliError> {
         })
         .await
     })
+}
+
+/// Walk the v5 network from records until the timeout, SIGINT or SIGTERM, then write every
+/// node found, with its record (the same JSON as `discv4 crawl`).
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "crawl")]
+pub struct Crawl {
+    /// where to start (comma-separated enr: records)
+    #[argh(option)]
+    pub bootnodes: String,
+    /// how long to crawl (default 30s)
+    #[argh(option, default = "String::from(\"30s\")")]
+    pub timeout: String,
+    /// the JSON file to write, replaced whole at the end (default: stdout)
+    #[argh(option)]
+    pub out: Option<std::path::PathBuf>,
+}
+
+/// `discv5 crawl`: random lookups from the bootnodes until `--timeout`, SIGINT or SIGTERM;
+/// then writes every record found.
+pub fn crawl(args: &Crawl, out: &mut dyn Write) -> Result<(), CliError> {
+    let boot = parse_records(&args.bootnodes, "--bootnodes")?;
+    let first = boot
+        .iter()
+        .find_map(record_node)
+        .ok_or_else(|| CliError::Invalid("--bootnodes: no record with a UDP endpoint".into()))?;
+    let timeout = parse_duration("--timeout", &args.timeout)?;
+    let out_file = args.out.as_deref().map(OutFile::create).transpose()?;
+    let mut signals =
+        async_signal::Signals::new([async_signal::Signal::Int, async_signal::Signal::Term])
+            .map_err(CliError::io("installing signal handlers"))?;
+    /// Lookups the crawler keeps running at once.
+    const CRAWL_LOOKUPS: usize = 4;
+    let mut found: BTreeMap<NodeId, Record> = BTreeMap::new();
+    let bind_ip = if first.ip.is_loopback() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    };
+    let stopped = async_io::block_on(async {
+        let key = SecretKey::generate(os_random);
+        let (mut d, socket) = node_on(SocketAddr::new(bind_ip, 0), key, boot.clone()).await?;
+        for r in &boot {
+            if let Some(id) = r.node_id() {
+                found.insert(id, r.clone());
+            }
+        }
+        let start = Instant::now();
+        let mut last_report = start;
+        let self_id = d.self_id();
+        d.start_lookup(unix_ms(), self_id);
+        for _ in 1..CRAWL_LOOKUPS {
+            d.start_random_lookup(unix_ms());
+        }
+        let crawling = drive(&mut d, &socket, Some(start + timeout), |d, ev| {
+            match ev {
+                Event::Discovered(r) => {
+                    if let Some(id) = r.node_id() {
+                        let newer = found.get(&id).is_none_or(|old| old.seq() < r.seq());
+                        if newer {
+                            found.insert(id, r);
+                        }
+                    }
+                }
+                Event::LookupDone { .. } if !d.table().is_empty() => {
+                    d.start_random_lookup(unix_ms());
+                }
+                _ => {}
+            }
+            if last_report.elapsed() >= Duration::from_secs(1) {
+                last_report = Instant::now();
+                eprintln!(
+                    "crawl: {} nodes, {}s elapsed",
+                    found.len(),
+                    start.elapsed().as_secs()
+                );
+            }
+            ControlFlow::Continue(())
+        });
+        let interrupted = async {
+            match signals.next().await {
+                Some(Ok(_)) => Ok(true),
+                _ => future::pending().await,
+            }
+        };
+        future::or(async { crawling.await.map(|_| false) }, interrupted).await
+    })?;
+    if stopped {
+        eprintln!("crawl: stopped by a signal, writing what was found");
+    }
+    let mut json = String::from("{\n");
+    let count = found.len();
+    for (i, (id, r)) in found.iter().enumerate() {
+        json.push_str(&format!("  \"{}\": {{", hex(id.as_bytes())));
+        if let Some(e) = r.to_enode() {
+            json.push_str(&format!("\"enode\": {}, ", json_string(&e.to_string())));
+        }
+        json.push_str(&format!(
+            "\"seq\": {}, \"record\": {}}}",
+            r.seq(),
+            json_string(&r.to_text())
+        ));
+        json.push_str(if i + 1 < count { ",\n" } else { "\n" });
+    }
+    json.push_str("}\n");
+    match out_file {
+        Some(f) => f.commit(json.as_bytes())?,
+        None => out
+            .write_all(json.as_bytes())
+            .map_err(CliError::io("stdout"))?,
+    }
+    eprintln!("crawl: done, {count} nodes");
+    Ok(())
 }

@@ -8,6 +8,7 @@
 //! ethpeer discv4 crawl --bootnodes URLS [--timeout 30s] [--out FILE]
 //! ethpeer discv5 ping ENR [--timeout 5s]
 //! ethpeer discv5 listen [--port N] [--addr IP] [--bootnodes ENRS] [--timeout D]
+//! ethpeer discv5 crawl --bootnodes ENRS [--timeout 30s] [--out FILE]
 //! ethpeer rlpx ping ENODE [--json]
 //! ethpeer key generate [--out FILE] [--force]
 //! ethpeer key to-id FILE
@@ -147,6 +148,7 @@ struct Discv5Command {
 enum Discv5Verb {
     Ping(discv5::Ping),
     Listen(discv5::Listen),
+    Crawl(discv5::Crawl),
 }
 
 /// RLPx transport tools.
@@ -318,6 +320,7 @@ pub fn run(args: impl Iterator<Item = OsString>) -> Result<(), CliError> {
         Command::Discv5(d) => match d.verb {
             Discv5Verb::Ping(a) => discv5::ping(&a, &mut out),
             Discv5Verb::Listen(a) => discv5::listen(&a, &mut out),
+            Discv5Verb::Crawl(a) => discv5::crawl(&a, &mut out),
         },
         Command::Rlpx(r) => match r.verb {
             RlpxVerb::Ping(a) => rlpx::ping(&a, &mut out),

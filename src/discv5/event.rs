@@ -48,6 +48,8 @@ pub enum Event {
     },
     /// A newer record of a node, learned from the node itself (after a PONG announced it).
     RecordUpdated(Record),
+    /// A node a lookup learned of (new to that lookup): a dial candidate, a crawler's find.
+    Discovered(Record),
     /// A lookup ended: the records of the closest nodes that answered, closest first, and the
     /// longest chain of answers it followed.
     LookupDone {

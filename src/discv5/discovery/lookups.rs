@@ -150,6 +150,9 @@ impl Discovery {
             .iter()
             .filter_map(|n| st.records.get(&n.id).cloned())
             .collect();
+        for r in &seen {
+            self.events.push_back(Event::Discovered(r.clone()));
+        }
         self.add_seeds(now, seen);
         self.advance_lookup(now, id);
     }
