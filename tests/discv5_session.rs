@@ -29,6 +29,11 @@ struct Net {
     log: Vec<(SocketAddr, SocketAddr, Vec<u8>)>,
     /// Every drop reported by a node.
     drops: Vec<Dropped>,
+    /// Nodes whose endpoint is fixed (`--nat extip:`).
+    fixed: bool,
+    /// The address a node's datagrams appear to come from, when a NAT rewrites it; datagrams to
+    /// that address reach the node.
+    nat: Vec<Option<SocketAddr>>,
 }
 
 fn key(i: usize) -> SecretKey {
@@ -50,7 +55,13 @@ impl Net {
     }
 
     fn with_base(n: usize, base: u8) -> Net {
+        Net::build(n, base, false)
+    }
+
+    fn build(n: usize, base: u8, fixed: bool) -> Net {
         let mut net = Net {
+            fixed,
+            nat: Vec::new(),
             nodes: Vec::new(),
             addrs: Vec::new(),
             now: 1_000_000,
@@ -76,10 +87,12 @@ impl Net {
             enr_entries: Vec::new(),
             bootnodes: Vec::new(),
             seed: i as u64,
+            fixed_endpoint: self.fixed,
         };
         let d = Discovery::new(key(i), cfg, seeded_entropy(1000 + i as u64), self.now).unwrap();
         self.nodes.push(d);
         self.addrs.push(addr);
+        self.nat.push(None);
     }
 
     fn record(&self, i: usize) -> Record {
@@ -87,7 +100,10 @@ impl Net {
     }
 
     fn index_of(&self, addr: SocketAddr) -> Option<usize> {
-        self.addrs.iter().position(|a| *a == addr)
+        self.addrs
+            .iter()
+            .zip(&self.nat)
+            .position(|(a, n)| *a == addr || *n == Some(addr))
     }
 
     /// Moves every node's outgoing datagrams onto the wire.
@@ -115,8 +131,9 @@ impl Net {
         if !keep(n, &bytes) {
             return true;
         }
+        let source = self.nat[from].unwrap_or(self.addrs[from]);
         if let Some(j) = self.index_of(to)
-            && let Err(e) = self.nodes[j].handle_packet(self.now, self.addrs[from], &bytes)
+            && let Err(e) = self.nodes[j].handle_packet(self.now, source, &bytes)
         {
             self.drops.push(e);
         }
@@ -545,4 +562,34 @@ fn a_lookup_through_one_known_node_finds_the_target() {
         assert!(net.nodes[0].table().contains(&r.node_id().unwrap()));
     }
     assert!(!net.nodes[0].lookup_running());
+}
+
+#[test]
+fn pongs_agreeing_on_another_endpoint_move_our_record_unless_it_is_fixed() {
+    use ethpeer::discv5::endpoint::VOTES_MIN;
+    let seen: SocketAddr = "10.99.0.1:7777".parse().unwrap();
+    for fixed in [false, true] {
+        let mut net = Net::build(VOTES_MIN + 1, 10, fixed);
+        net.nat[0] = Some(seen);
+        let before = net.record(0);
+        for i in 1..=VOTES_MIN {
+            if i == VOTES_MIN {
+                assert_eq!(net.record(0), before, "moved before {VOTES_MIN} statements");
+            }
+            let r = net.record(i);
+            net.nodes[0].ping(net.now, &r).unwrap();
+            net.run();
+            assert!(pong_of(&net.events(0)).is_some_and(|p| p.1 == seen));
+        }
+        let after = net.record(0);
+        if fixed {
+            assert_eq!(after, before, "a fixed endpoint does not move");
+        } else {
+            assert!(after.seq() > before.seq());
+            assert_eq!(
+                (after.ip(), after.udp()),
+                (Some("10.99.0.1".parse().unwrap()), Some(7777))
+            );
+        }
+    }
 }

@@ -100,6 +100,7 @@ async fn node_on(
         enr_entries: Vec::new(),
         bootnodes,
         seed: u64::from_le_bytes(seed),
+        fixed_endpoint: false,
     };
     let d = Discovery::new(key, config, os_entropy(), unix_ms())
         .map_err(|e| CliError::Invalid(format!("our node record: {e}")))?;

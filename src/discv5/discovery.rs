@@ -28,6 +28,7 @@ use crate::discv4::table::{self, Node, Revalidated, Table};
 use crate::enr::{EnrError, Record};
 
 use super::crypto::{EPHEMERAL_KEY_SIZE, ID_SIGNATURE_SIZE, Nonce, TAG_SIZE};
+use super::endpoint::EndpointVotes;
 pub use super::event::{Dropped, Event, Failure, RequestError};
 use super::message::{Message, RequestId};
 use super::packet::{self, AuthData, Header, MASKING_IV_SIZE, PACKET_SIZE_MAX, STATIC_HEADER_SIZE};
@@ -81,6 +82,8 @@ pub struct Config {
     pub bootnodes: Vec<Record>,
     /// Seeds the table's revalidation jitter and sampling.
     pub seed: u64,
+    /// Our endpoint is given (`--nat extip:`): PONG statements do not move it.
+    pub fixed_endpoint: bool,
 }
 
 /// A source of random bytes for keys, nonces and masking IVs.
@@ -143,6 +146,7 @@ pub struct Discovery {
     /// The records of the table's nodes (entries and replacements).
     records: BTreeMap<NodeId, Record>,
     rates: RateLimit,
+    votes: EndpointVotes,
     transmits: VecDeque<(SocketAddr, Vec<u8>)>,
     events: VecDeque<Event>,
 }
@@ -171,6 +175,7 @@ impl Discovery {
             next_lookup: 1,
             records: BTreeMap::new(),
             rates: RateLimit::new(),
+            votes: EndpointVotes::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             config,
@@ -507,6 +512,20 @@ impl Discovery {
                     });
                 }
             }
+        }
+    }
+
+    /// A PONG's statement of where our PING came from; when the statements agree on another
+    /// endpoint than the one we advertise (and it is not fixed), our record moves there.
+    fn on_endpoint_statement(&mut self, now: Millis, voter: NodeId, addr: SocketAddr) {
+        self.votes.add(now, voter, addr);
+        if self.config.fixed_endpoint {
+            return;
+        }
+        if let Some(p) = self.votes.predict(now)
+            && (p.ip(), p.port()) != (self.config.ip, self.config.udp)
+        {
+            let _ = self.set_endpoint(p.ip(), p.port());
         }
     }
 

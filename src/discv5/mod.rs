@@ -7,6 +7,7 @@
 
 pub mod crypto;
 pub mod discovery;
+pub mod endpoint;
 pub mod event;
 pub mod message;
 pub mod packet;

@@ -581,6 +581,7 @@ async fn assemble(
                     enr_entries: v5_entries,
                     bootnodes: c.bootnodes_v5.clone(),
                     seed: seed.rotate_left(17),
+                    fixed_endpoint: c.ext_ip.is_some(),
                 };
                 let v5 = Discv5::new(c.key.clone(), v5_config, Box::new(os_random), unix_ms())
                     .map_err(|e| StartError::Discovery(format!("our node record: {e}")))?;

@@ -378,6 +378,7 @@ impl Discovery {
                 let Some(r) = self.requests.remove(&id) else {
                     return Err(Dropped::Unsolicited);
                 };
+                self.on_endpoint_statement(now, src, SocketAddr::new(ip, port));
                 match r.purpose {
                     Purpose::Revalidate => self.on_revalidation(now, &src, true, Some(enr_seq)),
                     _ => self.events.push_back(Event::Pong {
