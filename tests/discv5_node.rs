@@ -112,3 +112,87 @@ fn a_bad_enr_bootnode_is_one_line_and_exit_1() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("--bootnodes"), "{err}");
 }
+
+/// Starts `ethpeer ARGS...` and returns it with its first stdout line; killed by the caller.
+fn first_line(args: &[&str]) -> (std::process::Child, String) {
+    let mut c = Command::new(bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut l = String::new();
+    BufReader::new(c.stdout.take().unwrap())
+        .read_line(&mut l)
+        .unwrap();
+    (c, l.trim().to_string())
+}
+
+#[test]
+fn resolve_finds_the_newer_record_of_a_moved_node_through_a_bootnode() {
+    let key = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
+    let bp = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut boot = Command::new(bin())
+        .args([
+            "bootnode",
+            "--port",
+            &bp.to_string(),
+            "--nat",
+            "extip:127.0.0.1",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(boot.stdout.take().unwrap()).lines();
+    let _enode = lines.next().unwrap().unwrap();
+    let boot_enr = lines.next().unwrap().unwrap();
+    // The node under one key, first at one port (then gone), then at another, known to the
+    // bootnode.
+    let (mut old_proc, old) =
+        first_line(&["discv5", "listen", "--nodekeyhex", key, "--timeout", "20s"]);
+    let _ = old_proc.kill();
+    let _ = old_proc.wait();
+    std::thread::sleep(Duration::from_millis(20));
+    let (mut new_proc, new) = first_line(&[
+        "discv5",
+        "listen",
+        "--nodekeyhex",
+        key,
+        "--bootnodes",
+        &boot_enr,
+        "--timeout",
+        "20s",
+    ]);
+    std::thread::sleep(Duration::from_millis(500));
+    let out = run(&[
+        "discv5",
+        "resolve",
+        &old,
+        "--bootnodes",
+        &boot_enr,
+        "--timeout",
+        "5s",
+    ]);
+    let _ = new_proc.kill();
+    let _ = new_proc.wait();
+    let _ = boot.kill();
+    let _ = boot.wait();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.lines().next(),
+        Some(new.as_str()),
+        "old record was {old}"
+    );
+}

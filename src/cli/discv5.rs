@@ -394,3 +394,94 @@ pub fn crawl(args: &Crawl, out: &mut dyn Write) -> Result<(), CliError> {
     eprintln!("crawl: done, {count} nodes");
     Ok(())
 }
+
+/// Find a node's newest record: ask the node itself, else look its id up through bootnodes.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "resolve")]
+pub struct Resolve {
+    /// the node's record: enr:...
+    #[argh(positional)]
+    pub enr: String,
+    /// more nodes to look it up through (comma-separated enr: records)
+    #[argh(option)]
+    pub bootnodes: Option<String>,
+    /// how long to try (default 10s)
+    #[argh(option, default = "String::from(\"10s\")")]
+    pub timeout: String,
+}
+
+/// `discv5 resolve`, as geth's: PING the node at the endpoint its record names (a newer sequence
+/// number in its PONG makes us fetch its record with FINDNODE [0]); failing that, look its id up
+/// through the bootnodes and keep the newest record an answer carries. Prints the record and its
+/// sequence number.
+pub fn resolve(args: &Resolve, out: &mut dyn Write) -> Result<(), CliError> {
+    let given = parse_record(&args.enr, "ENR")?;
+    let target = given
+        .node_id()
+        .ok_or_else(|| CliError::Invalid("ENR: the record has no secp256k1 key".into()))?;
+    let boot = match &args.bootnodes {
+        Some(s) => parse_records(s, "--bootnodes")?,
+        None => Vec::new(),
+    };
+    let timeout = parse_duration("--timeout", &args.timeout)?;
+    let near = record_node(&given)
+        .or_else(|| boot.iter().find_map(record_node))
+        .ok_or_else(|| CliError::Invalid("ENR: the record has no UDP endpoint".into()))?;
+    let bind_ip = if near.ip.is_loopback() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    };
+    let mut best = given.clone();
+    let mut answered = false;
+    async_io::block_on(async {
+        let key = SecretKey::generate(os_random);
+        let (mut d, socket) = node_on(SocketAddr::new(bind_ip, 0), key, boot).await?;
+        let deadline = Instant::now() + timeout;
+        let mut pinged = d.ping(unix_ms(), &given).is_ok();
+        if !pinged {
+            d.start_lookup(unix_ms(), target);
+        }
+        drive(&mut d, &socket, Some(deadline), |d, ev| {
+            let mut take = |r: Record| {
+                if r.node_id() == Some(target) && r.seq() > best.seq() {
+                    best = r;
+                }
+            };
+            match ev {
+                Event::Pong { from, enr_seq, .. } if from == target => {
+                    answered = true;
+                    // A newer record is on its way (FINDNODE [0]); otherwise we are done.
+                    if enr_seq <= best.seq() {
+                        return ControlFlow::Break(());
+                    }
+                }
+                Event::RecordUpdated(r) => {
+                    take(r);
+                    return ControlFlow::Break(());
+                }
+                Event::Discovered(r) => take(r),
+                Event::LookupDone { records, .. } => {
+                    records.into_iter().for_each(&mut take);
+                    return ControlFlow::Break(());
+                }
+                Event::RequestFailed { to, .. } if to == target && pinged && !answered => {
+                    // The node did not answer where its record says: ask the network.
+                    pinged = false;
+                    d.start_lookup(unix_ms(), target);
+                }
+                _ => {}
+            }
+            ControlFlow::Continue(())
+        })
+        .await
+    })?;
+    if !answered && best.seq() == given.seq() {
+        return Err(CliError::Invalid(format!(
+            "{}: no answer and no newer record within {}",
+            near.udp_addr(),
+            args.timeout
+        )));
+    }
+    writeln!(out, "{}\nseq: {}", best.to_text(), best.seq()).map_err(CliError::io("stdout"))
+}

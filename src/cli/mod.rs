@@ -9,6 +9,7 @@
 //! ethpeer discv5 ping ENR [--timeout 5s]
 //! ethpeer discv5 listen [--port N] [--addr IP] [--bootnodes ENRS] [--timeout D]
 //! ethpeer discv5 crawl --bootnodes ENRS [--timeout 30s] [--out FILE]
+//! ethpeer discv5 resolve ENR [--bootnodes ENRS] [--timeout 10s]
 //! ethpeer rlpx ping ENODE [--json]
 //! ethpeer key generate [--out FILE] [--force]
 //! ethpeer key to-id FILE
@@ -149,6 +150,7 @@ enum Discv5Verb {
     Ping(discv5::Ping),
     Listen(discv5::Listen),
     Crawl(discv5::Crawl),
+    Resolve(discv5::Resolve),
 }
 
 /// RLPx transport tools.
@@ -321,6 +323,7 @@ pub fn run(args: impl Iterator<Item = OsString>) -> Result<(), CliError> {
             Discv5Verb::Ping(a) => discv5::ping(&a, &mut out),
             Discv5Verb::Listen(a) => discv5::listen(&a, &mut out),
             Discv5Verb::Crawl(a) => discv5::crawl(&a, &mut out),
+            Discv5Verb::Resolve(a) => discv5::resolve(&a, &mut out),
         },
         Command::Rlpx(r) => match r.verb {
             RlpxVerb::Ping(a) => rlpx::ping(&a, &mut out),
