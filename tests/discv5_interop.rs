@@ -6,7 +6,8 @@
 //! It pings our bootnode and adds it, reads our record with FINDNODE [0] and gets an empty
 //! TALKRESP; our `discv5 ping` gets its PONG; a lookup of its own, through our bootnode only,
 //! finds a node only our bootnode knows; it fetches our newer record after our sequence number
-//! changes; and v4 (`ethpeer discv4 ping`) answers on the same port meanwhile.
+//! changes; v4 (`ethpeer discv4 ping`) answers on the same port meanwhile; and an `ethpeer node`
+//! serves ethereumjs (v4, tests/interop's harness) and chainsafe (v5) on one port at once.
 
 mod common;
 
@@ -15,7 +16,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-use common::interop::{EventLog, free_port};
+use common::interop::{EventLog, Harness, free_port};
+use common::node_proc::{NodeProc, temp_dir};
 use ethpeer::enr::Record;
 use serde_json::Value;
 
@@ -278,4 +280,39 @@ fn our_crawl_from_a_chainsafe_node_finds_the_nodes_it_knows() {
         "crawl output: {found}"
     );
     assert!(found[ready["nodeId"].as_str().unwrap()].is_object());
+}
+
+#[test]
+fn one_node_serves_ethereumjs_over_v4_and_chainsafe_over_v5_at_once() {
+    let node = NodeProc::start(&temp_dir("v4v5-both"), &[]);
+    node.wait_log(&["Node record"], Duration::from_secs(10));
+    let text = node.log_text();
+    let line = text.lines().find(|l| l.contains("Node record")).unwrap();
+    let enr = line[line.find("enr=").unwrap() + 4..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_matches('"')
+        .to_string();
+    let udp = free_port();
+    let ejs = Harness::start(&[
+        "dpt",
+        "--port",
+        &udp.to_string(),
+        "--enode",
+        &node.enode,
+        "--exit-after",
+        "6000",
+    ]);
+    let (_c, log) = chainsafe(free_port(), &[format!("ping={enr}")], 300);
+    ejs.wait_event(
+        "dpt:pong",
+        &[("idMatches", serde_json::json!(true))],
+        Duration::from_secs(20),
+    );
+    let pong = event(&log, "pong", 20);
+    assert_eq!(
+        pong["enrSeq"].as_u64(),
+        Record::from_text(&enr).ok().map(|r| r.seq())
+    );
 }
