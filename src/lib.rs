@@ -10,7 +10,7 @@
 //! chain       blocks, verification, genesis, fork id, trie (store files: storage)  global RNG)
 //! p2p rlpx    base protocol and session policy; the RLPx handshake and frames
 //! enr enode   node records and URLs
-//! rlp crypto  codecs and keys at the bottom (also netutil, rng)
+//! rlp crypto  codecs and keys at the bottom (also netutil, rng, time: the clocks as types)
 //! nodedb      the node database (its handle and fjall file are storage)
 //! storage     the datadir's one fjall database and the storage thread the stores' handles use
 //! log         the shell's log lines
@@ -36,4 +36,5 @@ pub mod rlpx;
 pub mod rng;
 pub mod server;
 pub mod storage;
+pub mod time;
 pub mod tx;

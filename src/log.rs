@@ -78,19 +78,21 @@ pub fn line(level: Level, msg: &str, kv: &[(&str, &dyn std::fmt::Display)]) {
         .unwrap_or_default();
     let mut s = String::with_capacity(128);
     if JSON.load(Ordering::Relaxed) == 1 {
-        let _ = write!(
-            s,
-            "{{\"t\":{}.{:03},\"lvl\":\"{}\",\"msg\":{}",
-            now.as_secs(),
-            now.subsec_millis(),
-            level.name().to_ascii_lowercase(),
-            json_string(msg)
+        let t = now.as_secs() as f64 + f64::from(now.subsec_millis()) / 1000.0;
+        let lvl = level.name().to_ascii_lowercase();
+        let fields: Vec<(&str, serde_json::Value)> = kv
+            .iter()
+            .map(|(k, v)| (*k, json_value(&v.to_string())))
+            .collect();
+        s = json_object(
+            [
+                ("t", serde_json::Value::from(t)),
+                ("lvl", serde_json::Value::from(lvl)),
+                ("msg", serde_json::Value::from(msg)),
+            ]
+            .into_iter()
+            .chain(fields),
         );
-        for (k, v) in kv {
-            let v = v.to_string();
-            let _ = write!(s, ",{}:{}", json_string(k), json_value(&v));
-        }
-        s.push('}');
     } else {
         let secs = now.as_secs() % 86_400;
         let _ = write!(
@@ -122,37 +124,34 @@ pub fn line(level: Level, msg: &str, kv: &[(&str, &dyn std::fmt::Display)]) {
 
 /// A logged value as JSON: integers and booleans as JSON numbers and booleans (values arrive
 /// formatted, so a decimal integer or `true`/`false` is taken to be one), anything else a string.
-fn json_value(v: &str) -> String {
-    let integer = !v.is_empty()
-        && v.len() <= 20
-        && (v.parse::<u64>().is_ok() || v.parse::<i64>().is_ok())
-        && !(v.len() > 1 && v.starts_with('0'));
-    if integer || v == "true" || v == "false" {
-        v.to_string()
-    } else {
-        json_string(v)
+fn json_value(v: &str) -> serde_json::Value {
+    let leading_zero = v.len() > 1 && v.starts_with('0');
+    if let (Ok(n), false) = (v.parse::<u64>(), leading_zero) {
+        return n.into();
+    }
+    if let (Ok(n), false) = (v.parse::<i64>(), leading_zero || v.starts_with("-0")) {
+        return n.into();
+    }
+    match v {
+        "true" => true.into(),
+        "false" => false.into(),
+        _ => v.into(),
     }
 }
 
-/// A JSON string literal with the escapes JSON requires.
-pub fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+/// One JSON object with its members in the given order (serde_json writes and escapes it).
+pub fn json_object<'a>(members: impl IntoIterator<Item = (&'a str, serde_json::Value)>) -> String {
+    use serde::ser::{SerializeMap, Serializer};
+    let mut out = Vec::with_capacity(128);
+    let mut ser = serde_json::Serializer::new(&mut out);
+    // Writing to a Vec cannot fail, and every key is a string.
+    if let Ok(mut map) = ser.serialize_map(None) {
+        for (k, v) in members {
+            let _ = map.serialize_entry(k, &v);
         }
+        let _ = map.end();
     }
-    out.push('"');
-    out
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Logs at error level.
@@ -182,18 +181,27 @@ mod tests {
 
     #[test]
     fn json_values_keep_their_types() {
-        assert_eq!(json_value("42"), "42");
-        assert_eq!(json_value("-1"), "-1");
-        assert_eq!(json_value("true"), "true");
-        assert_eq!(json_value("false"), "false");
-        assert_eq!(json_value("0x2a"), "\"0x2a\"");
-        assert_eq!(json_value("007"), "\"007\"");
-        assert_eq!(json_value("1.5s"), "\"1.5s\"");
-        assert_eq!(json_value(""), "\"\"");
+        let text = |v: &str| json_value(v).to_string();
+        assert_eq!(text("42"), "42");
+        assert_eq!(text("-1"), "-1");
+        assert_eq!(text("18446744073709551615"), "18446744073709551615");
+        assert_eq!(text("true"), "true");
+        assert_eq!(text("false"), "false");
+        assert_eq!(text("0x2a"), "\"0x2a\"");
+        assert_eq!(text("007"), "\"007\"");
+        assert_eq!(text("1.5s"), "\"1.5s\"");
+        assert_eq!(text(""), "\"\"");
     }
 
     #[test]
-    fn json_strings_are_escaped() {
-        assert_eq!(json_string("a\"b\\c\nd\u{1}"), "\"a\\\"b\\\\c\\nd\\u0001\"");
+    fn json_objects_keep_member_order_and_escape_strings() {
+        let line = json_object([
+            ("msg", serde_json::Value::from("a\"b\\c\nd\u{1}")),
+            ("b", json_value("7")),
+            ("a", json_value("x")),
+        ]);
+        assert_eq!(line, r#"{"msg":"a\"b\\c\nd\u0001","b":7,"a":"x"}"#);
+        let back: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(back["msg"], "a\"b\\c\nd\u{1}");
     }
 }

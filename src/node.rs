@@ -14,24 +14,14 @@ use std::net::SocketAddr;
 use crate::crypto::{NodeId, PublicKey};
 use crate::dial::{
     ConnKind, DialCandidate, DialConfig, DialId, DialOutcome, DialRefusal, DialScheduler, DialTask,
-    Millis, PeerRefusal,
+    Mono, PeerRefusal,
 };
 use crate::enode::Enode;
 use crate::netutil::Netlist;
 use crate::p2p::session::CapRange;
-use crate::p2p::{DisconnectReason, Hello, LocalCapability, SharedCapability, match_capabilities};
+use crate::p2p::{Fault, Hello, LocalCapability, SharedCapability, match_capabilities};
 
-/// The loop's name for one connection: a number it hands out in order and never reuses while
-/// the node runs. A newtype so that a connection is never confused with a count, a request id
-/// or a protocol's own peer number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ConnId(pub u64);
-
-impl std::fmt::Display for ConnId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
+pub use crate::p2p::ConnId;
 
 /// The node's limits and lists, from flags and the datadir.
 #[derive(Debug, Clone)]
@@ -80,7 +70,7 @@ pub struct Conn {
     /// Set at checkpoint 2: the remote's client id.
     pub client_id: String,
     /// When the connection started, for the peer list.
-    pub since: Millis,
+    pub since: Mono,
 }
 
 impl Conn {
@@ -97,11 +87,8 @@ impl Conn {
 pub enum Action {
     /// Start a dial task.
     Dial(DialTask),
-    /// Tell a running peer to disconnect with this reason.
-    Disconnect {
-        conn: ConnId,
-        reason: DisconnectReason,
-    },
+    /// Tell a running peer to disconnect for this fault.
+    Disconnect { conn: ConnId, reason: Fault },
 }
 
 /// The node's peer state. Owned by the event loop; never shared, never locked.
@@ -124,7 +111,7 @@ impl Node {
     /// not: as in geth they seed discovery only, and dynamic candidates come from discovery
     /// ([`Node::handle_candidates`]), so a node without discovery dials static and trusted nodes
     /// and nothing else.
-    pub fn new(self_id: NodeId, config: NodeConfig, now: Millis, seed: u64) -> Node {
+    pub fn new(self_id: NodeId, config: NodeConfig, now: Mono, seed: u64) -> Node {
         let dial_config = DialConfig {
             max_peers: config.max_peers,
             dial_ratio: config.dial_ratio,
@@ -166,7 +153,7 @@ impl Node {
     /// The loop accepted a socket (`dial` is `None`) or started a dial task under `conn`.
     pub fn handle_conn_started(
         &mut self,
-        now: Millis,
+        now: Mono,
         conn: ConnId,
         dial: Option<&DialTask>,
         addr: SocketAddr,
@@ -189,12 +176,12 @@ impl Node {
     /// Checkpoint 1, after the ECIES handshake: may this node stay?
     pub fn handle_encrypted(
         &mut self,
-        now: Millis,
+        now: Mono,
         conn: ConnId,
         remote: PublicKey,
-    ) -> Result<(), DisconnectReason> {
+    ) -> Result<(), Fault> {
         let Some(c) = self.conns.get(&conn) else {
-            return Err(DisconnectReason::DisconnectRequested);
+            return Err(Fault::NotExpected);
         };
         let id = remote.node_id();
         let kind = c.kind;
@@ -209,15 +196,15 @@ impl Node {
     /// Checkpoint 2, after Hello: which capabilities run, or why not.
     pub fn handle_hello(
         &mut self,
-        now: Millis,
+        now: Mono,
         conn: ConnId,
         hello: &Hello,
-    ) -> Result<Vec<SharedCapability>, DisconnectReason> {
+    ) -> Result<Vec<SharedCapability>, Fault> {
         let Some(c) = self.conns.get(&conn) else {
-            return Err(DisconnectReason::DisconnectRequested);
+            return Err(Fault::NotExpected);
         };
         let Some(id) = c.id() else {
-            return Err(DisconnectReason::BreachOfProtocol);
+            return Err(Fault::NoIdentity);
         };
         let kind = c.kind;
         let trusted = self.is_trusted(&id);
@@ -229,7 +216,7 @@ impl Node {
             && !trusted
             && kind != ConnKind::StaticDialed
         {
-            return Err(DisconnectReason::UselessPeer);
+            return Err(Fault::NothingShared);
         }
         self.limits_allow(conn, id, kind)?;
         let c = self.conns.get_mut(&conn).expect("checked above");
@@ -245,7 +232,7 @@ impl Node {
     }
 
     /// A task ended; forget its connection.
-    pub fn handle_closed(&mut self, now: Millis, conn: ConnId) {
+    pub fn handle_closed(&mut self, now: Mono, conn: ConnId) {
         let Some(c) = self.conns.remove(&conn) else {
             return;
         };
@@ -265,12 +252,12 @@ impl Node {
     }
 
     /// Time passed; the dial scheduler may start dials.
-    pub fn handle_timeout(&mut self, now: Millis) {
+    pub fn handle_timeout(&mut self, now: Mono) {
         self.dial.handle_timeout(now);
     }
 
     /// New dial candidates (discovery results).
-    pub fn handle_candidates(&mut self, now: Millis, nodes: impl IntoIterator<Item = Enode>) {
+    pub fn handle_candidates(&mut self, now: Mono, nodes: impl IntoIterator<Item = Enode>) {
         for c in nodes.into_iter().filter_map(|n| candidate(&n)) {
             let _ = self.dial.add_candidate(now, c);
         }
@@ -282,7 +269,7 @@ impl Node {
     }
 
     /// The next thing for the loop to do.
-    pub fn poll_action(&mut self, now: Millis) -> Option<Action> {
+    pub fn poll_action(&mut self, now: Mono) -> Option<Action> {
         if let Some(a) = self.actions.pop_front() {
             return Some(a);
         }
@@ -290,12 +277,12 @@ impl Node {
     }
 
     /// When [`Node::handle_timeout`] should be called next.
-    pub fn poll_timeout(&self) -> Option<Millis> {
+    pub fn poll_timeout(&self) -> Option<Mono> {
         self.dial.poll_timeout()
     }
 
     /// Adds a static node at run time (geth `admin_addPeer`): it is dialed and kept connected.
-    pub fn add_static(&mut self, now: Millis, node: &Enode) -> Result<(), String> {
+    pub fn add_static(&mut self, now: Mono, node: &Enode) -> Result<(), String> {
         let c = candidate(node).ok_or("the enode URL has no IP address and TCP port")?;
         self.dial.add_static(now, c).map_err(|e| e.to_string())?;
         if !self.config.static_nodes.iter().any(|n| n.id == node.id) {
@@ -306,14 +293,14 @@ impl Node {
 
     /// Removes a static node (geth `admin_removePeer`) and asks it to leave if it is connected.
     /// Returns whether it was static or connected.
-    pub fn remove_static(&mut self, now: Millis, id: &NodeId) -> bool {
+    pub fn remove_static(&mut self, now: Mono, id: &NodeId) -> bool {
         let was_static = self.dial.remove_static(now, id);
         self.config.static_nodes.retain(|n| &n.node_id() != id);
         let conn = self.by_id.get(id).copied();
         if let Some(conn) = conn.filter(|c| self.conns.get(c).is_some_and(Conn::is_peer)) {
             self.actions.push_back(Action::Disconnect {
                 conn,
-                reason: DisconnectReason::DisconnectRequested,
+                reason: Fault::Requested,
             });
         }
         was_static || conn.is_some()
@@ -335,7 +322,7 @@ impl Node {
     }
 
     /// Asks every peer to leave with `reason` (shutdown).
-    pub fn disconnect_all(&mut self, reason: DisconnectReason) {
+    pub fn disconnect_all(&mut self, reason: Fault) {
         for (&conn, c) in &self.conns {
             if c.is_peer() {
                 self.actions.push_back(Action::Disconnect { conn, reason });
@@ -403,16 +390,11 @@ impl Node {
 
     /// The checks both checkpoints run (geth `postHandshakeChecks`): the scheduler knows the
     /// admitted peers and the limits; connections between the checkpoints are checked here.
-    fn limits_allow(
-        &self,
-        conn: ConnId,
-        id: NodeId,
-        kind: ConnKind,
-    ) -> Result<(), DisconnectReason> {
+    fn limits_allow(&self, conn: ConnId, id: NodeId, kind: ConnKind) -> Result<(), Fault> {
         if let Some(&other) = self.by_id.get(&id)
             && other != conn
         {
-            return Err(DisconnectReason::AlreadyConnected);
+            return Err(Fault::AlreadyConnected);
         }
         let already_admitted = self.conns.get(&conn).is_some_and(Conn::is_peer);
         if already_admitted {
@@ -421,9 +403,9 @@ impl Node {
         self.dial
             .check_add_peer(&id, kind, self.is_trusted(&id))
             .map_err(|r| match r {
-                PeerRefusal::IsSelf => DisconnectReason::ConnectedToSelf,
-                PeerRefusal::AlreadyConnected => DisconnectReason::AlreadyConnected,
-                PeerRefusal::TooManyPeers => DisconnectReason::TooManyPeers,
+                PeerRefusal::IsSelf => Fault::IsSelf,
+                PeerRefusal::AlreadyConnected => Fault::AlreadyConnected,
+                PeerRefusal::TooManyPeers => Fault::TooManyPeers,
             })
     }
 }

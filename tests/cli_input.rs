@@ -339,3 +339,28 @@ fn a_wrong_node_id_is_named_as_the_likely_cause() {
     assert!(!line.contains("unexpected end of file"), "{line}");
     node.terminate();
 }
+
+/// A `static-nodes.json` that is not a JSON array of strings is refused at start, naming the file.
+#[test]
+fn a_malformed_static_nodes_file_is_one_line_naming_it() {
+    for bad in ["[\"enode://x\",", "{\"a\": 1}", "[1, 2]"] {
+        let dir = std::env::temp_dir().join(format!("ethpeer-sn-bad-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("static-nodes.json"), bad).unwrap();
+        let line = fails(&[
+            "node",
+            "--datadir",
+            s(&dir),
+            "--noeth",
+            "--nodiscover",
+            "--port",
+            "0",
+        ]);
+        assert!(
+            line.contains("static-nodes.json") && line.contains("JSON array of strings"),
+            "{bad}: {line}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -160,17 +160,39 @@ fn resolve_finds_the_newer_record_of_a_moved_node_through_a_bootnode() {
     let _ = old_proc.kill();
     let _ = old_proc.wait();
     std::thread::sleep(Duration::from_millis(20));
-    let (mut new_proc, new) = first_line(&[
-        "discv5",
-        "listen",
-        "--nodekeyhex",
-        key,
-        "--bootnodes",
-        &boot_enr,
-        "--timeout",
-        "20s",
-    ]);
-    std::thread::sleep(Duration::from_millis(500));
+    let mut new_proc = Command::new(bin())
+        .args([
+            "discv5",
+            "listen",
+            "--nodekeyhex",
+            key,
+            "--bootnodes",
+            &boot_enr,
+            "--timeout",
+            "20s",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut new = String::new();
+    BufReader::new(new_proc.stdout.take().unwrap())
+        .read_line(&mut new)
+        .unwrap();
+    let new = new.trim().to_string();
+    // Wait until its session with the bootnode is up: the bootnode then holds its new record.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = new_proc.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("Session established") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("the moved node reached no session with the bootnode");
     let out = run(&[
         "discv5",
         "resolve",

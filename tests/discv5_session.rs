@@ -593,3 +593,33 @@ fn pongs_agreeing_on_another_endpoint_move_our_record_unless_it_is_fixed() {
         }
     }
 }
+
+#[test]
+fn two_requests_before_any_session_both_get_answers() {
+    // Both go out as random packets; B answers the second with the same challenge, which must
+    // not start a second handshake that would replace the keys B already accepted.
+    let mut net = Net::new(2);
+    let rb = net.record(1);
+    let p1 = net.nodes[0].ping(net.now, &rb).unwrap();
+    let p2 = net.nodes[0].ping(net.now, &rb).unwrap();
+    net.run();
+    net.advance(RESPONSE_TIMEOUT);
+    net.run();
+    let ev = net.events(0);
+    for id in [p1, p2] {
+        assert!(
+            ev.iter()
+                .any(|e| matches!(e, Event::Pong { request, .. } if *request == id)),
+            "no PONG for {id:?}: {ev:?}"
+        );
+    }
+    assert!(
+        !ev.iter().any(|e| matches!(e, Event::RequestFailed { .. })),
+        "{ev:?}"
+    );
+    // The session holds: another PING is two datagrams.
+    let before = net.log.len();
+    net.nodes[0].ping(net.now, &rb).unwrap();
+    net.run();
+    assert_eq!(net.log.len() - before, 2);
+}

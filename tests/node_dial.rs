@@ -150,3 +150,20 @@ fn json_logs_are_one_object_per_line() {
         "{line}"
     );
 }
+
+/// geth's `<datadir>/static-nodes.json` (a JSON array of enode URLs, spaced and escaped as a JSON
+/// writer may write it) names a peer the node dials and keeps.
+#[test]
+fn static_nodes_json_in_the_datadir_is_dialed() {
+    let other = NodeProc::start(&temp_dir("sn-other"), &[]);
+    let dir = temp_dir("sn");
+    let escaped = other.enode.replace('/', "\\/");
+    std::fs::write(
+        dir.join("static-nodes.json"),
+        format!("[\n  \"{escaped}\"\n]\n"),
+    )
+    .unwrap();
+    let node = NodeProc::start(&dir, &[]);
+    let other_id = other.pubkey().node_id().to_string();
+    node.wait_log(&["Adding p2p peer", &other_id], Duration::from_secs(10));
+}

@@ -18,7 +18,7 @@ use ethpeer::crypto::{NodeId, SecretKey};
 use ethpeer::dial::{
     ConnKind, DIAL_HISTORY_EXPIRY, DIAL_TIMEOUT, DialCandidate, DialConfig, DialId, DialKind,
     DialOutcome, DialRefusal, DialScheduler, INBOUND_THROTTLE, InboundPermit, InboundThrottle,
-    Millis, STATIC_BACKOFF_MAX,
+    Millis, Mono, STATIC_BACKOFF_MAX,
 };
 use ethpeer::netutil::{Netlist, is_lan};
 
@@ -48,10 +48,10 @@ enum Profile {
 struct InFlight {
     node: usize,
     kind: DialKind,
-    started: Millis,
-    deadline: Millis,
+    started: Mono,
+    deadline: Mono,
     /// When the fake network reports the result (may be after the deadline, then it is stale).
-    reports_at: Millis,
+    reports_at: Mono,
     success: bool,
 }
 
@@ -60,9 +60,9 @@ struct InFlight {
 struct StaticTrack {
     failures: u32,
     /// The scheduler must start a dial of the node by this time (plus waiting for a free slot).
-    due: Option<Millis>,
+    due: Option<Mono>,
     dialed: bool,
-    added_at: Millis,
+    added_at: Mono,
 }
 
 /// The node population, generated once: key derivation is the slow part of the simulation.
@@ -105,16 +105,16 @@ struct Sim {
     config: DialConfig,
     sched: DialScheduler,
     throttle: InboundThrottle,
-    now: Millis,
+    now: Mono,
     in_flight: BTreeMap<DialId, InFlight>,
     connected: BTreeMap<usize, ConnKind>,
-    last_dial: BTreeMap<usize, Millis>,
+    last_dial: BTreeMap<usize, Mono>,
     statics: BTreeMap<usize, StaticTrack>,
     /// Inbound handshakes in progress: (ends at, node, permit).
-    handshakes: Vec<(Millis, usize, InboundPermit)>,
+    handshakes: Vec<(Mono, usize, InboundPermit)>,
     /// Last admission time of each Internet address.
-    admitted: BTreeMap<IpAddr, Millis>,
-    trace: Vec<(Millis, usize, DialKind)>,
+    admitted: BTreeMap<IpAddr, Mono>,
+    trace: Vec<(Mono, usize, DialKind)>,
 }
 
 impl Sim {
@@ -148,7 +148,7 @@ impl Sim {
             config,
             sched,
             throttle,
-            now: 0,
+            now: Mono(0),
             in_flight: BTreeMap::new(),
             connected: BTreeMap::new(),
             last_dial: BTreeMap::new(),
@@ -192,10 +192,10 @@ impl Sim {
     }
 
     /// The earliest a dropped (not backing off) node may be dialed again.
-    fn redial_time(&self, i: usize) -> Millis {
+    fn redial_time(&self, i: usize) -> Mono {
         self.last_dial
             .get(&i)
-            .map_or(self.now, |t| self.now.max(t + DIAL_HISTORY_EXPIRY))
+            .map_or(self.now, |&t| self.now.max(t + DIAL_HISTORY_EXPIRY))
     }
 
     fn connect(&mut self, i: usize, kind: ConnKind) {
@@ -225,7 +225,7 @@ impl Sim {
     }
 
     /// Mirrors the scheduler's end of a dial for the static liveness check.
-    fn dial_ended(&mut self, i: usize, started: Millis, failed: bool) {
+    fn dial_ended(&mut self, i: usize, started: Mono, failed: bool) {
         let connected = self.connected.contains_key(&i);
         if let Some(s) = self.statics.get_mut(&i) {
             if failed && !connected {
@@ -276,7 +276,7 @@ impl Sim {
 
     /// Mirrors timeouts the scheduler applied at `now`.
     fn mirror_timeouts(&mut self) {
-        let overdue: Vec<(usize, Millis)> = self
+        let overdue: Vec<(usize, Mono)> = self
             .in_flight
             .values()
             .filter(|f| f.deadline == self.now)
@@ -396,7 +396,7 @@ impl Sim {
                 "seed {seed}: dialed {i} outside netrestrict"
             );
             assert_eq!(task.deadline, now + DIAL_TIMEOUT, "seed {seed}");
-            if let Some(t) = self.last_dial.get(&i) {
+            if let Some(&t) = self.last_dial.get(&i) {
                 assert!(
                     t + DIAL_HISTORY_EXPIRY <= now,
                     "seed {seed}: node {i} redialed at {now}, last dial at {t}"
@@ -486,7 +486,7 @@ impl Sim {
         }
     }
 
-    fn run(mut self) -> Vec<(Millis, usize, DialKind)> {
+    fn run(mut self) -> Vec<(Mono, usize, DialKind)> {
         for _ in 0..=self.rng.below(3) {
             let i = 1 + self.rng.below(NODES as u64 - 1) as usize;
             if !self.statics.contains_key(&i) {
@@ -495,14 +495,14 @@ impl Sim {
         }
         self.add_static(0);
         for i in 1..5 {
-            let _ = self.sched.add_candidate(0, self.nodes[i].clone());
+            let _ = self.sched.add_candidate(Mono(0), self.nodes[i].clone());
         }
         self.start_dials();
         // Half the seeds are busy (an external event every few seconds); the other half have
         // long quiet spells, in which only the scheduler's own timer wakes the loop.
         let external_gap = [3_000, 180_000][self.rng.below(2) as usize];
-        let mut next_external = self.rng.below(external_gap);
-        while self.now < RUN_TIME {
+        let mut next_external = Mono(self.rng.below(external_gap));
+        while self.now < Mono(RUN_TIME) {
             let report = self.in_flight.iter().map(|(d, f)| (f.reports_at, *d)).min();
             let handshake = (0..self.handshakes.len()).min_by_key(|&k| self.handshakes[k].0);
             let handshake_at = handshake.map(|k| self.handshakes[k].0);

@@ -10,11 +10,12 @@ use std::collections::{BTreeMap, VecDeque};
 use common::TestRng;
 use common::fixture_chain::{FixtureChain, fixture_chain};
 use ethpeer::chain::block::{Head, StoredBlock};
-use ethpeer::eth::sync::{LocalHead, PeerHead, PeerId, SyncAction, SyncConfig, Syncer};
+use ethpeer::eth::sync::{ConnId, LocalHead, PeerHead, SyncAction, SyncConfig, Syncer};
 use ethpeer::eth::{
     BlockOrigin, EthMessage, EthVersion, MESSAGE_SIZE_MAX, RawList, RawResponse, Receipt, Receipts,
     SERVE_COUNT_MAX, decode, encode,
 };
+use ethpeer::time::Mono;
 
 /// go-ethereum's `softResponseLimit`: a server stops adding items once a reply passes 2 MiB.
 const SOFT_LIMIT: usize = 2 * 1024 * 1024;
@@ -200,18 +201,18 @@ struct Sim {
     chain: &'static FixtureChain,
     config: SyncConfig,
     syncer: Syncer,
-    peers: BTreeMap<PeerId, FakePeer>,
+    peers: BTreeMap<ConnId, FakePeer>,
     now: u64,
     rng: TestRng,
     seq: u64,
-    inbox: Vec<(u64, u64, PeerId, EthMessage)>,
+    inbox: Vec<(u64, u64, ConnId, EthMessage)>,
     writes: VecDeque<(u64, Result<Head, String>)>,
     /// The head as of the last Write handed over.
     write_tip: (u64, [u8; 32]),
     stored: Vec<StoredBlock>,
-    dropped: Vec<(PeerId, String)>,
+    dropped: Vec<(ConnId, String)>,
     logs: Vec<(&'static str, Vec<(&'static str, String)>)>,
-    requests: Vec<(u64, PeerId, EthMessage)>,
+    requests: Vec<(u64, ConnId, EthMessage)>,
     max_buffered: usize,
     write_latency: u64,
     fail_writes_from: Option<u64>,
@@ -246,10 +247,10 @@ impl Sim {
         }
     }
 
-    fn add(&mut self, id: PeerId, peer: FakePeer) {
+    fn add(&mut self, id: ConnId, peer: FakePeer) {
         let status = peer.status(self.chain);
         self.peers.insert(id, peer);
-        self.syncer.add_peer(self.now, id, status);
+        self.syncer.add_peer(Mono(self.now), id, status);
         self.drain();
     }
 
@@ -273,7 +274,7 @@ impl Sim {
                 SyncAction::Drop { peer, why } => {
                     assert!(self.peers.remove(&peer).is_some(), "dropped twice: {peer}");
                     self.dropped.push((peer, why));
-                    self.syncer.remove_peer(self.now, peer);
+                    self.syncer.remove_peer(Mono(self.now), peer);
                 }
                 SyncAction::Write(blocks) => {
                     assert!(!blocks.is_empty(), "an empty write");
@@ -309,7 +310,7 @@ impl Sim {
         let next = [
             self.inbox.iter().map(|m| m.0).min(),
             self.writes.front().map(|w| w.0),
-            self.syncer.poll_timeout(),
+            self.syncer.poll_timeout().map(|t| t.0),
         ]
         .into_iter()
         .flatten()
@@ -322,19 +323,23 @@ impl Sim {
         while self.inbox.first().is_some_and(|m| m.0 <= self.now) {
             let (_, _, peer, msg) = self.inbox.remove(0);
             if self.peers.contains_key(&peer) {
-                let r = self.syncer.handle_response(self.now, peer, msg);
+                let r = self.syncer.handle_response(Mono(self.now), peer, msg);
                 assert_eq!(r, Ok(()), "reply from {peer} refused");
                 self.drain();
             }
         }
         while self.writes.front().is_some_and(|w| w.0 <= self.now) {
             if let Some((_, result)) = self.writes.pop_front() {
-                self.syncer.handle_written(self.now, result);
+                self.syncer.handle_written(Mono(self.now), result);
                 self.drain();
             }
         }
-        if self.syncer.poll_timeout().is_some_and(|t| t <= self.now) {
-            self.syncer.handle_timeout(self.now);
+        if self
+            .syncer
+            .poll_timeout()
+            .is_some_and(|t| t <= Mono(self.now))
+        {
+            self.syncer.handle_timeout(Mono(self.now));
         }
         self.drain();
         true
@@ -399,7 +404,7 @@ impl Sim {
 fn one_honest_peer_syncs_the_whole_chain(version: EthVersion, seed: u64) {
     let context = format!("{version}");
     let mut sim = Sim::new(SyncConfig::default(), seed);
-    sim.add(1, FakePeer::new(version, Behaviour::Honest));
+    sim.add(ConnId(1), FakePeer::new(version, Behaviour::Honest));
     sim.run(120_000);
     assert!(sim.dropped.is_empty(), "{context}: {:?}", sim.dropped);
     let unavailable = sim.logged("Receipts unavailable");
@@ -456,25 +461,33 @@ fn lying_and_silent_peers_are_dropped_and_the_sync_completes() {
         (7, EthVersion::Eth68, Behaviour::Honest),
     ];
     for (id, version, behaviour) in peers {
-        sim.add(id, FakePeer::new(version, behaviour));
+        sim.add(ConnId(id), FakePeer::new(version, behaviour));
     }
     sim.run(300_000);
     sim.assert_synced("mixed peers", &[LARGE_RECEIPTS_BLOCK]);
-    let why = |peer: PeerId| {
+    let why = |peer: ConnId| {
         sim.dropped
             .iter()
             .find(|(p, _)| *p == peer)
             .map(|(_, w)| w.clone())
             .unwrap_or_else(|| panic!("peer {peer} not dropped: {:?}", sim.dropped))
     };
-    assert!(why(1).starts_with("body of block "), "{}", why(1));
-    assert!(why(1).ends_with(" does not match its header"), "{}", why(1));
     assert!(
-        why(2).starts_with("receipts root mismatch at "),
+        why(ConnId(1)).starts_with("body of block "),
         "{}",
-        why(2)
+        why(ConnId(1))
     );
-    assert!(why(3).starts_with("stalled"), "{}", why(3));
+    assert!(
+        why(ConnId(1)).ends_with(" does not match its header"),
+        "{}",
+        why(ConnId(1))
+    );
+    assert!(
+        why(ConnId(2)).starts_with("receipts root mismatch at "),
+        "{}",
+        why(ConnId(2))
+    );
+    assert!(why(ConnId(3)).starts_with("stalled"), "{}", why(ConnId(3)));
     assert_eq!(
         sim.dropped.len(),
         3,
@@ -490,7 +503,10 @@ fn a_peer_whose_chain_lacks_our_head_is_not_synced_from() {
         ..SyncConfig::default()
     };
     let mut sim = Sim::new(config, 3);
-    sim.add(1, FakePeer::new(EthVersion::Eth69, Behaviour::OtherGenesis));
+    sim.add(
+        ConnId(1),
+        FakePeer::new(EthVersion::Eth69, Behaviour::OtherGenesis),
+    );
     while sim.step(40_000) {}
     let foreign = sim.logged("Peer's chain does not contain our head");
     assert_eq!(foreign.len(), 1, "{:?}", sim.logs);
@@ -501,11 +517,14 @@ fn a_peer_whose_chain_lacks_our_head_is_not_synced_from() {
     assert_eq!(sim.requests.len(), 1, "{:?}", sim.requests.len());
     assert_eq!(sim.logged("Block synchronisation started").len(), 1);
     // An honest peer arriving is synced from.
-    sim.add(2, FakePeer::new(EthVersion::Eth69, Behaviour::Honest));
+    sim.add(
+        ConnId(2),
+        FakePeer::new(EthVersion::Eth69, Behaviour::Honest),
+    );
     sim.run(200_000);
     sim.assert_synced("after a foreign peer", &[LARGE_RECEIPTS_BLOCK]);
     assert!(
-        sim.requests.iter().skip(1).all(|(_, p, _)| *p == 2),
+        sim.requests.iter().skip(1).all(|(_, p, _)| *p == ConnId(2)),
         "the foreign peer was asked again"
     );
 }
@@ -522,11 +541,14 @@ fn min_peers_start_a_sync_at_once_and_the_timer_with_fewer() {
     sim.now = 1_000;
     let mut behind = FakePeer::new(EthVersion::Eth69, Behaviour::Honest);
     behind.head = 300;
-    sim.add(1, behind);
-    sim.add(2, FakePeer::new(EthVersion::Eth69, Behaviour::Honest));
+    sim.add(ConnId(1), behind);
+    sim.add(
+        ConnId(2),
+        FakePeer::new(EthVersion::Eth69, Behaviour::Honest),
+    );
     assert_eq!(started(&sim), 0);
     assert!(sim.requests.is_empty());
-    assert_eq!(sim.syncer.poll_timeout(), Some(11_000));
+    assert_eq!(sim.syncer.poll_timeout(), Some(Mono(11_000)));
     sim.step(10_999);
     assert_eq!(started(&sim), 0, "started before the timer");
     sim.step(11_000);
@@ -534,7 +556,7 @@ fn min_peers_start_a_sync_at_once_and_the_timer_with_fewer() {
     assert_eq!(started(&sim), 1);
     // The best peer (head 600) gets the first header request, at our head.
     let (_, peer, first) = &sim.requests[0];
-    assert_eq!(*peer, 2);
+    assert_eq!(*peer, ConnId(2));
     assert!(
         matches!(first, EthMessage::GetBlockHeaders(q) if q.origin == BlockOrigin::Number(0)),
         "{first:?}"
@@ -543,11 +565,17 @@ fn min_peers_start_a_sync_at_once_and_the_timer_with_fewer() {
     // The third peer starts it at once.
     let mut sim = Sim::new(config, 12);
     for id in 1..=2 {
-        sim.add(id, FakePeer::new(EthVersion::Eth69, Behaviour::Honest));
+        sim.add(
+            ConnId(id),
+            FakePeer::new(EthVersion::Eth69, Behaviour::Honest),
+        );
     }
     assert_eq!(started(&sim), 0);
     sim.now = 500;
-    sim.add(3, FakePeer::new(EthVersion::Eth69, Behaviour::Honest));
+    sim.add(
+        ConnId(3),
+        FakePeer::new(EthVersion::Eth69, Behaviour::Honest),
+    );
     assert_eq!(started(&sim), 1);
     sim.run(200_000);
     sim.assert_synced("three peers", &[LARGE_RECEIPTS_BLOCK]);
@@ -556,7 +584,7 @@ fn min_peers_start_a_sync_at_once_and_the_timer_with_fewer() {
     let mut sim = Sim::new(config, 13);
     let mut level = FakePeer::new(EthVersion::Eth69, Behaviour::Honest);
     level.head = 0;
-    sim.add(1, level);
+    sim.add(ConnId(1), level);
     while sim.step(35_000) {}
     assert_eq!(started(&sim), 0);
     assert!(sim.requests.is_empty());
@@ -565,9 +593,12 @@ fn min_peers_start_a_sync_at_once_and_the_timer_with_fewer() {
 #[test]
 fn an_eth68_peer_is_asked_for_its_head_number_first() {
     let mut sim = Sim::new(SyncConfig::default(), 5);
-    sim.add(1, FakePeer::new(EthVersion::Eth68, Behaviour::Honest));
+    sim.add(
+        ConnId(1),
+        FakePeer::new(EthVersion::Eth68, Behaviour::Honest),
+    );
     let (_, peer, msg) = &sim.requests[0];
-    assert_eq!(*peer, 1);
+    assert_eq!(*peer, ConnId(1));
     match msg {
         EthMessage::GetBlockHeaders(q) => {
             assert_eq!(q.origin, BlockOrigin::Hash(sim.chain.hashes[600]));
@@ -588,8 +619,11 @@ fn replies_to_no_request_are_errors_and_late_ones_are_ignored() {
     let mut sim = Sim::new(config, 9);
     let mut silent = FakePeer::new(EthVersion::Eth69, Behaviour::Silent);
     silent.head = 600;
-    sim.add(1, silent);
-    sim.add(2, FakePeer::new(EthVersion::Eth69, Behaviour::Silent));
+    sim.add(ConnId(1), silent);
+    sim.add(
+        ConnId(2),
+        FakePeer::new(EthVersion::Eth69, Behaviour::Silent),
+    );
     let headers = |id| {
         EthMessage::BlockHeaders(RawResponse {
             request_id: id,
@@ -598,37 +632,46 @@ fn replies_to_no_request_are_errors_and_late_ones_are_ignored() {
     };
     let (_, asked, first) = sim.requests[0].clone();
     let id = first.request_id().unwrap();
-    let other = if asked == 1 { 2 } else { 1 };
+    let other = if asked == ConnId(1) { 2 } else { 1 };
     // An id we never used, and ours but from the wrong peer.
     assert!(
         sim.syncer
-            .handle_response(0, asked, headers(id + 100))
+            .handle_response(Mono(0), asked, headers(id + 100))
             .is_err()
     );
-    assert!(sim.syncer.handle_response(0, other, headers(id)).is_err());
+    assert!(
+        sim.syncer
+            .handle_response(Mono(0), ConnId(other), headers(id))
+            .is_err()
+    );
     // The right kind matters too.
     let bodies = EthMessage::BlockBodies(RawResponse {
         request_id: id,
         items: RawList::new(),
     });
-    assert!(sim.syncer.handle_response(0, asked, bodies).is_err());
+    assert!(sim.syncer.handle_response(Mono(0), asked, bodies).is_err());
     // After the timeout the reply is late: ignored, not an error.
     sim.step(config.request_timeout);
     assert_eq!(sim.now, config.request_timeout);
     assert_eq!(
-        sim.syncer.handle_response(sim.now, asked, headers(id)),
+        sim.syncer
+            .handle_response(Mono(sim.now), asked, headers(id)),
         Ok(())
     );
     // A second reply to the same late id is: the first one used it up.
     assert!(
         sim.syncer
-            .handle_response(sim.now, asked, headers(id))
+            .handle_response(Mono(sim.now), asked, headers(id))
             .is_err(),
         "a second reply to late id {id} was taken"
     );
     assert!(
         sim.syncer
-            .handle_response(sim.now, asked, EthMessage::Transactions(RawList::new()))
+            .handle_response(
+                Mono(sim.now),
+                asked,
+                EthMessage::Transactions(RawList::new())
+            )
             .is_err()
     );
 }
@@ -645,8 +688,14 @@ fn memory_stays_within_the_buffer_bound_with_slow_writes() {
     };
     let mut sim = Sim::new(config, 21);
     sim.write_latency = 400;
-    sim.add(1, FakePeer::new(EthVersion::Eth68, Behaviour::Honest));
-    sim.add(2, FakePeer::new(EthVersion::Eth69, Behaviour::Honest));
+    sim.add(
+        ConnId(1),
+        FakePeer::new(EthVersion::Eth68, Behaviour::Honest),
+    );
+    sim.add(
+        ConnId(2),
+        FakePeer::new(EthVersion::Eth69, Behaviour::Honest),
+    );
     sim.run(600_000);
     sim.assert_synced("slow writes", &[LARGE_RECEIPTS_BLOCK]);
     assert!(
@@ -669,7 +718,10 @@ fn a_failed_write_stops_the_sync() {
     };
     let mut sim = Sim::new(config, 4);
     sim.fail_writes_from = Some(200);
-    sim.add(1, FakePeer::new(EthVersion::Eth69, Behaviour::Honest));
+    sim.add(
+        ConnId(1),
+        FakePeer::new(EthVersion::Eth69, Behaviour::Honest),
+    );
     sim.run(100_000);
     let failed = sim.logged("Sync failed");
     assert_eq!(failed.len(), 1, "{:?}", sim.logs);

@@ -14,8 +14,9 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
 
 use common::TestRng;
 use ethpeer::eth::NewPooledTransactionHashes;
-use ethpeer::eth::txs::broadcast::{BLOB_TX_TYPE, Broadcaster, PeerId, TX_BROADCAST_SIZE_MAX};
+use ethpeer::eth::txs::broadcast::{BLOB_TX_TYPE, Broadcaster, ConnId, TX_BROADCAST_SIZE_MAX};
 use ethpeer::eth::txs::tx_fetcher::{FetchAction, TxFetcher};
+use ethpeer::time::Mono;
 use ethpeer::tx::{Hash, PoolTx};
 
 /// Nodes in the main run.
@@ -136,9 +137,9 @@ impl Sim {
         for &(a, b) in edges {
             let (sa, sb) = (rng.next_u64(), rng.next_u64());
             nodes[a].peers.insert(b);
-            nodes[a].broadcaster.add_peer(b as PeerId, sa);
+            nodes[a].broadcaster.add_peer(ConnId(b as u64), sa);
             nodes[b].peers.insert(a);
-            nodes[b].broadcaster.add_peer(a as PeerId, sb);
+            nodes[b].broadcaster.add_peer(ConnId(a as u64), sb);
         }
         Sim {
             seed,
@@ -191,7 +192,9 @@ impl Sim {
     fn take_body(&mut self, at: usize, from: Option<usize>, hash: Hash) {
         if let Some(f) = from {
             self.bodies_received += 1;
-            self.nodes[at].broadcaster.mark_known(f as PeerId, hash);
+            self.nodes[at]
+                .broadcaster
+                .mark_known(ConnId(f as u64), hash);
         }
         let node = &mut self.nodes[at];
         node.fetcher.handle_broadcast(&hash);
@@ -203,12 +206,12 @@ impl Sim {
             self.injected.insert(hash, self.now);
         }
         let tx = &self.txs[&hash];
-        let peers: Vec<PeerId> = node.peers.iter().map(|p| *p as PeerId).collect();
+        let peers: Vec<ConnId> = node.peers.iter().map(|p| ConnId(*p as u64)).collect();
         // Only the node a transaction entered at pushes it whole; relays announce.
         let plans = node.broadcaster.plan_txs(&[tx], &peers, from.is_none());
         let liar = node.liar;
         for (peer, plan) in plans {
-            let to = peer as usize;
+            let to = peer.0 as usize;
             if !plan.full.is_empty() {
                 self.send(at, to, Msg::Txs(plan.full.clone()));
             }
@@ -230,15 +233,15 @@ impl Sim {
                     hashes,
                 } => self.send(
                     at,
-                    peer as usize,
+                    peer.0 as usize,
                     Msg::GetPooled {
                         id: request_id,
                         hashes,
                     },
                 ),
                 FetchAction::Disconnect { peer, why } => {
-                    self.disconnects.push((at, peer as usize, why));
-                    self.unlink(at, peer as usize);
+                    self.disconnects.push((at, peer.0 as usize, why));
+                    self.unlink(at, peer.0 as usize);
                 }
             }
         }
@@ -248,8 +251,8 @@ impl Sim {
         for (x, y) in [(a, b), (b, a)] {
             let n = &mut self.nodes[x];
             n.peers.remove(&y);
-            n.broadcaster.remove_peer(y as PeerId);
-            n.fetcher.remove_peer(y as PeerId);
+            n.broadcaster.remove_peer(ConnId(y as u64));
+            n.fetcher.remove_peer(ConnId(y as u64));
         }
         self.drain_actions(b);
     }
@@ -269,12 +272,12 @@ impl Sim {
             Msg::Announce(a) => {
                 let node = &mut self.nodes[at];
                 for h in &a.hashes {
-                    node.broadcaster.mark_known(from as PeerId, *h);
+                    node.broadcaster.mark_known(ConnId(from as u64), *h);
                 }
                 let pool = &node.pool;
                 node.fetcher.handle_announce(
-                    self.now,
-                    from as PeerId,
+                    Mono(self.now),
+                    ConnId(from as u64),
                     &a.types,
                     &a.sizes,
                     &a.hashes,
@@ -287,7 +290,9 @@ impl Sim {
                     .filter(|h| self.nodes[at].pool.contains(h))
                     .collect();
                 for h in &have {
-                    self.nodes[at].broadcaster.mark_known(from as PeerId, *h);
+                    self.nodes[at]
+                        .broadcaster
+                        .mark_known(ConnId(from as u64), *h);
                 }
                 self.send(at, from, Msg::Pooled { id, hashes: have });
             }
@@ -297,8 +302,8 @@ impl Sim {
                     .map(|h| (*h, self.txs[h].tx_type, self.txs[h].size))
                     .collect();
                 let rejected = self.nodes[at].fetcher.handle_delivery(
-                    self.now,
-                    from as PeerId,
+                    Mono(self.now),
+                    ConnId(from as u64),
                     Some(id),
                     &metas,
                 );
@@ -321,9 +326,9 @@ impl Sim {
                 .min();
             let next = self.queue.peek().map(|Reverse(e)| e.at);
             match (timer, next) {
-                (Some((t, i)), n) if n.is_none_or(|n| t <= n) => {
-                    assert!(t >= self.now, "seed {}: timer in the past", self.seed);
-                    self.now = t;
+                (Some((t, i)), n) if n.is_none_or(|n| t <= Mono(n)) => {
+                    assert!(t >= Mono(self.now), "seed {}: timer in the past", self.seed);
+                    self.now = t.0;
                     self.nodes[i].fetcher.handle_timeout(t);
                     self.drain_actions(i);
                 }

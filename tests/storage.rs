@@ -18,6 +18,7 @@ use ethpeer::chain::store::{ChainStore, StoredBlock};
 use ethpeer::chain::store_handle::ChainStoreHandle;
 use ethpeer::crypto::SecretKey;
 use ethpeer::nodedb::{HandleConfig, NodeDb, NodeDbHandle, NodeRecord};
+use ethpeer::storage::{Db, Worker};
 use futures_lite::future::block_on;
 use rlp::RlpStream;
 
@@ -121,17 +122,20 @@ fn check_chain(store: &ChainStore, context: &str) -> u64 {
 /// then `rounds` rounds of a block batch and node-record churn, or forever after printing the
 /// ready line (the child of the kill -9 test). Returns the chain head.
 fn write_both(datadir: &Path, rounds: Option<usize>) -> u64 {
-    let store = ChainStore::open(datadir).unwrap();
+    let db = Db::open(datadir).unwrap();
+    let worker = Worker::spawn(&db).unwrap();
+    let store = ChainStore::on(db.clone()).unwrap();
     let head = store.init_genesis(&genesis()).unwrap();
     let mut tip = store.header_by_hash(&head.hash).unwrap().unwrap();
-    let chain = ChainStoreHandle::spawn(store).unwrap();
+    let chain = ChainStoreHandle::spawn_on(store, &worker).unwrap();
     let config = HandleConfig {
         // Frequent fsyncs, so kills also land during them.
         sync_interval: Duration::from_millis(20),
         clock: Box::new(|| NOW),
         ..HandleConfig::default()
     };
-    let nodes = NodeDbHandle::open(datadir, config).unwrap();
+    let nodes = NodeDbHandle::spawn_on(NodeDb::on(db).unwrap(), config, &worker).unwrap();
+    drop(worker);
     assert!(nodes.put(marker()));
     block_on(nodes.sync()).unwrap();
     if rounds.is_none() {
@@ -195,10 +199,15 @@ fn both_stores_share_one_database_and_one_thread() {
     let _serial = THREADS.lock().unwrap_or_else(|p| p.into_inner());
     let dir = temp_dir("shared");
     let before = storage_threads();
-    let store = ChainStore::open(&dir).unwrap();
+    // What `server::start` does: one database, one storage thread, both stores on them.
+    let db = Db::open(&dir).unwrap();
+    let worker = Worker::spawn(&db).unwrap();
+    let store = ChainStore::on(db.clone()).unwrap();
     store.init_genesis(&genesis()).unwrap();
-    let chain = ChainStoreHandle::spawn(store).unwrap();
-    let nodes = NodeDbHandle::open(&dir, HandleConfig::default()).unwrap();
+    let chain = ChainStoreHandle::spawn_on(store, &worker).unwrap();
+    let nodes =
+        NodeDbHandle::spawn_on(NodeDb::on(db).unwrap(), HandleConfig::default(), &worker).unwrap();
+    drop(worker);
     assert_eq!(storage_threads(), before + 1, "one thread for both stores");
     let names: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -230,11 +239,44 @@ fn both_stores_share_one_database_and_one_thread() {
     );
 
     // Both stores read back from the one database, open in this process once.
-    let store = ChainStore::open(&dir).unwrap();
-    let db = NodeDb::open(&dir).unwrap();
+    let shared = Db::open(&dir).unwrap();
+    let store = ChainStore::on(shared.clone()).unwrap();
+    let db = NodeDb::on(shared).unwrap();
     assert_eq!(store.head().unwrap().unwrap().hash, b1.hash);
     assert_eq!(db.get(&record(1, NOW).id()).unwrap(), Some(record(1, NOW)));
     assert_eq!(store.path(), db.path());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A running node (eth and discovery both on, so both stores are open) has one storage thread:
+/// `server::start` opens the datadir's database once and hands it and its thread to both.
+#[test]
+fn a_running_node_has_one_storage_thread_for_both_stores() {
+    let dir = common::node_proc::temp_dir("storage-node");
+    let mut node = common::node_proc::NodeProc::start(
+        &dir,
+        &[
+            "--genesis",
+            &common::fixture_node::genesis_arg(),
+            "--syncmode",
+            "none",
+        ],
+    );
+    // The node database seeded the table (so it is open) before the node logged its enode.
+    node.wait_log(&["Seeded the node table"], Duration::from_secs(10));
+    let task = format!("/proc/{}/task", node.child.id());
+    let names: Vec<String> = std::fs::read_dir(&task)
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .map(|n| n.trim().to_string())
+        .collect();
+    let storage = names.iter().filter(|n| *n == "storage").count();
+    assert_eq!(storage, 1, "threads: {names:?}");
+    assert!(
+        names.iter().any(|n| n == "ethpeer"),
+        "the node thread runs: {names:?}"
+    );
+    node.terminate();
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -249,9 +291,10 @@ fn crash_writer() {
     let _serial = THREADS.lock().unwrap_or_else(|p| p.into_inner());
     let dir = temp_dir("writer");
     let number = write_both(&dir, Some(30));
-    let store = ChainStore::open(&dir).unwrap();
+    let shared = Db::open(&dir).unwrap();
+    let store = ChainStore::on(shared.clone()).unwrap();
     assert_eq!(check_chain(&store, "clean close"), number);
-    let db = NodeDb::open(&dir).unwrap();
+    let db = NodeDb::on(shared).unwrap();
     assert_eq!(db.check().unwrap().corrupt, 0);
     assert_eq!(db.get(&marker().id()).unwrap(), Some(marker()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -272,12 +315,13 @@ fn kill_9_with_both_stores_writing_leaves_a_datadir_that_opens() {
             Duration::from_millis(delay),
         );
         let context = format!("round {round} (killed after {delay} ms)");
-        let store = ChainStore::open(&dir).unwrap_or_else(|e| panic!("{context}: {e}"));
+        let shared = Db::open(&dir).unwrap_or_else(|e| panic!("{context}: {e}"));
+        let store = ChainStore::on(shared.clone()).unwrap_or_else(|e| panic!("{context}: {e}"));
         let head = check_chain(&store, &context);
         // Every batch was handed to the OS before its reply: the head never goes back.
         assert!(head >= last_head, "{context}: head {head} < {last_head}");
         last_head = head;
-        let db = NodeDb::open(&dir).unwrap_or_else(|e| panic!("{context}: {e}"));
+        let db = NodeDb::on(shared).unwrap_or_else(|e| panic!("{context}: {e}"));
         let check = db.check().unwrap();
         assert_eq!(check.corrupt, 0, "{context}");
         assert_eq!(db.get(&marker().id()).unwrap(), Some(marker()), "{context}");

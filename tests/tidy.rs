@@ -321,6 +321,50 @@ fn every_source_file_has_a_header_and_a_reasonable_size() {
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 
+/// The capability-agnostic shell: the event loop, the connection task and their vocabulary plug
+/// capabilities in through `server::capability`/`server::protocol` and never name one.
+const CAPABILITY_AGNOSTIC: &[&str] = &[
+    "src/server/event_loop.rs",
+    "src/server/event_loop",
+    "src/server/connection.rs",
+    "src/server/events.rs",
+    "src/server/capability.rs",
+    "src/server/protocol.rs",
+];
+
+/// A line that names the eth capability: its modules or its types.
+fn names_eth(line: &str) -> bool {
+    line.contains("eth::") || line.contains("Eth") || line.contains("\"eth\"")
+}
+
+#[test]
+fn the_loop_and_the_connection_task_never_name_a_capability() {
+    let mut bad = Vec::new();
+    let mut files = 0;
+    for rel in CAPABILITY_AGNOSTIC {
+        for f in rust_files(rel) {
+            files += 1;
+            for (n, line) in code_of(&f).lines().enumerate() {
+                if names_eth(line) {
+                    bad.push(format!("{}:{}: {}", f.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(files >= 6, "the agnostic files were found ({files})");
+    assert!(
+        bad.is_empty(),
+        "the loop or the task names eth (plug it in through server::protocol):\n{}",
+        bad.join("\n")
+    );
+    // Its control: the eth plug-in itself does name eth.
+    let eth = rust_files("src/server/eth");
+    assert!(
+        eth.iter().any(|f| code_of(f).lines().any(names_eth)),
+        "the check sees eth where it is named"
+    );
+}
+
 /// The checks above must be able to fail: each meets a planted breach.
 #[test]
 fn the_checks_catch_what_they_are_for() {

@@ -9,6 +9,7 @@
 //! pool sees it.
 
 use ethpeer::crypto::keccak256;
+use ethpeer::time::Mono;
 use ethpeer::tx::PoolTx;
 use ethpeer::tx::pool::{AddOutcome, Pool, PoolConfig};
 
@@ -36,7 +37,7 @@ pub fn run() {
     let mut pool = Pool::new(config);
     let before = rss_bytes();
     for i in 0..PENDING as u64 {
-        let outcome = pool.add(0, make_tx(&encoding, i), false);
+        let outcome = pool.add(Mono(0), make_tx(&encoding, i), false);
         assert_eq!(outcome, Ok(AddOutcome::Added { evicted: vec![] }));
     }
     let after = rss_bytes();
@@ -56,7 +57,7 @@ pub fn run() {
     let mut next = PENDING as u64;
     let found = rates(vec![
         Op::new("add", || {
-            let outcome = pool.add(0, make_tx(&encoding, next), false);
+            let outcome = pool.add(Mono(0), make_tx(&encoding, next), false);
             assert!(
                 matches!(&outcome, Ok(AddOutcome::Added { evicted }) if evicted.len() == 1),
                 "add {next} into a full pool: {outcome:?}"

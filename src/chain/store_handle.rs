@@ -12,6 +12,7 @@
 use std::cell::RefCell;
 use std::future::Future;
 use std::path::Path;
+use std::sync::Arc;
 
 use async_channel::Sender;
 
@@ -67,10 +68,20 @@ impl ChainStoreHandle {
         Self::spawn(store)
     }
 
-    /// Moves an open store onto its database's storage thread (started if none runs yet).
+    /// Moves an open store onto a storage thread of its own (a program that opens the chain
+    /// store alone: import, export, tests).
     pub fn spawn(store: ChainStore) -> Result<ChainStoreHandle, StoreError> {
         let worker =
-            Worker::for_db(store.db()).map_err(|e| StoreError::Io("storage thread".into(), e))?;
+            Worker::spawn(store.db()).map_err(|e| StoreError::Io("storage thread".into(), e))?;
+        Self::spawn_on(store, &worker)
+    }
+
+    /// Moves an open store onto `worker`, the storage thread of its database (the node's one,
+    /// shared with the node database).
+    pub fn spawn_on(
+        store: ChainStore,
+        worker: &Arc<Worker>,
+    ) -> Result<ChainStoreHandle, StoreError> {
         let client = worker
             .attach(ServingStore {
                 store,

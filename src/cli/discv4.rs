@@ -25,7 +25,7 @@ use ethpeer::discv4::packet::PACKET_SIZE_MAX;
 use ethpeer::discv4::table::Node;
 use ethpeer::enode::Enode;
 use ethpeer::enr::Record;
-use ethpeer::log::{self, json_string};
+use ethpeer::log;
 use ethpeer::node::NodeConfig;
 use ethpeer::server::clock::unix_ms;
 use ethpeer::server::{Config as NodeStartConfig, disc_node};
@@ -638,25 +638,21 @@ pub fn crawl(args: &Crawl, out: &mut dyn Write) -> Result<(), CliError> {
         };
         eprintln!("crawl: stopped by {name}, writing what was found");
     }
-    let mut json = String::from("{\n");
     let count = nodes.len();
-    for (i, (id, (n, rec))) in nodes.iter().enumerate() {
-        json.push_str(&format!(
-            "  \"{}\": {{\"enode\": {}",
-            hex(id.as_bytes()),
-            json_string(&Enode::new(n.key, n.ip, n.tcp, n.udp).to_string())
-        ));
+    let mut all = serde_json::Map::new();
+    for (id, (n, rec)) in &nodes {
+        let mut entry = serde_json::Map::new();
+        let enode = Enode::new(n.key, n.ip, n.tcp, n.udp).to_string();
+        entry.insert("enode".into(), enode.into());
         if let Some(r) = rec {
-            json.push_str(&format!(
-                ", \"seq\": {}, \"record\": {}",
-                r.seq(),
-                json_string(&r.to_text())
-            ));
+            entry.insert("seq".into(), r.seq().into());
+            entry.insert("record".into(), r.to_text().into());
         }
-        json.push('}');
-        json.push_str(if i + 1 < count { ",\n" } else { "\n" });
+        all.insert(hex(id.as_bytes()), entry.into());
     }
-    json.push_str("}\n");
+    let mut json =
+        serde_json::to_string_pretty(&all).map_err(|e| CliError::Invalid(e.to_string()))?;
+    json.push('\n');
     match out_file {
         Some(f) => f.commit(json.as_bytes())?,
         None => out

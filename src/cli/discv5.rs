@@ -22,7 +22,7 @@ use ethpeer::crypto::{NodeId, SecretKey, hex, os_random};
 use ethpeer::discv5::discovery::{Config, Discovery, Entropy, Event, record_node};
 use ethpeer::discv5::packet::PACKET_SIZE_MAX;
 use ethpeer::enr::Record;
-use ethpeer::log::{self, json_string};
+use ethpeer::log;
 use ethpeer::server::clock::unix_ms;
 
 /// Ping a node by its record (retried until the timeout).
@@ -370,21 +370,20 @@ pub fn crawl(args: &Crawl, out: &mut dyn Write) -> Result<(), CliError> {
     if stopped {
         eprintln!("crawl: stopped by a signal, writing what was found");
     }
-    let mut json = String::from("{\n");
     let count = found.len();
-    for (i, (id, r)) in found.iter().enumerate() {
-        json.push_str(&format!("  \"{}\": {{", hex(id.as_bytes())));
+    let mut all = serde_json::Map::new();
+    for (id, r) in &found {
+        let mut entry = serde_json::Map::new();
         if let Some(e) = r.to_enode() {
-            json.push_str(&format!("\"enode\": {}, ", json_string(&e.to_string())));
+            entry.insert("enode".into(), e.to_string().into());
         }
-        json.push_str(&format!(
-            "\"seq\": {}, \"record\": {}}}",
-            r.seq(),
-            json_string(&r.to_text())
-        ));
-        json.push_str(if i + 1 < count { ",\n" } else { "\n" });
+        entry.insert("seq".into(), r.seq().into());
+        entry.insert("record".into(), r.to_text().into());
+        all.insert(hex(id.as_bytes()), entry.into());
     }
-    json.push_str("}\n");
+    let mut json =
+        serde_json::to_string_pretty(&all).map_err(|e| CliError::Invalid(e.to_string()))?;
+    json.push('\n');
     match out_file {
         Some(f) => f.commit(json.as_bytes())?,
         None => out

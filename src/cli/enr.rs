@@ -1,13 +1,11 @@
 //! `ethpeer enr decode`: shows a node record's fields and whether its signature verifies
 //! (EIP-778), as text or as a JSON object.
 
-use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::path::Path;
 
 use ethpeer::crypto::hex;
 use ethpeer::enr::{ENR_TEXT_PREFIX, Record};
-use ethpeer::log::json_string;
 
 use super::{CliError, EnrDecode, line, read_bounded, read_file_bounded};
 
@@ -122,16 +120,21 @@ pub fn decode(args: &EnrDecode, stdin: &mut dyn Read, out: &mut dyn Write) -> Re
     let verdict = record.verify();
     let fields = fields(&record);
     if args.json {
-        let mut s = String::from("{");
-        for (name, v) in &fields {
-            let key = name.replace(['-', ' '], "_");
-            let _ = match v {
-                Val::Str(t) => write!(s, "{}:{},", json_string(&key), json_string(t)),
-                Val::Num(n) => write!(s, "{}:{n},", json_string(&key)),
-            };
-        }
-        let _ = write!(s, "\"signature_valid\":{}}}", verdict.is_ok());
-        line(out, s)?;
+        let members: Vec<(String, serde_json::Value)> = fields
+            .iter()
+            .map(|(name, v)| {
+                let value = match v {
+                    Val::Str(t) => serde_json::Value::from(t.as_str()),
+                    Val::Num(n) => serde_json::Value::from(*n),
+                };
+                (name.replace(['-', ' '], "_"), value)
+            })
+            .chain([("signature_valid".to_string(), verdict.is_ok().into())])
+            .collect();
+        line(
+            out,
+            ethpeer::log::json_object(members.iter().map(|(k, v)| (k.as_str(), v.clone()))),
+        )?;
     } else {
         for (name, v) in &fields {
             match v {

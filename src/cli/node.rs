@@ -195,26 +195,12 @@ fn read_node_file(path: &Path) -> Result<Vec<Enode>, CliError> {
         )));
     }
     let text = std::fs::read_to_string(path).map_err(CliError::io(path.display()))?;
-    let inner = text
-        .trim()
-        .strip_prefix('[')
-        .and_then(|t| t.strip_suffix(']'))
-        .ok_or_else(|| {
-            CliError::Invalid(format!(
-                "{}: expected a JSON array of strings",
-                path.display()
-            ))
-        })?;
-    let mut urls = Vec::new();
-    for item in inner.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let url = item
-            .strip_prefix('"')
-            .and_then(|s| s.strip_suffix('"'))
-            .ok_or_else(|| {
-                CliError::Invalid(format!("{}: {item} is not a string", path.display()))
-            })?;
-        urls.push(url);
-    }
+    let urls: Vec<String> = serde_json::from_str(&text).map_err(|e| {
+        CliError::Invalid(format!(
+            "{}: expected a JSON array of strings: {e}",
+            path.display()
+        ))
+    })?;
     parse_enodes(&urls.join(","), &path.display().to_string())
 }
 

@@ -8,7 +8,6 @@ use argh::FromArgs;
 use super::CliError;
 use ethpeer::crypto::{SecretKey, hex, os_random};
 use ethpeer::enode::Enode;
-use ethpeer::log::json_string;
 use ethpeer::p2p::{Hello, P2P_VERSION};
 
 /// Dial a node, exchange Hello, print it, and disconnect.
@@ -51,15 +50,13 @@ pub fn ping(args: &RlpxPing, out: &mut dyn Write) -> Result<(), CliError> {
     .map_err(CliError::Invalid)?;
     let caps: Vec<String> = theirs.capabilities.iter().map(|c| c.to_string()).collect();
     let text = if args.json {
-        let caps: Vec<String> = caps.iter().map(|c| json_string(c)).collect();
-        format!(
-            "{{\"protocolVersion\":{},\"clientId\":{},\"caps\":[{}],\"listenPort\":{},\"id\":\"{}\"}}",
-            theirs.protocol_version,
-            json_string(&theirs.client_id),
-            caps.join(","),
-            theirs.listen_port,
-            hex(&theirs.id.to_bytes())
-        )
+        ethpeer::log::json_object([
+            ("protocolVersion", theirs.protocol_version.into()),
+            ("clientId", theirs.client_id.as_str().into()),
+            ("caps", caps.clone().into()),
+            ("listenPort", theirs.listen_port.into()),
+            ("id", hex(&theirs.id.to_bytes()).into()),
+        ])
     } else {
         format!(
             "protocol version: {}\nclient id: {}\ncapabilities: {}\nlisten port: {}\nid: {}",

@@ -7,14 +7,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::Millis;
+use super::Mono;
 
 /// Keys with expiry times. Callers bound its size (each user has its own named limit) by checking
 /// [`ExpiryHistory::len`] before [`ExpiryHistory::add`].
 #[derive(Debug, Clone)]
 pub struct ExpiryHistory<K: Ord + Copy> {
-    by_key: BTreeMap<K, Millis>,
-    by_time: BTreeSet<(Millis, K)>,
+    by_key: BTreeMap<K, Mono>,
+    by_time: BTreeSet<(Mono, K)>,
 }
 
 impl<K: Ord + Copy> Default for ExpiryHistory<K> {
@@ -33,7 +33,7 @@ impl<K: Ord + Copy> ExpiryHistory<K> {
     }
 
     /// Records `key` until `expiry`, replacing any earlier expiry of the same key.
-    pub fn add(&mut self, key: K, expiry: Millis) {
+    pub fn add(&mut self, key: K, expiry: Mono) {
         if let Some(old) = self.by_key.insert(key, expiry) {
             self.by_time.remove(&(old, key));
         }
@@ -41,18 +41,18 @@ impl<K: Ord + Copy> ExpiryHistory<K> {
     }
 
     /// Whether `key` is recorded and has not expired at `now`.
-    pub fn contains(&self, key: &K, now: Millis) -> bool {
+    pub fn contains(&self, key: &K, now: Mono) -> bool {
         self.by_key.get(key).is_some_and(|&e| e > now)
     }
 
     /// The expiry time of `key`, if recorded (expired or not).
-    pub fn expiry(&self, key: &K) -> Option<Millis> {
+    pub fn expiry(&self, key: &K) -> Option<Mono> {
         self.by_key.get(key).copied()
     }
 
     /// Drops every entry whose expiry is at or before `now`, calling `on_expire` for each in
     /// expiry order.
-    pub fn expire(&mut self, now: Millis, mut on_expire: impl FnMut(K)) {
+    pub fn expire(&mut self, now: Mono, mut on_expire: impl FnMut(K)) {
         while let Some(&(t, k)) = self.by_time.first() {
             if t > now {
                 break;
@@ -64,7 +64,7 @@ impl<K: Ord + Copy> ExpiryHistory<K> {
     }
 
     /// The earliest expiry time, if any entry is recorded.
-    pub fn next_expiry(&self) -> Option<Millis> {
+    pub fn next_expiry(&self) -> Option<Mono> {
         self.by_time.first().map(|&(t, _)| t)
     }
 
@@ -87,13 +87,16 @@ mod tests {
     #[test]
     fn add_contains_expire() {
         let mut h = ExpiryHistory::new();
-        h.add(1u32, 100);
-        h.add(2u32, 50);
-        assert!(h.contains(&1, 99));
-        assert!(!h.contains(&1, 100), "an entry is gone at its expiry time");
-        assert_eq!(h.next_expiry(), Some(50));
+        h.add(1u32, Mono(100));
+        h.add(2u32, Mono(50));
+        assert!(h.contains(&1, Mono(99)));
+        assert!(
+            !h.contains(&1, Mono(100)),
+            "an entry is gone at its expiry time"
+        );
+        assert_eq!(h.next_expiry(), Some(Mono(50)));
         let mut gone = Vec::new();
-        h.expire(100, |k| gone.push(k));
+        h.expire(Mono(100), |k| gone.push(k));
         assert_eq!(gone, vec![2, 1], "expired in time order");
         assert!(h.is_empty());
         assert_eq!(h.next_expiry(), None);
@@ -102,12 +105,12 @@ mod tests {
     #[test]
     fn re_adding_replaces_expiry() {
         let mut h = ExpiryHistory::new();
-        h.add(7u32, 10);
-        h.add(7u32, 30);
+        h.add(7u32, Mono(10));
+        h.add(7u32, Mono(30));
         assert_eq!(h.len(), 1);
-        assert_eq!(h.next_expiry(), Some(30));
-        assert_eq!(h.expiry(&7), Some(30));
-        h.expire(20, |_| panic!("nothing expires before 30"));
-        assert!(h.contains(&7, 20));
+        assert_eq!(h.next_expiry(), Some(Mono(30)));
+        assert_eq!(h.expiry(&7), Some(Mono(30)));
+        h.expire(Mono(20), |_| panic!("nothing expires before 30"));
+        assert!(h.contains(&7, Mono(20)));
     }
 }

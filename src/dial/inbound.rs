@@ -14,8 +14,8 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
 
-use super::Millis;
 use super::history::ExpiryHistory;
+use super::{Millis, Mono};
 use crate::netutil::{Netlist, is_lan};
 
 /// How long an Internet address must wait between two inbound attempts: 30 s, go-ethereum's
@@ -98,7 +98,7 @@ impl InboundThrottle {
     /// may retry as soon as a slot frees.
     pub fn handle_inbound(
         &mut self,
-        now: Millis,
+        now: Mono,
         ip: IpAddr,
     ) -> Result<InboundPermit, InboundRefusal> {
         let ip = ip.to_canonical();
@@ -148,7 +148,7 @@ impl InboundThrottle {
 
     /// Drops expired addresses. Not needed for correctness (admission expires lazily); the loop
     /// may call it on its housekeeping tick to release memory early.
-    pub fn handle_timeout(&mut self, now: Millis) {
+    pub fn handle_timeout(&mut self, now: Mono) {
         self.history.expire(now, |_| {});
     }
 }
@@ -174,18 +174,18 @@ mod tests {
     #[test]
     fn same_internet_address_waits_30s() {
         let mut t = InboundThrottle::new(10, None);
-        let p = t.handle_inbound(1_000, ip("203.0.113.5")).unwrap();
+        let p = t.handle_inbound(Mono(1_000), ip("203.0.113.5")).unwrap();
         t.release(p);
         assert_eq!(
-            t.handle_inbound(1_000 + INBOUND_THROTTLE - 1, ip("203.0.113.5")),
+            t.handle_inbound(Mono(1_000 + INBOUND_THROTTLE - 1), ip("203.0.113.5")),
             Err(InboundRefusal::TooManyAttempts)
         );
         assert!(
-            t.handle_inbound(2_000, ip("203.0.113.6")).is_ok(),
+            t.handle_inbound(Mono(2_000), ip("203.0.113.6")).is_ok(),
             "other address"
         );
         assert!(
-            t.handle_inbound(1_000 + INBOUND_THROTTLE, ip("203.0.113.5"))
+            t.handle_inbound(Mono(1_000 + INBOUND_THROTTLE), ip("203.0.113.5"))
                 .is_ok()
         );
     }
@@ -193,9 +193,9 @@ mod tests {
     #[test]
     fn ipv4_mapped_counts_as_ipv4() {
         let mut t = InboundThrottle::new(10, None);
-        let _p = t.handle_inbound(0, ip("203.0.113.5")).unwrap();
+        let _p = t.handle_inbound(Mono(0), ip("203.0.113.5")).unwrap();
         assert_eq!(
-            t.handle_inbound(1, ip("::ffff:203.0.113.5")),
+            t.handle_inbound(Mono(1), ip("::ffff:203.0.113.5")),
             Err(InboundRefusal::TooManyAttempts)
         );
     }
@@ -203,12 +203,12 @@ mod tests {
     #[test]
     fn ipv6_throttled_per_64() {
         let mut t = InboundThrottle::new(10, None);
-        let _p = t.handle_inbound(0, ip("2001:db8:1:2::1")).unwrap();
+        let _p = t.handle_inbound(Mono(0), ip("2001:db8:1:2::1")).unwrap();
         assert_eq!(
-            t.handle_inbound(1, ip("2001:db8:1:2:ffff::9")),
+            t.handle_inbound(Mono(1), ip("2001:db8:1:2:ffff::9")),
             Err(InboundRefusal::TooManyAttempts)
         );
-        assert!(t.handle_inbound(1, ip("2001:db8:1:3::1")).is_ok());
+        assert!(t.handle_inbound(Mono(1), ip("2001:db8:1:3::1")).is_ok());
     }
 
     #[test]
@@ -216,7 +216,7 @@ mod tests {
         let mut t = InboundThrottle::new(100, None);
         for s in ["127.0.0.1", "192.168.1.7", "10.0.0.1", "::1", "fd00::5"] {
             for i in 0..3 {
-                assert!(t.handle_inbound(i, ip(s)).is_ok(), "{s} attempt {i}");
+                assert!(t.handle_inbound(Mono(i), ip(s)).is_ok(), "{s} attempt {i}");
             }
         }
         assert_eq!(t.history_len(), 0, "LAN addresses are not remembered");
@@ -225,17 +225,17 @@ mod tests {
     #[test]
     fn pending_bound_and_release() {
         let mut t = InboundThrottle::new(2, None);
-        let a = t.handle_inbound(0, ip("127.0.0.1")).unwrap();
-        let _b = t.handle_inbound(0, ip("127.0.0.1")).unwrap();
+        let a = t.handle_inbound(Mono(0), ip("127.0.0.1")).unwrap();
+        let _b = t.handle_inbound(Mono(0), ip("127.0.0.1")).unwrap();
         assert_eq!(t.pending(), 2);
         assert_eq!(
-            t.handle_inbound(0, ip("203.0.113.1")),
+            t.handle_inbound(Mono(0), ip("203.0.113.1")),
             Err(InboundRefusal::TooManyPending)
         );
         t.release(a);
         assert_eq!(t.pending(), 1);
         // The refusal above did not remember the address, so it may come in now.
-        assert!(t.handle_inbound(1, ip("203.0.113.1")).is_ok());
+        assert!(t.handle_inbound(Mono(1), ip("203.0.113.1")).is_ok());
     }
 
     #[test]
@@ -251,15 +251,15 @@ mod tests {
         let list: Netlist = "10.0.0.0/8".parse().unwrap();
         let mut t = InboundThrottle::new(10, Some(list));
         assert_eq!(
-            t.handle_inbound(0, ip("203.0.113.1")),
+            t.handle_inbound(Mono(0), ip("203.0.113.1")),
             Err(InboundRefusal::NotInNetrestrict)
         );
         assert_eq!(
-            t.handle_inbound(0, ip("127.0.0.1")),
+            t.handle_inbound(Mono(0), ip("127.0.0.1")),
             Err(InboundRefusal::NotInNetrestrict),
             "netrestrict applies to loopback too"
         );
-        assert!(t.handle_inbound(0, ip("10.9.9.9")).is_ok());
+        assert!(t.handle_inbound(Mono(0), ip("10.9.9.9")).is_ok());
     }
 
     #[test]
@@ -268,20 +268,23 @@ mod tests {
         let mut permits = Vec::new();
         for i in 0..INBOUND_HISTORY_MAX as u32 {
             let a = IpAddr::V4((0x0800_0000 + i).into()); // 8.0.0.0 + i: Internet addresses
-            permits.push(t.handle_inbound(0, a).unwrap());
+            permits.push(t.handle_inbound(Mono(0), a).unwrap());
         }
         assert_eq!(t.history_len(), INBOUND_HISTORY_MAX);
         assert_eq!(
-            t.handle_inbound(1, ip("9.9.9.9")),
+            t.handle_inbound(Mono(1), ip("9.9.9.9")),
             Err(InboundRefusal::HistoryFull)
         );
         assert!(
-            t.handle_inbound(1, ip("127.0.0.1")).is_ok(),
+            t.handle_inbound(Mono(1), ip("127.0.0.1")).is_ok(),
             "LAN unaffected"
         );
-        assert!(t.handle_inbound(INBOUND_THROTTLE, ip("9.9.9.9")).is_ok());
+        assert!(
+            t.handle_inbound(Mono(INBOUND_THROTTLE), ip("9.9.9.9"))
+                .is_ok()
+        );
         assert_eq!(t.history_len(), 1, "expired entries were dropped");
-        t.handle_timeout(2 * INBOUND_THROTTLE);
+        t.handle_timeout(Mono(2 * INBOUND_THROTTLE));
         assert_eq!(t.history_len(), 0);
         for p in permits {
             t.release(p);

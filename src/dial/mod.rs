@@ -8,8 +8,8 @@
 //!   [`DIAL_HISTORY_EXPIRY`], each dial bounded by [`DIAL_TIMEOUT`].
 //! - [`InboundThrottle`] decides whether an accepted connection may start its handshake.
 //!
-//! Time is [`Millis`]: milliseconds since an epoch the caller picks (the event loop uses the
-//! monotonic clock at startup). Nothing here reads a clock, opens a socket or draws OS randomness;
+//! Time is [`Mono`]: the node's monotonic clock (milliseconds since the event loop started);
+//! spans are [`Millis`]. Nothing here reads a clock, opens a socket or draws OS randomness;
 //! the loop feeds events in and asks for the next action and the next wake-up time.
 
 pub mod history;
@@ -28,9 +28,7 @@ pub use inbound::{
 };
 pub use scheduler::DialScheduler;
 
-/// A point in time: milliseconds since an arbitrary epoch chosen by the caller. Only differences
-/// and order matter; all arithmetic saturates.
-pub type Millis = u64;
+pub use crate::time::{Millis, Mono};
 
 /// How long a dialed node stays ineligible for another dial, counted from the start of the dial:
 /// 35 s, go-ethereum's `dialHistoryExpiration` (its inbound throttle time plus 5 s, so that our
@@ -133,7 +131,7 @@ pub struct DialTask {
     /// [`ConnKind::DynDialed`] accordingly.
     pub kind: DialKind,
     /// When the loop must abandon the dial (start + [`DIAL_TIMEOUT`]).
-    pub deadline: Millis,
+    pub deadline: Mono,
 }
 
 /// The result of a dial as the loop reports it.

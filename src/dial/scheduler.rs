@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use super::history::ExpiryHistory;
 use super::{
     CANDIDATES_MAX, ConnKind, DIAL_HISTORY_EXPIRY, DIAL_HISTORY_MAX, DIAL_TIMEOUT, DialCandidate,
-    DialConfig, DialId, DialKind, DialOutcome, DialRefusal, DialTask, Millis, PeerRefusal,
+    DialConfig, DialId, DialKind, DialOutcome, DialRefusal, DialTask, Millis, Mono, PeerRefusal,
     STATIC_BACKOFF_MAX, STATIC_NODES_MAX,
 };
 use crate::crypto::NodeId;
@@ -25,7 +25,7 @@ struct StaticNode {
     /// Consecutive failed dials since the node was last connected.
     failures: u32,
     /// No dial before this time (backoff after failures); 0 when not backing off.
-    not_before: Millis,
+    not_before: Mono,
 }
 
 /// A dial in flight.
@@ -33,8 +33,8 @@ struct StaticNode {
 struct Dialing {
     dial: DialId,
     kind: DialKind,
-    started: Millis,
-    deadline: Millis,
+    started: Mono,
+    deadline: Mono,
 }
 
 /// A connected peer, as the scheduler counts it.
@@ -58,7 +58,7 @@ pub struct DialScheduler {
     history: ExpiryHistory<NodeId>,
     next_dial: u64,
     /// Latest time seen; [`DialScheduler::poll_timeout`] only reports times after it.
-    now: Millis,
+    now: Mono,
     rng: u64,
 }
 
@@ -77,7 +77,7 @@ impl DialScheduler {
             peers: BTreeMap::new(),
             history: ExpiryHistory::new(),
             next_dial: 0,
-            now: 0,
+            now: Mono(0),
             rng: seed,
         }
     }
@@ -94,7 +94,7 @@ impl DialScheduler {
     }
 
     /// Adds (or replaces the address of) a static node, to be kept connected.
-    pub fn add_static(&mut self, now: Millis, node: DialCandidate) -> Result<(), DialRefusal> {
+    pub fn add_static(&mut self, now: Mono, node: DialCandidate) -> Result<(), DialRefusal> {
         self.tick(now);
         self.check_node(&node)?;
         if let Some(s) = self.statics.get_mut(&node.id()) {
@@ -110,7 +110,7 @@ impl DialScheduler {
             StaticNode {
                 node,
                 failures: 0,
-                not_before: 0,
+                not_before: Mono(0),
             },
         );
         Ok(())
@@ -118,14 +118,14 @@ impl DialScheduler {
 
     /// Stops keeping `id` connected. A dial in flight runs to its end and an existing peer stays;
     /// the loop disconnects it if it wants to. Returns whether `id` was a static node.
-    pub fn remove_static(&mut self, now: Millis, id: &NodeId) -> bool {
+    pub fn remove_static(&mut self, now: Mono, id: &NodeId) -> bool {
         self.tick(now);
         self.statics.remove(id).is_some()
     }
 
     /// Queues a dynamic dial candidate (a bootnode or a discovery result). Candidates are taken
     /// first-in first-out; when [`CANDIDATES_MAX`] are queued the oldest is dropped.
-    pub fn add_candidate(&mut self, now: Millis, node: DialCandidate) -> Result<(), DialRefusal> {
+    pub fn add_candidate(&mut self, now: Mono, node: DialCandidate) -> Result<(), DialRefusal> {
         self.tick(now);
         self.check_node(&node)?;
         if self.statics.contains_key(&node.id()) {
@@ -181,25 +181,25 @@ impl DialScheduler {
 
     /// A peer finished its handshakes and was added. A static node that connects (either way)
     /// has its backoff reset.
-    pub fn handle_peer_added(&mut self, now: Millis, id: NodeId, kind: ConnKind, trusted: bool) {
+    pub fn handle_peer_added(&mut self, now: Mono, id: NodeId, kind: ConnKind, trusted: bool) {
         self.tick(now);
         self.peers.insert(id, Peer { kind, trusted });
         if let Some(s) = self.statics.get_mut(&id) {
             s.failures = 0;
-            s.not_before = 0;
+            s.not_before = Mono(0);
         }
     }
 
     /// A peer disconnected. A static node becomes eligible again as soon as its dial history
     /// entry expires.
-    pub fn handle_peer_removed(&mut self, now: Millis, id: &NodeId) {
+    pub fn handle_peer_removed(&mut self, now: Mono, id: &NodeId) {
         self.tick(now);
         self.peers.remove(id);
     }
 
     /// A dial ended. Returns `false` if the dial is unknown or was already timed out (its
     /// deadline is at or before `now`): the loop must then drop any connection it produced.
-    pub fn handle_dial_done(&mut self, now: Millis, dial: DialId, outcome: DialOutcome) -> bool {
+    pub fn handle_dial_done(&mut self, now: Mono, dial: DialId, outcome: DialOutcome) -> bool {
         self.tick(now);
         self.expire(now);
         let Some(id) = self.dial_nodes.get(&dial).copied() else {
@@ -211,7 +211,7 @@ impl DialScheduler {
 
     /// The timer set from [`DialScheduler::poll_timeout`] fired: time out overdue dials and
     /// expire history.
-    pub fn handle_timeout(&mut self, now: Millis) {
+    pub fn handle_timeout(&mut self, now: Mono) {
         self.tick(now);
         self.expire(now);
     }
@@ -219,7 +219,7 @@ impl DialScheduler {
     /// The next dial to start, if any. Static nodes come first (in node id order), then queued
     /// candidates (first in, first out) while dynamic slots are free; all within the bound on
     /// dials in flight.
-    pub fn poll_dial(&mut self, now: Millis) -> Option<DialTask> {
+    pub fn poll_dial(&mut self, now: Mono) -> Option<DialTask> {
         self.tick(now);
         self.expire(now);
         if self.dialing.len() >= self.config.dials_active_max()
@@ -249,7 +249,7 @@ impl DialScheduler {
 
     /// When the loop must call [`DialScheduler::handle_timeout`] next: the earliest dial deadline,
     /// history expiry or end of a static backoff that lies after the latest time seen.
-    pub fn poll_timeout(&self) -> Option<Millis> {
+    pub fn poll_timeout(&self) -> Option<Mono> {
         let deadlines = self.dialing.values().map(|d| d.deadline);
         let backoffs = self
             .statics
@@ -308,7 +308,7 @@ impl DialScheduler {
         self.statics.len()
     }
 
-    fn tick(&mut self, now: Millis) {
+    fn tick(&mut self, now: Mono) {
         self.now = self.now.max(now);
     }
 
@@ -349,7 +349,7 @@ impl DialScheduler {
     }
 
     /// Checks that a dial of `node` may start now.
-    fn check_dial(&self, node: &DialCandidate, now: Millis) -> Result<(), DialRefusal> {
+    fn check_dial(&self, node: &DialCandidate, now: Mono) -> Result<(), DialRefusal> {
         self.check_node(node)?;
         let id = node.id();
         if self.peers.contains_key(&id) {
@@ -364,12 +364,12 @@ impl DialScheduler {
         Ok(())
     }
 
-    fn static_ready(&self, id: &NodeId, s: &StaticNode, now: Millis) -> bool {
+    fn static_ready(&self, id: &NodeId, s: &StaticNode, now: Mono) -> bool {
         debug_assert_eq!(*id, s.node.id());
         s.not_before <= now && self.check_dial(&s.node, now).is_ok()
     }
 
-    fn start(&mut self, now: Millis, node: DialCandidate, kind: DialKind) -> DialTask {
+    fn start(&mut self, now: Mono, node: DialCandidate, kind: DialKind) -> DialTask {
         let dial = DialId(self.next_dial);
         self.next_dial += 1;
         let deadline = now.saturating_add(DIAL_TIMEOUT);
@@ -395,7 +395,7 @@ impl DialScheduler {
     }
 
     /// Times out dials whose deadline has come and drops expired history.
-    fn expire(&mut self, now: Millis) {
+    fn expire(&mut self, now: Mono) {
         self.history.expire(now, |_| {});
         let overdue: Vec<NodeId> = self
             .dialing

@@ -124,6 +124,10 @@ struct Request {
     deadline: Millis,
     retries_left: u32,
     handshakes: u32,
+    /// The challenge we last answered and the handshake packet we answered it with: the same
+    /// WHOAREYOU again (resent by the remote for another packet of ours) gets the same packet,
+    /// so the keys the remote may already hold stay ours.
+    last_handshake: Option<(Vec<u8>, Vec<u8>)>,
     /// NODES gathered so far: messages received and the records that passed the checks.
     nodes_received: u64,
     records: Vec<Record>,
@@ -413,6 +417,7 @@ impl Discovery {
             deadline: now,
             retries_left: REQUEST_RETRIES,
             handshakes: 0,
+            last_handshake: None,
             nodes_received: 0,
             records: Vec::new(),
         };

@@ -9,6 +9,7 @@
 //! written. Our BlockRangeUpdate goes to eth/69+ peers when our head moved at least
 //! [`RANGE_UPDATE_BLOCKS`] blocks since the last one (devp2p caps/eth.md "BlockRangeUpdate").
 
+use crate::time::Mono;
 use std::collections::{BTreeMap, VecDeque};
 
 use super::sync::{LocalHead, PeerHead, SyncAction, SyncConfig, Syncer};
@@ -18,12 +19,11 @@ use super::{BlockHashNumber, BlockRangeUpdate, EthMessage, EthVersion, NewBlock,
 use crate::chain::block::{Head, StoredBlock};
 use crate::chain::header::{Header, U256};
 use crate::chain::spec::ChainSpec;
-use crate::p2p::DisconnectReason;
+use crate::p2p::Fault;
 use crate::tx::pool::PoolConfig;
 use crate::tx::validate::{Fork, Rules, TX_GAS_LIMIT_CAP};
 
-/// The loop's handle on a peer (its connection id).
-pub type PeerId = u64;
+pub use crate::p2p::ConnId;
 
 /// Our BlockRangeUpdate goes out when the head moved this many blocks since the last one
 /// (go-ethereum sends one every 32 blocks: about one per epoch on mainnet).
@@ -33,11 +33,11 @@ pub const RANGE_UPDATE_BLOCKS: u64 = 32;
 #[derive(Debug)]
 pub enum EthAction {
     /// Send this message to the peer.
-    Send { peer: PeerId, msg: EthMessage },
-    /// Disconnect the peer with this reason; `why` is for the log.
+    Send { peer: ConnId, msg: EthMessage },
+    /// Disconnect the peer for this fault; `why` is for the log.
     Disconnect {
-        peer: PeerId,
-        reason: DisconnectReason,
+        peer: ConnId,
+        fault: Fault,
         why: String,
     },
     /// Write these verified blocks (contiguous, continuing the head) in one atomic batch, then
@@ -77,7 +77,7 @@ struct EthPeer {
 pub struct EthManager {
     spec: ChainSpec,
     head: ChainHead,
-    peers: BTreeMap<PeerId, EthPeer>,
+    peers: BTreeMap<ConnId, EthPeer>,
     actions: VecDeque<EthAction>,
     /// Head number our last BlockRangeUpdate announced (or the head at start).
     range_announced: u64,
@@ -199,7 +199,7 @@ impl EthManager {
     }
 
     /// The negotiated version of a registered peer.
-    pub fn peer_version(&self, peer: PeerId) -> Option<EthVersion> {
+    pub fn peer_version(&self, peer: ConnId) -> Option<EthVersion> {
         self.peers.get(&peer).map(|p| p.version)
     }
 
@@ -217,8 +217,8 @@ impl EthManager {
     /// "subprotocol error" and logs the error.
     pub fn handle_status(
         &mut self,
-        now: u64,
-        peer: PeerId,
+        now: Mono,
+        peer: ConnId,
         version: EthVersion,
         status: &Status,
     ) -> Result<(), StatusError> {
@@ -260,20 +260,20 @@ impl EthManager {
     }
 
     /// A message from a registered peer, other than the requests its task serves.
-    pub fn handle_message(&mut self, now: u64, peer: PeerId, msg: EthMessage) {
+    pub fn handle_message(&mut self, now: Mono, peer: ConnId, msg: EthMessage) {
         let Some(p) = self.peers.get_mut(&peer) else {
             return;
         };
         match msg {
             EthMessage::Status(_) => {
                 // The task refuses a second Status itself; one here is a bug upstream.
-                self.disconnect(peer, DisconnectReason::SubprotocolError, "second Status");
+                self.disconnect(peer, Fault::CapabilityBreach, "second Status");
             }
             EthMessage::BlockRangeUpdate(r) => {
                 if !p.version.has_block_range() {
                     self.disconnect(
                         peer,
-                        DisconnectReason::SubprotocolError,
+                        Fault::CapabilityBreach,
                         "BlockRangeUpdate before eth/69",
                     );
                 } else if r.earliest > r.latest {
@@ -281,7 +281,7 @@ impl EthManager {
                         "invalid block range: earliest {} > latest {}",
                         r.earliest, r.latest
                     );
-                    self.disconnect(peer, DisconnectReason::SubprotocolError, &why);
+                    self.disconnect(peer, Fault::CapabilityBreach, &why);
                 } else {
                     p.range = Some(r);
                     if let Some(s) = self.syncer.as_mut() {
@@ -295,14 +295,14 @@ impl EthManager {
                     None => Err("reply to a request we never sent".to_string()),
                 };
                 if let Err(why) = result {
-                    self.disconnect(peer, DisconnectReason::SubprotocolError, &why);
+                    self.disconnect(peer, Fault::CapabilityBreach, &why);
                 }
             }
             EthMessage::NewBlock(_) | EthMessage::NewBlockHashes(_) if self.post_merge() => {
                 // EIP-3675: after the Merge, block gossip belongs to the consensus layer.
                 self.disconnect(
                     peer,
-                    DisconnectReason::SubprotocolError,
+                    Fault::CapabilityBreach,
                     "block announcement after the Merge",
                 );
             }
@@ -317,7 +317,7 @@ impl EthManager {
                 }
                 Err(e) => {
                     let why = format!("NewBlock: {e}");
-                    self.disconnect(peer, DisconnectReason::SubprotocolError, &why);
+                    self.disconnect(peer, Fault::CapabilityBreach, &why);
                 }
             },
             EthMessage::NewBlockHashes(list) => {
@@ -355,7 +355,7 @@ impl EthManager {
     /// local and pushed to ⌈√n⌉ peers; `journal` appends it to the journal.
     pub fn add_local_tx(
         &mut self,
-        now: u64,
+        now: Mono,
         bytes: &[u8],
         journal: bool,
     ) -> Result<[u8; 32], String> {
@@ -367,7 +367,7 @@ impl EthManager {
 
     /// Marks a peer the user named (static or trusted), before its Status arrives: if it is
     /// ahead, a sync starts at once.
-    pub fn prefer_peer(&mut self, peer: PeerId) {
+    pub fn prefer_peer(&mut self, peer: ConnId) {
         if let Some(s) = self.syncer.as_mut() {
             s.prefer_peer(peer);
         }
@@ -392,12 +392,12 @@ impl EthManager {
             .collect()
     }
 
-    fn peer_ids(&self) -> Vec<PeerId> {
+    fn peer_ids(&self) -> Vec<ConnId> {
         self.peers.keys().copied().collect()
     }
 
     /// The peer's session ended.
-    pub fn handle_closed(&mut self, now: u64, peer: PeerId) {
+    pub fn handle_closed(&mut self, now: Mono, peer: ConnId) {
         if self.peers.remove(&peer).is_some() {
             if let Some(s) = self.syncer.as_mut() {
                 s.remove_peer(now, peer);
@@ -409,7 +409,7 @@ impl EthManager {
     }
 
     /// The storage thread finished the oldest outstanding [`EthAction::Write`].
-    pub fn handle_written(&mut self, now: u64, result: Result<Head, String>) {
+    pub fn handle_written(&mut self, now: Mono, result: Result<Head, String>) {
         let mut written_head = None;
         if let Ok(head) = &result {
             let mut new_head = None;
@@ -458,7 +458,7 @@ impl EthManager {
     }
 
     /// Timers (the syncer's request timeouts and force-sync cycle, the transaction fetcher's).
-    pub fn handle_timeout(&mut self, now: u64) {
+    pub fn handle_timeout(&mut self, now: Mono) {
         if let Some(s) = self.syncer.as_mut() {
             s.handle_timeout(now);
         }
@@ -468,7 +468,7 @@ impl EthManager {
     }
 
     /// When [`EthManager::handle_timeout`] wants to run next.
-    pub fn poll_timeout(&self) -> Option<u64> {
+    pub fn poll_timeout(&self) -> Option<Mono> {
         let sync = self.syncer.as_ref().and_then(Syncer::poll_timeout);
         match (sync, self.txs.poll_timeout()) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -512,7 +512,7 @@ impl EthManager {
                 TxOut::Send { peer, msg } => EthAction::Send { peer, msg },
                 TxOut::Disconnect { peer, why } => EthAction::Disconnect {
                     peer,
-                    reason: DisconnectReason::UselessPeer,
+                    fault: Fault::CapabilityUseless,
                     why,
                 },
                 TxOut::Journal(bytes) => EthAction::Journal(bytes),
@@ -542,11 +542,11 @@ impl EthManager {
         }
     }
 
-    fn disconnect(&mut self, peer: PeerId, reason: DisconnectReason, why: &str) {
+    fn disconnect(&mut self, peer: ConnId, fault: Fault, why: &str) {
         if self.peers.contains_key(&peer) {
             self.actions.push_back(EthAction::Disconnect {
                 peer,
-                reason,
+                fault,
                 why: why.to_string(),
             });
         }
@@ -562,7 +562,7 @@ impl EthManager {
                 SyncAction::Request { peer, msg } => EthAction::Send { peer, msg },
                 SyncAction::Drop { peer, why } => EthAction::Disconnect {
                     peer,
-                    reason: DisconnectReason::UselessPeer,
+                    fault: Fault::CapabilityUseless,
                     why,
                 },
                 SyncAction::Write(blocks) => {
@@ -619,16 +619,19 @@ mod tests {
     fn a_good_status_registers_the_peer_and_a_bad_one_does_not() {
         let mut m = manager(false);
         let ok = status(&m, EthVersion::Eth69);
-        assert!(m.handle_status(0, 1, EthVersion::Eth69, &ok).is_ok());
+        assert!(
+            m.handle_status(Mono(0), ConnId(1), EthVersion::Eth69, &ok)
+                .is_ok()
+        );
         let Status::Eth69(s) = ok else { panic!() };
         let wrong = Status::Eth69(Status69 { network_id: 1, ..s });
         let e = m
-            .handle_status(0, 2, EthVersion::Eth69, &wrong)
+            .handle_status(Mono(0), ConnId(2), EthVersion::Eth69, &wrong)
             .unwrap_err();
         assert!(e.to_string().contains("network id"), "{e}");
         assert_eq!(m.peer_count(), 1);
-        assert_eq!(m.peer_version(1), Some(EthVersion::Eth69));
-        assert_eq!(m.peer_version(2), None);
+        assert_eq!(m.peer_version(ConnId(1)), Some(EthVersion::Eth69));
+        assert_eq!(m.peer_version(ConnId(2)), None);
     }
 
     #[test]
@@ -640,7 +643,7 @@ mod tests {
             (3, EthVersion::Eth70),
         ] {
             let s = status(&m, v);
-            m.handle_status(0, peer, v, &s).unwrap();
+            m.handle_status(Mono(0), ConnId(peer), v, &s).unwrap();
         }
         actions(&mut m);
         let head = |n: u64| Head {
@@ -648,7 +651,7 @@ mod tests {
             hash: [n as u8; 32],
             td: U256::ZERO,
         };
-        m.handle_written(1, Ok(head(31)));
+        m.handle_written(Mono(1), Ok(head(31)));
         assert!(
             !actions(&mut m).iter().any(|a| matches!(
                 a,
@@ -659,8 +662,8 @@ mod tests {
             )),
             "31 blocks is not enough"
         );
-        m.handle_written(2, Ok(head(32)));
-        let sent: Vec<PeerId> = actions(&mut m)
+        m.handle_written(Mono(2), Ok(head(32)));
+        let sent: Vec<ConnId> = actions(&mut m)
             .into_iter()
             .filter_map(|a| match a {
                 EthAction::Send {
@@ -673,7 +676,7 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(sent, [2, 3], "eth/69 and eth/70 peers only");
+        assert_eq!(sent, [ConnId(2), ConnId(3)], "eth/69 and eth/70 peers only");
         assert_eq!(m.head().number, 32);
     }
 
@@ -682,11 +685,12 @@ mod tests {
         let mut m = manager(false);
         assert!(m.post_merge());
         let s = status(&m, EthVersion::Eth68);
-        m.handle_status(0, 1, EthVersion::Eth68, &s).unwrap();
+        m.handle_status(Mono(0), ConnId(1), EthVersion::Eth68, &s)
+            .unwrap();
         actions(&mut m);
         m.handle_message(
-            1,
-            1,
+            Mono(1),
+            ConnId(1),
             EthMessage::NewBlockHashes(vec![BlockHashNumber {
                 hash: [1; 32],
                 number: 1,
@@ -697,8 +701,8 @@ mod tests {
             matches!(
                 a.as_slice(),
                 [EthAction::Disconnect {
-                    peer: 1,
-                    reason: DisconnectReason::SubprotocolError,
+                    peer: ConnId(1),
+                    fault: Fault::CapabilityBreach,
                     ..
                 }]
             ),
@@ -739,20 +743,23 @@ mod tests {
     fn a_reply_nobody_asked_for_disconnects() {
         let mut m = manager(true);
         let s = status(&m, EthVersion::Eth69);
-        m.handle_status(0, 1, EthVersion::Eth69, &s).unwrap();
+        m.handle_status(Mono(0), ConnId(1), EthVersion::Eth69, &s)
+            .unwrap();
         actions(&mut m);
         m.handle_message(
-            1,
-            1,
+            Mono(1),
+            ConnId(1),
             EthMessage::BlockHeaders(crate::eth::RawResponse {
                 request_id: 77,
                 items: crate::eth::RawList::new(),
             }),
         );
-        assert!(
-            actions(&mut m)
-                .iter()
-                .any(|a| matches!(a, EthAction::Disconnect { peer: 1, .. })),
-        );
+        assert!(actions(&mut m).iter().any(|a| matches!(
+            a,
+            EthAction::Disconnect {
+                peer: ConnId(1),
+                ..
+            }
+        )),);
     }
 }

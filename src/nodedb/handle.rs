@@ -120,10 +120,21 @@ impl NodeDbHandle {
         Self::spawn(NodeDb::open(datadir)?, config)
     }
 
-    /// Moves an open store onto its database's storage thread (started if none runs yet).
+    /// Moves an open store onto a storage thread of its own (tools and tests that open the
+    /// node database alone).
     pub fn spawn(db: NodeDb, config: HandleConfig) -> Result<NodeDbHandle, NodeDbError> {
         let worker =
-            Worker::for_db(db.db()).map_err(|e| NodeDbError::Io("storage thread".into(), e))?;
+            Worker::spawn(db.db()).map_err(|e| NodeDbError::Io("storage thread".into(), e))?;
+        Self::spawn_on(db, config, &worker)
+    }
+
+    /// Moves an open store onto `worker`, the storage thread of its database (the node's one,
+    /// shared with the chain store).
+    pub fn spawn_on(
+        db: NodeDb,
+        config: HandleConfig,
+        worker: &Arc<Worker>,
+    ) -> Result<NodeDbHandle, NodeDbError> {
         let pending = Arc::new(AtomicUsize::new(0));
         let queue_len = config.queue_len.max(1);
         let client = worker

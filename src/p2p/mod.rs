@@ -6,13 +6,17 @@
 //! take untrusted payloads: they are bounded by named limits and never panic.
 
 pub mod capability;
+pub mod conn_id;
 pub mod disconnect;
+pub mod fault;
 pub mod hello;
 pub mod message;
 pub mod session;
 
 pub use capability::{Capability, LocalCapability, SharedCapability, match_capabilities};
+pub use conn_id::ConnId;
 pub use disconnect::DisconnectReason;
+pub use fault::Fault;
 pub use hello::Hello;
 pub use message::P2pMessage;
 

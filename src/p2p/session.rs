@@ -1,11 +1,11 @@
 //! The per-frame policy of an admitted RLPx session (devp2p rlpx.md "Message IDs" and "Base
 //! Protocol"; geth `p2p/peer.go` `readLoop`/`handle`): given one opened frame, decide whether the
 //! remote said goodbye, whether to answer Pong, which capability gets the message, or which
-//! Disconnect reason ends the session. Sizes are checked here before anything is allocated for a
-//! payload, snappy included. No I/O and no clock: the connection task reads frames and acts on
-//! the [`Verdict`]; the reason table below is this file's tests.
+//! [`Fault`] ends the session (its reason comes from `p2p::fault`'s one table). Sizes are checked
+//! here before anything is allocated for a payload, snappy included. No I/O and no clock: the
+//! connection task reads frames and acts on the [`Verdict`]; the verdict table is the tests.
 
-use crate::p2p::{self, DisconnectReason};
+use crate::p2p::{self, DisconnectReason, Fault};
 use crate::rlpx::snappy;
 
 /// The largest message accepted at the p2p layer: the RLPx frame limit. Capabilities set their
@@ -46,11 +46,8 @@ pub enum Verdict {
         code: u64,
         payload: Vec<u8>,
     },
-    /// End the session with this reason; `why` is for the log.
-    Disconnect {
-        reason: DisconnectReason,
-        why: String,
-    },
+    /// End the session for this fault; `why` is for the log.
+    Disconnect { fault: Fault, why: String },
 }
 
 /// The frame policy of one admitted session.
@@ -84,17 +81,14 @@ impl Session {
         if cap.is_none() && code >= p2p::BASE_PROTOCOL_LENGTH {
             // No capability of this session owns the id (geth: "msg code out of range").
             return disconnect(
-                DisconnectReason::SubprotocolError,
+                Fault::CodeOutOfRange,
                 format!("Message code out of range: {code:#x}"),
             );
         }
         match (code, cap) {
             (p2p::PING_ID, _) => Verdict::Pong,
             (p2p::PONG_ID, _) => Verdict::PongReceived,
-            (p2p::HELLO_ID, _) => disconnect(
-                DisconnectReason::BreachOfProtocol,
-                "Second Hello from peer".into(),
-            ),
+            (p2p::HELLO_ID, _) => disconnect(Fault::SecondHello, "Second Hello from peer".into()),
             (_, Some(cap)) => Verdict::Deliver { cap, code, payload },
             // Other base-protocol ids are reserved; geth ignores them too.
             (_, None) => Verdict::Ignore,
@@ -105,7 +99,7 @@ impl Session {
     fn payload(&self, raw: &[u8], size_max: usize) -> Result<Vec<u8>, Verdict> {
         let too_large = |size: usize| {
             disconnect(
-                DisconnectReason::SubprotocolError,
+                Fault::MessageTooLarge,
                 format!("Message too large: {size} bytes, over the {size_max}-byte limit"),
             )
         };
@@ -123,17 +117,13 @@ impl Session {
         {
             return Err(too_large(size));
         }
-        snappy::decompress(raw, size_max).map_err(|e| {
-            disconnect(
-                DisconnectReason::BreachOfProtocol,
-                format!("Bad snappy payload: {e}"),
-            )
-        })
+        snappy::decompress(raw, size_max)
+            .map_err(|e| disconnect(Fault::BadCompression, format!("Bad snappy payload: {e}")))
     }
 }
 
-fn disconnect(reason: DisconnectReason, why: String) -> Verdict {
-    Verdict::Disconnect { reason, why }
+fn disconnect(fault: Fault, why: String) -> Verdict {
+    Verdict::Disconnect { fault, why }
 }
 
 /// A Disconnect's reason, read compressed or not (ethereumjs sends it uncompressed); one we
@@ -164,7 +154,7 @@ mod tests {
 
     fn reason(v: Verdict) -> Option<DisconnectReason> {
         match v {
-            Verdict::Disconnect { reason, .. } => Some(reason),
+            Verdict::Disconnect { fault, .. } => Some(fault.reason()),
             _ => None,
         }
     }

@@ -18,15 +18,15 @@ use async_net::TcpStream;
 use futures_lite::future;
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 
-use crate::chain::store_handle::ChainStoreHandle;
 use crate::crypto::{PublicKey, SecretKey, os_random};
 use crate::log;
+use crate::p2p::session::CapRange;
 use crate::p2p::session::{Session, Verdict};
-use crate::p2p::{self, DisconnectReason, Hello};
+use crate::p2p::{self, DisconnectReason, Fault, Hello};
 use crate::rlpx::frame::{Egress, FRAME_SIZE_MAX, FrameCodec, FrameError, HEADER_LEN, Ingress};
 use crate::rlpx::handshake::{Established, Handshake, Step};
 use crate::rlpx::snappy;
-use crate::server::eth_connection::{EthReader, STATUS_TIMEOUT};
+use crate::server::capability::CapSession;
 
 /// The deadline for the ECIES handshake and, separately, for the Hello exchange (geth: 5 s each).
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -60,8 +60,6 @@ pub struct TaskContext {
     pub hello: Hello,
     /// Where events go; bounded, shared by all tasks.
     pub events: Sender<PeerEvent>,
-    /// The chain store eth requests are served from, when the node runs eth.
-    pub store: Option<Rc<ChainStoreHandle>>,
 }
 
 /// An error on the way to, or during, a session, before it is turned into a [`CloseReason`].
@@ -69,9 +67,9 @@ pub struct TaskContext {
 enum SessionError {
     Io(std::io::Error),
     Timeout(&'static str),
-    Protocol(DisconnectReason, String),
+    Protocol(Fault, String),
     Remote(DisconnectReason),
-    Refused(DisconnectReason),
+    Refused(Fault),
     LoopGone,
 }
 
@@ -83,7 +81,7 @@ impl From<std::io::Error> for SessionError {
 
 impl From<FrameError> for SessionError {
     fn from(e: FrameError) -> Self {
-        SessionError::Protocol(DisconnectReason::BreachOfProtocol, e.to_string())
+        SessionError::Protocol(Fault::Frame, e.to_string())
     }
 }
 
@@ -93,10 +91,12 @@ pub async fn run(conn: ConnId, role: Role, ctx: Rc<TaskContext>) {
         Ok(r) => r,
         Err(SessionError::Io(e)) => CloseReason::Failed(format!("i/o: {e}")),
         Err(SessionError::Timeout(what)) => CloseReason::Failed(format!("{what} timed out")),
-        Err(SessionError::Protocol(r, why)) => CloseReason::Failed(format!("{r}: {why}")),
+        Err(SessionError::Protocol(f, why)) => {
+            CloseReason::Failed(format!("{}: {why}", f.reason()))
+        }
         Err(SessionError::Remote(r)) => CloseReason::Remote(r),
-        Err(SessionError::Refused(r)) => CloseReason::Local(r),
-        Err(SessionError::LoopGone) => CloseReason::Local(DisconnectReason::ClientQuitting),
+        Err(SessionError::Refused(f)) => CloseReason::Local(f.reason()),
+        Err(SessionError::LoopGone) => CloseReason::Local(Fault::Quitting.reason()),
     };
     // If the loop is gone the node is shutting down; nobody is left to tell.
     let _ = ctx.events.send(PeerEvent::Closed { conn, reason }).await;
@@ -171,35 +171,41 @@ async fn session(conn: ConnId, role: Role, ctx: &TaskContext) -> Result<CloseRea
         verdict: tx,
     })
     .await?;
-    let (queue, eth, caps) = match admission {
-        Admission::Admit { queue, eth, caps } => (queue, eth, caps),
-        Admission::Refuse(reason) => {
-            write_disconnect(&mut writer, &mut egress, reason, snappy).await;
-            return Err(SessionError::Refused(reason));
+    let (queue, caps, mut sessions) = match admission {
+        Admission::Admit {
+            queue,
+            caps,
+            sessions,
+        } => (queue, caps, sessions),
+        Admission::Refuse(fault) => {
+            write_disconnect(&mut writer, &mut egress, fault, snappy).await;
+            return Err(SessionError::Refused(fault));
         }
     };
 
+    // Each capability's opening messages (eth: our Status) go first; the queue is empty and
+    // holds more than any capability opens with.
     let (ctl_tx, ctl_rx) = async_channel::bounded(CONTROL_QUEUE_MAX);
-    let eth = eth.map(|e| EthReader::new(conn, e, ctx.store.as_deref(), &ctx.events));
-    if let Some(e) = &eth {
-        // Our Status is the first eth message; the queue is empty, so it fits.
-        match e.status_message() {
-            Ok((code, payload)) => {
-                let _ = ctl_tx.try_send(Control::Message(code, payload));
+    for (range, session) in caps.iter().zip(sessions.iter_mut()) {
+        let Some(session) = session else { continue };
+        match session.opening() {
+            Ok(msgs) => {
+                for (id, payload) in msgs {
+                    let _ = ctl_tx.try_send(Control::Message(range.offset + id, payload));
+                }
             }
             Err(end) => {
-                write_disconnect(&mut writer, &mut egress, end.reason, snappy).await;
-                return Err(SessionError::Protocol(end.reason, end.why));
+                write_disconnect(&mut writer, &mut egress, end.fault, snappy).await;
+                return Err(SessionError::Protocol(end.fault, end.why));
             }
         }
     }
     let read = read_loop(
         conn,
         (reader, ingress),
-        Session::new(snappy, caps),
-        &ctx.events,
+        Session::new(snappy, caps.clone()),
         ctl_tx,
-        eth,
+        CapSessions { caps, sessions },
     );
     let write = write_loop(writer, egress, snappy, queue, ctl_rx);
     // Either half may end the session. A reader that wants a Disconnect written hands it to the
@@ -242,7 +248,7 @@ pub async fn probe(
             // just closes the socket: the usual sign of a wrong node id.
             SessionError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
                 SessionError::Protocol(
-                    DisconnectReason::UnexpectedIdentity,
+                    Fault::HelloIdentity,
                     "the remote closed the connection during the encryption handshake \
                      (is the node id in the enode URL the node's?)"
                         .into(),
@@ -261,21 +267,15 @@ pub async fn probe(
         )
         .await?;
         let snappy = p2p::snappy_enabled(hello.protocol_version, theirs.protocol_version);
-        write_disconnect(
-            &mut writer,
-            &mut egress,
-            DisconnectReason::DisconnectRequested,
-            snappy,
-        )
-        .await;
+        write_disconnect(&mut writer, &mut egress, Fault::Requested, snappy).await;
         Ok(theirs)
     };
     attempt.await.map_err(|e: SessionError| match e {
         SessionError::Io(e) => format!("{addr}: {e}"),
         SessionError::Timeout(what) => format!("{addr}: {what} timed out"),
-        SessionError::Protocol(r, why) => format!("{addr}: {why} ({r})"),
+        SessionError::Protocol(f, why) => format!("{addr}: {why} ({})", f.reason()),
         SessionError::Remote(r) => format!("{addr}: remote disconnected: {r}"),
-        SessionError::Refused(r) => format!("{addr}: refused: {r}"),
+        SessionError::Refused(f) => format!("{addr}: refused: {}", f.reason()),
         SessionError::LoopGone => format!("{addr}: aborted"),
     })
 }
@@ -309,9 +309,9 @@ async fn ecies_handshake(
     let mut hs = match expected {
         Some(remote) => {
             let mut hs = Handshake::initiator(key.clone(), remote, ephemeral, nonce);
-            let auth = hs.write_auth(&mut rng).map_err(|e| {
-                SessionError::Protocol(DisconnectReason::BreachOfProtocol, format!("auth: {e}"))
-            })?;
+            let auth = hs
+                .write_auth(&mut rng)
+                .map_err(|e| SessionError::Protocol(Fault::Handshake, format!("auth: {e}")))?;
             writer.write_all(&auth).await?;
             hs
         }
@@ -338,7 +338,7 @@ async fn ecies_handshake(
             }
             Err(e) => {
                 return Err(SessionError::Protocol(
-                    DisconnectReason::BreachOfProtocol,
+                    Fault::Handshake,
                     format!("handshake: {e}"),
                 ));
             }
@@ -397,12 +397,11 @@ async fn read_hello(
     let payload = &buf[range];
     match code {
         p2p::HELLO_ID => {
-            let hello = Hello::decode(payload).map_err(|e| {
-                SessionError::Protocol(DisconnectReason::BreachOfProtocol, format!("hello: {e}"))
-            })?;
+            let hello = Hello::decode(payload)
+                .map_err(|e| SessionError::Protocol(Fault::BadHello, format!("hello: {e}")))?;
             if hello.id != *remote {
                 return Err(SessionError::Protocol(
-                    DisconnectReason::UnexpectedIdentity,
+                    Fault::HelloIdentity,
                     "hello id differs from the handshake key".into(),
                 ));
             }
@@ -412,7 +411,7 @@ async fn read_hello(
             payload, false,
         ))),
         other => Err(SessionError::Protocol(
-            DisconnectReason::BreachOfProtocol,
+            Fault::BadHello,
             format!("expected hello, got message {other}"),
         )),
     }
@@ -421,10 +420,28 @@ async fn read_hello(
 /// Messages from the reader to the writer of the same session.
 enum Control {
     Pong,
-    /// A reply the reader built (an eth answer, our Status): wire id and payload.
+    /// A reply the reader built (a capability's answer or opening message): id and payload.
     Message(u64, Vec<u8>),
-    /// Write Disconnect with this reason and end the session.
-    Disconnect(DisconnectReason),
+    /// Write Disconnect for this fault and end the session.
+    Disconnect(Fault),
+}
+
+/// The session halves of the capabilities this session runs, beside their id ranges.
+struct CapSessions {
+    caps: Vec<CapRange>,
+    /// `sessions[i]` serves `caps[i]`; `None`: no protocol took the range.
+    sessions: Vec<Option<Box<dyn CapSession>>>,
+}
+
+impl CapSessions {
+    /// The soonest capability deadline (eth: the remote Status), with what missing it means.
+    fn deadline(&self) -> Option<(Instant, Fault, &'static str, &'static str)> {
+        self.sessions
+            .iter()
+            .flatten()
+            .filter_map(|s| s.deadline().map(|(at, f, why)| (at, f, why, s.label())))
+            .min_by_key(|d| d.0)
+    }
 }
 
 /// Reads frames until the session ends. Returns `Some(reason)` when the session is over at once,
@@ -433,24 +450,23 @@ async fn read_loop(
     conn: ConnId,
     (mut reader, mut ingress): (BufReader<TcpStream>, Ingress),
     session: Session,
-    events: &Sender<PeerEvent>,
     ctl: Sender<Control>,
-    mut eth: Option<EthReader<'_>>,
+    mut caps: CapSessions,
 ) -> Option<CloseReason> {
     let mut buf = Vec::new();
-    let status_deadline = Instant::now() + STATUS_TIMEOUT;
-    let reason = loop {
+    let fault = loop {
         // A rare large frame (up to 16 MiB) must not stay allocated for the session's life: an
         // idle peer keeps only a small buffer, so memory per peer stays small on a small board.
         if buf.capacity() > READ_BUFFER_KEEP_MAX {
             buf = Vec::new();
         }
-        // Until the remote Status is in, the read deadline is the Status one.
-        let status_wait = eth.as_ref().is_some_and(EthReader::status_pending);
-        let wait = if status_wait {
-            status_deadline.saturating_duration_since(Instant::now())
-        } else {
-            FRAME_READ_TIMEOUT
+        // A capability handshake still awaited (eth Status) shortens the read deadline.
+        let deadline = caps.deadline();
+        let wait = match deadline {
+            Some((at, ..)) => at
+                .saturating_duration_since(Instant::now())
+                .min(FRAME_READ_TIMEOUT),
+            None => FRAME_READ_TIMEOUT,
         };
         let frame = with_timeout(
             "frame read",
@@ -460,18 +476,16 @@ async fn read_loop(
         .await;
         let (code, range) = match frame {
             Ok(f) => f,
-            Err(SessionError::Timeout(_)) => {
-                if status_wait {
-                    log::debug(
-                        "Ethereum handshake failed",
-                        &[("conn", &conn), ("err", &"no Status within 5 s")],
-                    );
+            Err(SessionError::Timeout(_)) => match deadline {
+                Some((at, fault, why, label)) if Instant::now() >= at => {
+                    log::debug(label, &[("conn", &conn), ("err", &why)]);
+                    break fault;
                 }
-                break DisconnectReason::PingTimeout;
-            }
-            Err(SessionError::Protocol(r, why)) => {
+                _ => break Fault::ReadTimeout,
+            },
+            Err(SessionError::Protocol(f, why)) => {
                 log::debug("Bad frame from peer", &[("conn", &conn), ("err", &why)]);
-                break r;
+                break f;
             }
             Err(SessionError::Io(e)) => return Some(CloseReason::Failed(format!("read: {e}"))),
             Err(e) => return Some(CloseReason::Failed(format!("{e:?}"))),
@@ -489,55 +503,48 @@ async fn read_loop(
             }
             Verdict::PongReceived => log::trace("Received pong", &[("conn", &conn)]),
             Verdict::Ignore => {}
-            Verdict::Disconnect { reason, why } => {
+            Verdict::Disconnect { fault, why } => {
                 log::debug(
                     "Peer breached the session",
                     &[("conn", &conn), ("err", &why)],
                 );
-                break reason;
+                break fault;
             }
-            Verdict::Deliver { code, payload, .. } => {
-                match eth.as_mut() {
-                    Some(e) if e.owns(code) => match e.handle(code, &payload).await {
-                        Ok(None) => {}
-                        Ok(Some((code, reply))) => {
-                            // Waiting here is the back-pressure on a peer that asks faster
-                            // than it reads our answers.
-                            if ctl.send(Control::Message(code, reply)).await.is_err() {
-                                return Some(CloseReason::Failed("writer gone".into()));
-                            }
+            Verdict::Deliver { cap, code, payload } => {
+                let offset = caps.caps[cap].offset;
+                let Some(handler) = caps.sessions[cap].as_mut() else {
+                    // A shared capability no protocol took: nobody reads it.
+                    log::trace(
+                        "Message without a handler",
+                        &[("conn", &conn), ("code", &code)],
+                    );
+                    continue;
+                };
+                match handler.handle(code - offset, payload).await {
+                    Ok(None) => {}
+                    Ok(Some((id, reply))) => {
+                        // Waiting here is the back-pressure on a peer that asks faster than it
+                        // reads our answers.
+                        if ctl
+                            .send(Control::Message(offset + id, reply))
+                            .await
+                            .is_err()
+                        {
+                            return Some(CloseReason::Failed("writer gone".into()));
                         }
-                        Err(end) => {
-                            log::debug(
-                                if e.status_pending() {
-                                    "Ethereum handshake failed"
-                                } else {
-                                    "Ethereum protocol breach"
-                                },
-                                &[("conn", &conn), ("err", &end.why)],
-                            );
-                            break end.reason;
-                        }
-                    },
-                    // Another capability's message goes to the loop.
-                    _ => {
-                        let msg = PeerEvent::Message {
-                            conn,
-                            code,
-                            payload,
-                        };
-                        if events.send(msg).await.is_err() {
-                            break DisconnectReason::ClientQuitting;
-                        }
+                    }
+                    Err(end) => {
+                        log::debug(handler.label(), &[("conn", &conn), ("err", &end.why)]);
+                        break end.fault;
                     }
                 }
             }
         }
     };
-    match ctl.try_send(Control::Disconnect(reason)) {
+    match ctl.try_send(Control::Disconnect(fault)) {
         Ok(()) => None,
         // The writer is stuck or gone: end without writing.
-        Err(_) => Some(CloseReason::Local(reason)),
+        Err(_) => Some(CloseReason::Local(fault.reason())),
     }
 }
 
@@ -573,6 +580,7 @@ async fn write_loop(
         )
         .await;
         let message;
+        let encoded;
         let (code, payload): (u64, &[u8]) = match next {
             Next::Ctl(Control::Pong) => (p2p::PONG_ID, &EMPTY_LIST),
             Next::Ctl(Control::Message(code, payload)) => {
@@ -583,24 +591,25 @@ async fn write_loop(
                 log::trace("Sending ping", &[]);
                 (p2p::PING_ID, &EMPTY_LIST)
             }
-            Next::Out(Some(Outgoing::Message { code, payload })) => {
-                message = payload;
-                (code, &message)
-            }
-            Next::Ctl(Control::Disconnect(r)) | Next::Out(Some(Outgoing::Disconnect(r))) => {
-                write_disconnect(&mut writer, &mut egress, r, snappy).await;
-                return CloseReason::Local(r);
+            // The capability encodes its message here, in this peer's task, not in the loop.
+            Next::Out(Some(Outgoing::Message(msg))) => match msg.encode() {
+                Ok(m) => {
+                    encoded = m;
+                    (encoded.0, &encoded.1)
+                }
+                Err(e) => {
+                    log::error("Cannot encode a message", &[("err", &e)]);
+                    continue;
+                }
+            },
+            Next::Ctl(Control::Disconnect(f)) | Next::Out(Some(Outgoing::Disconnect(f))) => {
+                write_disconnect(&mut writer, &mut egress, f, snappy).await;
+                return CloseReason::Local(f.reason());
             }
             // The loop closed our queue: it dropped us (too slow) or it is shutting down.
             Next::Out(None) => {
-                write_disconnect(
-                    &mut writer,
-                    &mut egress,
-                    DisconnectReason::ClientQuitting,
-                    snappy,
-                )
-                .await;
-                return CloseReason::Local(DisconnectReason::ClientQuitting);
+                write_disconnect(&mut writer, &mut egress, Fault::Quitting, snappy).await;
+                return CloseReason::Local(Fault::Quitting.reason());
             }
         };
         out.clear();
@@ -637,14 +646,10 @@ async fn write_loop(
     }
 }
 
-/// Best-effort Disconnect: written with a short deadline, errors ignored (the session ends anyway).
-async fn write_disconnect(
-    writer: &mut TcpStream,
-    egress: &mut Egress,
-    reason: DisconnectReason,
-    snappy: bool,
-) {
-    let payload = reason.encode();
+/// Best-effort Disconnect with the fault's reason: written with a short deadline, errors ignored
+/// (the session ends anyway).
+async fn write_disconnect(writer: &mut TcpStream, egress: &mut Egress, fault: Fault, snappy: bool) {
+    let payload = fault.reason().encode();
     let payload = if snappy {
         snappy::compress(&payload).unwrap_or(payload)
     } else {

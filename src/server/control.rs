@@ -3,6 +3,7 @@
 //! the loop between other inputs, so nothing outside ever holds a lock on the loop's state
 //! (go-ethereum `p2p.Server`'s `addPeerOps`/`peerOp` channels play the same part).
 
+use std::any::Any;
 use std::net::SocketAddr;
 
 use async_channel::Sender;
@@ -22,7 +23,6 @@ pub const NOTICE_QUEUE_MAX: usize = 256;
 pub const SUBSCRIBERS_MAX: usize = 64;
 
 /// One request to the loop, with where its answer goes.
-#[derive(Debug)]
 pub enum Control {
     /// A snapshot of the admitted peers.
     Peers(Sender<Vec<PeerInfo>>),
@@ -38,13 +38,38 @@ pub enum Control {
         trusted: bool,
         reply: Sender<bool>,
     },
-    /// The chain head and the pool size, when the node runs eth.
-    Chain(Sender<Option<ChainInfo>>),
+    /// A request for the protocol named `name` (a capability's loop half): `run` is called
+    /// with the protocol's state, which it downcasts to the type it knows, and answers through a
+    /// channel of its own without waiting. The loop never learns what it asked; no such
+    /// protocol: `run` is dropped, closing its reply channel.
+    Protocol {
+        name: &'static str,
+        run: ProtocolRequest,
+    },
     /// Peer added / dropped notices from now on.
     Subscribe(Sender<PeerNotice>),
 }
 
 /// One admitted peer, as a snapshot.
+impl std::fmt::Debug for Control {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Control::Peers(_) => f.write_str("Peers"),
+            Control::AddPeer { node, trusted, .. } => {
+                write!(f, "AddPeer({node}, trusted: {trusted})")
+            }
+            Control::RemovePeer { id, trusted, .. } => {
+                write!(f, "RemovePeer({id}, trusted: {trusted})")
+            }
+            Control::Protocol { name, .. } => write!(f, "Protocol({name})"),
+            Control::Subscribe(_) => f.write_str("Subscribe"),
+        }
+    }
+}
+
+/// A request run on a protocol's state in the loop; it must not block.
+pub type ProtocolRequest = Box<dyn FnOnce(&mut dyn Any) + Send>;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerInfo {
     /// Its node id.

@@ -22,7 +22,6 @@ use futures_lite::future;
 
 use async_net::UdpSocket;
 
-use crate::chain::block::Head;
 use crate::crypto::{NodeId, SecretKey};
 use crate::dial::Millis;
 use crate::dial::inbound::{InboundPermit, InboundThrottle};
@@ -31,17 +30,16 @@ use crate::discv4::table::Node as DiscNode;
 use crate::enode::Enode;
 use crate::log;
 use crate::node::{Action, Node};
-use crate::p2p::{DisconnectReason, Hello};
+use crate::p2p::{Fault, Hello};
 use crate::server::clock::unix_ms;
 use crate::server::connection::{self, Admission, ConnId, Outgoing, PeerEvent, Role, TaskContext};
 use crate::server::control::{Control, PeerNotice};
+use crate::server::protocol::{CapLink, PeerMeta, Protocol};
 use crate::server::udp::{self, Datagram};
+use crate::time::Mono;
 
 mod control;
-mod eth_state;
 mod status;
-pub use eth_state::EthSetup;
-use eth_state::{EthState, spawn_block_writer};
 
 /// Capacity of the shared channel from peer tasks to the loop. Tasks wait when it is full, which
 /// slows readers down instead of growing memory.
@@ -79,8 +77,8 @@ pub struct ServerConfig {
     pub discv5: Option<udp::V5Setup>,
     /// Where discovery's node records go (the storage thread), if any.
     pub store: Option<Box<dyn FnMut(StoreOp)>>,
-    /// The eth protocol manager and the chain store, when the node runs eth.
-    pub eth: Option<EthSetup>,
+    /// The loop halves of the capabilities the services bring.
+    pub protocols: Vec<Box<dyn Protocol>>,
     /// Requests from outside the loop (the node handle), if anyone can send them.
     pub control: Option<Receiver<Control>>,
 }
@@ -92,10 +90,10 @@ enum Input {
     Datagram(Datagram),
     Accept(std::io::Result<(TcpStream, SocketAddr)>),
     Tick,
-    /// The writer task stored (or failed to store) the oldest block batch.
-    Written(Result<Head, String>),
     /// A request from outside the loop.
     Control(Control),
+    /// An event from a protocol's own task (not budgeted: they are few).
+    Internal(PeerEvent),
 }
 
 /// State that only the loop touches.
@@ -114,7 +112,8 @@ struct Server {
     udp_out: Option<Sender<Datagram>>,
     next_lookup: Millis,
     store: Option<Box<dyn FnMut(StoreOp)>>,
-    eth: Option<EthState>,
+    /// The capabilities' loop halves; a session's events name theirs by index.
+    protocols: Vec<Box<dyn Protocol>>,
     /// Nodes whose record's fork id our chain rejects: not dial candidates (bounded).
     incompatible: BTreeSet<NodeId>,
     /// The periodic status lines' counters and schedule.
@@ -131,24 +130,15 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) {
     let (events_tx, events_rx) = async_channel::bounded(PEER_EVENTS_QUEUE_MAX);
-    let (eth, written_rx, chain) = match config.eth {
-        Some(setup) => {
-            let (writes, written) = spawn_block_writer(ex, setup.store.clone());
-            let state = EthState {
-                manager: setup.manager,
-                sessions: BTreeMap::new(),
-                writes,
-                journal: setup.journal,
-            };
-            (Some(state), Some(written), Some(setup.store))
-        }
-        None => (None, None, None),
-    };
+    let (internal_tx, internal_rx) = async_channel::bounded(PEER_EVENTS_QUEUE_MAX);
+    let mut protocols = config.protocols;
+    for (i, p) in protocols.iter_mut().enumerate() {
+        p.start(ex, CapLink::new(i, None, internal_tx.clone()));
+    }
     let ctx = Rc::new(TaskContext {
         key: config.key,
         hello: config.hello,
         events: events_tx,
-        store: chain,
     });
     let (disc, udp) = match config.discovery {
         Some((d, socket)) => {
@@ -176,7 +166,7 @@ pub async fn run(
         udp_out,
         next_lookup: 0,
         store: config.store,
-        eth,
+        protocols,
         incompatible: BTreeSet::new(),
         status: status::StatusState::new(Instant::now()),
         subscribers: Vec::new(),
@@ -197,7 +187,7 @@ pub async fn run(
     loop {
         let deadline = srv.next_deadline();
         let sources = Sources {
-            written: written_rx.as_ref(),
+            internal: &internal_rx,
             events: &events_rx,
             datagrams: datagrams.as_ref(),
             listener: listener.as_ref(),
@@ -208,7 +198,7 @@ pub async fn run(
             // A signal: stop taking work and let peers go politely.
             Input::Shutdown => break,
             // A peer task reached a checkpoint, delivered a message, or ended.
-            Input::Peer(ev) => srv.handle_peer_event(ev),
+            Input::Peer(ev) | Input::Internal(ev) => srv.handle_peer_event(ev),
             // A discovery packet: the state machine answers, learns, and reports.
             Input::Datagram((from, bytes)) => {
                 if let Some(d) = srv.disc.as_mut()
@@ -232,29 +222,21 @@ pub async fn run(
                 let now = srv.now();
                 srv.node.handle_timeout(now);
                 srv.inbound.handle_timeout(now);
-                if let Some(e) = srv.eth.as_mut() {
-                    e.manager.handle_clock(unix_ms() / 1000);
-                    e.manager.handle_timeout(now);
+                for p in srv.protocols.iter_mut() {
+                    p.handle_tick(now);
                 }
                 srv.discovery_tick();
                 srv.status_tick(Instant::now());
             }
             // A request from outside: answered at once into its own reply channel.
             Input::Control(c) => srv.handle_control(c),
-            // A block batch is on disk (or failed): the manager moves our head and the syncer on.
-            Input::Written(result) => {
-                let now = srv.now();
-                if let Some(e) = srv.eth.as_mut() {
-                    e.manager.handle_written(now, result);
-                }
-            }
         }
         srv.drain_discovery();
-        srv.drain_eth();
+        srv.drain_protocols();
         srv.drain_actions(ex);
     }
-    if let Some(e) = &srv.eth {
-        status::log_tx_stats("Transaction propagation", &e.manager.tx_stats());
+    for p in srv.protocols.iter_mut() {
+        p.stop();
     }
     srv.shutdown(events_rx).await;
 }
@@ -276,10 +258,10 @@ impl Default for Budgets {
 
 /// Waits for the next input in priority order; a budgeted source that has used its allowance
 /// goes after the listener and the timer until some other input is handled.
-#[allow(clippy::too_many_arguments)]
 /// Where the loop's inputs come from.
 struct Sources<'a> {
-    written: Option<&'a Receiver<Result<Head, String>>>,
+    /// Events from the protocols' own tasks (eth: the block writer's confirmations).
+    internal: &'a Receiver<PeerEvent>,
     events: &'a Receiver<PeerEvent>,
     datagrams: Option<&'a Receiver<Datagram>>,
     listener: Option<&'a TcpListener>,
@@ -293,7 +275,7 @@ async fn next_input(
     budgets: &mut Budgets,
 ) -> Input {
     let Sources {
-        written,
+        internal,
         events,
         datagrams,
         listener,
@@ -309,8 +291,8 @@ async fn next_input(
             None => future::pending().await,
         }
     };
-    // Shutdown first, then the writer's confirmations: both are rare and cheap, and a
-    // confirmation unblocks the syncer.
+    // Shutdown first, then the protocols' own tasks: both are rare and cheap, and a block
+    // writer's confirmation unblocks the syncer.
     let shut = future::or(
         async {
             shutdown.await;
@@ -318,12 +300,10 @@ async fn next_input(
         },
         future::or(
             async {
-                match written {
-                    Some(rx) => match rx.recv().await {
-                        Ok(r) => Input::Written(r),
-                        Err(_) => future::pending().await,
-                    },
-                    None => future::pending().await,
+                match internal.recv().await {
+                    Ok(ev) => Input::Internal(ev),
+                    // Unreachable while the loop holds a sender.
+                    Err(_) => future::pending().await,
                 }
             },
             control,
@@ -394,22 +374,22 @@ async fn next_input(
 }
 
 impl Server {
-    fn now(&self) -> Millis {
-        self.start.elapsed().as_millis() as Millis
+    fn now(&self) -> Mono {
+        Mono(self.start.elapsed().as_millis() as u64)
     }
 
     fn next_deadline(&self) -> Instant {
         let now = Instant::now();
         let mut at = (now + IDLE_TICK).min(self.status.deadline());
         if let Some(t) = self.node.poll_timeout() {
-            at = at.min(self.start + Duration::from_millis(t));
+            at = at.min(self.start + Duration::from_millis(t.0));
         }
         if let Some(t) = self.disc.as_ref().and_then(Discovery::poll_timeout) {
             let wait = t.saturating_sub(unix_ms());
             at = at.min(now + Duration::from_millis(wait));
         }
-        if let Some(t) = self.eth.as_ref().and_then(|e| e.manager.poll_timeout()) {
-            at = at.min(self.start + Duration::from_millis(t));
+        for t in self.protocols.iter().filter_map(|p| p.poll_timeout()) {
+            at = at.min(self.start + Duration::from_millis(t.0));
         }
         at
     }
@@ -447,6 +427,7 @@ impl Server {
 
     /// Sends discovery's datagrams and acts on its events.
     fn drain_discovery(&mut self) {
+        let now = self.now();
         let Some(d) = self.disc.as_mut() else {
             return;
         };
@@ -456,7 +437,6 @@ impl Server {
                 let _ = out.try_send(datagram);
             }
         }
-        let now = self.start.elapsed().as_millis() as Millis;
         while let Some(ev) = d.poll_event() {
             match ev {
                 DiscEvent::Discovered(n) => {
@@ -482,15 +462,9 @@ impl Server {
                 }
                 DiscEvent::Enr(n, r) => {
                     log::trace("Node record", &[("id", &n.id), ("seq", &r.seq())]);
-                    // A record with an eth entry our chain rejects (EIP-2124) is not worth a
-                    // dial; one without the entry is judged by its Status instead.
-                    let fork_ok = match (&self.eth, r.eth()) {
-                        (Some(e), Some(fork_id)) => {
-                            let h = e.manager.head();
-                            e.manager.spec().validate(fork_id, h.number, h.time).is_ok()
-                        }
-                        _ => true,
-                    };
+                    // A record a capability rejects (eth: a fork id our chain rejects,
+                    // EIP-2124) is not worth a dial.
+                    let fork_ok = self.protocols.iter().all(|p| p.accepts_record(&r));
                     if fork_ok {
                         self.node.handle_candidates(now, dial_candidate(&n));
                     } else {
@@ -569,7 +543,6 @@ impl Server {
                     Ok(caps) => {
                         let (tx, rx) = async_channel::bounded(PEER_QUEUE_MAX);
                         self.queues.insert(conn, tx);
-                        let eth = self.eth_session(conn, &caps);
                         let addr = self.node.conn(conn).map(|c| c.addr);
                         log::debug(
                             "Adding p2p peer",
@@ -588,11 +561,12 @@ impl Server {
                                 addr,
                             });
                         }
+                        let sessions = self.admit_capabilities(now, conn, &hello, &caps);
                         let caps = self.node.cap_ranges(&caps);
                         Admission::Admit {
                             queue: rx,
-                            eth,
                             caps,
+                            sessions,
                         }
                     }
                     Err(r) => {
@@ -605,57 +579,19 @@ impl Server {
                 };
                 let _ = verdict.try_send(answer);
             }
-            PeerEvent::Message { conn, code, .. } => {
-                // No capability protocol is attached yet: messages above the base protocol have
-                // nobody to go to, which the protocol manager issues will change.
-                log::trace(
-                    "Message without a handler",
-                    &[("conn", &conn), ("code", &code)],
-                );
-            }
-            PeerEvent::EthStatus {
+            PeerEvent::Capability {
+                protocol,
                 conn,
-                status,
-                verdict,
+                event,
             } => {
-                let named = self.node.is_named(conn);
-                let answer = match self.eth.as_mut() {
-                    Some(e) => match e.sessions.get(&conn) {
-                        Some(&(_, version)) => {
-                            if named {
-                                e.manager.prefer_peer(conn.0);
-                            }
-                            e.manager
-                                .handle_status(now, conn.0, version, &status)
-                                .map_err(|err| err.to_string())
-                        }
-                        None => Err("no eth session".to_string()),
-                    },
-                    None => Err("eth is not running".to_string()),
-                };
-                match &answer {
-                    Ok(()) => log::debug(
-                        "Ethereum peer connected",
-                        &[("conn", &conn), ("version", &status.version())],
-                    ),
-                    Err(why) => log::debug(
-                        "Ethereum handshake failed",
-                        &[("conn", &conn), ("err", why)],
-                    ),
-                }
-                let _ = verdict.try_send(answer);
-            }
-            PeerEvent::Eth { conn, msg } => {
-                if let Some(e) = self.eth.as_mut() {
-                    e.manager.handle_message(now, conn.0, *msg);
+                if let Some(p) = self.protocols.get_mut(protocol) {
+                    p.handle_event(now, conn, event);
                 }
             }
             PeerEvent::Closed { conn, reason } => {
                 self.release_permit(conn);
-                if let Some(e) = self.eth.as_mut()
-                    && e.sessions.remove(&conn).is_some()
-                {
-                    e.manager.handle_closed(now, conn.0);
+                for p in self.protocols.iter_mut() {
+                    p.handle_closed(now, conn);
                 }
                 if let Some(q) = self.queues.remove(&conn) {
                     q.close();
@@ -712,6 +648,46 @@ impl Server {
         }
     }
 
+    /// Asks each protocol to take the shared capability of its name: the session halves, one
+    /// slot per shared capability (in the order of their ranges).
+    fn admit_capabilities(
+        &mut self,
+        now: Mono,
+        conn: ConnId,
+        hello: &Hello,
+        caps: &[crate::p2p::SharedCapability],
+    ) -> Vec<Option<Box<dyn crate::server::capability::CapSession>>> {
+        let peer = PeerMeta {
+            conn,
+            id: hello.id.node_id(),
+            named: self.node.is_named(conn),
+        };
+        let events = self.ctx.events.clone();
+        caps.iter()
+            .map(|cap| {
+                let (i, p) = self
+                    .protocols
+                    .iter_mut()
+                    .enumerate()
+                    .find(|(_, p)| p.name() == cap.capability.name)?;
+                p.admit(now, peer, cap, CapLink::new(i, Some(conn), events.clone()))
+            })
+            .collect()
+    }
+
+    /// Sends what the protocols decided: messages and disconnects for their peers.
+    fn drain_protocols(&mut self) {
+        let mut out = Vec::new();
+        for p in self.protocols.iter_mut() {
+            while let Some(o) = p.poll_output() {
+                out.push(o);
+            }
+        }
+        for (conn, msg) in out {
+            self.send(conn, msg);
+        }
+    }
+
     /// Queues a message for a peer without waiting; a full queue drops the peer.
     fn send(&mut self, conn: ConnId, msg: Outgoing) {
         let Some(q) = self.queues.get(&conn) else {
@@ -730,7 +706,7 @@ impl Server {
 
     /// Disconnects every peer and waits (bounded) for their tasks to report closed.
     async fn shutdown(mut self, events: Receiver<PeerEvent>) {
-        self.node.disconnect_all(DisconnectReason::ClientQuitting);
+        self.node.disconnect_all(Fault::Quitting);
         let now = self.now();
         while let Some(a) = self.node.poll_action(now) {
             if let Action::Disconnect { conn, reason } = a {
@@ -749,15 +725,14 @@ impl Server {
                     self.queues.remove(&conn);
                 }
                 Some(PeerEvent::Encrypted { verdict, .. }) => {
-                    let _ = verdict.try_send(Err(DisconnectReason::ClientQuitting));
+                    let _ = verdict.try_send(Err(Fault::Quitting));
                 }
                 Some(PeerEvent::Hello { verdict, .. }) => {
-                    let _ = verdict.try_send(Admission::Refuse(DisconnectReason::ClientQuitting));
+                    let _ = verdict.try_send(Admission::Refuse(Fault::Quitting));
                 }
-                Some(PeerEvent::EthStatus { verdict, .. }) => {
-                    let _ = verdict.try_send(Err("node shutting down".into()));
-                }
-                Some(PeerEvent::Message { .. }) | Some(PeerEvent::Eth { .. }) => {}
+                // Dropping a capability's event drops any reply channel in it: its session
+                // half reads that as the node quitting.
+                Some(PeerEvent::Capability { .. }) => {}
                 None => break,
             }
         }

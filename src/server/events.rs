@@ -9,18 +9,18 @@ use async_channel::{Receiver, Sender};
 use async_net::TcpStream;
 
 use crate::crypto::PublicKey;
-use crate::eth::{EthMessage, EthVersion, Status};
 use crate::node::ConnId;
 use crate::p2p::session::CapRange;
-use crate::p2p::{DisconnectReason, Hello};
+use crate::p2p::{DisconnectReason, Fault, Hello};
+use crate::server::capability::{CapEvent, CapSession, WireMessage};
 
 /// A message the loop writes to a peer through its bounded queue.
 #[derive(Debug)]
 pub enum Outgoing {
-    /// A capability message: absolute message id (offset already applied) and RLP payload.
-    Message { code: u64, payload: Vec<u8> },
-    /// Write Disconnect with this reason, then close.
-    Disconnect(DisconnectReason),
+    /// A capability message, encoded by the connection task as it writes it.
+    Message(Box<dyn WireMessage>),
+    /// Write Disconnect with this fault's reason, then close.
+    Disconnect(Fault),
 }
 
 /// Why a session ended, as the task reports it to the loop.
@@ -51,7 +51,7 @@ pub enum PeerEvent {
     Encrypted {
         conn: ConnId,
         remote: PublicKey,
-        verdict: Sender<Result<(), DisconnectReason>>,
+        verdict: Sender<Result<(), Fault>>,
     },
     /// Checkpoint 2: Hello arrived; which capabilities run? (useless peer, limits again)
     Hello {
@@ -59,38 +59,41 @@ pub enum PeerEvent {
         hello: Box<Hello>,
         verdict: Sender<Admission>,
     },
-    /// A capability message (id ≥ 0x10, decompressed) from an admitted peer, of a capability
-    /// the task does not decode itself.
-    Message {
-        conn: ConnId,
-        code: u64,
-        payload: Vec<u8>,
+    /// An event for protocol `protocol`'s loop half from the session half of `conn` (or, with
+    /// no `conn`, from one of the protocol's own tasks). Opaque here: the protocol downcasts it.
+    Capability {
+        protocol: usize,
+        conn: Option<ConnId>,
+        event: CapEvent,
     },
-    /// Checkpoint 3: the remote eth Status; may the peer run eth? (`Err` says why not.)
-    EthStatus {
-        conn: ConnId,
-        status: Box<Status>,
-        verdict: Sender<Result<(), String>>,
-    },
-    /// A decoded eth message (past Status) that is not a chain request the task serves.
-    Eth { conn: ConnId, msg: Box<EthMessage> },
     /// The session is over; the loop forgets `conn`.
     Closed { conn: ConnId, reason: CloseReason },
 }
 
 /// The loop's answer at the Hello checkpoint.
-#[derive(Debug)]
 pub enum Admission {
-    /// Run the session; the loop writes through `queue`; `eth` when the session runs eth.
-    /// `caps` are the shared capabilities' id ranges and size limits: an id in none of them
-    /// ends the session.
+    /// Run the session; the loop writes through `queue`. `caps` are the shared capabilities' id
+    /// ranges and size limits (an id in none of them ends the session); `sessions[i]` is the
+    /// session half that serves `caps[i]`, if a protocol took it.
     Admit {
         queue: Receiver<Outgoing>,
-        eth: Option<EthSession>,
         caps: Vec<CapRange>,
+        sessions: Vec<Option<Box<dyn CapSession>>>,
     },
-    /// Send Disconnect with this reason and close.
-    Refuse(DisconnectReason),
+    /// Send Disconnect with this fault's reason and close.
+    Refuse(Fault),
+}
+
+impl std::fmt::Debug for Admission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Admission::Admit { caps, sessions, .. } => {
+                let served = sessions.iter().filter(|s| s.is_some()).count();
+                write!(f, "Admit({} capabilities, {served} served)", caps.len())
+            }
+            Admission::Refuse(fault) => write!(f, "Refuse({fault})"),
+        }
+    }
 }
 
 /// Which side of the handshake this task takes.
@@ -100,15 +103,4 @@ pub enum Role {
     Dial { addr: SocketAddr, remote: PublicKey },
     /// We accepted this socket.
     Accept(TcpStream),
-}
-
-/// What the loop tells a task at admission when the session runs eth.
-#[derive(Debug, Clone)]
-pub struct EthSession {
-    /// The first wire message id of the eth range.
-    pub offset: u64,
-    /// The negotiated version.
-    pub version: EthVersion,
-    /// Our Status, sent first.
-    pub status: Status,
 }

@@ -2,21 +2,23 @@
 //!
 //! Everything here does I/O for the sans-IO cores below it: [`event_loop`] (our `srv.run`, the one
 //! task that owns all peer state), [`connection`] (a task per RLPx connection: handshake,
-//! frames, keepalive, checkpoints), [`eth_connection`] (the eth part of such a task: Status and
-//! serving chain data from the storage thread), [`udp`] (the discovery socket's reader and
-//! writer), [`service`] and [`eth_service`] (what brings protocols to the node), [`datadir`] (the
-//! node's directory, lock and key), and [`start`], which assembles all of it from a [`Config`]
-//! and returns a [`NodeHandle`] that talks to the loop only by message ([`control`]). Nothing in
-//! a core imports from here.
+//! frames, keepalive, checkpoints), [`protocol`] and [`capability`] (how a capability plugs
+//! into both: a loop half and a session half), [`eth`] (the eth capability: its service, loop half and
+//! session half), [`udp`] (the discovery socket's reader and writer), [`service`] (what brings
+//! protocols to the node), [`datadir`] (the node's directory, lock and key), and [`start`], which
+//! assembles all of it from a [`Config`] and returns a [`NodeHandle`] that talks to the loop only
+//! by message ([`control`]). Nothing in a core imports from here; the loop and the connection
+//! task never name eth.
 
+pub mod capability;
 pub mod clock;
 pub mod connection;
 pub mod control;
 pub mod datadir;
-pub mod eth_connection;
-pub mod eth_service;
+pub mod eth;
 pub mod event_loop;
 pub mod events;
+pub mod protocol;
 pub mod service;
 mod start;
 pub mod udp;

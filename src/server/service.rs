@@ -6,7 +6,7 @@
 //! the failure. On shutdown they stop in reverse order too.
 
 use crate::p2p::LocalCapability;
-use crate::server::event_loop::EthSetup;
+use crate::server::protocol::Protocol;
 
 /// A part of the node with a lifecycle and, usually, a capability protocol.
 pub trait Service {
@@ -18,11 +18,11 @@ pub trait Service {
     fn start(&mut self) -> Result<(), String>;
     /// Stops the service; called once, only after a successful start.
     fn stop(&mut self);
-    /// The eth protocol manager and chain store the event loop runs for this service's
-    /// capabilities, once, after a successful start (go-ethereum: the `Run` functions of the
-    /// `p2p.Protocol`s a service returns). Services without eth keep the default.
-    fn take_eth(&mut self) -> Option<EthSetup> {
-        None
+    /// The loop halves of this service's capabilities, taken once after a successful start
+    /// (go-ethereum: the `p2p.Protocol`s a service returns). Services without one keep the
+    /// default.
+    fn take_protocols(&mut self) -> Vec<Box<dyn Protocol>> {
+        Vec::new()
     }
 }
 
@@ -58,11 +58,12 @@ impl Services {
         Ok(())
     }
 
-    /// The eth setup of the first started service that has one.
-    pub fn take_eth(&mut self) -> Option<EthSetup> {
+    /// The loop halves of every started service's capabilities, in start order.
+    pub fn take_protocols(&mut self) -> Vec<Box<dyn Protocol>> {
         self.list[..self.started]
             .iter_mut()
-            .find_map(|s| s.take_eth())
+            .flat_map(|s| s.take_protocols())
+            .collect()
     }
 
     /// Stops running services in reverse start order.

@@ -34,6 +34,7 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use async_channel::{Receiver, Sender};
@@ -51,6 +52,7 @@ use crate::eth::EthVersion;
 use crate::eth::manager::EthConfig;
 use crate::log;
 use crate::node::{Node, NodeConfig};
+use crate::nodedb::NodeDb;
 use crate::nodedb::handle::{HandleConfig, NodeDbHandle};
 use crate::nodedb::{NodeRecord, SEED_AGE_MAX};
 use crate::p2p::{Hello, P2P_VERSION};
@@ -59,10 +61,12 @@ use crate::server::control::{
     CONTROL_QUEUE_MAX, ChainInfo, Control, NOTICE_QUEUE_MAX, PeerInfo, PeerNotice,
 };
 use crate::server::datadir::Datadir;
-use crate::server::eth_service::EthService;
+use crate::server::eth::{EthProtocol, EthService};
 use crate::server::event_loop::{self, ServerConfig};
 use crate::server::service::{Service, Services};
 use crate::server::udp::V5Setup;
+use crate::storage::{Db, Worker};
+use crate::time::Mono;
 
 /// Nodes the discovery table starts from, at most (the node database's newest).
 const SEED_NODES_MAX: usize = 256;
@@ -290,7 +294,23 @@ impl NodeHandle {
 
     /// The head and the pool size, when the node runs eth.
     pub fn chain(&self) -> Result<Option<ChainInfo>, HandleError> {
-        self.ask(Control::Chain)
+        let (tx, rx) = async_channel::bounded(1);
+        let read = move |p: &mut dyn std::any::Any| {
+            if let Some(eth) = p.downcast_mut::<EthProtocol>() {
+                let head = eth.manager().head();
+                let _ = tx.try_send(ChainInfo {
+                    head_number: head.number,
+                    head_hash: head.hash,
+                    pool_size: eth.manager().pool_len(),
+                });
+            }
+        };
+        self.post(Control::Protocol {
+            name: "eth",
+            run: Box::new(read),
+        })?;
+        // No eth protocol: the loop drops the request, and with it the sender.
+        Ok(rx.recv_blocking().ok())
     }
 
     /// Peer added / dropped notices from now on. A subscriber that falls
@@ -422,8 +442,22 @@ fn run(
     shutdown: impl Future<Output = ()>,
     started: impl FnOnce(Result<Started, StartError>),
 ) {
+    // One database and one storage thread for the datadir, shared by the chain store and the
+    // node database (opened here once, so nothing needs a registry of open databases).
+    let storage = match c
+        .datadir
+        .as_ref()
+        .map(|dd| open_storage(&dd.path))
+        .transpose()
+    {
+        Ok(s) => s,
+        Err(e) => {
+            started(Err(e));
+            return;
+        }
+    };
     let mut services: Vec<Box<dyn Service>> = Vec::new();
-    if let (Some(plan), Some(dd)) = (c.eth.take(), &c.datadir) {
+    if let (Some(plan), Some(dd), Some(storage)) = (c.eth.take(), &c.datadir, &storage) {
         log::info(
             "Initialising Ethereum protocol",
             &[
@@ -435,6 +469,7 @@ fn run(
         );
         services.push(Box::new(EthService::new(
             dd.path.clone(),
+            storage.clone(),
             plan.spec,
             plan.versions,
             plan.config,
@@ -456,6 +491,7 @@ fn run(
             sockets,
             &mut services,
             datadir.as_ref().map(|d| &*d.path),
+            storage.as_ref(),
             control,
         )
         .await;
@@ -482,8 +518,17 @@ fn run(
         }
     }));
     services.stop_all();
+    // The storage thread syncs the database as it ends; then the datadir lock goes.
+    drop(storage);
     drop(datadir);
     log::info("Node stopped", &[]);
+}
+
+/// Opens the datadir's database and starts its storage thread.
+fn open_storage(datadir: &Path) -> Result<(Db, Arc<Worker>), StartError> {
+    let db = Db::open(datadir).map_err(|e| StartError::Service(format!("database: {e}")))?;
+    let worker = Worker::spawn(&db).map_err(io("starting the storage thread"))?;
+    Ok((db, worker))
 }
 
 /// Builds discovery, the node database's seeds, Hello and the loop's configuration.
@@ -492,27 +537,14 @@ async fn assemble(
     sockets: Sockets,
     services: &mut Services,
     datadir: Option<&Path>,
+    storage: Option<&(Db, Arc<Worker>)>,
     control: Receiver<Control>,
 ) -> Result<(Node, ServerConfig, Started), StartError> {
-    let eth = services.take_eth();
-    // Our record carries the eth entry (EIP-2124 fork id at our head), so that others can
-    // judge us before they dial.
-    let enr_entries = match &eth {
-        Some(setup) => {
-            let head = setup.manager.head();
-            log::info(
-                "Loaded most recent local block",
-                &[
-                    ("number", &head.number),
-                    ("hash", &format!("0x{}", hex(&head.hash))),
-                    ("age", &head_age(head.time)),
-                ],
-            );
-            let fork_id = setup.manager.spec().enr_eth_entry(head.number, head.time);
-            vec![(b"eth".to_vec(), enr_eth_value(&fork_id))]
-        }
-        None => Vec::new(),
-    };
+    let protocols = services.take_protocols();
+    // Our record carries each capability's entries (eth: the EIP-2124 fork id at our head), so
+    // that others can judge us before they dial.
+    let enr_entries: Vec<(Vec<u8>, Vec<u8>)> =
+        protocols.iter().flat_map(|p| p.enr_entries()).collect();
     let (listener, port, bound_ip) = match sockets.tcp {
         Some(l) => {
             let local = l.local_addr().map_err(io("reading the listen address"))?;
@@ -555,8 +587,9 @@ async fn assemble(
             let mut d = Discovery::new(c.key.clone(), disc_config, unix_ms())
                 .map_err(|e| StartError::Discovery(format!("our node record: {e}")))?;
             // The node database remembers who answered us; the table starts from it.
-            if let Some(path) = datadir {
-                let db = NodeDbHandle::open(path, HandleConfig::default())
+            if let Some((db, worker)) = storage {
+                let db = NodeDb::on(db.clone())
+                    .and_then(|n| NodeDbHandle::spawn_on(n, HandleConfig::default(), worker))
                     .map_err(|e| StartError::Discovery(format!("node database: {e}")))?;
                 let seeds = db
                     .seed_nodes(unix_ms() / 1000, SEED_AGE_MAX, SEED_NODES_MAX)
@@ -649,7 +682,7 @@ async fn assemble(
         ],
     );
     let inbound = InboundThrottle::new(c.max_pending, c.node.netrestrict.clone());
-    let node = Node::new(pubkey.node_id(), c.node, 0, seed);
+    let node = Node::new(pubkey.node_id(), c.node, Mono(0), seed);
     for (id, addr, why) in node.static_refusals() {
         log::debug(
             "Static node not dialed",
@@ -665,7 +698,7 @@ async fn assemble(
         discovery,
         discv5,
         store,
-        eth,
+        protocols,
         control: Some(control),
     };
     let started = Started {
@@ -675,18 +708,6 @@ async fn assemble(
         record,
     };
     Ok((node, server, started))
-}
-
-/// How old a block with timestamp `time` is, as geth prints it (`3d2h`, `5m10s`, `12s`).
-fn head_age(time: u64) -> String {
-    let secs = (unix_ms() / 1000).saturating_sub(time);
-    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
-    match (d, h, m) {
-        (0, 0, 0) => format!("{s}s"),
-        (0, 0, _) => format!("{m}m{s}s"),
-        (0, _, _) => format!("{h}h{m}m"),
-        _ => format!("{d}d{h}h"),
-    }
 }
 
 /// Writes `bytes` to a temporary file beside `path`, syncs it and renames it into place, so a
@@ -714,15 +735,6 @@ fn node_store(db: NodeDbHandle) -> Box<dyn FnMut(StoreOp)> {
             StoreOp::Enr { id, record } => db.set_enr(id, record),
         };
     })
-}
-
-/// The ENR `eth` entry's value: `[[fork-hash, fork-next]]` (EIP-2124, devp2p enr-entries/eth.md).
-fn enr_eth_value(fork_id: &crate::enr::ForkId) -> Vec<u8> {
-    let mut s = rlp::RlpStream::new_list(1);
-    s.begin_list(2);
-    s.append(&fork_id.hash.as_slice());
-    s.append(&fork_id.next);
-    s.out().to_vec()
 }
 
 /// A discovery node from an enode URL (its UDP endpoint), if it names an IP.

@@ -3,11 +3,10 @@
 //! the node database's (`nodes`, [`crate::nodedb::store`]), with fjall's memory (block cache,
 //! memtables), journal and file handles capped here, once, for a small board.
 //!
-//! [`Db`] is a shared handle on that database. Opening a datadir that is already open in this
-//! process returns the same database (fjall locks its directory, so a second instance could not
-//! open anyway): the chain store and the node database always share one journal, one cache and
-//! one pair of fjall worker threads. [`worker`] is the one storage thread both of their async
-//! handles send their commands to.
+//! [`Db`] is a shared handle on that database. The node (`server::start`) opens it once and
+//! hands it, with its one storage thread ([`worker`]), to both stores: they share one journal,
+//! one cache and one pair of fjall worker threads. fjall locks the directory, so a second open
+//! of the same datadir, in this process or another, is refused.
 //!
 //! Crash safety is fjall's: one journal for the whole database, each write batch framed with a
 //! checksummed end marker, a torn tail cut at recovery. A kill -9 at any moment leaves a
@@ -24,7 +23,7 @@ pub mod worker;
 use std::fmt;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Arc;
 
 use fjall::{Database, KeyspaceCreateOptions};
 
@@ -116,8 +115,6 @@ pub struct Db(Arc<DbInner>);
 struct DbInner {
     database: Database,
     path: PathBuf,
-    /// The storage thread serving this database, while one runs ([`Worker::for_db`]).
-    worker: Mutex<Weak<Worker>>,
 }
 
 impl fmt::Debug for Db {
@@ -134,9 +131,6 @@ impl Deref for Db {
     }
 }
 
-/// The databases open in this process, by canonical path.
-static OPEN: Mutex<Vec<(PathBuf, Weak<DbInner>)>> = Mutex::new(Vec::new());
-
 impl Db {
     /// Opens (or creates) the database of `datadir` at `<datadir>/db`, after checking for the
     /// old layout (see the module docs).
@@ -145,21 +139,9 @@ impl Db {
         Self::open_path(&datadir.join(DB_DIR))
     }
 
-    /// Opens (or creates) a database in `path` itself, or returns the one already open there in
-    /// this process.
+    /// Opens (or creates) a database in `path` itself.
     pub fn open_path(path: &Path) -> Result<Db, OpenError> {
         std::fs::create_dir_all(path).map_err(|e| OpenError::Io(path.to_path_buf(), e))?;
-        let canonical =
-            std::fs::canonicalize(path).map_err(|e| OpenError::Io(path.to_path_buf(), e))?;
-        let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
-        open.retain(|(_, db)| db.strong_count() > 0);
-        if let Some(inner) = open
-            .iter()
-            .find(|(p, _)| *p == canonical)
-            .and_then(|(_, db)| db.upgrade())
-        {
-            return Ok(Db(inner));
-        }
         let database = Database::builder(path)
             .cache_size(CACHE_SIZE)
             .worker_threads(WORKER_THREADS)
@@ -168,13 +150,10 @@ impl Db {
             .manual_journal_persist(true)
             .open()
             .map_err(|e| OpenError::Storage(path.to_path_buf(), e))?;
-        let inner = Arc::new(DbInner {
+        Ok(Db(Arc::new(DbInner {
             database,
             path: path.to_path_buf(),
-            worker: Mutex::new(Weak::new()),
-        });
-        open.push((canonical, Arc::downgrade(&inner)));
-        Ok(Db(inner))
+        })))
     }
 
     /// The database's directory.
@@ -188,10 +167,6 @@ impl Db {
         KeyspaceCreateOptions::default()
             .max_memtable_size(MEMTABLE_SIZE)
             .manual_journal_persist(true)
-    }
-
-    fn worker_slot(&self) -> &Mutex<Weak<Worker>> {
-        &self.0.worker
     }
 }
 
@@ -227,15 +202,17 @@ mod tests {
     }
 
     #[test]
-    fn a_datadir_open_twice_shares_one_database() {
-        let d = dir("shared");
+    fn a_datadir_open_twice_is_refused_while_open() {
+        let d = dir("twice");
         let a = Db::open(&d).unwrap();
-        let b = Db::open(&d).unwrap();
-        assert!(Arc::ptr_eq(&a.0, &b.0));
         assert!(a.path().ends_with(DB_DIR));
-        drop((a, b));
-        // Closed: a new open gets a new instance, which fjall's lock would refuse were the old
-        // one still open.
+        let clone = a.clone();
+        assert!(
+            Db::open(&d).is_err(),
+            "fjall's lock refuses a second instance"
+        );
+        drop((a, clone));
+        // Closed with its last handle: a new open succeeds.
         let c = Db::open(&d).unwrap();
         drop(c);
         let _ = std::fs::remove_dir_all(&d);

@@ -2,8 +2,8 @@
 //! write stalls under flush pressure), so no store call runs on the event loop; the chain store's
 //! and the node database's async handles are thin typed front-ends that send jobs here.
 //!
-//! One thread and one bounded queue of [`QUEUE_LEN`] jobs per database ([`Worker::for_db`]
-//! returns the running worker if there is one). Each front-end attaches its state, a [`Part`],
+//! One thread and one bounded queue of [`QUEUE_LEN`] jobs per database: the node starts one
+//! ([`Worker::spawn`]) and gives it to both stores. Each front-end attaches its state, a [`Part`],
 //! and gets a [`Client`]: a job is a closure run on the thread with that part, and a reply, when
 //! there is one, goes back through a channel the closure captured. Jobs run in the order they
 //! were queued, whoever sent them, so a read is answered after every write sent before it.
@@ -86,25 +86,20 @@ impl std::fmt::Debug for Worker {
 }
 
 impl Worker {
-    /// The storage thread of `db`: the running one, or a new one.
-    pub fn for_db(db: &Db) -> std::io::Result<Arc<Worker>> {
-        let mut running = db.worker_slot().lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(worker) = running.upgrade() {
-            return Ok(worker);
-        }
+    /// Starts the storage thread of `db`. The node starts one, at start-up, and hands it to
+    /// both stores' handles; a program that opens one store alone starts its own.
+    pub fn spawn(db: &Db) -> std::io::Result<Arc<Worker>> {
         let (tx, rx) = async_channel::bounded(QUEUE_LEN);
         let thread_db = db.clone();
         let thread = std::thread::Builder::new()
             .name("storage".into())
             .spawn(move || run(&thread_db, &rx))?;
-        let worker = Arc::new(Worker {
+        Ok(Arc::new(Worker {
             tx,
             thread: Some(thread),
             next_slot: std::sync::atomic::AtomicUsize::new(0),
             db: db.clone(),
-        });
-        *running = Arc::downgrade(&worker);
-        Ok(worker)
+        }))
     }
 
     /// Moves `part` onto the thread and returns the client that sends it jobs. Waits for queue
@@ -285,8 +280,7 @@ mod tests {
         let d = std::env::temp_dir().join(format!("ethpeer-worker-unit-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         let db = Db::open_path(&d).unwrap();
-        let worker = Worker::for_db(&db).unwrap();
-        assert!(Arc::ptr_eq(&worker, &Worker::for_db(&db).unwrap()));
+        let worker = Worker::spawn(&db).unwrap();
         let a = worker.attach(Counter { jobs: 0 }).unwrap();
         let b = worker.attach(Counter { jobs: 0 }).unwrap();
         drop(worker);
@@ -311,8 +305,8 @@ mod tests {
         let want: Vec<(char, i32)> = (0..10).flat_map(|i| [('a', i), ('b', i)]).collect();
         assert_eq!(order, want);
         drop((a, b));
-        // Every client gone: the thread was joined and the database closed with it, so the
-        // registry has nothing left to hand out.
+        // Every client gone: the thread was joined and the database closed with it (fjall's
+        // directory lock would refuse a second instance were it still open).
         drop(db);
         assert!(Db::open_path(&d).is_ok());
         let _ = std::fs::remove_dir_all(&d);

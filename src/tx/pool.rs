@@ -23,7 +23,7 @@ use std::fmt;
 use std::ops::{Bound, RangeBounds};
 
 use super::{Address, Hash, PoolTx};
-use crate::dial::Millis;
+use crate::time::Mono;
 
 /// Default most transactions held: 5,120, go-ethereum's `GlobalSlots` (4,096) plus `GlobalQueue`
 /// (1,024). go-ethereum counts 32 KiB slots, so its pool may hold 160 MiB; here the count only
@@ -117,7 +117,7 @@ impl std::error::Error for PoolError {}
 #[derive(Debug, Clone)]
 struct Entry {
     tx: PoolTx,
-    added: Millis,
+    added: Mono,
 }
 
 /// What the pool keeps per sender besides its transactions.
@@ -187,7 +187,7 @@ impl Pool {
     /// Adds a validated transaction at time `now`. `local` marks a transaction from our own user
     /// (RPC or the journal) rather than from a peer: its sender's transactions are never evicted
     /// and a full pool makes room for it whatever its price.
-    pub fn add(&mut self, now: Millis, tx: PoolTx, local: bool) -> Result<AddOutcome, PoolError> {
+    pub fn add(&mut self, now: Mono, tx: PoolTx, local: bool) -> Result<AddOutcome, PoolError> {
         if self.by_hash.contains_key(&tx.hash) {
             return Err(PoolError::AlreadyKnown);
         }
@@ -309,7 +309,7 @@ impl Pool {
     }
 
     /// Puts a transaction whose slot is free into every index.
-    fn insert(&mut self, now: Millis, tx: PoolTx, local: bool) {
+    fn insert(&mut self, now: Mono, tx: PoolTx, local: bool) {
         let account = self.accounts.entry(tx.sender).or_default();
         account.count += 1;
         if local && !account.local {
@@ -356,7 +356,7 @@ impl Pool {
     }
 
     /// When the transaction with this hash was added (the `now` given to [`Pool::add`]).
-    pub fn added_at(&self, hash: &Hash) -> Option<Millis> {
+    pub fn added_at(&self, hash: &Hash) -> Option<Mono> {
         self.entry(hash).map(|e| e.added)
     }
 

@@ -145,12 +145,21 @@ impl Discovery {
         let Some(mut r) = self.requests.remove(&id) else {
             return Err(Dropped::UnsolicitedWhoAreYou);
         };
+        let challenge_data = d.authenticated_data();
+        if let Some((c, p)) = &r.last_handshake
+            && *c == challenge_data
+        {
+            // The same challenge again: our handshake may be lost, or the remote answered
+            // another packet of ours with it. Either way the same handshake is the answer.
+            self.transmits.push_back((from, p.clone()));
+            self.requests.insert(id, r);
+            return Ok(());
+        }
         if r.handshakes >= HANDSHAKES_PER_REQUEST_MAX {
             self.fail(now, id, r, Failure::HandshakeFailed);
             return Ok(());
         }
         r.handshakes += 1;
-        let challenge_data = d.authenticated_data();
         let eph = SecretKey::generate(|b| (self.entropy)(b));
         let eph_pub = eph.public_key().to_compressed();
         let keys = c5::initiator_keys(&eph, &r.to_key, &self.self_id, &challenge_data);
@@ -178,7 +187,8 @@ impl Discovery {
         r.nonces.push(nonce);
         r.deadline = now + RESPONSE_TIMEOUT;
         if let Ok(p) = sealed {
-            self.transmits.push_back((from, p));
+            self.transmits.push_back((from, p.clone()));
+            r.last_handshake = Some((challenge_data, p));
         }
         self.requests.insert(id, r);
         Ok(())

@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 mod deliver;
 
-use super::sync_work::{Event, Fails, PeerId, PeerView, SyncConfig, Want};
+use super::sync_work::{ConnId, Event, Fails, PeerView, SyncConfig, Want};
 use crate::chain::block::StoredBlock;
 use crate::eth::wire::{
     BlockOrigin, EthMessage, GetBlockHeaders, GetReceipts, Hash, HashesRequest, HeaderInfo,
@@ -41,10 +41,10 @@ struct Chunk {
 #[derive(Debug)]
 enum ChunkState {
     Idle,
-    Asked(PeerId),
+    Asked(ConnId),
     /// Verified within itself, waiting to be linked to the header tip.
     Got {
-        peer: PeerId,
+        peer: ConnId,
         headers: Vec<(HeaderInfo, Vec<u8>)>,
     },
 }
@@ -52,7 +52,7 @@ enum ChunkState {
 /// eth/70: the first receipts of a block whose list did not fit one reply.
 #[derive(Debug)]
 struct Partial {
-    peer: PeerId,
+    peer: ConnId,
     /// Consensus-encoded receipts so far.
     items: Vec<Vec<u8>>,
 }
@@ -65,11 +65,11 @@ struct Slot {
     /// The block once its body checked out (receipts added when they do).
     block: Option<StoredBlock>,
     tx_count: usize,
-    body_asked: Option<PeerId>,
+    body_asked: Option<ConnId>,
     body_fails: Fails,
     /// Receipts verified, or given up on.
     receipts_done: bool,
-    receipts_asked: Option<PeerId>,
+    receipts_asked: Option<ConnId>,
     receipts_fails: Fails,
     partial: Option<Partial>,
 }
@@ -314,7 +314,7 @@ impl Downloader {
 
     /// Gives the work of a request back; with `failed`, the peer is charged one failure for
     /// each item (a timeout).
-    pub fn release(&mut self, want: &Want, peer: PeerId, failed: bool) {
+    pub fn release(&mut self, want: &Want, peer: ConnId, failed: bool) {
         match want {
             Want::Headers { start, .. } => {
                 if let Some(chunk) = self.chunks.get_mut(start)
@@ -354,7 +354,7 @@ impl Downloader {
     }
 
     /// The peer left: forget the receipts it started paging (it alone can continue them).
-    pub fn peer_gone(&mut self, peer: PeerId) {
+    pub fn peer_gone(&mut self, peer: ConnId) {
         for s in self.slots.iter_mut() {
             if s.partial.as_ref().is_some_and(|p| p.peer == peer) {
                 s.partial = None;
@@ -362,12 +362,12 @@ impl Downloader {
         }
     }
 
-    fn drop_peer(&mut self, peer: PeerId, why: String) {
+    fn drop_peer(&mut self, peer: ConnId, why: String) {
         self.events.push_back(Event::Drop { peer, why });
     }
 
     /// A BlockHeaders reply to `Want::Headers { start, count }`.
-    pub fn deliver_headers(&mut self, peer: PeerId, start: u64, count: u64, reply: &RawResponse) {
+    pub fn deliver_headers(&mut self, peer: ConnId, start: u64, count: u64, reply: &RawResponse) {
         let want = Want::Headers { start, count };
         let headers = match reply.headers() {
             Ok(h) => h,
@@ -604,7 +604,7 @@ mod tests {
     fn the_first_request_is_the_chunk_holding_our_head() {
         let config = SyncConfig::default();
         let mut d = Downloader::new(config, 7, [7; 32], 1000);
-        let peers = [view(1, 1000, 0)];
+        let peers = [view(ConnId(1), 1000, 0)];
         let want = d.next_request(&peers[0], &peers);
         assert_eq!(
             want,
@@ -614,7 +614,7 @@ mod tests {
             })
         );
         // Nothing else until that chunk links our head.
-        let peers2 = [view(1, 1000, 0), view(2, 1000, 0)];
+        let peers2 = [view(ConnId(1), 1000, 0), view(ConnId(2), 1000, 0)];
         assert_eq!(d.next_request(&peers2[1], &peers2), None);
     }
 }

@@ -11,5 +11,5 @@ pub mod downloader;
 pub mod sync_work;
 pub mod syncer;
 
-pub use sync_work::{PeerId, SyncConfig};
+pub use sync_work::{ConnId, SyncConfig};
 pub use syncer::{LocalHead, PeerHead, SyncAction, Syncer};

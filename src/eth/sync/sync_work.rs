@@ -10,8 +10,7 @@
 use crate::eth::wire::EthVersion;
 use crate::eth::wire::Hash;
 
-/// The event loop's connection id.
-pub type PeerId = u64;
+pub use crate::p2p::ConnId;
 
 /// The most peers one work item remembers as having failed it. Beyond this the oldest is
 /// forgotten (it may then be asked again, which costs at most one more failed request).
@@ -80,7 +79,7 @@ impl Default for SyncConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeerView {
     /// The peer's connection id.
-    pub id: PeerId,
+    pub id: ConnId,
     /// Its eth version.
     pub version: EthVersion,
     /// Its head number.
@@ -112,11 +111,11 @@ pub enum Want {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// The peer served data that fails verification.
-    Drop { peer: PeerId, why: String },
+    Drop { peer: ConnId, why: String },
     /// The peer's header at our head number is another block: its chain does not contain our
     /// head.
     Foreign {
-        peer: PeerId,
+        peer: ConnId,
         number: u64,
         theirs: Hash,
     },
@@ -127,17 +126,17 @@ pub enum Event {
 
 /// Peers that failed one work item, with how often.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Fails(Vec<(PeerId, u8)>);
+pub(crate) struct Fails(Vec<(ConnId, u8)>);
 
 impl Fails {
-    pub(crate) fn count(&self, peer: PeerId) -> u8 {
+    pub(crate) fn count(&self, peer: ConnId) -> u8 {
         self.0
             .iter()
             .find(|(p, _)| *p == peer)
             .map_or(0, |(_, c)| *c)
     }
 
-    pub(crate) fn add(&mut self, peer: PeerId) {
+    pub(crate) fn add(&mut self, peer: ConnId) {
         if let Some(entry) = self.0.iter_mut().find(|(p, _)| *p == peer) {
             entry.1 = entry.1.saturating_add(1);
             return;
@@ -175,7 +174,7 @@ pub(crate) mod tests {
     use super::*;
 
     /// An eth/69 peer at `number` serving from `earliest` (shared with the downloader's tests).
-    pub(crate) fn view(id: PeerId, number: u64, earliest: u64) -> PeerView {
+    pub(crate) fn view(id: ConnId, number: u64, earliest: u64) -> PeerView {
         PeerView {
             id,
             version: EthVersion::Eth69,
@@ -186,20 +185,24 @@ pub(crate) mod tests {
 
     #[test]
     fn a_failed_peer_is_asked_again_only_when_no_other_can() {
-        let peers = [view(1, 100, 0), view(2, 100, 0), view(3, 50, 0)];
+        let peers = [
+            view(ConnId(1), 100, 0),
+            view(ConnId(2), 100, 0),
+            view(ConnId(3), 50, 0),
+        ];
         let mut f = Fails::default();
         assert!(f.may_ask(&peers[0], 10, 60, &peers));
         assert!(!f.may_ask(&peers[2], 10, 60, &peers), "peer 3 is behind");
-        f.add(1);
+        f.add(ConnId(1));
         assert!(
             !f.may_ask(&peers[0], 10, 60, &peers),
             "peer 2 should go first"
         );
-        f.add(2);
+        f.add(ConnId(2));
         assert!(f.may_ask(&peers[0], 10, 60, &peers));
         assert!(!f.all_gave_up(10, 60, &peers));
-        f.add(1);
-        f.add(2);
+        f.add(ConnId(1));
+        f.add(ConnId(2));
         assert!(!f.may_ask(&peers[0], 10, 60, &peers));
         assert!(f.all_gave_up(10, 60, &peers));
         assert!(
@@ -212,16 +215,16 @@ pub(crate) mod tests {
     fn fails_remember_a_bounded_number_of_peers() {
         let mut f = Fails::default();
         for p in 0..100 {
-            f.add(p);
+            f.add(ConnId(p));
         }
         assert_eq!(f.0.len(), FAILS_PEERS_MAX);
-        assert_eq!(f.count(99), 1);
-        assert_eq!(f.count(0), 0);
+        assert_eq!(f.count(ConnId(99)), 1);
+        assert_eq!(f.count(ConnId(0)), 0);
     }
 
     #[test]
     fn earliest_limits_what_a_peer_serves() {
-        let p = view(1, 1000, 500);
+        let p = view(ConnId(1), 1000, 500);
         assert!(p.serves(500, 1000));
         assert!(!p.serves(499, 600));
         assert!(!p.serves(600, 1001));

@@ -11,11 +11,12 @@
 //! An eth/68 Status names the peer's head by hash only; its number is learned with a
 //! `GetBlockHeaders { origin: hash, amount: 1 }` before the peer can be synced from.
 
+use crate::time::Mono;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 
 use super::downloader::{Downloader, Outcome};
-use super::sync_work::{Event, PeerId, PeerView, SyncConfig, Want};
+use super::sync_work::{ConnId, Event, PeerView, SyncConfig, Want};
 use crate::chain::block::{Head, StoredBlock};
 use crate::chain::header::U256;
 use crate::crypto::hex;
@@ -63,10 +64,10 @@ pub struct PeerHead {
 #[derive(Debug, Clone)]
 pub enum SyncAction {
     /// Send this request (request id already assigned by the syncer) to `peer`.
-    Request { peer: PeerId, msg: EthMessage },
+    Request { peer: ConnId, msg: EthMessage },
     /// The peer served wrong data or stalled repeatedly: disconnect it (reason UselessPeer),
     /// logging `why`.
-    Drop { peer: PeerId, why: String },
+    Drop { peer: ConnId, why: String },
     /// Verified blocks, contiguous, in order, continuing the head; write them atomically and
     /// call [`Syncer::handle_written`].
     Write(Vec<StoredBlock>),
@@ -119,8 +120,8 @@ enum Asked {
 
 #[derive(Debug)]
 struct Pending {
-    peer: PeerId,
-    deadline: u64,
+    peer: ConnId,
+    deadline: Mono,
     asked: Asked,
 }
 
@@ -129,18 +130,18 @@ struct Pending {
 pub struct Syncer {
     config: SyncConfig,
     local: LocalHead,
-    peers: BTreeMap<PeerId, PeerState>,
+    peers: BTreeMap<ConnId, PeerState>,
     /// Peers the user named (static or trusted): one of them ahead starts a sync at once, without
     /// waiting for `min_peers` or the force timer (a CI peer with one server behind it).
-    preferred: BTreeSet<PeerId>,
+    preferred: BTreeSet<ConnId>,
     /// Requests in flight by id: at most one per peer.
     pending: BTreeMap<u64, Pending>,
     /// Timed-out requests, whose replies are ignored.
-    late: VecDeque<(u64, PeerId)>,
+    late: VecDeque<(u64, ConnId)>,
     next_id: u64,
     /// When the timer next starts a sync.
-    force_at: Option<u64>,
-    run: Option<(u64, PeerId, Downloader)>,
+    force_at: Option<Mono>,
+    run: Option<(u64, ConnId, Downloader)>,
     runs: u64,
     /// Blocks in each Write not yet confirmed, oldest first.
     writes: VecDeque<usize>,
@@ -183,7 +184,7 @@ impl Syncer {
     }
 
     /// A peer finished its Status exchange.
-    pub fn add_peer(&mut self, now: u64, peer: PeerId, head: PeerHead) {
+    pub fn add_peer(&mut self, now: Mono, peer: ConnId, head: PeerHead) {
         self.force_at
             .get_or_insert(now + self.config.force_interval);
         self.peers.insert(
@@ -212,7 +213,7 @@ impl Syncer {
     }
 
     /// A BlockRangeUpdate: the peer's head moved.
-    pub fn update_peer(&mut self, now: u64, peer: PeerId, latest: u64, hash: Hash) {
+    pub fn update_peer(&mut self, now: Mono, peer: ConnId, latest: u64, hash: Hash) {
         if let Some(p) = self.peers.get_mut(&peer) {
             p.head.number = Some(latest);
             p.head.hash = hash;
@@ -223,7 +224,7 @@ impl Syncer {
     /// The peer announced a new block (NewBlock with its total difficulty, or NewBlockHashes):
     /// its head moves there, and a sync starts at once if that puts it ahead of us (an
     /// announced block is reason enough not to wait for the force timer).
-    pub fn announce(&mut self, now: u64, peer: PeerId, number: u64, hash: Hash, td: Option<U256>) {
+    pub fn announce(&mut self, now: Mono, peer: ConnId, number: u64, hash: Hash, td: Option<U256>) {
         if let Some(p) = self.peers.get_mut(&peer) {
             if p.head.number.is_none_or(|n| number >= n) {
                 p.head.number = Some(number);
@@ -240,18 +241,18 @@ impl Syncer {
     }
 
     /// Marks a peer the user named (static or trusted); call before [`Syncer::add_peer`].
-    pub fn prefer_peer(&mut self, peer: PeerId) {
+    pub fn prefer_peer(&mut self, peer: ConnId) {
         self.preferred.insert(peer);
     }
 
     /// The peer disconnected; its requests go to others.
-    pub fn remove_peer(&mut self, now: u64, peer: PeerId) {
+    pub fn remove_peer(&mut self, now: Mono, peer: ConnId) {
         self.preferred.remove(&peer);
         self.forget_peer(peer);
         self.pump(now);
     }
 
-    fn forget_peer(&mut self, peer: PeerId) {
+    fn forget_peer(&mut self, peer: ConnId) {
         if self.peers.remove(&peer).is_none() {
             return;
         }
@@ -274,8 +275,8 @@ impl Syncer {
     /// A BlockHeaders, BlockBodies or Receipts message from `peer`.
     pub fn handle_response(
         &mut self,
-        now: u64,
-        peer: PeerId,
+        now: Mono,
+        peer: ConnId,
         msg: EthMessage,
     ) -> Result<(), SyncError> {
         let request_id = match &msg {
@@ -338,7 +339,7 @@ impl Syncer {
     }
 
     /// The storage thread finished the oldest outstanding Write.
-    pub fn handle_written(&mut self, now: u64, result: Result<Head, String>) {
+    pub fn handle_written(&mut self, now: Mono, result: Result<Head, String>) {
         let blocks = self.writes.pop_front().unwrap_or(0);
         match result {
             Ok(head) => {
@@ -369,7 +370,7 @@ impl Syncer {
     }
 
     /// Time passed: expire requests, and start a sync on the timer.
-    pub fn handle_timeout(&mut self, now: u64) {
+    pub fn handle_timeout(&mut self, now: Mono) {
         let expired: Vec<u64> = self
             .pending
             .iter()
@@ -403,7 +404,7 @@ impl Syncer {
     }
 
     /// When [`Syncer::handle_timeout`] should next be called.
-    pub fn poll_timeout(&self) -> Option<u64> {
+    pub fn poll_timeout(&self) -> Option<Mono> {
         let deadline = self.pending.values().map(|p| p.deadline).min();
         match (deadline, self.force_at) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -426,7 +427,7 @@ impl Syncer {
         id
     }
 
-    fn send(&mut self, now: u64, peer: PeerId, id: u64, asked: Asked, msg: EthMessage) {
+    fn send(&mut self, now: Mono, peer: ConnId, id: u64, asked: Asked, msg: EthMessage) {
         if let Some(p) = self.peers.get_mut(&peer) {
             p.in_flight += 1;
         }
@@ -450,7 +451,7 @@ impl Syncer {
         }
     }
 
-    fn drop_peer(&mut self, peer: PeerId, why: String) {
+    fn drop_peer(&mut self, peer: ConnId, why: String) {
         if self.peers.contains_key(&peer) {
             self.actions.push_back(SyncAction::Drop { peer, why });
             self.forget_peer(peer);
@@ -458,7 +459,7 @@ impl Syncer {
     }
 
     /// eth/68: the reply giving the peer's head number.
-    fn head_number(&mut self, peer: PeerId, hash: Hash, reply: &RawResponse) {
+    fn head_number(&mut self, peer: ConnId, hash: Hash, reply: &RawResponse) {
         match reply.headers().as_deref() {
             Ok([h]) if h.hash == hash => {
                 if let Some(p) = self.peers.get_mut(&peer) {
@@ -472,7 +473,7 @@ impl Syncer {
         }
     }
 
-    fn deliver(&mut self, peer: PeerId, run: u64, want: Want, msg: EthMessage) {
+    fn deliver(&mut self, peer: ConnId, run: u64, want: Want, msg: EthMessage) {
         let Some((current, _, d)) = self.run.as_mut() else {
             return;
         };
@@ -500,8 +501,8 @@ impl Syncer {
     /// The best sync candidate: by total difficulty among eth/68 peers before the merge,
     /// otherwise by head number; of equals the lowest connection id, which is the peer that
     /// connected first.
-    fn best_peer(&self) -> Option<(PeerId, u64, Option<U256>)> {
-        let mut best: Option<(PeerId, u64, Option<U256>)> = None;
+    fn best_peer(&self) -> Option<(ConnId, u64, Option<U256>)> {
+        let mut best: Option<(ConnId, u64, Option<U256>)> = None;
         for (&id, p) in &self.peers {
             let Some(number) = p.head.number else {
                 continue;
@@ -575,7 +576,7 @@ impl Syncer {
     }
 
     /// Carries out what the run found, hands out writes and requests, and ends the run.
-    fn pump(&mut self, now: u64) {
+    fn pump(&mut self, now: Mono) {
         loop {
             let Some((_, master, d)) = self.run.as_mut() else {
                 return;
@@ -711,34 +712,37 @@ mod tests {
     #[test]
     fn before_the_merge_total_difficulty_ranks_peers() {
         let mut s = syncer(false);
-        s.add_peer(0, 1, head(EthVersion::Eth68, 50, Some(10)));
-        s.add_peer(0, 2, head(EthVersion::Eth68, 40, Some(20)));
-        s.add_peer(0, 3, head(EthVersion::Eth69, 60, None));
-        assert_eq!(s.best_peer().map(|b| b.0), Some(2));
+        s.add_peer(Mono(0), ConnId(1), head(EthVersion::Eth68, 50, Some(10)));
+        s.add_peer(Mono(0), ConnId(2), head(EthVersion::Eth68, 40, Some(20)));
+        s.add_peer(Mono(0), ConnId(3), head(EthVersion::Eth69, 60, None));
+        assert_eq!(s.best_peer().map(|b| b.0), Some(ConnId(2)));
         let mut s = syncer(true);
-        s.add_peer(0, 1, head(EthVersion::Eth68, 50, Some(10)));
-        s.add_peer(0, 2, head(EthVersion::Eth68, 40, Some(20)));
-        s.add_peer(0, 3, head(EthVersion::Eth69, 60, None));
-        assert_eq!(s.best_peer().map(|b| b.0), Some(3));
+        s.add_peer(Mono(0), ConnId(1), head(EthVersion::Eth68, 50, Some(10)));
+        s.add_peer(Mono(0), ConnId(2), head(EthVersion::Eth68, 40, Some(20)));
+        s.add_peer(Mono(0), ConnId(3), head(EthVersion::Eth69, 60, None));
+        assert_eq!(s.best_peer().map(|b| b.0), Some(ConnId(3)));
     }
 
     #[test]
     fn of_equal_peers_the_first_wins_and_behind_peers_start_nothing() {
         let mut s = syncer(true);
-        s.add_peer(0, 4, head(EthVersion::Eth69, 2, None));
-        s.add_peer(0, 7, head(EthVersion::Eth70, 2, None));
-        assert_eq!(s.best_peer().map(|b| b.0), Some(4));
+        s.add_peer(Mono(0), ConnId(4), head(EthVersion::Eth69, 2, None));
+        s.add_peer(Mono(0), ConnId(7), head(EthVersion::Eth70, 2, None));
+        assert_eq!(s.best_peer().map(|b| b.0), Some(ConnId(4)));
         // Timer due, but nobody is ahead of our head at 2.
         s.handle_timeout(s.poll_timeout().unwrap());
         assert!(!s.syncing());
         assert!(s.poll_action().is_none());
-        s.update_peer(20_000, 7, 3, [3; 32]);
+        s.update_peer(Mono(20_000), ConnId(7), 3, [3; 32]);
         s.handle_timeout(s.poll_timeout().unwrap());
         assert!(s.syncing());
         assert!(matches!(s.poll_action(), Some(SyncAction::Log { .. })));
         assert!(matches!(
             s.poll_action(),
-            Some(SyncAction::Request { peer: 7, .. })
+            Some(SyncAction::Request {
+                peer: ConnId(7),
+                ..
+            })
         ));
     }
 
@@ -746,15 +750,15 @@ mod tests {
     fn a_named_peer_ahead_starts_a_sync_at_once() {
         // min_peers is 10: an unnamed peer ahead waits for the force timer...
         let mut s = syncer(true);
-        s.add_peer(0, 1, head(EthVersion::Eth69, 50, None));
+        s.add_peer(Mono(0), ConnId(1), head(EthVersion::Eth69, 50, None));
         assert!(
             !s.syncing(),
             "an unnamed peer waits for min_peers or the timer"
         );
         // ...a static or trusted one does not.
         let mut s = syncer(true);
-        s.prefer_peer(1);
-        s.add_peer(0, 1, head(EthVersion::Eth69, 50, None));
+        s.prefer_peer(ConnId(1));
+        s.add_peer(Mono(0), ConnId(1), head(EthVersion::Eth69, 50, None));
         assert!(
             s.syncing(),
             "a named peer ahead starts the sync when it arrives"
@@ -762,22 +766,22 @@ mod tests {
         assert!(matches!(s.poll_action(), Some(SyncAction::Log { .. })));
         // A named peer behind us starts nothing.
         let mut s = syncer(true);
-        s.prefer_peer(1);
-        s.add_peer(0, 1, head(EthVersion::Eth69, 1, None));
+        s.prefer_peer(ConnId(1));
+        s.add_peer(Mono(0), ConnId(1), head(EthVersion::Eth69, 1, None));
         assert!(!s.syncing());
     }
 
     #[test]
     fn late_ids_are_bounded() {
         let mut s = syncer(true);
-        s.add_peer(0, 1, head(EthVersion::Eth69, 100_000, None));
+        s.add_peer(Mono(0), ConnId(1), head(EthVersion::Eth69, 100_000, None));
         let mut now = 0;
         // A run gives up on its first chunk after two timeouts; the timer starts the next.
         for _ in 0..(3 * LATE_IDS_MAX) {
             now += s.config.request_timeout;
-            s.handle_timeout(now);
+            s.handle_timeout(Mono(now));
             // Keep the peer from being dropped as stalled: forget its timeouts.
-            if let Some(p) = s.peers.get_mut(&1) {
+            if let Some(p) = s.peers.get_mut(&ConnId(1)) {
                 p.timeouts = 0;
             }
         }

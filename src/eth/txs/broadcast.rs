@@ -18,8 +18,7 @@ use crate::crypto::keccak256_concat;
 use crate::eth::wire::{ANNOUNCEMENTS_COUNT_MAX, Hash, NewPooledTransactionHashes};
 use crate::tx::{Address, PoolTx};
 
-/// A peer as the event loop names it (its connection id).
-pub type PeerId = u64;
+pub use crate::p2p::ConnId;
 
 /// Transaction hashes remembered per peer: go-ethereum's `maxKnownTxs` (32768). At 32 bytes a
 /// hash this is 1 MiB per peer, enough to cover several minutes of mainnet traffic, which is as
@@ -95,9 +94,9 @@ impl Plan {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BlockPlan {
     /// Peers that get the whole block (NewBlock).
-    pub new_block: Vec<PeerId>,
+    pub new_block: Vec<ConnId>,
     /// Peers that get its hash and number (NewBlockHashes).
-    pub announce: Vec<PeerId>,
+    pub announce: Vec<ConnId>,
 }
 
 /// Splits announcement entries into NewPooledTransactionHashes messages of at most
@@ -191,7 +190,7 @@ struct PeerKnown {
 /// The propagation policy's state: per peer, its salt and what it knows.
 #[derive(Debug, Default)]
 pub struct Broadcaster {
-    peers: BTreeMap<PeerId, PeerKnown>,
+    peers: BTreeMap<ConnId, PeerKnown>,
 }
 
 impl Broadcaster {
@@ -202,7 +201,7 @@ impl Broadcaster {
 
     /// Starts tracking a peer. `salt` must be random per peer (from the node's seed): it decides
     /// which senders' transactions this peer receives in full. Re-adding a peer resets it.
-    pub fn add_peer(&mut self, peer: PeerId, salt: u64) {
+    pub fn add_peer(&mut self, peer: ConnId, salt: u64) {
         self.peers.insert(
             peer,
             PeerKnown {
@@ -214,7 +213,7 @@ impl Broadcaster {
     }
 
     /// Forgets a peer.
-    pub fn remove_peer(&mut self, peer: PeerId) {
+    pub fn remove_peer(&mut self, peer: ConnId) {
         self.peers.remove(&peer);
     }
 
@@ -224,24 +223,24 @@ impl Broadcaster {
     }
 
     /// Records that `peer` has the transaction (it sent, announced or requested it).
-    pub fn mark_known(&mut self, peer: PeerId, hash: Hash) {
+    pub fn mark_known(&mut self, peer: ConnId, hash: Hash) {
         if let Some(p) = self.peers.get_mut(&peer) {
             p.txs.insert(hash);
         }
     }
 
     /// Whether `peer` is known to have the transaction.
-    pub fn knows(&self, peer: PeerId, hash: &Hash) -> bool {
+    pub fn knows(&self, peer: ConnId, hash: &Hash) -> bool {
         self.peers.get(&peer).is_some_and(|p| p.txs.contains(hash))
     }
 
     /// How many transaction hashes are remembered for `peer`.
-    pub fn known_count(&self, peer: PeerId) -> usize {
+    pub fn known_count(&self, peer: ConnId) -> usize {
         self.peers.get(&peer).map_or(0, |p| p.txs.len())
     }
 
     /// Records that `peer` has the block (it announced or sent it).
-    pub fn mark_block_known(&mut self, peer: PeerId, hash: Hash) {
+    pub fn mark_block_known(&mut self, peer: ConnId, hash: Hash) {
         if let Some(p) = self.peers.get_mut(&peer) {
             p.blocks.insert(hash);
         }
@@ -264,10 +263,10 @@ impl Broadcaster {
     pub fn plan_txs(
         &mut self,
         txs: &[&PoolTx],
-        peers: &[PeerId],
+        peers: &[ConnId],
         push: bool,
-    ) -> Vec<(PeerId, Plan)> {
-        let candidates: Vec<PeerId> = {
+    ) -> Vec<(ConnId, Plan)> {
+        let candidates: Vec<ConnId> = {
             let mut seen = HashSet::new();
             peers
                 .iter()
@@ -276,7 +275,7 @@ impl Broadcaster {
                 .collect()
         };
         let direct_count = ceil_sqrt(candidates.len());
-        let mut direct_by_sender: HashMap<Address, HashSet<PeerId>> = HashMap::new();
+        let mut direct_by_sender: HashMap<Address, HashSet<ConnId>> = HashMap::new();
         let mut plans: Vec<Plan> = vec![Plan::default(); candidates.len()];
         for tx in txs {
             let pushable =
@@ -316,8 +315,8 @@ impl Broadcaster {
     }
 
     /// The `count` candidates ranked first for `sender`: lowest `keccak256(sender || salt)`.
-    fn rank(&self, sender: &Address, candidates: &[PeerId], count: usize) -> HashSet<PeerId> {
-        let mut scored: Vec<(Hash, PeerId)> = candidates
+    fn rank(&self, sender: &Address, candidates: &[ConnId], count: usize) -> HashSet<ConnId> {
+        let mut scored: Vec<(Hash, ConnId)> = candidates
             .iter()
             .filter_map(|p| {
                 let salt = self.peers.get(p)?.salt.to_be_bytes();
@@ -333,7 +332,7 @@ impl Broadcaster {
     /// Everything announced is marked known.
     pub fn initial_announcements(
         &mut self,
-        peer: PeerId,
+        peer: ConnId,
         pending: &[Announced],
     ) -> Vec<NewPooledTransactionHashes> {
         let Some(known) = self.peers.get_mut(&peer) else {
@@ -352,8 +351,8 @@ impl Broadcaster {
     /// Decides who gets a new block whole and who only its hash: of the candidates that do not
     /// know it, ⌈√n⌉ (ranked by `keccak256(block hash || salt)`) get NewBlock, the rest
     /// NewBlockHashes. Marks the block known to all of them.
-    pub fn plan_block(&mut self, hash: Hash, peers: &[PeerId]) -> BlockPlan {
-        let mut lacking: Vec<(Hash, PeerId)> = Vec::new();
+    pub fn plan_block(&mut self, hash: Hash, peers: &[ConnId]) -> BlockPlan {
+        let mut lacking: Vec<(Hash, ConnId)> = Vec::new();
         for p in peers {
             if let Some(known) = self.peers.get_mut(p)
                 && !known.blocks.contains(&hash)
@@ -366,7 +365,7 @@ impl Broadcaster {
         let count = ceil_sqrt(lacking.len());
         let mut ranked = lacking.clone();
         ranked.sort_unstable();
-        let chosen: HashSet<PeerId> = ranked.iter().take(count).map(|(_, p)| *p).collect();
+        let chosen: HashSet<ConnId> = ranked.iter().take(count).map(|(_, p)| *p).collect();
         let mut plan = BlockPlan::default();
         for (_, p) in lacking {
             if chosen.contains(&p) {
@@ -399,15 +398,15 @@ mod tests {
         }
     }
 
-    fn with_peers(n: u64) -> (Broadcaster, Vec<PeerId>) {
+    fn with_peers(n: u64) -> (Broadcaster, Vec<ConnId>) {
         let mut b = Broadcaster::new();
         for p in 0..n {
-            b.add_peer(p, p.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            b.add_peer(ConnId(p), p.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         }
-        (b, (0..n).collect())
+        (b, (0..n).map(ConnId).collect())
     }
 
-    fn full_peers(plans: &[(PeerId, Plan)], hash: Hash) -> Vec<PeerId> {
+    fn full_peers(plans: &[(ConnId, Plan)], hash: Hash) -> Vec<ConnId> {
         plans
             .iter()
             .filter(|(_, p)| p.full.contains(&hash))
@@ -452,9 +451,9 @@ mod tests {
     #[test]
     fn a_relay_announces_everything() {
         let mut b = Broadcaster::new();
-        let peers: Vec<PeerId> = (1..=9).collect();
+        let peers: Vec<ConnId> = (1..=9).map(ConnId).collect();
         for p in &peers {
-            b.add_peer(*p, *p * 7);
+            b.add_peer(*p, p.0 * 7);
         }
         let t = tx(1, 0, 2, 200);
         let plans = b.plan_txs(&[&t], &peers, false);
@@ -499,7 +498,7 @@ mod tests {
         for p in &peers {
             other.add_peer(
                 *p,
-                p.wrapping_add(12345).wrapping_mul(0xbf58_476d_1ce4_e5b9),
+                p.0.wrapping_add(12345).wrapping_mul(0xbf58_476d_1ce4_e5b9),
             );
         }
         let differs = (0..20u8).any(|s| {
@@ -531,13 +530,13 @@ mod tests {
         for i in 0..=KNOWN_TXS_MAX as u32 {
             let mut hash = [0u8; 32];
             hash[..4].copy_from_slice(&i.to_be_bytes());
-            b.mark_known(0, hash);
+            b.mark_known(ConnId(0), hash);
         }
-        assert_eq!(b.known_count(0), KNOWN_TXS_MAX);
-        assert!(!b.knows(0, &[0; 32]), "the first hash was evicted");
+        assert_eq!(b.known_count(ConnId(0)), KNOWN_TXS_MAX);
+        assert!(!b.knows(ConnId(0), &[0; 32]), "the first hash was evicted");
         let mut last = [0u8; 32];
         last[..4].copy_from_slice(&(KNOWN_TXS_MAX as u32).to_be_bytes());
-        assert!(b.knows(0, &last));
+        assert!(b.knows(ConnId(0), &last));
     }
 
     #[test]
@@ -582,14 +581,14 @@ mod tests {
     fn initial_announcements_skip_known_and_mark() {
         let (mut b, _) = with_peers(1);
         let pending: Vec<Announced> = (0..5u8).map(|i| Announced::of(&tx(i, 1, 2, 50))).collect();
-        b.mark_known(0, pending[1].hash);
-        let packs = b.initial_announcements(0, &pending);
+        b.mark_known(ConnId(0), pending[1].hash);
+        let packs = b.initial_announcements(ConnId(0), &pending);
         assert_eq!(packs.len(), 1);
         assert_eq!(packs[0].hashes.len(), 4);
         assert!(!packs[0].hashes.contains(&pending[1].hash));
-        assert!(b.initial_announcements(0, &pending).is_empty());
+        assert!(b.initial_announcements(ConnId(0), &pending).is_empty());
         assert!(
-            b.initial_announcements(9, &pending).is_empty(),
+            b.initial_announcements(ConnId(9), &pending).is_empty(),
             "unknown peer"
         );
     }
@@ -597,11 +596,11 @@ mod tests {
     #[test]
     fn blocks_go_whole_to_root_n_peers() {
         let (mut b, peers) = with_peers(16);
-        b.mark_block_known(3, [9; 32]);
+        b.mark_block_known(ConnId(3), [9; 32]);
         let plan = b.plan_block([9; 32], &peers);
         assert_eq!(plan.new_block.len(), 4);
         assert_eq!(plan.announce.len(), 11);
-        assert!(!plan.new_block.contains(&3) && !plan.announce.contains(&3));
+        assert!(!plan.new_block.contains(&ConnId(3)) && !plan.announce.contains(&ConnId(3)));
         assert_eq!(b.plan_block([9; 32], &peers), BlockPlan::default());
     }
 }

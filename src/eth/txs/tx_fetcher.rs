@@ -16,10 +16,11 @@
 //! yet fetched, and at most [`WAITING_COUNT_MAX`] hashes wait at once; the excess is dropped
 //! and counted in [`FetchStats`].
 
+use crate::time::Mono;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fmt;
 
-use super::broadcast::PeerId;
+use super::broadcast::ConnId;
 use crate::eth::wire::{ANNOUNCEMENTS_COUNT_MAX, Hash};
 
 /// How long an announced hash waits for the full transaction to be pushed before it is
@@ -57,12 +58,12 @@ pub const MISMATCH_REASON: &str = "announced type/size mismatch";
 pub enum FetchAction {
     /// Send GetPooledTransactions `[request_id, hashes]` to `peer`.
     Request {
-        peer: PeerId,
+        peer: ConnId,
         request_id: u64,
         hashes: Vec<Hash>,
     },
     /// Disconnect `peer` (a protocol breach); the fetcher has already forgotten it.
-    Disconnect { peer: PeerId, why: &'static str },
+    Disconnect { peer: ConnId, why: &'static str },
 }
 
 impl fmt::Display for FetchAction {
@@ -110,11 +111,11 @@ struct Meta {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     /// Waiting until the given time for the body to be pushed.
-    Waiting { until: u64 },
+    Waiting { until: Mono },
     /// Ready to be requested.
     Queued,
     /// Requested from this peer.
-    Fetching { peer: PeerId },
+    Fetching { peer: ConnId },
 }
 
 /// One hash being fetched.
@@ -122,9 +123,9 @@ enum Stage {
 struct Tracked {
     stage: Stage,
     /// Peers that announced it and are still connected.
-    announcers: BTreeSet<PeerId>,
+    announcers: BTreeSet<ConnId>,
     /// Peers already asked that failed to deliver it.
-    tried: Vec<PeerId>,
+    tried: Vec<ConnId>,
 }
 
 /// One request in flight.
@@ -132,7 +133,7 @@ struct Tracked {
 struct Request {
     id: u64,
     hashes: Vec<Hash>,
-    deadline: u64,
+    deadline: Mono,
 }
 
 /// One announcing peer.
@@ -149,9 +150,9 @@ struct PeerState {
 #[derive(Debug, Default)]
 pub struct TxFetcher {
     tracked: HashMap<Hash, Tracked>,
-    peers: BTreeMap<PeerId, PeerState>,
+    peers: BTreeMap<ConnId, PeerState>,
     /// Waiting hashes by deadline.
-    waiting: BTreeSet<(u64, Hash)>,
+    waiting: BTreeSet<(Mono, Hash)>,
     /// How many tracked hashes are [`Stage::Queued`]; scheduling is skipped when none are.
     queued: usize,
     next_seq: u64,
@@ -187,7 +188,7 @@ impl TxFetcher {
     }
 
     /// When [`TxFetcher::handle_timeout`] should next be called.
-    pub fn poll_timeout(&self) -> Option<u64> {
+    pub fn poll_timeout(&self) -> Option<Mono> {
         let wait = self.waiting.first().map(|(t, _)| *t);
         let requests = self
             .peers
@@ -204,8 +205,8 @@ impl TxFetcher {
     /// decoded). Hashes for which `is_known` says the pool has them are skipped.
     pub fn handle_announce(
         &mut self,
-        now: u64,
-        peer: PeerId,
+        now: Mono,
+        peer: ConnId,
         types: &[u8],
         sizes: &[u32],
         hashes: &[Hash],
@@ -267,8 +268,8 @@ impl TxFetcher {
     /// other announcers. Requested hashes missing from the reply go to other announcers too.
     pub fn handle_delivery(
         &mut self,
-        now: u64,
-        peer: PeerId,
+        now: Mono,
+        peer: ConnId,
         request_id: Option<u64>,
         txs: &[(Hash, u8, usize)],
     ) -> Vec<Hash> {
@@ -313,14 +314,14 @@ impl TxFetcher {
 
     /// Moves waiting hashes whose time is up to the queue and hands timed-out requests to other
     /// announcers, then schedules requests.
-    pub fn handle_timeout(&mut self, now: u64) {
+    pub fn handle_timeout(&mut self, now: Mono) {
         self.expire(now);
         self.schedule(now);
     }
 
     /// Forgets a peer: its announcements, and its request in flight, whose hashes go to other
     /// announcers (or are dropped when it was the last).
-    pub fn remove_peer(&mut self, peer: PeerId) {
+    pub fn remove_peer(&mut self, peer: ConnId) {
         let Some(state) = self.peers.remove(&peer) else {
             return;
         };
@@ -343,7 +344,7 @@ impl TxFetcher {
     }
 
     /// Expires waits and requests due by `now`.
-    fn expire(&mut self, now: u64) {
+    fn expire(&mut self, now: Mono) {
         while let Some(&(until, hash)) = self.waiting.first() {
             if until > now {
                 break;
@@ -354,7 +355,7 @@ impl TxFetcher {
                 self.queued += 1;
             }
         }
-        let late: Vec<PeerId> = self
+        let late: Vec<ConnId> = self
             .peers
             .iter()
             .filter(|(_, p)| p.request.as_ref().is_some_and(|r| r.deadline <= now))
@@ -372,7 +373,7 @@ impl TxFetcher {
     }
 
     /// `peer` was asked for `hash` and did not deliver it: ask someone else.
-    fn give_up_on(&mut self, hash: &Hash, peer: PeerId) {
+    fn give_up_on(&mut self, hash: &Hash, peer: ConnId) {
         let Some(t) = self.tracked.get_mut(hash) else {
             return;
         };
@@ -419,11 +420,11 @@ impl TxFetcher {
 
     /// Gives every idle peer a request for the queued hashes it announced and has not failed,
     /// oldest first, within [`REQUEST_HASHES_MAX`] and [`REQUEST_SIZE_MAX`].
-    fn schedule(&mut self, now: u64) {
+    fn schedule(&mut self, now: Mono) {
         if self.queued == 0 {
             return;
         }
-        let idle: Vec<PeerId> = self
+        let idle: Vec<ConnId> = self
             .peers
             .iter()
             .filter(|(_, p)| p.request.is_none())
@@ -501,13 +502,13 @@ mod tests {
     }
 
     /// Announces `hashes` from `peer`, all type 2 with `size` bytes.
-    fn announce(f: &mut TxFetcher, now: u64, peer: PeerId, hashes: &[Hash], size: u32) {
+    fn announce(f: &mut TxFetcher, now: Mono, peer: ConnId, hashes: &[Hash], size: u32) {
         let types = vec![2u8; hashes.len()];
         let sizes = vec![size; hashes.len()];
         f.handle_announce(now, peer, &types, &sizes, hashes, &never);
     }
 
-    fn requests(f: &mut TxFetcher) -> Vec<(PeerId, u64, Vec<Hash>)> {
+    fn requests(f: &mut TxFetcher) -> Vec<(ConnId, u64, Vec<Hash>)> {
         let mut out = Vec::new();
         while let Some(a) = f.poll_action() {
             match a {
@@ -525,17 +526,22 @@ mod tests {
     #[test]
     fn waits_for_the_push_then_requests() {
         let mut f = TxFetcher::new();
-        announce(&mut f, 1_000, 7, &[h(1), h(2)], 100);
+        announce(&mut f, Mono(1_000), ConnId(7), &[h(1), h(2)], 100);
         assert_eq!(f.poll_action(), None, "nothing before the arrive timeout");
-        assert_eq!(f.poll_timeout(), Some(1_000 + ARRIVE_TIMEOUT));
-        f.handle_timeout(1_000 + ARRIVE_TIMEOUT - 1);
+        assert_eq!(f.poll_timeout(), Some(Mono(1_000 + ARRIVE_TIMEOUT)));
+        f.handle_timeout(Mono(1_000 + ARRIVE_TIMEOUT - 1));
         assert_eq!(f.poll_action(), None);
-        f.handle_timeout(1_000 + ARRIVE_TIMEOUT);
+        f.handle_timeout(Mono(1_000 + ARRIVE_TIMEOUT));
         let r = requests(&mut f);
         assert_eq!(r.len(), 1);
-        assert_eq!((r[0].0, &r[0].2), (7, &vec![h(1), h(2)]));
-        assert_eq!(f.poll_timeout(), Some(1_500 + FETCH_TIMEOUT));
-        let rejected = f.handle_delivery(1_600, 7, Some(r[0].1), &[(h(1), 2, 100), (h(2), 2, 100)]);
+        assert_eq!((r[0].0, &r[0].2), (ConnId(7), &vec![h(1), h(2)]));
+        assert_eq!(f.poll_timeout(), Some(Mono(1_500 + FETCH_TIMEOUT)));
+        let rejected = f.handle_delivery(
+            Mono(1_600),
+            ConnId(7),
+            Some(r[0].1),
+            &[(h(1), 2, 100), (h(2), 2, 100)],
+        );
         assert!(rejected.is_empty());
         assert_eq!(f.tracked_count(), 0);
         assert_eq!(f.poll_timeout(), None);
@@ -544,11 +550,18 @@ mod tests {
     #[test]
     fn a_push_cancels_the_wait_and_known_hashes_are_skipped() {
         let mut f = TxFetcher::new();
-        f.handle_announce(0, 1, &[2, 2], &[10, 10], &[h(1), h(2)], &|x| *x == h(2));
+        f.handle_announce(
+            Mono(0),
+            ConnId(1),
+            &[2, 2],
+            &[10, 10],
+            &[h(1), h(2)],
+            &|x| *x == h(2),
+        );
         assert_eq!(f.tracked_count(), 1, "the known hash is not tracked");
         f.handle_broadcast(&h(1));
         assert_eq!(f.tracked_count(), 0);
-        f.handle_timeout(10_000);
+        f.handle_timeout(Mono(10_000));
         assert_eq!(f.poll_action(), None);
     }
 
@@ -556,20 +569,20 @@ mod tests {
     fn requests_respect_the_count_and_size_caps() {
         let mut f = TxFetcher::new();
         let many: Vec<Hash> = (0..300).map(h).collect();
-        announce(&mut f, 0, 1, &many, 10);
-        f.handle_timeout(ARRIVE_TIMEOUT);
+        announce(&mut f, Mono(0), ConnId(1), &many, 10);
+        f.handle_timeout(Mono(ARRIVE_TIMEOUT));
         let r = requests(&mut f);
         assert_eq!(r.len(), 1, "one request in flight per peer");
         assert_eq!(r[0].2, many[..REQUEST_HASHES_MAX].to_vec());
         let delivered: Vec<_> = r[0].2.iter().map(|x| (*x, 2u8, 10usize)).collect();
-        f.handle_delivery(600, 1, Some(r[0].1), &delivered);
+        f.handle_delivery(Mono(600), ConnId(1), Some(r[0].1), &delivered);
         let r = requests(&mut f);
         assert_eq!(r[0].2, many[REQUEST_HASHES_MAX..].to_vec());
 
         let mut f = TxFetcher::new();
-        announce(&mut f, 0, 1, &[h(1), h(2), h(3)], 60 * 1024);
-        announce(&mut f, 0, 2, &[h(9)], 200 * 1024);
-        f.handle_timeout(ARRIVE_TIMEOUT);
+        announce(&mut f, Mono(0), ConnId(1), &[h(1), h(2), h(3)], 60 * 1024);
+        announce(&mut f, Mono(0), ConnId(2), &[h(9)], 200 * 1024);
+        f.handle_timeout(Mono(ARRIVE_TIMEOUT));
         let r = requests(&mut f);
         assert_eq!(
             r[0].2,
@@ -586,18 +599,18 @@ mod tests {
     #[test]
     fn a_timeout_moves_to_another_announcer_then_gives_up() {
         let mut f = TxFetcher::new();
-        announce(&mut f, 0, 1, &[h(1)], 10);
-        announce(&mut f, 100, 2, &[h(1)], 10);
-        f.handle_timeout(ARRIVE_TIMEOUT);
+        announce(&mut f, Mono(0), ConnId(1), &[h(1)], 10);
+        announce(&mut f, Mono(100), ConnId(2), &[h(1)], 10);
+        f.handle_timeout(Mono(ARRIVE_TIMEOUT));
         let first = requests(&mut f);
         assert_eq!(first.len(), 1);
         let (asked, _, _) = first[0];
-        f.handle_timeout(ARRIVE_TIMEOUT + FETCH_TIMEOUT);
+        f.handle_timeout(Mono(ARRIVE_TIMEOUT + FETCH_TIMEOUT));
         let second = requests(&mut f);
         assert_eq!(second.len(), 1);
         assert_ne!(second[0].0, asked, "retried from the other announcer");
         assert_eq!(f.stats().timeouts, 1);
-        f.handle_timeout(ARRIVE_TIMEOUT + 2 * FETCH_TIMEOUT);
+        f.handle_timeout(Mono(ARRIVE_TIMEOUT + 2 * FETCH_TIMEOUT));
         assert_eq!(f.poll_action(), None, "no announcer left");
         assert_eq!(f.tracked_count(), 0);
         assert_eq!(f.stats().unavailable, 1);
@@ -607,38 +620,43 @@ mod tests {
     #[test]
     fn missing_hashes_in_a_reply_go_elsewhere_and_extra_ones_are_fine() {
         let mut f = TxFetcher::new();
-        announce(&mut f, 0, 1, &[h(1), h(2)], 10);
-        f.handle_timeout(ARRIVE_TIMEOUT);
+        announce(&mut f, Mono(0), ConnId(1), &[h(1), h(2)], 10);
+        f.handle_timeout(Mono(ARRIVE_TIMEOUT));
         let r = requests(&mut f);
-        announce(&mut f, 600, 2, &[h(2)], 10);
-        let rejected = f.handle_delivery(700, 1, Some(r[0].1), &[(h(1), 2, 10), (h(5), 0, 99)]);
+        announce(&mut f, Mono(600), ConnId(2), &[h(2)], 10);
+        let rejected = f.handle_delivery(
+            Mono(700),
+            ConnId(1),
+            Some(r[0].1),
+            &[(h(1), 2, 10), (h(5), 0, 99)],
+        );
         assert!(rejected.is_empty());
         // h(2) has waited out its push already: peer 2 is asked at once.
         let r = requests(&mut f);
-        assert_eq!(r, vec![(2, r[0].1, vec![h(2)])]);
+        assert_eq!(r, vec![(ConnId(2), r[0].1, vec![h(2)])]);
     }
 
     #[test]
     fn a_lying_announcer_is_disconnected_and_the_tx_fetched_from_another() {
         let mut f = TxFetcher::new();
-        f.handle_announce(0, 1, &[2], &[100], &[h(1)], &never);
-        f.handle_announce(0, 2, &[3], &[131_200], &[h(1)], &never);
-        f.handle_timeout(ARRIVE_TIMEOUT);
+        f.handle_announce(Mono(0), ConnId(1), &[2], &[100], &[h(1)], &never);
+        f.handle_announce(Mono(0), ConnId(2), &[3], &[131_200], &[h(1)], &never);
+        f.handle_timeout(Mono(ARRIVE_TIMEOUT));
         let r = requests(&mut f);
-        assert_eq!(r[0].0, 1);
-        let rejected = f.handle_delivery(600, 1, Some(r[0].1), &[(h(1), 3, 131_200)]);
+        assert_eq!(r[0].0, ConnId(1));
+        let rejected = f.handle_delivery(Mono(600), ConnId(1), Some(r[0].1), &[(h(1), 3, 131_200)]);
         assert_eq!(rejected, vec![h(1)]);
         assert_eq!(
             f.poll_action(),
             Some(FetchAction::Disconnect {
-                peer: 1,
+                peer: ConnId(1),
                 why: MISMATCH_REASON
             })
         );
         assert_eq!(
             f.poll_action(),
             Some(FetchAction::Request {
-                peer: 2,
+                peer: ConnId(2),
                 request_id: r[0].1 + 1,
                 hashes: vec![h(1)]
             })
@@ -649,15 +667,15 @@ mod tests {
     #[test]
     fn removing_a_peer_hands_its_request_on() {
         let mut f = TxFetcher::new();
-        announce(&mut f, 0, 1, &[h(1), h(2)], 10);
-        announce(&mut f, 0, 2, &[h(2)], 10);
-        f.handle_timeout(ARRIVE_TIMEOUT);
+        announce(&mut f, Mono(0), ConnId(1), &[h(1), h(2)], 10);
+        announce(&mut f, Mono(0), ConnId(2), &[h(2)], 10);
+        f.handle_timeout(Mono(ARRIVE_TIMEOUT));
         let r = requests(&mut f);
         assert_eq!(r.len(), 1, "peer 2 has nothing left to fetch: {r:?}");
-        assert_eq!(r[0].0, 1);
-        f.remove_peer(1);
+        assert_eq!(r[0].0, ConnId(1));
+        f.remove_peer(ConnId(1));
         assert_eq!(f.tracked_count(), 1, "h(1) had no other announcer");
-        f.handle_timeout(600);
+        f.handle_timeout(Mono(600));
         assert_eq!(requests(&mut f)[0].2, vec![h(2)]);
     }
 
@@ -665,7 +683,7 @@ mod tests {
     fn announcements_are_bounded_per_peer_and_in_total() {
         let mut f = TxFetcher::new();
         let many: Vec<Hash> = (0..5_000).map(h).collect();
-        announce(&mut f, 0, 1, &many, 10);
+        announce(&mut f, Mono(0), ConnId(1), &many, 10);
         assert_eq!(f.tracked_count(), ANNOUNCED_PER_PEER_MAX);
         assert_eq!(
             f.stats().dropped_peer_full,
@@ -678,7 +696,7 @@ mod tests {
             let hs: Vec<Hash> = (base..base + ANNOUNCED_PER_PEER_MAX as u32)
                 .map(h)
                 .collect();
-            announce(&mut f, 0, p, &hs, 10);
+            announce(&mut f, Mono(0), ConnId(p), &hs, 10);
         }
         assert_eq!(f.waiting_count(), WAITING_COUNT_MAX);
         assert_eq!(

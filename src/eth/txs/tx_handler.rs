@@ -8,6 +8,7 @@
 //! for them either: a peer may relay a transaction that became invalid on its way). A delivery
 //! whose type or size contradicts its announcement disconnects the peer.
 
+use crate::time::Mono;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::broadcast::{Announced, BlockPlan, Broadcaster, announcement_packs};
@@ -19,8 +20,7 @@ use crate::tx::pool::{Pool, PoolConfig};
 use crate::tx::validate::{Checked, Rules, validate, validate_unless_known};
 use crate::tx::{Hash, PoolTx};
 
-/// The loop's handle on a peer.
-pub type PeerId = u64;
+pub use crate::p2p::ConnId;
 
 /// A Transactions message we send holds this many bytes of transactions at most (go-ethereum's
 /// `maxTxPacketSize`: 100 KiB); more goes in further messages.
@@ -51,9 +51,9 @@ pub struct TxStats {
 #[derive(Debug)]
 pub enum TxOut {
     /// Send this message to the peer.
-    Send { peer: PeerId, msg: EthMessage },
+    Send { peer: ConnId, msg: EthMessage },
     /// Disconnect the peer (it lied about a transaction), saying why.
-    Disconnect { peer: PeerId, why: String },
+    Disconnect { peer: ConnId, why: String },
     /// Append this local transaction (network encoding) to the journal.
     Journal(Vec<u8>),
 }
@@ -69,9 +69,9 @@ pub struct TxHandler {
     /// Draws per-peer salts for the broadcaster (splitmix64 over the seed).
     salt_state: u64,
     /// Invalid transactions received per peer (peers we know of only).
-    invalid: BTreeMap<PeerId, u32>,
+    invalid: BTreeMap<ConnId, u32>,
     /// Peers disconnected for invalid transactions, whose further bodies are ignored.
-    dropped: BTreeSet<PeerId>,
+    dropped: BTreeSet<ConnId>,
 }
 
 /// What one received body turned out to be.
@@ -122,7 +122,7 @@ impl TxHandler {
     }
 
     /// A peer finished its Status: it gets our pending hashes (the seed's txsyncLoop).
-    pub fn add_peer(&mut self, peer: PeerId) {
+    pub fn add_peer(&mut self, peer: ConnId) {
         let salt = crate::rng::splitmix64(&mut self.salt_state);
         self.broadcaster.add_peer(peer, salt);
         let pending: Vec<Announced> = self.pool.pending().map(Announced::of).collect();
@@ -136,17 +136,17 @@ impl TxHandler {
     }
 
     /// The peer has this block (it announced or sent it).
-    pub fn mark_block_known(&mut self, peer: PeerId, hash: Hash) {
+    pub fn mark_block_known(&mut self, peer: ConnId, hash: Hash) {
         self.broadcaster.mark_block_known(peer, hash);
     }
 
     /// Who gets a new block whole and who its hash (see [`Broadcaster::plan_block`]).
-    pub fn plan_block(&mut self, hash: Hash, peers: &[PeerId]) -> BlockPlan {
+    pub fn plan_block(&mut self, hash: Hash, peers: &[ConnId]) -> BlockPlan {
         self.broadcaster.plan_block(hash, peers)
     }
 
     /// A peer left (its counters go with it).
-    pub fn remove_peer(&mut self, peer: PeerId) {
+    pub fn remove_peer(&mut self, peer: ConnId) {
         self.broadcaster.remove_peer(peer);
         self.fetcher.remove_peer(peer);
         self.invalid.remove(&peer);
@@ -158,10 +158,10 @@ impl TxHandler {
     /// pooled as local, journaled when `journal`, and pushed to ⌈√n⌉ of `peers`.
     pub fn add_local(
         &mut self,
-        now: u64,
+        now: Mono,
         bytes: &[u8],
         journal: bool,
-        peers: &[PeerId],
+        peers: &[ConnId],
     ) -> Result<Hash, String> {
         let tx = validate(&self.rules, bytes).map_err(|e| e.to_string())?;
         let hash = tx.hash;
@@ -175,7 +175,13 @@ impl TxHandler {
     }
 
     /// Transactions (0x02) pushed by `peer`.
-    pub fn handle_transactions(&mut self, now: u64, peer: PeerId, txs: &RawList, peers: &[PeerId]) {
+    pub fn handle_transactions(
+        &mut self,
+        now: Mono,
+        peer: ConnId,
+        txs: &RawList,
+        peers: &[ConnId],
+    ) {
         let mut fresh = Vec::new();
         for item in txs.iter() {
             match self.take(peer, item) {
@@ -193,7 +199,7 @@ impl TxHandler {
     }
 
     /// NewPooledTransactionHashes (0x08) from `peer`.
-    pub fn handle_announce(&mut self, now: u64, peer: PeerId, ann: &NewPooledTransactionHashes) {
+    pub fn handle_announce(&mut self, now: Mono, peer: ConnId, ann: &NewPooledTransactionHashes) {
         for h in &ann.hashes {
             self.broadcaster.mark_known(peer, *h);
         }
@@ -206,7 +212,7 @@ impl TxHandler {
     }
 
     /// GetPooledTransactions (0x09): the ones we have, in request order, within the soft size.
-    pub fn handle_get_pooled(&mut self, peer: PeerId, req: &HashesRequest) {
+    pub fn handle_get_pooled(&mut self, peer: ConnId, req: &HashesRequest) {
         let mut items: Vec<&[u8]> = Vec::new();
         let mut bytes = 0;
         for h in &req.hashes {
@@ -232,7 +238,7 @@ impl TxHandler {
     }
 
     /// PooledTransactions (0x0a) from `peer`: the answer to one of the fetcher's requests.
-    pub fn handle_pooled(&mut self, now: u64, peer: PeerId, resp: &RawResponse, peers: &[PeerId]) {
+    pub fn handle_pooled(&mut self, now: Mono, peer: ConnId, resp: &RawResponse, peers: &[ConnId]) {
         let mut valid = Vec::new();
         let mut delivered: Vec<(Hash, u8, usize)> = Vec::new();
         for item in resp.items.iter() {
@@ -265,13 +271,13 @@ impl TxHandler {
     }
 
     /// The fetcher's timers.
-    pub fn handle_timeout(&mut self, now: u64) {
+    pub fn handle_timeout(&mut self, now: Mono) {
         self.fetcher.handle_timeout(now);
         self.drain_fetcher();
     }
 
     /// When [`TxHandler::handle_timeout`] wants to run.
-    pub fn poll_timeout(&self) -> Option<u64> {
+    pub fn poll_timeout(&self) -> Option<Mono> {
         self.fetcher.poll_timeout()
     }
 
@@ -283,7 +289,7 @@ impl TxHandler {
     /// Checks one received body (the sender is recovered only for a transaction not already
     /// pooled) and marks it known to its sender. A peer past [`INVALID_TXS_PER_PEER_MAX`] invalid
     /// transactions is disconnected: each can cost a signature recovery on the event loop.
-    fn take(&mut self, peer: PeerId, item: &[u8]) -> Taken {
+    fn take(&mut self, peer: ConnId, item: &[u8]) -> Taken {
         if self.dropped.contains(&peer) {
             return Taken::PeerDropped;
         }
@@ -316,7 +322,7 @@ impl TxHandler {
         }
     }
 
-    fn pool_add(&mut self, now: u64, tx: PoolTx, fresh: &mut Vec<Hash>) {
+    fn pool_add(&mut self, now: Mono, tx: PoolTx, fresh: &mut Vec<Hash>) {
         // The same body twice in one message: the first one is in by now.
         if self.pool.contains(&tx.hash) {
             self.stats.duplicates += 1;
@@ -330,7 +336,7 @@ impl TxHandler {
     }
 
     /// Sends what the broadcaster plans for `hashes` (still in the pool) to `peers`.
-    fn propagate(&mut self, hashes: &[Hash], peers: &[PeerId], push: bool) {
+    fn propagate(&mut self, hashes: &[Hash], peers: &[ConnId], push: bool) {
         let txs: Vec<&PoolTx> = hashes.iter().filter_map(|h| self.pool.get(h)).collect();
         if txs.is_empty() {
             return;
@@ -365,7 +371,7 @@ impl TxHandler {
         }
     }
 
-    fn send_txs(out: &mut VecDeque<TxOut>, peer: PeerId, batch: &[&[u8]]) {
+    fn send_txs(out: &mut VecDeque<TxOut>, peer: ConnId, batch: &[&[u8]]) {
         if let Ok(items) = RawList::from_items(batch) {
             out.push_back(TxOut::Send {
                 peer,
@@ -425,7 +431,7 @@ mod tests {
             9,
         );
         for p in 1..=4 {
-            h.add_peer(p);
+            h.add_peer(ConnId(p));
         }
         h
     }
@@ -438,7 +444,12 @@ mod tests {
     fn a_relayed_tx_is_announced_to_the_others_and_never_back() {
         let mut h = handler();
         let list = RawList::from_items([signed(0, CHAIN)]).unwrap();
-        h.handle_transactions(0, 1, &list, &[1, 2, 3, 4]);
+        h.handle_transactions(
+            Mono(0),
+            ConnId(1),
+            &list,
+            &[ConnId(1), ConnId(2), ConnId(3), ConnId(4)],
+        );
         let out = drain(&mut h);
         let mut told = Vec::new();
         for o in &out {
@@ -454,10 +465,15 @@ mod tests {
             }
         }
         told.sort_unstable();
-        assert_eq!(told, [2, 3, 4]);
+        assert_eq!(told, [ConnId(2), ConnId(3), ConnId(4)]);
         assert_eq!(h.stats().added, 1);
         // The same body again is a duplicate, and nothing more is sent.
-        h.handle_transactions(1, 2, &list, &[1, 2, 3, 4]);
+        h.handle_transactions(
+            Mono(1),
+            ConnId(2),
+            &list,
+            &[ConnId(1), ConnId(2), ConnId(3), ConnId(4)],
+        );
         assert!(drain(&mut h).is_empty());
         assert_eq!(h.stats().duplicates, 1);
     }
@@ -466,7 +482,12 @@ mod tests {
     fn an_invalid_tx_is_counted_and_goes_nowhere() {
         let mut h = handler();
         let list = RawList::from_items([signed(0, CHAIN + 1)]).unwrap();
-        h.handle_transactions(0, 1, &list, &[1, 2, 3, 4]);
+        h.handle_transactions(
+            Mono(0),
+            ConnId(1),
+            &list,
+            &[ConnId(1), ConnId(2), ConnId(3), ConnId(4)],
+        );
         assert!(drain(&mut h).is_empty());
         assert_eq!((h.stats().invalid, h.stats().added), (1, 0));
     }
@@ -478,19 +499,30 @@ mod tests {
             .map(|n| signed(n, CHAIN + 1))
             .collect();
         let list = RawList::from_items(&bad).unwrap();
-        h.handle_transactions(0, 1, &list, &[1, 2, 3, 4]);
+        h.handle_transactions(
+            Mono(0),
+            ConnId(1),
+            &list,
+            &[ConnId(1), ConnId(2), ConnId(3), ConnId(4)],
+        );
         let out = drain(&mut h);
         assert!(
-            matches!(out.as_slice(), [TxOut::Disconnect { peer: 1, .. }]),
+            matches!(
+                out.as_slice(),
+                [TxOut::Disconnect {
+                    peer: ConnId(1),
+                    ..
+                }]
+            ),
             "{out:?}"
         );
         assert_eq!(h.stats().invalid, u64::from(INVALID_TXS_PER_PEER_MAX) + 1);
         // Nothing more from it is even looked at.
         h.handle_transactions(
-            1,
-            1,
+            Mono(1),
+            ConnId(1),
             &RawList::from_items([signed(0, CHAIN)]).unwrap(),
-            &[1],
+            &[ConnId(1)],
         );
         assert_eq!(h.stats().added, 0);
     }
@@ -499,9 +531,19 @@ mod tests {
     fn a_known_tx_is_not_checked_again() {
         let mut h = handler();
         let list = RawList::from_items([signed(0, CHAIN)]).unwrap();
-        h.handle_transactions(0, 1, &list, &[1, 2, 3, 4]);
+        h.handle_transactions(
+            Mono(0),
+            ConnId(1),
+            &list,
+            &[ConnId(1), ConnId(2), ConnId(3), ConnId(4)],
+        );
         drain(&mut h);
-        h.handle_transactions(1, 2, &list, &[1, 2, 3, 4]);
+        h.handle_transactions(
+            Mono(1),
+            ConnId(2),
+            &list,
+            &[ConnId(1), ConnId(2), ConnId(3), ConnId(4)],
+        );
         assert_eq!((h.stats().added, h.stats().duplicates), (1, 1));
         assert!(drain(&mut h).is_empty(), "a duplicate is not relayed");
     }
@@ -509,8 +551,13 @@ mod tests {
     #[test]
     fn a_local_tx_is_pushed_to_some_announced_to_the_rest_and_journaled() {
         let mut h = handler();
-        h.add_local(0, &signed(0, CHAIN), true, &[1, 2, 3, 4])
-            .unwrap();
+        h.add_local(
+            Mono(0),
+            &signed(0, CHAIN),
+            true,
+            &[ConnId(1), ConnId(2), ConnId(3), ConnId(4)],
+        )
+        .unwrap();
         let out = drain(&mut h);
         let pushed = out
             .iter()
@@ -545,11 +592,11 @@ mod tests {
         let mut h = handler();
         let a = validate(&h.rules, &signed(0, CHAIN)).unwrap().hash;
         let b = validate(&h.rules, &signed(1, CHAIN)).unwrap().hash;
-        h.add_local(0, &signed(0, CHAIN), false, &[]).unwrap();
-        h.add_local(0, &signed(1, CHAIN), false, &[]).unwrap();
+        h.add_local(Mono(0), &signed(0, CHAIN), false, &[]).unwrap();
+        h.add_local(Mono(0), &signed(1, CHAIN), false, &[]).unwrap();
         drain(&mut h);
         h.handle_get_pooled(
-            3,
+            ConnId(3),
             &HashesRequest {
                 request_id: 5,
                 hashes: vec![b, [0; 32], a],
@@ -558,7 +605,7 @@ mod tests {
         let out = drain(&mut h);
         let [
             TxOut::Send {
-                peer: 3,
+                peer: ConnId(3),
                 msg: EthMessage::PooledTransactions(r),
             },
         ] = out.as_slice()
@@ -584,12 +631,12 @@ mod tests {
             sizes: vec![tx.size as u32 + 1],
             hashes: vec![tx.hash],
         };
-        h.handle_announce(0, 1, &ann);
-        h.handle_timeout(600);
+        h.handle_announce(Mono(0), ConnId(1), &ann);
+        h.handle_timeout(Mono(600));
         let out = drain(&mut h);
         let Some(id) = out.iter().find_map(|o| match o {
             TxOut::Send {
-                peer: 1,
+                peer: ConnId(1),
                 msg: EthMessage::GetPooledTransactions(r),
             } => Some(r.request_id),
             _ => None,
@@ -600,11 +647,21 @@ mod tests {
             request_id: id,
             items: RawList::from_items([bytes]).unwrap(),
         };
-        h.handle_pooled(700, 1, &resp, &[1, 2, 3, 4]);
+        h.handle_pooled(
+            Mono(700),
+            ConnId(1),
+            &resp,
+            &[ConnId(1), ConnId(2), ConnId(3), ConnId(4)],
+        );
         let out = drain(&mut h);
         assert!(
-            out.iter()
-                .any(|o| matches!(o, TxOut::Disconnect { peer: 1, .. })),
+            out.iter().any(|o| matches!(
+                o,
+                TxOut::Disconnect {
+                    peer: ConnId(1),
+                    ..
+                }
+            )),
             "{out:?}"
         );
         assert!(

@@ -5,7 +5,7 @@
 use super::Server;
 use crate::dial::ConnKind;
 use crate::log;
-use crate::server::control::{ChainInfo, Control, PeerInfo, PeerNotice, SUBSCRIBERS_MAX};
+use crate::server::control::{Control, PeerInfo, PeerNotice, SUBSCRIBERS_MAX};
 
 impl Server {
     /// Answers one request.
@@ -61,16 +61,10 @@ impl Server {
                 };
                 let _ = reply.try_send(r);
             }
-            Control::Chain(reply) => {
-                let info = self.eth.as_ref().map(|e| {
-                    let head = e.manager.head();
-                    ChainInfo {
-                        head_number: head.number,
-                        head_hash: head.hash,
-                        pool_size: e.manager.pool_len(),
-                    }
-                });
-                let _ = reply.try_send(info);
+            Control::Protocol { name, run } => {
+                if let Some(p) = self.protocols.iter_mut().find(|p| p.name() == name) {
+                    run(p.as_any_mut());
+                }
             }
             Control::Subscribe(tx) => {
                 if self.subscribers.len() < SUBSCRIBERS_MAX {

@@ -1,18 +1,14 @@
 //! The node's periodic status lines, so a node at the default verbosity is not silent (geth's
-//! `p2p/server.go` "Looking for peers" every 8 s below the peer limit, and the transaction pool's
-//! periodic statistics). Counters are the loop's own; nothing here touches a peer.
+//! `p2p/server.go` "Looking for peers" every 8 s below the peer limit), with the fields each
+//! capability adds (eth: head, txs). Counters are the loop's own; nothing here touches a peer.
 
 use std::time::{Duration, Instant};
 
 use super::Server;
-use crate::eth::txs::TxStats;
 use crate::log;
 
 /// How often the peer status line is written (geth: 8 s).
 pub(super) const STATUS_INTERVAL: Duration = Duration::from_secs(8);
-
-/// How often transaction statistics are written, when they changed (geth's pool: 1 min).
-pub(super) const TX_STATS_INTERVAL: Duration = Duration::from_secs(60);
 
 /// What the status lines remember between two writes.
 #[derive(Debug)]
@@ -21,9 +17,6 @@ pub(super) struct StatusState {
     pub next_status: Instant,
     /// Dials started since the last peer status line (geth's `tried`).
     pub dials: usize,
-    /// When the next transaction statistics line is due, and what the last one said.
-    pub next_tx_stats: Instant,
-    pub last_tx_stats: TxStats,
 }
 
 impl StatusState {
@@ -31,14 +24,12 @@ impl StatusState {
         StatusState {
             next_status: now + STATUS_INTERVAL,
             dials: 0,
-            next_tx_stats: now + TX_STATS_INTERVAL,
-            last_tx_stats: TxStats::default(),
         }
     }
 
-    /// The earliest status line due.
+    /// When the next status line is due.
     pub(super) fn deadline(&self) -> Instant {
-        self.next_status.min(self.next_tx_stats)
+        self.next_status
     }
 }
 
@@ -50,49 +41,23 @@ impl Server {
             let peers = self.node.peer_count();
             let tried = std::mem::take(&mut self.status.dials);
             let statics = self.node.static_count();
-            let head = self.eth.as_ref().map(|e| e.manager.head().number);
-            let txs = self.eth.as_ref().map(|e| e.manager.pool_len());
+            let fields: Vec<(&str, String)> =
+                self.protocols.iter().flat_map(|p| p.status()).collect();
             let mut kv: Vec<(&str, &dyn std::fmt::Display)> = vec![
                 ("peercount", &peers),
                 ("tried", &tried),
                 ("static", &statics),
             ];
-            if let (Some(h), Some(t)) = (&head, &txs) {
-                kv.push(("head", h));
-                kv.push(("txs", t));
-            }
-            // Below the limit geth says it is looking; at the limit it has nothing to say, but
-            // a node that serves a chain still reports its head.
+            kv.extend(
+                fields
+                    .iter()
+                    .map(|(k, v)| (*k, v as &dyn std::fmt::Display)),
+            );
             if peers < self.node.max_peers() {
                 log::info("Looking for peers", &kv);
-            } else if head.is_some() {
+            } else if !fields.is_empty() {
                 log::info("Peer status", &kv);
             }
         }
-        if now >= self.status.next_tx_stats {
-            self.status.next_tx_stats = now + TX_STATS_INTERVAL;
-            if let Some(e) = &self.eth {
-                let t = e.manager.tx_stats();
-                if t != self.status.last_tx_stats {
-                    self.status.last_tx_stats = t;
-                    log_tx_stats("Transaction propagation", &t);
-                }
-            }
-        }
     }
-}
-
-/// One transaction statistics line.
-pub(super) fn log_tx_stats(msg: &str, t: &TxStats) {
-    log::info(
-        msg,
-        &[
-            ("received", &t.received),
-            ("duplicates", &t.duplicates),
-            ("invalid", &t.invalid),
-            ("added", &t.added),
-            ("sent", &t.sent),
-            ("announced", &t.announced),
-        ],
-    );
 }

@@ -99,7 +99,7 @@ impl Pool {
 fn pending_is_by_sender_then_nonce_whatever_the_arrival_order() {
     let mut pool = Pool::new(PoolConfig::default());
     for (s, n) in [(3, 2), (1, 7), (3, 0), (2, 5), (1, 1), (3, 1), (2, 4)] {
-        pool.add(0, tx(s, n, 5, 10, 100), false).unwrap();
+        pool.add(Mono(0), tx(s, n, 5, 10, 100), false).unwrap();
     }
     let order: Vec<(u8, u64)> = pool.pending().map(|t| (t.sender[0], t.nonce)).collect();
     assert_eq!(
@@ -118,13 +118,16 @@ fn duplicate_hash_is_already_known_and_lookups_work() {
     let mut pool = Pool::new(PoolConfig::default());
     let t = tx(1, 0, 5, 10, 100);
     assert_eq!(
-        pool.add(42, t.clone(), false),
+        pool.add(Mono(42), t.clone(), false),
         Ok(AddOutcome::Added { evicted: vec![] })
     );
-    assert_eq!(pool.add(43, t.clone(), true), Err(PoolError::AlreadyKnown));
+    assert_eq!(
+        pool.add(Mono(43), t.clone(), true),
+        Err(PoolError::AlreadyKnown)
+    );
     assert!(pool.contains(&t.hash));
     assert_eq!(pool.get(&t.hash), Some(&t));
-    assert_eq!(pool.added_at(&t.hash), Some(42));
+    assert_eq!(pool.added_at(&t.hash), Some(Mono(42)));
     assert!(
         !pool.is_local(&t.sender),
         "the refused local add changed locality"
@@ -139,11 +142,11 @@ fn duplicate_hash_is_already_known_and_lookups_work() {
 fn replacement_needs_both_caps_raised_by_exactly_the_bump() {
     let mut pool = Pool::new(PoolConfig::default());
     let old = tx(1, 0, 100, 200, 100);
-    pool.add(0, old.clone(), false).unwrap();
+    pool.add(Mono(0), old.clone(), false).unwrap();
     // 10 % of 100 is 10 and of 200 is 20: one wei short on either cap is refused.
     for (tip, fee) in [(109, 220), (110, 219), (100, 300), (300, 200), (109, 219)] {
         assert_eq!(
-            pool.add(1, tx(1, 0, tip, fee, 100), false),
+            pool.add(Mono(1), tx(1, 0, tip, fee, 100), false),
             Err(PoolError::ReplacementUnderpriced),
             "tip {tip} fee {fee} should be refused"
         );
@@ -151,7 +154,7 @@ fn replacement_needs_both_caps_raised_by_exactly_the_bump() {
     assert_eq!(pool.get(&old.hash), Some(&old));
     let new = tx(1, 0, 110, 220, 150);
     assert_eq!(
-        pool.add(2, new.clone(), false),
+        pool.add(Mono(2), new.clone(), false),
         Ok(AddOutcome::Replaced {
             old: old.hash,
             evicted: vec![]
@@ -194,24 +197,30 @@ fn full_pool_evicts_lowest_tip_then_lowest_fee_and_refuses_the_cheapest() {
     let b = tx(2, 0, 5, 50, 100);
     let c = tx(3, 0, 4, 500, 100);
     for t in [&a, &b, &c] {
-        pool.add(0, t.clone(), false).unwrap();
+        pool.add(Mono(0), t.clone(), false).unwrap();
     }
     // The cheapest is c (lowest tip, whatever its fee cap); a tx no better than c is refused.
     for (tip, fee) in [(4, 500), (4, 499), (3, 10_000)] {
         assert_eq!(
-            pool.add(1, tx(9, 0, tip, fee, 100), false),
+            pool.add(Mono(1), tx(9, 0, tip, fee, 100), false),
             Err(PoolError::Underpriced),
             "tip {tip} fee {fee}"
         );
     }
     assert_eq!(pool.len(), 3);
     let d = tx(4, 0, 4, 501, 100);
-    assert_eq!(evicted(pool.add(1, d.clone(), false).unwrap()), [c.hash]);
+    assert_eq!(
+        evicted(pool.add(Mono(1), d.clone(), false).unwrap()),
+        [c.hash]
+    );
     // Now d (tip 4) is cheapest, then b (tip 5, fee 50), then a.
     let e = tx(5, 0, 6, 60, 100);
-    assert_eq!(evicted(pool.add(2, e.clone(), false).unwrap()), [d.hash]);
+    assert_eq!(
+        evicted(pool.add(Mono(2), e.clone(), false).unwrap()),
+        [d.hash]
+    );
     let f = tx(6, 0, 6, 70, 100);
-    assert_eq!(evicted(pool.add(3, f, false).unwrap()), [b.hash]);
+    assert_eq!(evicted(pool.add(Mono(3), f, false).unwrap()), [b.hash]);
     assert!(pool.contains(&a.hash) && pool.contains(&e.hash));
     pool.check().unwrap();
 }
@@ -225,22 +234,22 @@ fn eviction_cuts_the_senders_run_above_the_cheapest_and_frees_enough_bytes() {
     let s2 = tx(1, 2, 50, 50, 200);
     let other = tx(2, 0, 10, 10, 300);
     for t in [&s0, &s1, &s2, &other] {
-        pool.add(0, t.clone(), false).unwrap();
+        pool.add(Mono(0), t.clone(), false).unwrap();
     }
     assert_eq!(pool.bytes(), 900);
     // 300 more bytes: cutting sender 1 at nonce 1 frees 400, enough.
     let new = tx(3, 0, 20, 20, 300);
-    let gone = evicted(pool.add(1, new, false).unwrap());
+    let gone = evicted(pool.add(Mono(1), new, false).unwrap());
     assert_eq!(gone, [s1.hash, s2.hash]);
     assert!(pool.contains(&s0.hash) && pool.contains(&other.hash));
     assert_eq!(pool.bytes(), 800);
     // A tx as large as the whole pool evicts everything cheaper, one larger is refused.
     assert_eq!(
-        pool.add(2, tx(4, 0, 99, 99, 1_001), false),
+        pool.add(Mono(2), tx(4, 0, 99, 99, 1_001), false),
         Err(PoolError::TooLarge)
     );
     let big = tx(4, 0, 99, 99, 1_000);
-    assert_eq!(evicted(pool.add(2, big, false).unwrap()).len(), 3);
+    assert_eq!(evicted(pool.add(Mono(2), big, false).unwrap()).len(), 3);
     assert_eq!((pool.len(), pool.bytes()), (1, 1_000));
     pool.check().unwrap();
 }
@@ -248,12 +257,12 @@ fn eviction_cuts_the_senders_run_above_the_cheapest_and_frees_enough_bytes() {
 #[test]
 fn an_incoming_tx_never_cuts_its_own_run_below_itself() {
     let mut pool = Pool::new(config(2, 1 << 20, 16));
-    pool.add(0, tx(1, 0, 1, 1, 100), false).unwrap();
-    pool.add(0, tx(2, 0, 9, 9, 100), false).unwrap();
+    pool.add(Mono(0), tx(1, 0, 1, 1, 100), false).unwrap();
+    pool.add(Mono(0), tx(2, 0, 9, 9, 100), false).unwrap();
     // Sender 1's nonce 0 is the cheapest, but evicting it would leave nonce 1 behind a hole
     // it just created; sender 2 is pricier than the incoming, so the pool refuses.
     assert_eq!(
-        pool.add(1, tx(1, 1, 5, 5, 100), false),
+        pool.add(Mono(1), tx(1, 1, 5, 5, 100), false),
         Err(PoolError::Underpriced)
     );
     assert_eq!(pool.len(), 2);
@@ -266,28 +275,28 @@ fn local_senders_are_never_evicted_and_make_room_whatever_their_price() {
     let l0 = tx(1, 0, 1, 1, 100);
     let cheap_remote = tx(2, 0, 2, 2, 100);
     let dear_remote = tx(3, 0, 90, 90, 100);
-    pool.add(0, l0.clone(), true).unwrap();
-    pool.add(0, cheap_remote.clone(), false).unwrap();
-    pool.add(0, dear_remote.clone(), false).unwrap();
+    pool.add(Mono(0), l0.clone(), true).unwrap();
+    pool.add(Mono(0), cheap_remote.clone(), false).unwrap();
+    pool.add(Mono(0), dear_remote.clone(), false).unwrap();
     assert!(pool.is_local(&l0.sender) && !pool.is_local(&cheap_remote.sender));
     // A remote from the local sender is protected too, and a local add ignores price.
     let l1 = tx(1, 1, 1, 1, 100);
     assert_eq!(
-        evicted(pool.add(1, l1.clone(), false).unwrap()),
+        evicted(pool.add(Mono(1), l1.clone(), false).unwrap()),
         [cheap_remote.hash]
     );
     let other_local = tx(4, 0, 1, 1, 100);
     assert_eq!(
-        evicted(pool.add(2, other_local.clone(), true).unwrap()),
+        evicted(pool.add(Mono(2), other_local.clone(), true).unwrap()),
         [dear_remote.hash]
     );
     // Only locals left: nothing can make room, whoever asks.
     assert_eq!(
-        pool.add(3, tx(5, 0, 1_000, 1_000, 100), false),
+        pool.add(Mono(3), tx(5, 0, 1_000, 1_000, 100), false),
         Err(PoolError::PoolFull)
     );
     assert_eq!(
-        pool.add(3, tx(5, 0, 1, 1, 100), true),
+        pool.add(Mono(3), tx(5, 0, 1, 1, 100), true),
         Err(PoolError::PoolFull)
     );
     let locals: Vec<Hash> = pool.local_txs().map(|t| t.hash).collect();
@@ -298,17 +307,17 @@ fn local_senders_are_never_evicted_and_make_room_whatever_their_price() {
 #[test]
 fn a_remote_sender_turning_local_leaves_the_eviction_index() {
     let mut pool = Pool::new(config(2, 1 << 20, 16));
-    pool.add(0, tx(1, 0, 1, 1, 100), false).unwrap();
-    pool.add(0, tx(1, 1, 1, 1, 100), true).unwrap();
+    pool.add(Mono(0), tx(1, 0, 1, 1, 100), false).unwrap();
+    pool.add(Mono(0), tx(1, 1, 1, 1, 100), true).unwrap();
     pool.check().unwrap();
     assert_eq!(
-        pool.add(1, tx(2, 0, 500, 500, 100), false),
+        pool.add(Mono(1), tx(2, 0, 500, 500, 100), false),
         Err(PoolError::PoolFull)
     );
     // Once the sender has nothing left, its locality goes with it.
     assert_eq!(pool.set_sender_nonce([1; 20], 2).len(), 2);
     assert!(!pool.is_local(&[1; 20]));
-    pool.add(2, tx(1, 2, 1, 1, 100), false).unwrap();
+    pool.add(Mono(2), tx(1, 2, 1, 1, 100), false).unwrap();
     assert!(!pool.is_local(&[1; 20]));
     pool.check().unwrap();
 }
@@ -317,19 +326,19 @@ fn a_remote_sender_turning_local_leaves_the_eviction_index() {
 fn per_sender_cap_refuses_new_nonces_but_allows_replacements() {
     let mut pool = Pool::new(config(100, 1 << 20, 3));
     for n in 0..3 {
-        pool.add(0, tx(1, n, 10, 10, 100), false).unwrap();
+        pool.add(Mono(0), tx(1, n, 10, 10, 100), false).unwrap();
     }
     assert_eq!(
-        pool.add(1, tx(1, 3, 10, 10, 100), false),
+        pool.add(Mono(1), tx(1, 3, 10, 10, 100), false),
         Err(PoolError::SenderFull)
     );
     assert_eq!(
-        pool.add(1, tx(1, 3, 10, 10, 100), true),
+        pool.add(Mono(1), tx(1, 3, 10, 10, 100), true),
         Err(PoolError::SenderFull)
     );
-    let replaced = pool.add(1, tx(1, 1, 11, 11, 100), false).unwrap();
+    let replaced = pool.add(Mono(1), tx(1, 1, 11, 11, 100), false).unwrap();
     assert!(matches!(replaced, AddOutcome::Replaced { .. }));
-    pool.add(1, tx(2, 0, 10, 10, 100), false).unwrap();
+    pool.add(Mono(1), tx(2, 0, 10, 10, 100), false).unwrap();
     pool.check().unwrap();
 }
 
@@ -337,9 +346,9 @@ fn per_sender_cap_refuses_new_nonces_but_allows_replacements() {
 fn mined_and_account_nonces_drop_the_spent_prefix_only() {
     let mut pool = Pool::new(PoolConfig::default());
     for n in [0, 1, 2, 5, 9] {
-        pool.add(0, tx(1, n, 10, 10, 100), false).unwrap();
+        pool.add(Mono(0), tx(1, n, 10, 10, 100), false).unwrap();
     }
-    pool.add(0, tx(2, 0, 10, 10, 100), false).unwrap();
+    pool.add(Mono(0), tx(2, 0, 10, 10, 100), false).unwrap();
     assert_eq!(
         pool.remove_mined([1; 20], 1),
         [tx(1, 0, 10, 10, 100).hash, tx(1, 1, 10, 10, 100).hash]
@@ -378,7 +387,7 @@ fn bounds_hold_under_a_seeded_random_workload() {
             1 + rand(600) as usize,
         );
         let before = (pool.len(), pool.bytes());
-        match pool.add(step, t.clone(), local) {
+        match pool.add(Mono(step), t.clone(), local) {
             Ok(outcome) => {
                 if let AddOutcome::Replaced { old, .. } = &outcome {
                     locals.remove(old);

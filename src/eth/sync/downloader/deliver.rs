@@ -9,13 +9,13 @@ use rlp::Rlp;
 use super::{Downloader, Partial};
 use crate::chain::block::join_block;
 use crate::chain::verify::{ImportError, RECEIPTS_SIZE_MAX, verify_block};
-use crate::eth::sync::sync_work::{PeerId, Want};
+use crate::eth::sync::sync_work::{ConnId, Want};
 use crate::eth::wire::receipts::{ReceiptForm, Receipts};
 use crate::eth::wire::{RawList, RawResponse};
 
 impl Downloader {
     /// A BlockBodies reply to `Want::Bodies(numbers)`.
-    pub fn deliver_bodies(&mut self, peer: PeerId, numbers: &[u64], reply: &RawResponse) {
+    pub fn deliver_bodies(&mut self, peer: ConnId, numbers: &[u64], reply: &RawResponse) {
         let want = Want::Bodies(numbers.to_vec());
         if reply.items.len() > numbers.len() {
             self.release(&want, peer, false);
@@ -68,7 +68,7 @@ impl Downloader {
 
     /// Charges `peer` one failure for the first item of `want` (an empty reply: the peer lacks
     /// that one, and the rest may simply follow it), and gives the whole request back.
-    fn release_charging_first(&mut self, want: &Want, peer: PeerId) {
+    fn release_charging_first(&mut self, want: &Want, peer: ConnId) {
         let (first, receipts) = match want {
             Want::Headers { .. } => return self.release(want, peer, true),
             Want::Bodies(numbers) => (numbers.first().copied(), false),
@@ -87,7 +87,7 @@ impl Downloader {
     /// A Receipts reply to `Want::Receipts { numbers, first_index }`.
     pub fn deliver_receipts(
         &mut self,
-        peer: PeerId,
+        peer: ConnId,
         numbers: &[u64],
         first_index: u64,
         reply: &Receipts,
@@ -143,7 +143,7 @@ impl Downloader {
     /// One block's receipt list (or a page of it) from a reply.
     fn take_receipts(
         &mut self,
-        peer: PeerId,
+        peer: ConnId,
         n: u64,
         continues: bool,
         list: &[u8],

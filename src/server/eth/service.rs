@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::chain::header::Header;
 use crate::chain::spec::ChainSpec;
@@ -15,26 +16,33 @@ use crate::eth::manager::{EthConfig, EthManager};
 use crate::eth::wire::handshake::ChainHead;
 use crate::log;
 use crate::p2p::{Capability, LocalCapability};
-use crate::server::event_loop::EthSetup;
+use crate::server::eth::EthProtocol;
+use crate::server::protocol::Protocol;
 use crate::server::service::Service;
+use crate::storage::{Db, Worker};
+use crate::time::Mono;
 use crate::tx::journal::{JOURNAL_FILE, Journal};
 use async_channel::Sender;
 
 /// The eth service: a chain store and the protocol manager on top of it.
 pub struct EthService {
     datadir: PathBuf,
+    /// The datadir's one database and storage thread, shared with the node database.
+    storage: (Db, Arc<Worker>),
     spec: ChainSpec,
     versions: Vec<EthVersion>,
     config: EthConfig,
     /// Transactions given on the command line (`--txs`), network encoding.
     local_txs: Vec<Vec<u8>>,
-    setup: Option<EthSetup>,
+    protocol: Option<EthProtocol>,
 }
 
 impl EthService {
-    /// A service for `spec` with its store under `datadir`, offering `versions`.
+    /// A service for `spec` with its store in `storage` (the database of `datadir` and its
+    /// storage thread), offering `versions`.
     pub fn new(
         datadir: PathBuf,
+        storage: (Db, Arc<Worker>),
         spec: ChainSpec,
         versions: Vec<EthVersion>,
         config: EthConfig,
@@ -42,11 +50,12 @@ impl EthService {
     ) -> EthService {
         EthService {
             datadir,
+            storage,
             spec,
             versions,
             config,
             local_txs,
-            setup: None,
+            protocol: None,
         }
     }
 }
@@ -60,12 +69,12 @@ impl EthService {
         let (mut journal, records, report) = Journal::open(&path).map_err(|e| e.to_string())?;
         let mut loaded = 0;
         for tx in &records {
-            if manager.add_local_tx(0, tx, false).is_ok() {
+            if manager.add_local_tx(Mono(0), tx, false).is_ok() {
                 loaded += 1;
             }
         }
         for tx in &self.local_txs {
-            if let Err(e) = manager.add_local_tx(0, tx, false) {
+            if let Err(e) = manager.add_local_tx(Mono(0), tx, false) {
                 log::warn("Local transaction refused", &[("err", &e)]);
             }
         }
@@ -118,7 +127,7 @@ impl Service for EthService {
     }
 
     fn start(&mut self) -> Result<(), String> {
-        let store = ChainStore::open(&self.datadir).map_err(|e| e.to_string())?;
+        let store = ChainStore::on(self.storage.0.clone()).map_err(|e| e.to_string())?;
         let head = store
             .init_genesis(&self.spec.genesis_header)
             .map_err(|e| format!("{e} (this datadir holds another chain)"))?;
@@ -128,7 +137,8 @@ impl Service for EthService {
             Err(e) => return Err(e.to_string()),
         };
         let time = head_header.timestamp;
-        let handle = ChainStoreHandle::spawn(store).map_err(|e| e.to_string())?;
+        let handle =
+            ChainStoreHandle::spawn_on(store, &self.storage.1).map_err(|e| e.to_string())?;
         let head = ChainHead {
             number: head.number,
             hash: head.hash,
@@ -136,24 +146,44 @@ impl Service for EthService {
             td: head.td,
             earliest: 0,
         };
+        log::info(
+            "Loaded most recent local block",
+            &[
+                ("number", &head.number),
+                ("hash", &format!("0x{}", crate::crypto::hex(&head.hash))),
+                ("age", &head_age(head.time)),
+            ],
+        );
         let mut manager =
             EthManager::new(self.spec.clone(), head, &head_header, self.config.clone());
         manager.handle_clock(crate::server::clock::unix_secs());
         let journal = self.open_journal(&mut manager)?;
-        self.setup = Some(EthSetup {
-            manager,
-            store: Rc::new(handle),
-            journal: Some(journal),
-        });
+        self.protocol = Some(EthProtocol::new(manager, Rc::new(handle), Some(journal)));
         Ok(())
     }
 
     fn stop(&mut self) {
         // The loop holds the store handle while it runs; the last holder closes the store.
-        self.setup = None;
+        self.protocol = None;
     }
 
-    fn take_eth(&mut self) -> Option<EthSetup> {
-        self.setup.take()
+    fn take_protocols(&mut self) -> Vec<Box<dyn Protocol>> {
+        self.protocol
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Protocol>)
+            .into_iter()
+            .collect()
+    }
+}
+
+/// How old a block with timestamp `time` is, as geth prints it (`3d2h`, `5m10s`, `12s`).
+fn head_age(time: u64) -> String {
+    let secs = crate::server::clock::unix_secs().saturating_sub(time);
+    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, _) => format!("{m}m{s}s"),
+        (0, _, _) => format!("{h}h{m}m"),
+        _ => format!("{d}d{h}h"),
     }
 }
