@@ -494,9 +494,16 @@ pub fn run_until_signal(config: Config) -> Result<(), CliError> {
 pub fn run_until_signal_printing(config: Config, record: bool) -> Result<(), CliError> {
     let signal = signal_shutdown()?;
     let handle = server::start(config).map_err(|e| CliError::Invalid(e.to_string()))?;
-    println!("{}", handle.enode());
-    if let Some(r) = handle.record().filter(|_| record) {
-        println!("{r}");
+    // A reader that takes the first line and closes the pipe must not panic the node: the
+    // lines are written without println!'s panic on a broken pipe.
+    {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", handle.enode());
+        if let Some(r) = handle.record().filter(|_| record) {
+            let _ = writeln!(out, "{r}");
+        }
+        let _ = out.flush();
     }
     async_io::block_on(futures_lite::future::or(signal, handle.stopped()));
     handle.shutdown();
