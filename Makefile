@@ -13,6 +13,12 @@ INTEROP_DEPS := tests/interop/node_modules/.package-lock.json
 $(INTEROP_DEPS): tests/interop/package-lock.json tests/interop/package.json
 	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
 
+DISCV5_DEPS := tests/discv5_interop/node_modules/.package-lock.json
+
+# A third-party discovery v5 node: the pinned @chainsafe/discv5 (Lodestar's), for tests/discv5_interop.rs.
+$(DISCV5_DEPS): tests/discv5_interop/package-lock.json tests/discv5_interop/package.json
+	cd tests/discv5_interop && npm ci --no-audit --no-fund --loglevel=error
+
 CLIQUE_DEPS := tests/clique/node_modules/.package-lock.json
 
 # A live pre-merge (Clique) peer: the pinned ethereumjs client, for the block propagation tests.
@@ -34,7 +40,7 @@ rpc-venv: $(RPC_PYTHON)
 # then the benchmark's correctness checks (bench-smoke, seconds, no new build) and one seed of the
 # discovery simulation at full size in release (`make sim SEED=1`, 500 nodes: ~75 s of CPU here,
 # plus a release build of the test, ~4 min of CPU here, so CI grows by a few minutes).
-test: $(INTEROP_DEPS) $(CLIQUE_DEPS) $(RPC_PYTHON)
+test: $(INTEROP_DEPS) $(CLIQUE_DEPS) $(DISCV5_DEPS) $(RPC_PYTHON)
 	ETHPEER_TEST_PYTHON=$(CURDIR)/$(RPC_PYTHON) $(CARGO) test
 	$(MAKE) bench-smoke
 	$(MAKE) sim SEED=1 SEEDS= NODES=500

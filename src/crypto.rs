@@ -117,6 +117,17 @@ impl SecretKey {
         let shared = k256::ecdh::diffie_hellman(self.0.as_nonzero_scalar(), remote.0.as_affine());
         (*shared.raw_secret_bytes()).into()
     }
+
+    /// Elliptic-curve Diffie-Hellman as discovery v5 uses it (discv5-theory.md "Identity-Specific
+    /// Cryptography"): the whole shared point `self * remote`, 33 bytes compressed.
+    pub fn ecdh_compressed(&self, remote: &PublicKey) -> [u8; 33] {
+        let point = k256::ProjectivePoint::from(*remote.0.as_affine())
+            * *self.0.as_nonzero_scalar().as_ref();
+        let p = point.to_affine().to_sec1_point(true);
+        let mut out = [0u8; 33];
+        out.copy_from_slice(p.as_bytes());
+        out
+    }
 }
 
 impl fmt::Debug for SecretKey {

@@ -23,6 +23,7 @@ pub mod chain;
 pub mod crypto;
 pub mod dial;
 pub mod discv4;
+pub mod discv5;
 pub mod enode;
 pub mod enr;
 pub mod eth;

@@ -7,6 +7,7 @@
 //! (`cargo bench --bench wire -- frame`); none runs them all.
 
 mod discv4;
+mod discv5;
 mod frame;
 mod handshake;
 mod node;
@@ -22,6 +23,7 @@ const GROUPS: &[(&str, fn())] = &[
     ("frame", frame::run),
     ("node", node::run),
     ("discv4", discv4::run),
+    ("discv5", discv5::run),
     ("pool", pool::run),
     ("serve", serve::run),
     ("sync", sync::run),

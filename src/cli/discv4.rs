@@ -492,7 +492,7 @@ pub fn resolve(args: &Resolve, out: &mut dyn Write) -> Result<(), CliError> {
 /// beside it and renamed over it once complete, so a kill at any moment leaves either the old
 /// file or the whole new one; a device or pipe is written in place. Opened before the crawl
 /// starts, so a path that cannot be written is reported at once.
-struct OutFile {
+pub(super) struct OutFile {
     path: PathBuf,
     /// The temporary file, for a regular file; `None` when writing in place.
     tmp: Option<PathBuf>,
@@ -500,7 +500,7 @@ struct OutFile {
 }
 
 impl OutFile {
-    fn create(path: &Path) -> Result<OutFile, CliError> {
+    pub(super) fn create(path: &Path) -> Result<OutFile, CliError> {
         let what = format!("--out {}", path.display());
         let (tmp, file) = match std::fs::metadata(path) {
             Ok(m) if m.is_dir() => {
@@ -542,7 +542,7 @@ impl OutFile {
     }
 
     /// Writes `bytes` and, for a regular file, syncs and renames the temporary file into place.
-    fn commit(mut self, bytes: &[u8]) -> Result<(), CliError> {
+    pub(super) fn commit(mut self, bytes: &[u8]) -> Result<(), CliError> {
         let what = format!("--out {}", self.path.display());
         self.file.write_all(bytes).map_err(CliError::io(&what))?;
         if let Some(tmp) = &self.tmp {
@@ -703,6 +703,9 @@ pub fn bootnode(args: &Bootnode, out: &mut dyn Write) -> Result<(), CliError> {
         ext_ip,
         client_id: super::node::client_id(None),
         discovery: true,
+        discovery_v4: true,
+        discovery_v5: true,
+        bootnodes_v5: Vec::new(),
         rlpx: false,
         network_id: 0,
         http: None,
@@ -711,7 +714,7 @@ pub fn bootnode(args: &Bootnode, out: &mut dyn Write) -> Result<(), CliError> {
         eth: None,
     };
     let _ = out.flush();
-    super::node::run_until_signal(config)
+    super::node::run_until_signal_printing(config, true)
 }
 
 #[cfg(test)]

@@ -6,6 +6,10 @@
 //! ethpeer bootnode [--port N] [--nodekey FILE]
 //! ethpeer discv4 ping|requestenr|resolve ENODE
 //! ethpeer discv4 crawl --bootnodes URLS [--timeout 30s] [--out FILE]
+//! ethpeer discv5 ping ENR [--timeout 5s]
+//! ethpeer discv5 listen [--port N] [--addr IP] [--bootnodes ENRS] [--timeout D]
+//! ethpeer discv5 crawl --bootnodes ENRS [--timeout 30s] [--out FILE]
+//! ethpeer discv5 resolve ENR [--bootnodes ENRS] [--timeout 10s]
 //! ethpeer rlpx ping ENODE [--json]
 //! ethpeer key generate [--out FILE] [--force]
 //! ethpeer key to-id FILE
@@ -22,6 +26,7 @@
 //! `main` prints the error once. Nothing here panics on bad input.
 
 mod discv4;
+mod discv5;
 mod enr;
 mod import;
 mod key;
@@ -92,6 +97,7 @@ enum Command {
     Node(Box<node::NodeArgs>),
     Bootnode(discv4::Bootnode),
     Discv4(Discv4Command),
+    Discv5(Discv5Command),
     Rlpx(RlpxCommand),
     Key(KeyCommand),
     Enr(EnrCommand),
@@ -132,6 +138,23 @@ enum Discv4Verb {
     RequestEnr(discv4::RequestEnr),
     Resolve(discv4::Resolve),
     Crawl(discv4::Crawl),
+}
+
+/// Discovery v5 tools.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "discv5")]
+struct Discv5Command {
+    #[argh(subcommand)]
+    verb: Discv5Verb,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+enum Discv5Verb {
+    Ping(discv5::Ping),
+    Listen(discv5::Listen),
+    Crawl(discv5::Crawl),
+    Resolve(discv5::Resolve),
 }
 
 /// RLPx transport tools.
@@ -304,6 +327,8 @@ pub fn run(args: impl Iterator<Item = OsString>) -> Result<(), CliError> {
             "--sync.minpeers" => "--sync-minpeers",
             "--eth.versions" => "--eth-versions",
             "--log.file" => "--log-file",
+            "--discovery.v4" => "--discovery-v4",
+            "--discovery.v5" => "--discovery-v5",
             other => other,
         })
         .map(dotted_flag)
@@ -334,6 +359,12 @@ pub fn run(args: impl Iterator<Item = OsString>) -> Result<(), CliError> {
             Discv4Verb::RequestEnr(a) => discv4::request_enr(&a, &mut out),
             Discv4Verb::Resolve(a) => discv4::resolve(&a, &mut out),
             Discv4Verb::Crawl(a) => discv4::crawl(&a, &mut out),
+        },
+        Command::Discv5(d) => match d.verb {
+            Discv5Verb::Ping(a) => discv5::ping(&a, &mut out),
+            Discv5Verb::Listen(a) => discv5::listen(&a, &mut out),
+            Discv5Verb::Crawl(a) => discv5::crawl(&a, &mut out),
+            Discv5Verb::Resolve(a) => discv5::resolve(&a, &mut out),
         },
         Command::Rlpx(r) => match r.verb {
             RlpxVerb::Ping(a) => rlpx::ping(&a, &mut out),

@@ -55,8 +55,8 @@ pub struct NodeArgs {
     /// one in this many peer slots is dialed by us (default: 3)
     #[argh(option, default = "3")]
     pub dialratio: usize,
-    /// comma-separated enode URLs that seed discovery (default: the network's own; never
-    /// dialed, and unused with --nodiscover)
+    /// comma-separated enode URLs (v4) and enr: records (v5) that seed discovery (default: the
+    /// network's own; never dialed, and unused with --nodiscover)
     #[argh(option)]
     pub bootnodes: Option<String>,
     /// comma-separated enode URLs to keep connected (also <datadir>/static-nodes.json)
@@ -74,6 +74,13 @@ pub struct NodeArgs {
     /// disable peer discovery
     #[argh(switch)]
     pub nodiscover: bool,
+    /// run discovery v4: true or false (default true; geth's --discovery.v4)
+    #[argh(option, long = "discovery-v4", default = "true")]
+    pub discovery_v4: bool,
+    /// run discovery v5 on the same UDP port: true or false (default true; geth's
+    /// --discovery.v5)
+    #[argh(option, long = "discovery-v5", default = "true")]
+    pub discovery_v5: bool,
     /// network id (default: the network's; with --genesis, its chain id)
     #[argh(option)]
     pub networkid: Option<u64>,
@@ -176,6 +183,29 @@ pub struct NodeArgs {
 }
 
 /// Parses a comma-separated list of enode URLs; empty items are skipped.
+/// Reads a record given on the command line (`enr:…`); its signature must verify.
+pub fn parse_record(text: &str, what: &str) -> Result<ethpeer::enr::Record, CliError> {
+    let r = ethpeer::enr::Record::from_text(text.trim())
+        .map_err(|e| CliError::Invalid(format!("{what}: {e}")))?;
+    r.verify()
+        .map_err(|e| CliError::Invalid(format!("{what}: {e}")))?;
+    Ok(r)
+}
+
+/// Splits a `--bootnodes` list into enode URLs (discovery v4) and `enr:` records (discovery v5).
+pub fn parse_bootnodes(list: &str) -> Result<(Vec<Enode>, Vec<ethpeer::enr::Record>), CliError> {
+    let mut enodes = Vec::new();
+    let mut records = Vec::new();
+    for s in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if s.starts_with("enr:") {
+            records.push(parse_record(s, "--bootnodes")?);
+        } else {
+            enodes.extend(parse_enodes(s, "--bootnodes")?);
+        }
+    }
+    Ok((enodes, records))
+}
+
 pub fn parse_enodes(list: &str, what: &str) -> Result<Vec<Enode>, CliError> {
     list.split(',')
         .map(str::trim)
@@ -451,11 +481,11 @@ pub fn prepare(args: &NodeArgs) -> Result<Config, CliError> {
         trusted_nodes.extend(parse_enodes(s, "--trustednodes")?);
     }
     let eth = eth_plan(args)?;
-    let bootnodes = match (&args.bootnodes, &eth) {
-        (Some(s), _) => parse_enodes(s, "--bootnodes")?,
+    let (bootnodes, bootnodes_v5) = match (&args.bootnodes, &eth) {
+        (Some(s), _) => parse_bootnodes(s)?,
         // The network's own bootnodes, as geth starts with; a custom chain has none.
-        (None, Some(plan)) => plan.spec.bootnodes.clone(),
-        (None, None) => Vec::new(),
+        (None, Some(plan)) => (plan.spec.bootnodes.clone(), Vec::new()),
+        (None, None) => (Vec::new(), Vec::new()),
     };
     let netrestrict = match &args.netrestrict {
         Some(s) => Some(
@@ -482,7 +512,10 @@ pub fn prepare(args: &NodeArgs) -> Result<Config, CliError> {
         max_pending,
         ext_ip: nat_ip(args.nat.as_deref())?,
         client_id: client_id(args.identity.as_deref()),
-        discovery: !args.nodiscover,
+        discovery: !args.nodiscover && (args.discovery_v4 || args.discovery_v5),
+        discovery_v4: args.discovery_v4,
+        discovery_v5: args.discovery_v5,
+        bootnodes_v5,
         rlpx: true,
         network_id: eth.as_ref().map_or(0, |e| e.spec.network_id),
         eth,
@@ -558,9 +591,25 @@ pub fn run(args: &NodeArgs) -> Result<(), CliError> {
 /// Starts the node, prints its enode URL on stdout (one line, for scripts, as geth's bootnode
 /// does), and stops it on SIGINT or SIGTERM.
 pub fn run_until_signal(config: Config) -> Result<(), CliError> {
+    run_until_signal_printing(config, false)
+}
+
+/// [`run_until_signal`], printing the node record on a second line when `record` (a bootnode
+/// serves v4 and v5: the enode for one, the record for the other).
+pub fn run_until_signal_printing(config: Config, record: bool) -> Result<(), CliError> {
     let signal = signal_shutdown()?;
     let handle = server::start(config).map_err(|e| CliError::Invalid(e.to_string()))?;
-    println!("{}", handle.enode());
+    // A reader that takes the first line and closes the pipe must not panic the node: the
+    // lines are written without println!'s panic on a broken pipe.
+    {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", handle.enode());
+        if let Some(r) = handle.record().filter(|_| record) {
+            let _ = writeln!(out, "{r}");
+        }
+        let _ = out.flush();
+    }
     async_io::block_on(futures_lite::future::or(signal, handle.stopped()));
     handle.shutdown();
     Ok(())

@@ -73,6 +73,8 @@ pub struct ServerConfig {
     pub inbound: InboundThrottle,
     /// Discovery v4 and its UDP socket, unless `--nodiscover`.
     pub discovery: Option<(Discovery, UdpSocket)>,
+    /// Discovery v5 on the same socket (`udp::spawn` hands it what v4 cannot read).
+    pub discv5: Option<udp::V5Setup>,
     /// Where discovery's node records go (the storage thread), if any.
     pub store: Option<Box<dyn FnMut(StoreOp)>>,
     /// The loop halves of the capabilities the services bring.
@@ -140,10 +142,13 @@ pub async fn run(
     });
     let (disc, udp) = match config.discovery {
         Some((d, socket)) => {
-            let (rx, tx) = udp::spawn(ex, socket);
+            let (rx, tx) = udp::spawn(ex, socket, config.discv5);
             (Some(d), Some((rx, tx)))
         }
-        None => (None, None),
+        None => {
+            udp::spawn_v5_alone(ex, config.discv5);
+            (None, None)
+        }
     };
     let (datagrams, udp_out) = match udp {
         Some((rx, tx)) => (Some(rx), Some(tx)),

@@ -45,7 +45,9 @@ use crate::crypto::{NodeId, SecretKey, hex, os_random};
 use crate::dial::inbound::InboundThrottle;
 use crate::discv4::discovery::{Config as DiscConfig, Discovery, StoreOp};
 use crate::discv4::table::Node as DiscNode;
+use crate::discv5::discovery::{Config as Discv5Config, Discovery as Discv5};
 use crate::enode::Enode;
+use crate::enr::Record;
 use crate::eth::EthVersion;
 use crate::eth::manager::EthConfig;
 use crate::log;
@@ -62,6 +64,7 @@ use crate::server::datadir::Datadir;
 use crate::server::eth::{EthService, eth_request};
 use crate::server::event_loop::{self, ServerConfig};
 use crate::server::service::{Service, Services};
+use crate::server::udp::V5Setup;
 use crate::storage::{Db, Worker};
 use crate::time::Mono;
 
@@ -93,6 +96,12 @@ pub struct Config {
     pub client_id: String,
     /// Whether discovery runs (`--nodiscover` clears it).
     pub discovery: bool,
+    /// With `discovery`: whether v4 and v5 run on the UDP socket (`--discovery.v4`,
+    /// `--discovery.v5`).
+    pub discovery_v4: bool,
+    pub discovery_v5: bool,
+    /// Records discovery v5 starts from (`--bootnodes enr:…`).
+    pub bootnodes_v5: Vec<Record>,
     /// Whether RLPx runs (a bootnode runs discovery only).
     pub rlpx: bool,
     /// The eth network id, for the logs (0 without eth).
@@ -121,6 +130,9 @@ impl Config {
             ext_ip: None,
             client_id: client_id(None),
             discovery: false,
+            discovery_v4: true,
+            discovery_v5: false,
+            bootnodes_v5: Vec::new(),
             rlpx: true,
             network_id: 0,
             eth: None,
@@ -597,6 +609,8 @@ async fn assemble(
         u64::from_le_bytes(b)
     };
     let mut store = None;
+    let mut discv5 = None;
+    let v5_entries = enr_entries.clone();
     let discovery = match sockets.udp {
         Some(socket) => {
             let socket =
@@ -635,11 +649,41 @@ async fn assemble(
                 );
                 store = Some(node_store(db));
             }
-            Some((d, socket))
+            if c.discovery_v5 {
+                // The same fields, key and sequence number as v4's: the same signed record.
+                let v5_config = Discv5Config {
+                    ip,
+                    udp,
+                    tcp: if c.rlpx { port } else { 0 },
+                    enr_seq: d.record().seq(),
+                    enr_entries: v5_entries,
+                    bootnodes: c.bootnodes_v5.clone(),
+                    seed: seed.rotate_left(17),
+                    fixed_endpoint: c.ext_ip.is_some(),
+                };
+                let v5 = Discv5::new(c.key.clone(), v5_config, Box::new(os_random), unix_now())
+                    .map_err(|e| StartError::Discovery(format!("our node record: {e}")))?;
+                discv5 = Some(V5Setup {
+                    discovery: v5,
+                    socket: None,
+                });
+            }
+            match (c.discovery_v4, &mut discv5) {
+                (false, Some(v5)) => {
+                    v5.socket = Some(socket);
+                    None
+                }
+                _ => Some((d, socket)),
+            }
         }
         None => None,
     };
-    let udp_addr = discovery.as_ref().and_then(|(_, s)| s.local_addr().ok());
+    let v5_socket = discv5.as_ref().and_then(|v| v.socket.as_ref());
+    let udp_addr = discovery
+        .as_ref()
+        .map(|(_, s)| s)
+        .or(v5_socket)
+        .and_then(|s| s.local_addr().ok());
     let udp_port = udp_addr.map_or(port, |a| a.port());
     let pubkey = c.key.public_key();
     // A bootnode listens for nothing over TCP: its URL says so with port 0
@@ -664,7 +708,10 @@ async fn assemble(
         "Started P2P networking",
         &[("self", &me), ("datadir", &shown)],
     );
-    let record = discovery.as_ref().map(|(d, _)| d.record().to_text());
+    let record = discovery
+        .as_ref()
+        .map(|(d, _)| d.record().to_text())
+        .or_else(|| discv5.as_ref().map(|v| v.discovery.record().to_text()));
     if let Some(r) = &record {
         log::info("Node record", &[("enr", r)]);
     }
@@ -694,6 +741,7 @@ async fn assemble(
         listener,
         inbound,
         discovery,
+        discv5,
         store,
         protocols,
         control: Some(control),
