@@ -639,18 +639,34 @@ pub fn crawl(args: &Crawl, out: &mut dyn Write) -> Result<(), CliError> {
         };
         eprintln!("crawl: stopped by {name}, writing what was found");
     }
-    let count = nodes.len();
-    let mut all = serde_json::Map::new();
-    for (id, (n, rec)) in &nodes {
-        let mut entry = serde_json::Map::new();
+    let found = nodes.iter().map(|(id, (n, rec))| {
         let enode = Enode::new(n.key, n.ip, n.tcp, n.udp).to_string();
-        entry.insert("enode".into(), enode.into());
+        (*id, Some(enode), rec.as_ref())
+    });
+    write_crawl(found, out_file, out)
+}
+
+/// Writes a crawl's result (both discovery versions): a JSON object keyed by node id, each with
+/// its enode URL and, when known, its record and sequence number; to `out_file` atomically or to
+/// `out`.
+pub(super) fn write_crawl<'a>(
+    found: impl Iterator<Item = (ethpeer::crypto::NodeId, Option<String>, Option<&'a Record>)>,
+    out_file: Option<OutFile>,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let mut all = serde_json::Map::new();
+    for (id, enode, rec) in found {
+        let mut entry = serde_json::Map::new();
+        if let Some(e) = enode {
+            entry.insert("enode".into(), e.into());
+        }
         if let Some(r) = rec {
             entry.insert("seq".into(), r.seq().into());
             entry.insert("record".into(), r.to_text().into());
         }
         all.insert(hex(id.as_bytes()), entry.into());
     }
+    let count = all.len();
     let mut json =
         serde_json::to_string_pretty(&all).map_err(|e| CliError::Invalid(e.to_string()))?;
     json.push('\n');

@@ -18,7 +18,7 @@ use futures_lite::{StreamExt, future};
 use super::CliError;
 use super::discv4::{OutFile, parse_duration};
 use super::node::parse_record;
-use ethpeer::crypto::{NodeId, SecretKey, hex, os_random};
+use ethpeer::crypto::{NodeId, SecretKey, os_random};
 use ethpeer::discv5::discovery::{Config, Discovery, Entropy, Event, record_node};
 use ethpeer::discv5::packet::PACKET_SIZE_MAX;
 use ethpeer::enr::Record;
@@ -371,28 +371,10 @@ pub fn crawl(args: &Crawl, out: &mut dyn Write) -> Result<(), CliError> {
     if stopped {
         eprintln!("crawl: stopped by a signal, writing what was found");
     }
-    let count = found.len();
-    let mut all = serde_json::Map::new();
-    for (id, r) in &found {
-        let mut entry = serde_json::Map::new();
-        if let Some(e) = r.to_enode() {
-            entry.insert("enode".into(), e.to_string().into());
-        }
-        entry.insert("seq".into(), r.seq().into());
-        entry.insert("record".into(), r.to_text().into());
-        all.insert(hex(id.as_bytes()), entry.into());
-    }
-    let mut json =
-        serde_json::to_string_pretty(&all).map_err(|e| CliError::Invalid(e.to_string()))?;
-    json.push('\n');
-    match out_file {
-        Some(f) => f.commit(json.as_bytes())?,
-        None => out
-            .write_all(json.as_bytes())
-            .map_err(CliError::io("stdout"))?,
-    }
-    eprintln!("crawl: done, {count} nodes");
-    Ok(())
+    let found = found
+        .iter()
+        .map(|(id, r)| (*id, r.to_enode().map(|e| e.to_string()), Some(r)));
+    super::discv4::write_crawl(found, out_file, out)
 }
 
 /// Find a node's newest record: ask the node itself, else look its id up through bootnodes.
