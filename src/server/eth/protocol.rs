@@ -217,7 +217,7 @@ impl Protocol for EthProtocol {
             }
             (EthEvent::Message(msg), Some(conn)) => {
                 if self.sessions.contains_key(&conn) {
-                    self.manager.handle_message(now, conn, *msg);
+                    self.manager.handle_message(now, conn, msg);
                 }
             }
             (EthEvent::Written(result), None) => self.manager.handle_written(now, result),

@@ -83,7 +83,7 @@ impl EthSession {
             | EthMessage::GetReceipts(_) => self.serve(msg).await,
             msg => {
                 self.link
-                    .post(Box::new(EthEvent::Message(Box::new(msg))))
+                    .post(Box::new(EthEvent::Message(msg)))
                     .await?;
                 Ok(None)
             }
@@ -94,7 +94,7 @@ impl EthSession {
     async fn checkpoint(&mut self, status: Status) -> Result<(), CapEnd> {
         let (tx, rx) = async_channel::bounded(1);
         let ev = EthEvent::Status {
-            status: Box::new(status),
+            status,
             verdict: tx,
         };
         self.link.post(Box::new(ev)).await?;
