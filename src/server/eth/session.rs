@@ -82,9 +82,7 @@ impl EthSession {
             | EthMessage::GetBlockBodies(_)
             | EthMessage::GetReceipts(_) => self.serve(msg).await,
             msg => {
-                self.link
-                    .post(Box::new(EthEvent::Message(msg)))
-                    .await?;
+                self.link.post(Box::new(EthEvent::Message(msg))).await?;
                 Ok(None)
             }
         }
