@@ -11,7 +11,7 @@
 //! checks the signature, and [`Record::decode_verified`] does both, which is what any record that
 //! arrives from the network needs.
 
-mod base64;
+pub mod base64;
 
 use std::collections::BTreeMap;
 use std::fmt;

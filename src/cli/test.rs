@@ -1,7 +1,8 @@
 //! `ethpeer test eth|discv4`: the conformance suites (`ethpeer::suite`) against any node, with
 //! go-ethereum's test names (`devp2p rlpx eth-test`, `devp2p discv4 test`), a `--run` filter, a
 //! plain, TAP or JSON-lines report ending in `N passed, N failed, N skipped`, and exit status 1
-//! when any test failed. Discovery v5's suite is not here yet.
+//! when any test failed; `--engineapi` names the head before the transaction tests. Discovery
+//! v5's suite is not here yet.
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -13,7 +14,7 @@ use argh::FromArgs;
 use super::CliError;
 use ethpeer::enode::Enode;
 use ethpeer::suite::discv4::env::Remote;
-use ethpeer::suite::eth::{EthSuite, chain::TestChain};
+use ethpeer::suite::eth::{EthSuite, chain::TestChain, engine::EngineClient};
 use ethpeer::suite::runner::{self, Format, Test};
 
 /// Run the eth protocol conformance suite against a node (go-ethereum's `devp2p rlpx eth-test`).
@@ -27,10 +28,11 @@ pub struct TestEth {
     /// headblock.json, accounts.json, and optionally headstate.json, txinfo.json)
     #[argh(option)]
     pub chain: PathBuf,
-    /// the Engine API endpoint of the node (not supported yet: no test here needs the head moved)
+    /// the node's Engine API (http://host:port): before each transaction test the chain dir's
+    /// head is named head with engine_forkchoiceUpdated, so a post-merge client takes transactions
     #[argh(option)]
     pub engineapi: Option<String>,
-    /// JWT secret file for --engineapi
+    /// the Engine API's JWT secret file (32 bytes in hex)
     #[argh(option)]
     pub jwtsecret: Option<PathBuf>,
     /// run only the tests whose name matches this regular expression (e.g. 'Status|eth69')
@@ -127,16 +129,25 @@ fn run(
 pub fn eth(args: &TestEth, out: &mut dyn Write) -> Result<(), CliError> {
     let format = format(args.tap, args.json)?;
     filter(args.run.as_deref())?;
-    if args.engineapi.is_some() || args.jwtsecret.is_some() {
-        return Err(CliError::Invalid(
-            "--engineapi is not supported yet; no test of this suite needs the head moved".into(),
-        ));
-    }
     let node = enode(&args.node)?;
     let addr: SocketAddr = node.tcp_addr().ok_or_else(|| {
         CliError::Invalid(format!("{}: needs an IP address and a TCP port", args.node))
     })?;
     let chain = TestChain::load(&args.chain).map_err(CliError::Invalid)?;
+    let engine = match (&args.engineapi, &args.jwtsecret) {
+        (Some(url), Some(secret)) => {
+            Some(EngineClient::new(url, secret, &chain, &args.chain).map_err(CliError::Invalid)?)
+        }
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(CliError::Usage(
+                "--engineapi needs --jwtsecret (the Engine API is authenticated)".into(),
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(CliError::Usage("--jwtsecret needs --engineapi".into()));
+        }
+    };
     let versions = ethpeer::suite::eth::shared_versions(addr, node.id)
         .map_err(|e| CliError::Invalid(format!("{addr}: {e}")))?;
     if versions.is_empty() {
@@ -148,6 +159,7 @@ pub fn eth(args: &TestEth, out: &mut dyn Write) -> Result<(), CliError> {
         addr,
         remote: node.id,
         chain,
+        engine,
     });
     run(
         ethpeer::suite::eth::tests(suite, &versions),

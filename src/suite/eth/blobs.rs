@@ -88,6 +88,7 @@ fn blob_txs(ctx: &Ctx, count: u64, mut blobs: usize, mark: u8) -> Result<Vec<Tra
 /// Two announcements that the delivery contradicts (a size 10 bytes off; a blob transaction
 /// announced as type 2): each time the node must fetch and then disconnect.
 pub fn blob_violations(ctx: &Ctx) -> TestResult {
+    ctx.name_head()?;
     let t1 = blob_txs(ctx, 2, 3, 1)?;
     let t2 = blob_txs(ctx, 2, 3, 2)?;
     let mut wrong_size = super::txs::announcement(&t1);
@@ -142,6 +143,7 @@ pub const STAY_WATCH: Duration = Duration::from_secs(1);
 /// peer has announced `tx` too: the node must disconnect the first and fetch `tx` from the
 /// second without disconnecting it (go-ethereum `testBadBlobTx`).
 fn bad_blob_tx(ctx: &Ctx, tx: &Transaction, bad: &Transaction) -> TestResult {
+    ctx.name_head()?;
     let (stage1_tx, stage1) = mpsc::channel::<()>();
     let (stage2_tx, stage2) = mpsc::channel::<()>();
     let (stage3_tx, stage3) = mpsc::channel::<()>();

@@ -9,6 +9,7 @@
 pub mod blobs;
 pub mod chain;
 pub mod conn;
+pub mod engine;
 pub mod headers;
 pub mod history;
 pub mod status;
@@ -38,6 +39,9 @@ pub struct EthSuite {
     pub addr: SocketAddr,
     pub remote: PublicKey,
     pub chain: TestChain,
+    /// The node's Engine API, when given (`--engineapi`): the transaction tests name the head
+    /// through it first.
+    pub engine: Option<engine::EngineClient>,
 }
 
 /// One test's view: the suite and the eth version it runs at.
@@ -56,6 +60,21 @@ impl From<ConnError> for Stop {
 impl Ctx {
     pub fn chain(&self) -> &TestChain {
         &self.suite.chain
+    }
+
+    /// Tells the node's consensus side, when the suite has its Engine API, that the chain dir's
+    /// head is the head, so a post-merge client leaves syncing and takes transactions
+    /// (go-ethereum's ethtest does this before each transaction test). Without `--engineapi`
+    /// nothing is sent (our own node needs no nudge; a client that does fails those tests).
+    pub fn name_head(&self) -> Result<(), Stop> {
+        let Some(engine) = &self.suite.engine else {
+            return Ok(());
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        engine.forkchoice_updated(now).map_err(Stop::Fail)
     }
 
     /// A new connection past the ECIES handshake.

@@ -134,6 +134,7 @@ pub fn send_txs(ctx: &Ctx, txs: &[Transaction]) -> TestResult {
 
 /// One valid transaction propagates.
 pub fn transaction(ctx: &Ctx) -> TestResult {
+    ctx.name_head()?;
     let (from, nonce) = nonce_of(ctx, 0)?;
     let tx = dynamic_tx(
         ctx,
@@ -153,6 +154,7 @@ pub fn transaction(ctx: &Ctx) -> TestResult {
 /// used, a value over the balance, gas under the intrinsic cost, initcode over EIP-3860's
 /// limit, a transaction over 128 KiB) must not reach the other session.
 pub fn invalid_txs(ctx: &Ctx) -> TestResult {
+    ctx.name_head()?;
     let (from, nonce) = nonce_of(ctx, 0)?;
     let to = Some([0xaa; 20]);
     let valid = dynamic_tx(ctx, 0, nonce, 30_000, to, U256::default(), Vec::new())?;
@@ -253,6 +255,7 @@ fn batch(ctx: &Ctx, who: usize, count: u64) -> Result<Vec<Transaction>, Stop> {
 /// 2000 transactions sent on one session; a later session asks for all of them by hash and
 /// must get only those.
 pub fn large_tx_request(ctx: &Ctx) -> TestResult {
+    ctx.name_head()?;
     let (from, _) = nonce_of(ctx, 1)?;
     let txs = batch(ctx, 1, 2000)?;
     ctx.chain().use_nonces(from, 2000);
@@ -292,6 +295,7 @@ pub fn large_tx_request(ctx: &Ctx) -> TestResult {
 
 /// Fifty announced hashes: the node asks for all fifty with GetPooledTransactions.
 pub fn new_pooled_txs(ctx: &Ctx) -> TestResult {
+    ctx.name_head()?;
     let (from, _) = nonce_of(ctx, 1)?;
     let txs = batch(ctx, 1, 50)?;
     ctx.chain().use_nonces(from, 50);
