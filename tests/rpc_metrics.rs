@@ -125,3 +125,146 @@ fn peers_joining_and_leaving_move_geths_metrics() {
     a.shutdown();
     b.shutdown();
 }
+
+/// The metrics server's address, from the node's "Starting metrics server" line.
+fn logged_metrics(node: &common::node_proc::NodeProc) -> SocketAddr {
+    node.wait_log(&["Starting metrics server"], Duration::from_secs(10));
+    let log = node.log.lock().unwrap();
+    let line = log
+        .iter()
+        .find(|l| l.contains("Starting metrics server"))
+        .unwrap();
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix("addr=http://"))
+        .and_then(|a| a.split('/').next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {line}"))
+}
+
+/// The value of the one metric named `prefix…suffix` (the eth version between them).
+fn one(m: &BTreeMap<String, f64>, prefix: &str, suffix: &str) -> f64 {
+    let hits: Vec<_> = m
+        .iter()
+        .filter(|(k, _)| k.starts_with(prefix) && k.ends_with(suffix))
+        .collect();
+    assert_eq!(hits.len(), 1, "{prefix}…{suffix} in {m:?}");
+    *hits[0].1
+}
+
+/// A sync between two nodes moves the per-message counters on both sides by the same frames:
+/// what the syncing node wrote as GetBlockHeaders (0x03) the serving node read, byte for byte,
+/// and the other way for BlockHeaders (0x04). A third node on another chain is refused at the
+/// eth Status (cause `network`), and a dial to a port with nothing behind it counts as an
+/// encryption-handshake failure.
+#[test]
+fn per_message_traffic_and_handshake_errors_by_cause() {
+    use common::fixture_node::{genesis_arg, imported_datadir};
+    use common::node_proc::{NodeProc, temp_dir};
+    let g = genesis_arg();
+    let metrics = ["--metrics", "--metrics.port", "0"];
+    let mut a_args = vec![
+        "--genesis",
+        g.as_str(),
+        "--syncmode",
+        "none",
+        "--nodiscover",
+    ];
+    a_args.extend_from_slice(&metrics);
+    let a = NodeProc::start(&imported_datadir("metrics-traffic-a"), &a_args);
+    let a_m = logged_metrics(&a);
+    let mut b_args = vec![
+        "--genesis",
+        g.as_str(),
+        "--nodiscover",
+        "--sync.minpeers",
+        "1",
+        "--staticnodes",
+        a.enode.as_str(),
+    ];
+    b_args.extend_from_slice(&metrics);
+    let b = NodeProc::start(&temp_dir("metrics-traffic-b"), &b_args);
+    let b_m = logged_metrics(&b);
+    b.wait_log(&["Sync finished", "number=600"], Duration::from_secs(60));
+    // Both sides settle: two scrapes a flush interval apart agree.
+    let settled = |addr| {
+        let mut last = scrape(addr);
+        loop {
+            std::thread::sleep(Duration::from_millis(1500));
+            let m = scrape(addr);
+            let key = |m: &BTreeMap<String, f64>| {
+                m.iter()
+                    .filter(|(k, _)| k.starts_with("p2p_"))
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+            };
+            if key(&m) == key(&last) {
+                return m;
+            }
+            last = m;
+        }
+    };
+    let (ma, mb) = (settled(a_m), settled(b_m));
+    for (dir_a, dir_b, code) in [
+        ("p2p_ingress_eth_", "p2p_egress_eth_", "0x03"),
+        ("p2p_egress_eth_", "p2p_ingress_eth_", "0x04"),
+    ] {
+        for unit in ["_packets", ""] {
+            let suffix = format!("_{code}{unit}");
+            let (x, y) = (one(&ma, dir_a, &suffix), one(&mb, dir_b, &suffix));
+            assert!(x > 0.0, "{dir_a}{suffix}");
+            assert_eq!(x, y, "{dir_a}…{suffix} on A, {dir_b}…{suffix} on B");
+        }
+    }
+    // One Status each way.
+    assert_eq!(one(&ma, "p2p_ingress_eth_", "_0x00_packets"), 1.0);
+    assert_eq!(one(&ma, "p2p_egress_eth_", "_0x00_packets"), 1.0);
+    // The totals hold every message's frames, and the base protocol's (Hello is before the
+    // session; pings may come and go).
+    let per_message: f64 = ma
+        .iter()
+        .filter(|(k, _)| k.starts_with("p2p_ingress_eth_") && !k.ends_with("_packets"))
+        .map(|(_, v)| v)
+        .sum();
+    assert!(ma["p2p_ingress"] >= per_message && per_message > 0.0);
+    assert_eq!(ma["p2p_ingress"], mb["p2p_egress"]);
+
+    // A node of another chain (mainnet: network id 1, eth on, no sync) dials A: refused at
+    // Status, cause network (the first rule its Status breaks).
+    let c = NodeProc::start(
+        &temp_dir("metrics-traffic-c"),
+        &[
+            "--nodiscover",
+            "--syncmode",
+            "none",
+            "--staticnodes",
+            a.enode.as_str(),
+        ],
+    );
+    let m = wait_for(a_m, "a network handshake error", |m| {
+        m.get("eth_protocols_eth_handshake_error_network") == Some(&1.0)
+    });
+    assert_eq!(m.get("eth_protocols_eth_handshake_error_genesis"), None);
+    drop(c);
+    // B dials a loopback port where nothing listens: an encryption-handshake failure.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let id = ethpeer::crypto::hex(&a.pubkey().to_bytes());
+    let c2 = NodeProc::start(
+        &temp_dir("metrics-traffic-d"),
+        &[
+            "--genesis",
+            g.as_str(),
+            "--nodiscover",
+            "--metrics",
+            "--metrics.port",
+            "0",
+            "--staticnodes",
+            &format!("enode://{id}@127.0.0.1:{port}"),
+        ],
+    );
+    let d_m = logged_metrics(&c2);
+    wait_for(d_m, "a dial that failed before encryption", |m| {
+        m.get("p2p_dials_error_rlpx_enc").is_some_and(|v| *v >= 1.0)
+    });
+}

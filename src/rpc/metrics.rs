@@ -64,6 +64,65 @@ pub fn render(m: &MetricsSnapshot) -> String {
         "Inbound connections that became peers",
         m.serves_success,
     );
+    for (cause, n) in &m.dial_errors {
+        let name = format!("p2p_dials_error_{}", metric_word(cause));
+        g(
+            &name,
+            "Dials that ended before the peer was admitted, by cause",
+            *n,
+        );
+    }
+    for (cause, n) in &m.serve_errors {
+        let name = format!("p2p_serves_error_{}", metric_word(cause));
+        g(
+            &name,
+            "Inbound connections that ended before the peer was admitted, by cause",
+            *n,
+        );
+    }
+    g(
+        "p2p_ingress",
+        "RLPx frame bytes read in sessions",
+        m.ingress,
+    );
+    g(
+        "p2p_egress",
+        "RLPx frame bytes written in sessions",
+        m.egress,
+    );
+    for t in &m.messages {
+        let stem = format!("{}_{}_{:#04x}", metric_word(&t.name), t.version, t.code);
+        g(
+            &format!("p2p_ingress_{stem}"),
+            "Frame bytes of this message read",
+            t.in_bytes,
+        );
+        g(
+            &format!("p2p_ingress_{stem}_packets"),
+            "Frames of this message read",
+            t.in_packets,
+        );
+        g(
+            &format!("p2p_egress_{stem}"),
+            "Frame bytes of this message written",
+            t.out_bytes,
+        );
+        g(
+            &format!("p2p_egress_{stem}_packets"),
+            "Frames of this message written",
+            t.out_packets,
+        );
+    }
+    g(
+        "discover_ingress",
+        "Discovery v4 datagram bytes received",
+        m.discover_ingress,
+    );
+    g(
+        "discover_egress",
+        "Discovery v4 datagram bytes sent",
+        m.discover_egress,
+    );
     for (reason, n) in &m.drops {
         let name = format!("p2p_drops_{}", metric_word(reason));
         g(&name, "Admitted sessions ended for this reason", *n);
@@ -115,6 +174,13 @@ pub fn render(m: &MetricsSnapshot) -> String {
             "eth_fetcher_transaction_announces_out",
             "Transaction hashes announced",
             m.tx_announced,
+        );
+    }
+    for (cause, n) in &m.eth_handshake_errors {
+        g(
+            &format!("eth_protocols_eth_handshake_error_{}", metric_word(cause)),
+            "eth Status exchanges that failed, by cause",
+            *n,
         );
     }
     if let Some((rss, cpu_ticks)) = process_stats() {

@@ -8,6 +8,7 @@
 //! Ping every 15 s, and writes the final Disconnect. The task never sees other peers, and the loop
 //! never awaits it.
 
+use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -27,6 +28,7 @@ use crate::rlpx::frame::{Egress, FRAME_SIZE_MAX, FrameCodec, FrameError, HEADER_
 use crate::rlpx::handshake::{Established, Handshake, Step};
 use crate::rlpx::snappy;
 use crate::server::capability::CapSession;
+use crate::server::traffic::{TRAFFIC_FLUSH_INTERVAL, Traffic};
 
 /// The deadline for the ECIES handshake and, separately, for the Hello exchange (geth: 5 s each).
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -87,7 +89,8 @@ impl From<FrameError> for SessionError {
 
 /// Runs one connection from dial or accept to close, then reports `Closed` to the loop.
 pub async fn run(conn: ConnId, role: Role, ctx: Rc<TaskContext>) {
-    let reason = match session(conn, role, &ctx).await {
+    let traffic = RefCell::new(Traffic::default());
+    let reason = match session(conn, role, &ctx, &traffic).await {
         Ok(r) => r,
         Err(SessionError::Io(e)) => CloseReason::Failed(format!("i/o: {e}")),
         Err(SessionError::Timeout(what)) => CloseReason::Failed(format!("{what} timed out")),
@@ -99,6 +102,11 @@ pub async fn run(conn: ConnId, role: Role, ctx: Rc<TaskContext>) {
         Err(SessionError::LoopGone) => CloseReason::Local(Fault::Quitting.reason()),
     };
     // If the loop is gone the node is shutting down; nobody is left to tell.
+    let traffic = traffic.into_inner();
+    if !traffic.is_empty() {
+        let traffic = Box::new(traffic);
+        let _ = ctx.events.send(PeerEvent::Traffic { conn, traffic }).await;
+    }
     let _ = ctx.events.send(PeerEvent::Closed { conn, reason }).await;
 }
 
@@ -114,7 +122,12 @@ async fn with_timeout<T>(
     .await
 }
 
-async fn session(conn: ConnId, role: Role, ctx: &TaskContext) -> Result<CloseReason, SessionError> {
+async fn session(
+    conn: ConnId,
+    role: Role,
+    ctx: &TaskContext,
+    traffic: &RefCell<Traffic>,
+) -> Result<CloseReason, SessionError> {
     let (stream, expected) = match role {
         Role::Dial { addr, remote } => {
             let s = with_timeout("dial", DIAL_TIMEOUT, async {
@@ -206,8 +219,15 @@ async fn session(conn: ConnId, role: Role, ctx: &TaskContext) -> Result<CloseRea
         Session::new(snappy, caps.clone()),
         ctl_tx,
         CapSessions { caps, sessions },
+        traffic,
     );
-    let write = write_loop(writer, egress, snappy, queue, ctl_rx);
+    let write = write_loop(
+        (writer, egress, snappy),
+        queue,
+        ctl_rx,
+        traffic,
+        (conn, &ctx.events),
+    );
     // Either half may end the session. A reader that wants a Disconnect written hands it to the
     // writer and waits; otherwise the first half to finish decides.
     Ok(future::or(
@@ -452,6 +472,7 @@ async fn read_loop(
     session: Session,
     ctl: Sender<Control>,
     mut caps: CapSessions,
+    traffic: &RefCell<Traffic>,
 ) -> Option<CloseReason> {
     let mut buf = Vec::new();
     let fault = loop {
@@ -490,6 +511,7 @@ async fn read_loop(
             Err(SessionError::Io(e)) => return Some(CloseReason::Failed(format!("read: {e}"))),
             Err(e) => return Some(CloseReason::Failed(format!("{e:?}"))),
         };
+        traffic.borrow_mut().read(code, HEADER_LEN + buf.len());
         // The session core decides; this task only acts on its verdict.
         match session.handle_frame(code, &buf[range]) {
             Verdict::RemoteDisconnect(r) => return Some(CloseReason::Remote(r)),
@@ -549,20 +571,22 @@ async fn read_loop(
 }
 
 async fn write_loop(
-    mut writer: TcpStream,
-    mut egress: Egress,
-    snappy: bool,
+    (mut writer, mut egress, snappy): (TcpStream, Egress, bool),
     queue: Receiver<Outgoing>,
     ctl: Receiver<Control>,
+    traffic: &RefCell<Traffic>,
+    (conn, events): (ConnId, &Sender<PeerEvent>),
 ) -> CloseReason {
     enum Next {
         Ctl(Control),
         Out(Option<Outgoing>),
         Ping,
+        Flush,
     }
     let mut out = Vec::new();
     let mut compressed = Vec::new();
     let mut ping = Timer::interval(PING_INTERVAL);
+    let mut flush = Timer::interval(TRAFFIC_FLUSH_INTERVAL);
     loop {
         // Control first: a Pong or a stop from the reader must not wait behind a full queue.
         let next = future::or(
@@ -573,10 +597,19 @@ async fn write_loop(
                     Err(_) => future::pending().await,
                 }
             },
-            future::or(async { Next::Out(queue.recv().await.ok()) }, async {
-                futures_lite::StreamExt::next(&mut ping).await;
-                Next::Ping
-            }),
+            future::or(
+                async { Next::Out(queue.recv().await.ok()) },
+                future::or(
+                    async {
+                        futures_lite::StreamExt::next(&mut ping).await;
+                        Next::Ping
+                    },
+                    async {
+                        futures_lite::StreamExt::next(&mut flush).await;
+                        Next::Flush
+                    },
+                ),
+            ),
         )
         .await;
         let message;
@@ -590,6 +623,10 @@ async fn write_loop(
             Next::Ping => {
                 log::trace("Sending ping", &[]);
                 (p2p::PING_ID, &EMPTY_LIST)
+            }
+            Next::Flush => {
+                hand_over(traffic, conn, events);
+                continue;
             }
             // The capability encodes its message here, in this peer's task, not in the loop.
             Next::Out(Some(Outgoing::Message(msg))) => match msg.encode() {
@@ -643,6 +680,23 @@ async fn write_loop(
         if let Err(e) = wrote {
             return CloseReason::Failed(e);
         }
+        traffic.borrow_mut().wrote(code, out.len());
+    }
+}
+
+/// Hands the session's counts to the loop, if any; a full event queue keeps them for the next
+/// try (the loop is busy; the counts are not worth waiting for).
+fn hand_over(traffic: &RefCell<Traffic>, conn: ConnId, events: &Sender<PeerEvent>) {
+    if traffic.borrow().is_empty() {
+        return;
+    }
+    let counts = Box::new(std::mem::take(&mut *traffic.borrow_mut()));
+    if let Err(e) = events.try_send(PeerEvent::Traffic {
+        conn,
+        traffic: counts,
+    }) && let PeerEvent::Traffic { traffic: t, .. } = e.into_inner()
+    {
+        traffic.borrow_mut().merge(&t);
     }
 }
 

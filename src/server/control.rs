@@ -67,6 +67,21 @@ pub struct MetricsSnapshot {
     pub serves_success: u64,
     /// Admitted sessions ended, by reason (at most `DROP_REASONS_MAX` reasons; the rest "other").
     pub drops: Vec<(String, u64)>,
+    /// Connections that ended before becoming peers, by geth's cause words (`saturated`,
+    /// `known`, `self`, `useless`, `id/unexpected`, `rlpx/enc`, `rlpx/proto`, `other`).
+    pub dial_errors: Vec<(&'static str, u64)>,
+    pub serve_errors: Vec<(&'static str, u64)>,
+    /// RLPx frame bytes read and written, all sessions.
+    pub ingress: u64,
+    pub egress: u64,
+    /// Per capability message.
+    pub messages: Vec<MessageTraffic>,
+    /// Discovery datagram bytes received and sent.
+    pub discover_ingress: u64,
+    pub discover_egress: u64,
+    /// eth Status exchanges that failed, by geth's cause words (`peer`, `timeout`, `network`,
+    /// `version`, `genesis`, `forkid`).
+    pub eth_handshake_errors: Vec<(&'static str, u64)>,
     /// Discovery's table size and bucket sizes, when discovery runs.
     pub discover_nodes: Option<u64>,
     pub discover_buckets: Vec<u64>,
@@ -81,6 +96,19 @@ pub struct MetricsSnapshot {
     pub tx_added: u64,
     pub tx_sent: u64,
     pub tx_announced: u64,
+}
+
+/// One capability message's traffic since start: `name`/`version` is the capability, `code`
+/// the message's code within it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageTraffic {
+    pub name: String,
+    pub version: u32,
+    pub code: u64,
+    pub in_packets: u64,
+    pub in_bytes: u64,
+    pub out_packets: u64,
+    pub out_bytes: u64,
 }
 
 /// Distinct drop reasons counted at most; later ones count as "other".

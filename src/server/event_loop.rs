@@ -201,6 +201,7 @@ pub async fn run(
             Input::Peer(ev) | Input::Internal(ev) => srv.handle_peer_event(ev),
             // A discovery packet: the state machine answers, learns, and reports.
             Input::Datagram((from, bytes)) => {
+                srv.status.discover_ingress += bytes.len() as u64;
                 if let Some(d) = srv.disc.as_mut()
                     && let Err(why) = d.handle_packet(unix_now(), from, &bytes)
                 {
@@ -433,8 +434,11 @@ impl Server {
         };
         while let Some(datagram) = d.poll_transmit() {
             if let Some(out) = &self.udp_out {
+                let len = datagram.1.len() as u64;
                 // A full queue drops the datagram: UDP is lossy anyway.
-                let _ = out.try_send(datagram);
+                if out.try_send(datagram).is_ok() {
+                    self.status.discover_egress += len;
+                }
             }
         }
         while let Some(ev) = d.poll_event() {
@@ -589,8 +593,10 @@ impl Server {
                     p.handle_event(now, conn, event);
                 }
             }
+            PeerEvent::Traffic { conn, traffic } => self.count_traffic(conn, &traffic),
             PeerEvent::Closed { conn, reason } => {
                 self.release_permit(conn);
+                self.count_handshake_error(conn, &reason);
                 for p in self.protocols.iter_mut() {
                     p.handle_closed(now, conn);
                 }
@@ -734,7 +740,7 @@ impl Server {
                 }
                 // Dropping a capability's event drops any reply channel in it: its session
                 // half reads that as the node quitting.
-                Some(PeerEvent::Capability { .. }) => {}
+                Some(PeerEvent::Capability { .. }) | Some(PeerEvent::Traffic { .. }) => {}
                 None => break,
             }
         }

@@ -66,6 +66,12 @@ pub enum PeerEvent {
         conn: Option<ConnId>,
         event: CapEvent,
     },
+    /// What the session of `conn` read and wrote since its last report (metrics); sent at most
+    /// once per `TRAFFIC_FLUSH_INTERVAL`, and once more just before `Closed`.
+    Traffic {
+        conn: ConnId,
+        traffic: Box<crate::server::traffic::Traffic>,
+    },
     /// The session is over; the loop forgets `conn`.
     Closed { conn: ConnId, reason: CloseReason },
 }

@@ -5,7 +5,7 @@
 //! frames, keepalive, checkpoints), [`protocol`] and [`capability`] (how a capability plugs
 //! into both: a loop half and a session half), [`eth`] (the eth capability: its service, loop half and
 //! session half), [`udp`] (the discovery socket's reader and writer), [`service`] (what brings
-//! protocols to the node), [`datadir`] (the node's directory, lock and key), and [`start`], which
+//! protocols to the node), [`traffic`] (what a session read and wrote, for the metrics), [`datadir`] (the node's directory, lock and key), and [`start`], which
 //! assembles all of it from a [`Config`] and returns a [`NodeHandle`] that talks to the loop only
 //! by message ([`control`]). Nothing in a core imports from here; the loop and the connection
 //! task never name eth.
@@ -21,6 +21,7 @@ pub mod events;
 pub mod protocol;
 pub mod service;
 mod start;
+pub mod traffic;
 pub mod udp;
 
 pub use control::{ChainInfo, PeerInfo, PeerNotice};

@@ -17,6 +17,7 @@ use crate::crypto::NodeId;
 use crate::enr::Record;
 use crate::eth::manager::{EthAction, EthManager};
 use crate::eth::txs::TxStats;
+use crate::eth::wire::handshake::StatusError;
 use crate::eth::{self, EthMessage, EthVersion, Status};
 use crate::log;
 use crate::node::ConnId;
@@ -25,7 +26,7 @@ use crate::server::capability::{CapEvent, CapSession, WireMessage};
 use crate::server::clock::unix_secs;
 use crate::server::control::MetricsSnapshot;
 use crate::server::eth::event::EthEvent;
-use crate::server::eth::session::EthSession;
+use crate::server::eth::session::{EthSession, STATUS_TIMEOUT};
 use crate::server::events::Outgoing;
 use crate::server::protocol::{CapLink, PeerMeta, Protocol};
 use crate::time::Mono;
@@ -68,6 +69,23 @@ pub struct EthProtocol {
     out: VecDeque<(ConnId, Outgoing)>,
     next_tx_stats: Instant,
     last_tx_stats: TxStats,
+    /// Sessions admitted whose Status has not been judged yet, with when they were admitted.
+    awaiting_status: BTreeMap<ConnId, Mono>,
+    /// Failed Status exchanges by geth's cause words, for the metrics (a fixed set of keys).
+    handshake_errors: BTreeMap<&'static str, u64>,
+}
+
+/// Why a Status exchange failed, in go-ethereum's metric words (`eth/protocols/eth/handshake/
+/// error/…`): the remote's Status by the rule it broke; a session that ended without one by
+/// whether the Status deadline had passed (`timeout`) or not (`peer`).
+fn status_error_cause(e: &StatusError) -> &'static str {
+    match e {
+        StatusError::Version { .. } => "version",
+        StatusError::NetworkId { .. } => "network",
+        StatusError::Genesis { .. } => "genesis",
+        StatusError::ForkId(_) => "forkid",
+        StatusError::BlockRange { .. } => "peer",
+    }
 }
 
 impl EthProtocol {
@@ -81,6 +99,8 @@ impl EthProtocol {
             manager,
             store,
             sessions: BTreeMap::new(),
+            awaiting_status: BTreeMap::new(),
+            handshake_errors: BTreeMap::new(),
             writes: None,
             journal,
             out: VecDeque::new(),
@@ -156,10 +176,17 @@ impl EthProtocol {
         let Some(&(_, version, _)) = self.sessions.get(&conn) else {
             return Err("no eth session".into());
         };
+        self.awaiting_status.remove(&conn);
         let answer = self
             .manager
             .handle_status(now, conn, version, status)
-            .map_err(|err| err.to_string());
+            .map_err(|err| {
+                *self
+                    .handshake_errors
+                    .entry(status_error_cause(&err))
+                    .or_default() += 1;
+                err.to_string()
+            });
         match &answer {
             Ok(()) => log::debug(
                 "Ethereum peer connected",
@@ -185,7 +212,7 @@ impl Protocol for EthProtocol {
 
     fn admit(
         &mut self,
-        _now: Mono,
+        now: Mono,
         peer: PeerMeta,
         cap: &SharedCapability,
         link: CapLink,
@@ -193,6 +220,7 @@ impl Protocol for EthProtocol {
         let version = EthVersion::from_number(cap.capability.version.into())?;
         self.sessions
             .insert(peer.conn, (cap.offset, version, peer.id));
+        self.awaiting_status.insert(peer.conn, now);
         if peer.named {
             self.manager.prefer_peer(peer.conn);
         }
@@ -232,6 +260,11 @@ impl Protocol for EthProtocol {
     }
 
     fn handle_closed(&mut self, now: Mono, conn: ConnId) {
+        if let Some(since) = self.awaiting_status.remove(&conn) {
+            let late = now.since(since) >= STATUS_TIMEOUT.as_millis() as u64;
+            let cause = if late { "timeout" } else { "peer" };
+            *self.handshake_errors.entry(cause).or_default() += 1;
+        }
         if self.sessions.remove(&conn).is_some() {
             self.manager.handle_closed(now, conn);
         }
@@ -297,6 +330,11 @@ impl Protocol for EthProtocol {
         let t = self.manager.tx_stats();
         (m.tx_received, m.tx_duplicates, m.tx_invalid) = (t.received, t.duplicates, t.invalid);
         (m.tx_added, m.tx_sent, m.tx_announced) = (t.added, t.sent, t.announced);
+        m.eth_handshake_errors = self
+            .handshake_errors
+            .iter()
+            .map(|(k, v)| (*k, *v))
+            .collect();
     }
 
     fn stop(&mut self) {

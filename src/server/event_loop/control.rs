@@ -5,9 +5,13 @@
 use super::Server;
 use crate::dial::ConnKind;
 use crate::log;
+use crate::node::ConnId;
 use crate::server::control::{
-    Control, DROP_REASONS_MAX, MetricsSnapshot, PeerInfo, PeerNotice, SUBSCRIBERS_MAX,
+    Control, DROP_REASONS_MAX, MessageTraffic, MetricsSnapshot, PeerInfo, PeerNotice,
+    SUBSCRIBERS_MAX,
 };
+use crate::server::events::CloseReason;
+use crate::server::traffic::Traffic;
 
 impl Server {
     /// Answers one request.
@@ -104,6 +108,25 @@ impl Server {
             serves: st.serves_total,
             serves_success: st.serves_success,
             drops: st.drops.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            dial_errors: st.dial_errors.iter().map(|(k, v)| (*k, *v)).collect(),
+            serve_errors: st.serve_errors.iter().map(|(k, v)| (*k, *v)).collect(),
+            ingress: st.ingress_bytes,
+            egress: st.egress_bytes,
+            messages: st
+                .messages
+                .iter()
+                .map(|((name, version, code), c)| MessageTraffic {
+                    name: name.clone(),
+                    version: *version,
+                    code: *code,
+                    in_packets: c.in_packets,
+                    in_bytes: c.in_bytes,
+                    out_packets: c.out_packets,
+                    out_bytes: c.out_bytes,
+                })
+                .collect(),
+            discover_ingress: st.discover_ingress,
+            discover_egress: st.discover_egress,
             ..MetricsSnapshot::default()
         };
         if let Some(d) = &self.disc {
@@ -117,6 +140,48 @@ impl Server {
             p.fill_metrics(&mut m);
         }
         m
+    }
+
+    /// Adds a session's traffic report to the totals; each message id is named by the shared
+    /// capability whose range holds it (base-protocol ids and ids outside every range count in
+    /// the totals only).
+    pub(super) fn count_traffic(&mut self, conn: ConnId, traffic: &Traffic) {
+        self.status.ingress_bytes += traffic.ingress_bytes;
+        self.status.egress_bytes += traffic.egress_bytes;
+        let Some(caps) = self.node.conn(conn).and_then(|c| c.caps.as_ref()) else {
+            return;
+        };
+        for (id, c) in traffic.used() {
+            let Some(cap) = caps.iter().find(|cap| cap.contains(id)) else {
+                continue;
+            };
+            let key = (
+                cap.capability.name.clone(),
+                cap.capability.version,
+                id - cap.offset,
+            );
+            let t = self.status.messages.entry(key).or_default();
+            t.in_packets += c.in_packets;
+            t.in_bytes += c.in_bytes;
+            t.out_packets += c.out_packets;
+            t.out_bytes += c.out_bytes;
+        }
+    }
+
+    /// Counts a connection that ended before it became a peer, by cause and by who dialed.
+    pub(super) fn count_handshake_error(&mut self, conn: ConnId, reason: &CloseReason) {
+        let Some(c) = self.node.conn(conn) else {
+            return;
+        };
+        if c.caps.is_some() {
+            return;
+        }
+        let cause = super::status::handshake_error_cause(c.remote.is_some(), reason);
+        let map = match c.kind {
+            ConnKind::Inbound => &mut self.status.serve_errors,
+            _ => &mut self.status.dial_errors,
+        };
+        *map.entry(cause).or_default() += 1;
     }
 
     /// Counts an admitted peer (by who dialed) or an ended session (by reason) for the metrics.

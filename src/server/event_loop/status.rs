@@ -24,6 +24,54 @@ pub(super) struct StatusState {
     pub dials_success: u64,
     pub serves_success: u64,
     pub drops: std::collections::BTreeMap<String, u64>,
+    /// For the metrics: connections that ended before becoming peers, by geth's cause names
+    /// ([`handshake_error_cause`]), dialed and accepted apart. Keys are a fixed set.
+    pub dial_errors: std::collections::BTreeMap<&'static str, u64>,
+    pub serve_errors: std::collections::BTreeMap<&'static str, u64>,
+    /// For the metrics: bytes of RLPx frames read and written (every session, all messages),
+    /// and per capability message (name, version, code): packets and bytes each way. Keys
+    /// come from our own capabilities' code ranges, so the map is bounded by them.
+    pub ingress_bytes: u64,
+    pub egress_bytes: u64,
+    pub messages: std::collections::BTreeMap<(String, u32, u64), MessageCounts>,
+    /// For the metrics: discovery datagram bytes received and sent (v4 and v5).
+    pub discover_ingress: u64,
+    pub discover_egress: u64,
+}
+
+/// One capability message's traffic since start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MessageCounts {
+    pub in_packets: u64,
+    pub in_bytes: u64,
+    pub out_packets: u64,
+    pub out_bytes: u64,
+}
+
+/// Why a connection ended before it became a peer, in go-ethereum's metric words
+/// (`p2p/dials/error/…`, `p2p/serves/error/…`): a refusal or a remote Disconnect by its reason,
+/// a failure by the stage it reached (before the encryption handshake finished: `rlpx/enc`;
+/// after it, in the Hello exchange: `rlpx/proto`).
+pub fn handshake_error_cause(
+    encrypted: bool,
+    reason: &crate::server::events::CloseReason,
+) -> &'static str {
+    use crate::p2p::DisconnectReason as D;
+    use crate::server::events::CloseReason;
+    match reason {
+        CloseReason::Local(r) | CloseReason::Remote(r) => match r {
+            D::TooManyPeers => "saturated",
+            D::AlreadyConnected => "known",
+            D::ConnectedToSelf => "self",
+            D::UselessPeer => "useless",
+            D::UnexpectedIdentity => "id/unexpected",
+            _ if !encrypted => "rlpx/enc",
+            D::BreachOfProtocol | D::IncompatibleP2pVersion | D::NullNodeIdentity => "rlpx/proto",
+            _ => "other",
+        },
+        CloseReason::Failed(_) if !encrypted => "rlpx/enc",
+        CloseReason::Failed(_) => "rlpx/proto",
+    }
 }
 
 impl StatusState {
@@ -36,6 +84,13 @@ impl StatusState {
             dials_success: 0,
             serves_success: 0,
             drops: std::collections::BTreeMap::new(),
+            dial_errors: std::collections::BTreeMap::new(),
+            serve_errors: std::collections::BTreeMap::new(),
+            ingress_bytes: 0,
+            egress_bytes: 0,
+            messages: std::collections::BTreeMap::new(),
+            discover_ingress: 0,
+            discover_egress: 0,
         }
     }
 
