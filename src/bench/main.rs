@@ -12,6 +12,7 @@ mod frame;
 mod handshake;
 mod node;
 mod pool;
+mod rpc;
 mod serve;
 mod sync;
 mod timing;
@@ -26,6 +27,7 @@ const GROUPS: &[(&str, fn())] = &[
     ("discv5", discv5::run),
     ("pool", pool::run),
     ("serve", serve::run),
+    ("rpc", rpc::run),
     ("sync", sync::run),
     ("tx", tx::run),
 ];
