@@ -364,3 +364,19 @@ fn a_malformed_static_nodes_file_is_one_line_naming_it() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+#[test]
+fn test_discv5_refuses_a_record_it_cannot_reach_in_one_line() {
+    let line = fails(&["test", "discv5", "enr:hello"]);
+    assert!(line.contains("the node's record"), "{line}");
+    // A valid record without an ip/udp pair names no endpoint to test.
+    let key = ethpeer::crypto::SecretKey::from_bytes(&[7; 32]).unwrap();
+    let bare = ethpeer::enr::Record::builder()
+        .sign(&key)
+        .unwrap()
+        .to_text();
+    let line = fails(&["test", "discv5", &bare]);
+    assert!(line.contains("no public key and UDP endpoint"), "{line}");
+    let out = ethpeer(&["test", "discv5", &bare]);
+    assert!(out.stdout.is_empty(), "no test ran");
+}

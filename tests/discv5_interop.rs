@@ -8,6 +8,8 @@
 //! finds a node only our bootnode knows; it fetches our newer record after our sequence number
 //! changes; v4 (`ethpeer discv4 ping`) answers on the same port meanwhile; and an `ethpeer node`
 //! serves ethereumjs (v4, tests/interop's harness) and chainsafe (v5) on one port at once.
+//! `ethpeer test discv5` runs to completion against chainsafe with a well-formed report (its
+//! failures are findings about chainsafe; README's "test your client" table shows them).
 
 mod common;
 
@@ -18,6 +20,7 @@ use std::time::Duration;
 
 use common::interop::{EventLog, Harness, free_port};
 use common::node_proc::{NodeProc, temp_dir};
+use common::suite_cli::run_suite;
 use ethpeer::enr::Record;
 use serde_json::Value;
 
@@ -315,4 +318,29 @@ fn one_node_serves_ethereumjs_over_v4_and_chainsafe_over_v5_at_once() {
         pong["enrSeq"].as_u64(),
         Record::from_text(&enr).ok().map(|r| r.seq())
     );
+}
+
+#[test]
+fn the_discv5_suite_runs_to_completion_against_chainsafe() {
+    let (_c, log) = chainsafe(free_port(), &[], 240_000);
+    let ready = event(&log, "ready", 20);
+    let enr = ready["enr"].as_str().expect("its record").to_string();
+    // run_suite checks the report: one JSON line per test, a reason for each failure, the
+    // summary's counts, and exit status 1 exactly when a test failed.
+    let run = run_suite(&["discv5", &enr], Duration::from_secs(200));
+    let names = [
+        "Ping",
+        "PingLargeRequestID",
+        "PingMultiIP",
+        "HandshakeResend",
+        "TalkRequest",
+        "FindnodeZeroDistance",
+        "FindnodeResults",
+    ];
+    for name in names {
+        assert!(run.results.contains_key(name), "{name}:\n{}", run.stdout);
+    }
+    assert_eq!(run.results.len(), names.len(), "{}", run.stdout);
+    // The findings, for the README's table.
+    eprintln!("{}", run.stdout);
 }

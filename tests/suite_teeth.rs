@@ -5,6 +5,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::bad_discv5::{Discv5Fault, start_discv5};
 use common::bad_node::{Fault, start_discv4_without_bond_check, start_eth};
 use common::fixture_path;
 use common::suite_cli::{SuiteRun, run_suite};
@@ -104,5 +105,73 @@ fn findnode_answered_without_a_bond_fails_without_endpoint_proof() {
     assert!(
         run.message("Findnode/WithoutEndpointProof")
             .contains("got Neighbors")
+    );
+}
+
+fn discv5(fault: Discv5Fault, filter: &str) -> SuiteRun {
+    let enr = start_discv5(fault);
+    run_suite(&["discv5", &enr, "--run", filter], Duration::from_secs(120))
+}
+
+/// Against the faulty discv5 responder, `test` alone fails, naming the fault in `says`.
+fn discv5_failed_with(fault: Discv5Fault, test: &str, says: &str) {
+    let run = discv5(fault, &format!("^{test}$"));
+    assert_eq!(run.with("fail"), [test], "{}", run.stdout);
+    let m = run.message(test);
+    assert!(
+        m.contains(says),
+        "{test} failed, but not naming the fault: {m}"
+    );
+}
+
+#[test]
+fn the_control_discv5_responder_passes() {
+    // FindnodeResults needs a node with a table; the responder has none.
+    let run = discv5(
+        Discv5Fault::None,
+        "^(Ping|PingLargeRequestID|PingMultiIP|HandshakeResend|TalkRequest|FindnodeZeroDistance)$",
+    );
+    assert_eq!(run.with("pass").len(), 6, "{}", run.stdout);
+}
+
+#[test]
+fn a_wrong_request_id_in_pong_fails_discv5_ping() {
+    discv5_failed_with(
+        Discv5Fault::WrongRequestId,
+        "Ping",
+        "wrong request ID 00000000 in PONG, want 00000001",
+    );
+}
+
+#[test]
+fn no_talkresp_fails_talk_request() {
+    discv5_failed_with(Discv5Fault::SilentTalk, "TalkRequest", "no TALKRESP within");
+}
+
+#[test]
+fn a_session_that_ignores_the_address_fails_ping_multi_ip() {
+    discv5_failed_with(
+        Discv5Fault::SessionPerNode,
+        "PingMultiIP",
+        "the node answered PING from 127.0.0.2 in the session made from 127.0.0.1",
+    );
+}
+
+#[test]
+fn a_fresh_challenge_each_time_fails_handshake_resend() {
+    discv5_failed_with(
+        Discv5Fault::FreshChallenge,
+        "HandshakeResend",
+        // A new challenge answers the second packet: it names that packet's nonce.
+        "in the resent WHOAREYOU, want",
+    );
+}
+
+#[test]
+fn no_own_record_at_distance_zero_fails_findnode_zero_distance() {
+    discv5_failed_with(
+        Discv5Fault::EmptyZeroDistance,
+        "FindnodeZeroDistance",
+        "returned 0 records for FINDNODE [0]",
     );
 }

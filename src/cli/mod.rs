@@ -20,6 +20,7 @@
 //! ethpeer export FILE.rlp [FIRST LAST] [--datadir DIR]
 //! ethpeer test eth --node ENODE --chain DIR [--run REGEX] [--tap | --json]
 //! ethpeer test discv4 --remote ENODE [--listen1 IP --listen2 IP] [--run REGEX] [--tap | --json]
+//! ethpeer test discv5 ENR [--listen1 IP --listen2 IP] [--run REGEX] [--tap | --json]
 //! ```
 //!
 //! Verbs write their normal output to the writer they are given and return a [`CliError`];
@@ -171,7 +172,7 @@ enum RlpxVerb {
     Ping(rlpx::RlpxPing),
 }
 
-/// Conformance suites against any node (go-ethereum's devp2p eth-test and discv4 test).
+/// Conformance suites against any node (go-ethereum's devp2p eth-test, discv4 and discv5 test).
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "test")]
 struct TestCommand {
@@ -184,6 +185,7 @@ struct TestCommand {
 enum TestVerb {
     Eth(test::TestEth),
     Discv4(test::TestDiscv4),
+    Discv5(test::TestDiscv5),
 }
 
 /// Node key tools.
@@ -383,6 +385,7 @@ pub fn run(args: impl Iterator<Item = OsString>) -> Result<(), CliError> {
         Command::Test(t) => match t.verb {
             TestVerb::Eth(a) => test::eth(&a, &mut out),
             TestVerb::Discv4(a) => test::discv4(&a, &mut out),
+            TestVerb::Discv5(a) => test::discv5(&a, &mut out),
         },
         Command::Version(_) => line(&mut out, version_text()),
     }

@@ -1,8 +1,8 @@
-//! `ethpeer test eth|discv4`: the conformance suites (`ethpeer::suite`) against any node, with
-//! go-ethereum's test names (`devp2p rlpx eth-test`, `devp2p discv4 test`), a `--run` filter, a
-//! plain, TAP or JSON-lines report ending in `N passed, N failed, N skipped`, and exit status 1
-//! when any test failed; `--engineapi` names the head before the transaction tests. Discovery
-//! v5's suite is not here yet.
+//! `ethpeer test eth|discv4|discv5`: the conformance suites (`ethpeer::suite`) against any node,
+//! with go-ethereum's test names (`devp2p rlpx eth-test`, `devp2p discv4 test`, `devp2p discv5
+//! test`), a `--run` filter, a plain, TAP or JSON-lines report ending in `N passed, N failed, N
+//! skipped`, and exit status 1 when any test failed; eth's `--engineapi` names the head before the
+//! transaction tests.
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -57,6 +57,30 @@ pub struct TestDiscv4 {
     #[argh(option, default = "IpAddr::V4(Ipv4Addr::LOCALHOST)")]
     pub listen1: IpAddr,
     /// the second address, for the wrong-IP test (default 127.0.0.2)
+    #[argh(option, default = "IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2))")]
+    pub listen2: IpAddr,
+    /// run only the tests whose name matches this regular expression
+    #[argh(option)]
+    pub run: Option<String>,
+    /// report in TAP version 13
+    #[argh(switch)]
+    pub tap: bool,
+    /// report as JSON lines, one per test, then one with the summary
+    #[argh(switch)]
+    pub json: bool,
+}
+
+/// Run the discovery v5 conformance suite against a node (go-ethereum's `devp2p discv5 test`).
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "discv5")]
+pub struct TestDiscv5 {
+    /// the node under test: its record, enr:...
+    #[argh(positional)]
+    pub enr: String,
+    /// the first address the tester listens on (default 127.0.0.1)
+    #[argh(option, default = "IpAddr::V4(Ipv4Addr::LOCALHOST)")]
+    pub listen1: IpAddr,
+    /// the second address, for the session-per-address test (default 127.0.0.2)
     #[argh(option, default = "IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2))")]
     pub listen2: IpAddr,
     /// run only the tests whose name matches this regular expression
@@ -183,6 +207,21 @@ pub fn discv4(args: &TestDiscv4, out: &mut dyn Write) -> Result<(), CliError> {
     let remote = Remote { id: node.id, addr };
     run(
         ethpeer::suite::discv4::tests(remote, args.listen1, args.listen2),
+        args.run.as_deref(),
+        format,
+        out,
+    )
+}
+
+/// `ethpeer test discv5`.
+pub fn discv5(args: &TestDiscv5, out: &mut dyn Write) -> Result<(), CliError> {
+    let format = format(args.tap, args.json)?;
+    filter(args.run.as_deref())?;
+    let record = super::node::parse_record(&args.enr, "the node's record")?;
+    let remote = ethpeer::suite::discv5::conn::Remote::from_record(record)
+        .map_err(|e| CliError::Invalid(format!("{}: {e}", args.enr)))?;
+    run(
+        ethpeer::suite::discv5::tests(remote, args.listen1, args.listen2),
         args.run.as_deref(),
         format,
         out,

@@ -56,6 +56,7 @@ impl TestRng {
     }
 }
 
+pub mod bad_discv5;
 pub mod bad_node;
 pub mod clique;
 pub mod crash;
