@@ -35,6 +35,27 @@ struct Built {
     gas_limit: u64,
     gas_used: u64,
     txs: Vec<(u128, [u8; 20], u64)>,
+    /// The header's blob fields (the bodies carry no blob transaction; the node reports the
+    /// header's figures and does not check them against the body).
+    excess_blob_gas: u64,
+    blob_gas_used: u64,
+}
+
+/// Prague's blob gas per block target and most (EIP-7691), in gas.
+const BLOB_TARGET_GAS: u64 = 6 << 17;
+const BLOB_MAX_GAS: u64 = 9 << 17;
+/// Prague's blob base fee update fraction.
+const BLOB_FRACTION: f64 = 5_007_716.0;
+
+/// EIP-4844's price, e^(excess / fraction), computed here in floating point: the node's integer
+/// series truncates each of its few dozen terms, so it may be that many wei lower.
+fn blob_fee_close(got: &Value, excess: u64) {
+    let got = u128::from_str_radix(got.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    let want = (excess as f64 / BLOB_FRACTION).exp();
+    assert!(
+        (got as f64 - want).abs() <= 64.0,
+        "blob base fee {got} at excess {excess}, e^x = {want}"
+    );
 }
 
 /// geth's rules, written out here: per block the 3 lowest tips ≥ 2 wei not sent by the
@@ -164,6 +185,18 @@ fn extend_chain(dir: &Path) -> Vec<Built> {
         let values: Vec<Vec<u8>> = receipts.iter().map(Receipt::trie_value).collect();
         header.receipts_root = ordered_trie_root(&values);
         header.withdrawals_root = Some(ordered_trie_root::<Vec<u8>>(&[]));
+        // Blob gas: full blocks (9 blobs) but every fourth, which is empty, so the excess
+        // climbs by 3 blobs a block and falls back by 6.
+        // The first built block starts from a high excess (price ~e^10), so a wrong rule moves
+        // the price by thousands of wei.
+        let excess_blob_gas = match k {
+            0 => 50_000_000,
+            _ => (parent.excess_blob_gas.unwrap_or(0) + parent.blob_gas_used.unwrap_or(0))
+                .saturating_sub(BLOB_TARGET_GAS),
+        };
+        let blob_gas_used = if k % 4 == 3 { 0 } else { BLOB_MAX_GAS };
+        header.excess_blob_gas = Some(excess_blob_gas);
+        header.blob_gas_used = Some(blob_gas_used);
         let mut s = rlp::RlpStream::new_list(4);
         s.append_raw(&header.rlp(), 1);
         s.begin_list(txs.len());
@@ -189,6 +222,8 @@ fn extend_chain(dir: &Path) -> Vec<Built> {
             gas_limit: header.gas_limit,
             gas_used: header.gas_used,
             txs: b,
+            excess_blob_gas,
+            blob_gas_used,
         });
         parent = header;
     }
@@ -245,6 +280,8 @@ fn the_fixture_chain_pays_only_dust_so_the_oracle_keeps_its_default() {
                 gas_limit: h.gas_limit,
                 gas_used: h.gas_used,
                 txs,
+                excess_blob_gas: h.excess_blob_gas.unwrap_or(0),
+                blob_gas_used: h.blob_gas_used.unwrap_or(0),
             }
         })
         .collect();
@@ -292,6 +329,23 @@ fn the_oracle_and_fee_history_match_geths_rules_on_built_blocks() {
     let next = last.base_fee - last.base_fee * (target - u128::from(last.gas_used)) / target / 8;
     bases.push(q(next));
     assert_eq!(h["baseFeePerGas"], Value::Array(bases));
+    // The blob fields: each block's price from its excess, the next block's from the newest's
+    // excess and use; use over the most a block may hold.
+    let fees = h["baseFeePerBlobGas"]
+        .as_array()
+        .expect("baseFeePerBlobGas");
+    assert_eq!(fees.len(), 7);
+    for (i, b) in window.iter().enumerate() {
+        blob_fee_close(&fees[i], b.excess_blob_gas);
+        assert_eq!(
+            h["blobGasUsedRatio"][i],
+            json!(b.blob_gas_used as f64 / BLOB_MAX_GAS as f64)
+        );
+    }
+    blob_fee_close(
+        &fees[6],
+        (last.excess_blob_gas + last.blob_gas_used).saturating_sub(BLOB_TARGET_GAS),
+    );
     for (i, b) in window.iter().enumerate() {
         assert_eq!(
             h["gasUsedRatio"][i],

@@ -1,10 +1,11 @@
 //! The chain side of the `eth` protocol. Sans-IO cores: Merkle-Patricia trie roots ([`trie`]),
-//! block headers ([`header`]), genesis files and the genesis block ([`genesis`], read with the
+//! block headers ([`header`]), the blob gas price ([`blob_fee`]), genesis files and the genesis block ([`genesis`], read with the
 //! small [`json`] reader), EIP-2124 fork identifiers ([`forkid`]), the built-in public networks
 //! ([`networks`]) and the chain spec a node runs with ([`spec`]). With I/O: the chain store on
 //! fjall ([`store`]), its storage thread ([`store_handle`]) and block import from RLP files
 //! ([`import`]).
 
+pub mod blob_fee;
 pub mod block;
 pub mod forkid;
 pub mod genesis;

@@ -9,7 +9,7 @@
 use std::fmt;
 
 use crate::chain::forkid::{ForkId, ForkIdError, ForkSchedule};
-use crate::chain::genesis::Genesis;
+use crate::chain::genesis::{BlobParams, Genesis};
 use crate::chain::header::{Header, U256};
 use crate::chain::networks::{self, Network};
 use crate::enode::Enode;
@@ -61,6 +61,9 @@ pub struct ChainSpec {
     /// activation timestamp, in activation order: what a node that does not follow the head
     /// reads the current rules from.
     pub time_forks: Vec<(String, u64)>,
+    /// The genesis file's blob parameters by fork name (EIP-7840); forks it does not name take
+    /// [`blob_fee::default_params`](super::blob_fee::default_params).
+    pub blob_schedule: Vec<(String, BlobParams)>,
 }
 
 impl ChainSpec {
@@ -105,6 +108,7 @@ impl ChainSpec {
                 &network.terminal_total_difficulty.to_be_bytes(),
             ),
             time_forks: sorted_forks(network.time_forks.iter().map(|(n, t)| (n.to_string(), *t))),
+            blob_schedule: Vec::new(),
         }
     }
 
@@ -151,6 +155,7 @@ impl ChainSpec {
                     .iter()
                     .map(|(n, t)| (n.strip_suffix("Time").unwrap_or(n).to_string(), *t)),
             ),
+            blob_schedule: genesis.config.blob_schedule.clone(),
         })
     }
 
@@ -199,6 +204,22 @@ fn sorted_forks(forks: impl Iterator<Item = (String, u64)>) -> Vec<(String, u64)
 }
 
 impl ChainSpec {
+    /// The blob parameters in force at unix time `time`: those of the newest active time fork
+    /// that has any (from the genesis file's schedule, else the EIPs'); `None` before Cancun.
+    pub fn blob_params_at(&self, time: u64) -> Option<BlobParams> {
+        self.time_forks
+            .iter()
+            .rev()
+            .filter(|(_, t)| *t <= time)
+            .find_map(|(name, _)| {
+                self.blob_schedule
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, p)| *p)
+                    .or_else(|| super::blob_fee::default_params(name))
+            })
+    }
+
     /// The newest time fork active at unix time `time`, by name.
     pub fn time_fork_at(&self, time: u64) -> Option<&str> {
         self.time_forks

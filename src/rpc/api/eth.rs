@@ -270,6 +270,15 @@ fn block_json(block: &RawBlock, full: bool) -> Result<Value, RpcError> {
     Ok(Value::Object(m))
 }
 
+/// The blob gas price of a block (EIP-4844), when its fork has blobs.
+pub fn blob_price(b: &Backend, h: &crate::chain::header::Header) -> Option<u128> {
+    let params = b.facts.chain.as_ref()?.blob_params_at(h.timestamp)?;
+    Some(crate::chain::blob_fee::blob_base_fee(
+        &params,
+        h.excess_blob_gas.unwrap_or(0),
+    ))
+}
+
 /// The receipt of transaction `index` of `block`, from the stored receipts.
 async fn receipt(b: &Backend, block: &RawBlock, index: u64) -> Result<Value, RpcError> {
     let chain = b.chain().ok_or_else(|| RpcError::server("no chain"))?;
@@ -296,7 +305,7 @@ async fn receipt(b: &Backend, block: &RawBlock, index: u64) -> Result<Value, Rpc
                 place: view.place(index),
                 gas_before,
                 log_index,
-                blob_gas_price: None,
+                blob_gas_price: blob_price(b, &view.header),
             };
             return Ok(format::receipt(&r, &ctx));
         }

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::eth::{RawBlock, block_by_number, head, resolve};
 use super::{Backend, store_error};
+use crate::chain::blob_fee;
 use crate::chain::header::Header;
 use crate::eth::wire::receipts::Receipt;
 use crate::rpc::format::{self, qty, qty128};
@@ -117,6 +118,8 @@ async fn fee_history(
     }
     let oldest = newest + 1 - count;
     let (mut base_fees, mut ratios, mut reward_rows) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut blob_fees, mut blob_ratios) = (Vec::new(), Vec::new());
+    let spec = b.facts.chain.as_ref();
     let mut last: Option<Header> = None;
     for n in oldest..=newest {
         let Some(block) = block_by_number(b, n).await? else {
@@ -131,6 +134,23 @@ async fn fee_history(
             h.gas_used as f64 / h.gas_limit as f64
         };
         ratios.push(json!(ratio));
+        // EIP-4844: the blob gas price and use; 0 before Cancun, as go-ethereum reports.
+        match spec.and_then(|s| s.blob_params_at(h.timestamp)) {
+            Some(p) => {
+                blob_fees.push(qty128(blob_fee::blob_base_fee(
+                    &p,
+                    h.excess_blob_gas.unwrap_or(0),
+                )));
+                blob_ratios.push(json!(blob_fee::used_ratio(
+                    &p,
+                    h.blob_gas_used.unwrap_or(0)
+                )));
+            }
+            None => {
+                blob_fees.push(qty128(0));
+                blob_ratios.push(json!(0.0));
+            }
+        }
         if !percentiles.is_empty() {
             let row = block_rewards(b, &block, &view, percentiles).await?;
             reward_rows.push(Value::Array(row.into_iter().map(qty128).collect()));
@@ -145,6 +165,20 @@ async fn fee_history(
     });
     if !percentiles.is_empty() {
         out["reward"] = Value::Array(reward_rows);
+    }
+    // The blob fields appear once the newest block has blobs (go-ethereum leaves them out
+    // before Cancun); the last price is the next block's, from the newest block's excess and use.
+    if let Some(h) = &last
+        && let Some(p) = spec.and_then(|s| s.blob_params_at(h.timestamp))
+    {
+        let excess = blob_fee::next_excess(
+            &p,
+            h.excess_blob_gas.unwrap_or(0),
+            h.blob_gas_used.unwrap_or(0),
+        );
+        blob_fees.push(qty128(blob_fee::blob_base_fee(&p, excess)));
+        out["baseFeePerBlobGas"] = Value::Array(blob_fees);
+        out["blobGasUsedRatio"] = Value::Array(blob_ratios);
     }
     Ok(out)
 }
