@@ -155,6 +155,72 @@ pub fn seeds(fixtures: &Path, name: &str) -> Vec<Vec<u8>> {
             }
             v
         }
+        "discv5_packet" => {
+            // The spec's packets, unmasked into the target's input form.
+            let dest = ethpeer::crypto::NodeId(super::targets::DISCV5_DEST);
+            json("discv5/wire_vectors.json")["packets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|p| {
+                    let bytes = ethpeer::crypto::unhex(p["packet"].as_str()?).ok()?;
+                    let d = ethpeer::discv5::packet::decode(&dest, &bytes).ok()?;
+                    let mut v = d.masking_iv.to_vec();
+                    v.extend_from_slice(&(d.header_bytes.len() as u16).to_be_bytes());
+                    v.extend_from_slice(&d.header_bytes);
+                    v.extend_from_slice(&d.message);
+                    Some(v)
+                })
+                .collect()
+        }
+        "discv5_message" => {
+            // PING, PONG, FINDNODE, NODES, TALKREQ, TALKRESP as the wire spec lays them out.
+            let id: &[u8] = &[0, 0, 0, 1];
+            let msg = |kind: u8, build: &dyn Fn(&mut rlp::RlpStream)| {
+                let mut s = rlp::RlpStream::new();
+                build(&mut s);
+                let mut v = vec![kind];
+                v.extend_from_slice(&s.out());
+                v
+            };
+            vec![
+                msg(1, &|s| {
+                    s.begin_list(2).append(&id).append(&2u64);
+                }),
+                msg(2, &|s| {
+                    s.begin_list(4)
+                        .append(&id)
+                        .append(&2u64)
+                        .append(&[127u8, 0, 0, 1].as_slice())
+                        .append(&30303u16);
+                }),
+                msg(3, &|s| {
+                    s.begin_list(2).append(&id).append_list(&[256u16, 255, 0]);
+                }),
+                msg(4, &|s| {
+                    s.begin_list(3).append(&id).append(&1u8).begin_list(0);
+                }),
+                msg(5, &|s| {
+                    s.begin_list(3)
+                        .append(&id)
+                        .append(&b"eth".as_slice())
+                        .append(&b"hello".as_slice());
+                }),
+                msg(6, &|s| {
+                    s.begin_list(2).append(&id).append(&b"".as_slice());
+                }),
+            ]
+        }
+        "jsonrpc_request" => [
+            r#"{"jsonrpc":"2.0","id":1,"method":"echo","params":[1,"a",null]}"#,
+            r#"[{"jsonrpc":"2.0","id":"x","method":"echo"},{"jsonrpc":"2.0","method":"echo"}]"#,
+            r#"{"jsonrpc":"2.0","id":2,"method":"nope","params":{}}"#,
+            r#"[]"#,
+            r#"{"id":1}"#,
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect(),
         other => panic!("no seeds for target {other}"),
     };
     out.sort();
