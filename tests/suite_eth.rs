@@ -1,10 +1,8 @@
 //! `ethpeer test eth` against our own node serving fixtures/chain (geth's ethtest chain): every
-//! test at eth/68, 69 and 70 passes, or is skipped saying why, except four our node is known to
+//! test at eth/68, 69 and 70 passes, or is skipped saying why, except two our node is known to
 //! fail (findings about the node, kept here so a change in either direction is seen):
-//! InvalidTxs (the stateless pool relays a transfer of more than the sender's balance),
-//! LargeTxRequest (the pool keeps 64 transactions per sender; the test sends 2000 from one), and
-//! BlobTxWithoutSidecar / BlobTxWithMismatchedSidecar (a peer delivering a blob transaction whose
-//! sidecar is missing or does not match is counted invalid, not disconnected).
+//! InvalidTxs (the stateless pool relays a transfer of more than the sender's balance) and
+//! LargeTxRequest (the pool keeps 64 transactions per sender; the test sends 2000 from one).
 
 mod common;
 
@@ -43,8 +41,6 @@ fn the_eth_suite_against_our_node() {
         ethpeer::suite::eth::test_names().count() * 3
     );
     let known: Vec<String> = [
-        "BlobTxWithMismatchedSidecar",
-        "BlobTxWithoutSidecar",
         "InvalidTxs",
         "LargeTxRequest",
     ]

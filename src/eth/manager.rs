@@ -522,11 +522,9 @@ impl EthManager {
         while let Some(out) = self.txs.poll() {
             self.actions.push_back(match out {
                 TxOut::Send { peer, msg } => EthAction::Send { peer, msg },
-                TxOut::Disconnect { peer, why } => EthAction::Disconnect {
-                    peer,
-                    fault: Fault::CapabilityUseless,
-                    why,
-                },
+                TxOut::Disconnect { peer, fault, why } => {
+                    EthAction::Disconnect { peer, fault, why }
+                }
                 TxOut::Journal(bytes) => EthAction::Journal(bytes),
             });
         }

@@ -6,7 +6,11 @@
 //!
 //! Invalid transactions are counted and dropped, never relayed (go-ethereum does not disconnect
 //! for them either: a peer may relay a transaction that became invalid on its way). A delivery
-//! whose type or size contradicts its announcement disconnects the peer.
+//! whose type or size contradicts its announcement disconnects the peer, and so does a
+//! PooledTransactions reply holding a blob transaction whose sidecar is missing or does not
+//! match its versioned hashes (EIP-4844 "Networking": the network form always carries it, so no
+//! honest relay sends one; go-ethereum's handler refuses the message the same way). The
+//! transaction is then fetched from another announcer.
 
 use crate::time::Mono;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -17,10 +21,11 @@ use crate::eth::wire::{
     EthMessage, HashesRequest, NewPooledTransactionHashes, RawList, RawResponse,
 };
 use crate::tx::pool::{Pool, PoolConfig};
-use crate::tx::validate::{Checked, Rules, validate, validate_unless_known};
+use crate::tx::validate::{Checked, Rules, TxError, validate, validate_unless_known};
 use crate::tx::{Hash, PoolTx};
 
 pub use crate::p2p::ConnId;
+use crate::p2p::Fault;
 
 /// A Transactions message we send holds this many bytes of transactions at most (go-ethereum's
 /// `maxTxPacketSize`: 100 KiB); more goes in further messages.
@@ -52,8 +57,13 @@ pub struct TxStats {
 pub enum TxOut {
     /// Send this message to the peer.
     Send { peer: ConnId, msg: EthMessage },
-    /// Disconnect the peer (it lied about a transaction), saying why.
-    Disconnect { peer: ConnId, why: String },
+    /// Disconnect the peer for `fault` (it lied about a transaction, or broke the protocol),
+    /// saying why.
+    Disconnect {
+        peer: ConnId,
+        fault: Fault,
+        why: String,
+    },
     /// Append this local transaction (network encoding) to the journal.
     Journal(Vec<u8>),
 }
@@ -79,7 +89,7 @@ enum Taken {
     Valid(PoolTx),
     /// Already in the pool.
     Known(Hash),
-    Invalid,
+    Invalid(TxError),
     /// The peer is being disconnected: ignore the rest of its message.
     PeerDropped,
 }
@@ -190,7 +200,7 @@ impl TxHandler {
                     self.pool_add(now, tx, &mut fresh);
                 }
                 Taken::Known(hash) => self.fetcher.handle_broadcast(&hash),
-                Taken::Invalid => {}
+                Taken::Invalid(_) => {}
                 Taken::PeerDropped => break,
             }
         }
@@ -253,7 +263,19 @@ impl TxHandler {
                         delivered.push((hash, t.tx_type, t.size));
                     }
                 }
-                Taken::Invalid => {}
+                Taken::Invalid(TxError::Decode(e)) if e.is_sidecar_fault() => {
+                    // The whole reply is refused, as go-ethereum's handler refuses it.
+                    self.dropped.insert(peer);
+                    self.out.push_back(TxOut::Disconnect {
+                        peer,
+                        fault: Fault::CapabilityBreach,
+                        why: format!("PooledTransactions: {e}"),
+                    });
+                    self.fetcher.drop_peer(now, peer);
+                    self.drain_fetcher();
+                    return;
+                }
+                Taken::Invalid(_) => {}
                 Taken::PeerDropped => return,
             }
         }
@@ -305,7 +327,7 @@ impl TxHandler {
                 self.broadcaster.mark_known(peer, hash);
                 Taken::Known(hash)
             }
-            Err(_) => {
+            Err(err) => {
                 self.stats.invalid += 1;
                 let count = self.invalid.entry(peer).or_insert(0);
                 *count += 1;
@@ -313,11 +335,12 @@ impl TxHandler {
                     self.dropped.insert(peer);
                     self.out.push_back(TxOut::Disconnect {
                         peer,
+                        fault: Fault::CapabilityUseless,
                         why: format!("more than {INVALID_TXS_PER_PEER_MAX} invalid transactions"),
                     });
                     return Taken::PeerDropped;
                 }
-                Taken::Invalid
+                Taken::Invalid(err)
             }
         }
     }
@@ -393,6 +416,7 @@ impl TxHandler {
                 },
                 FetchAction::Disconnect { peer, why } => TxOut::Disconnect {
                     peer,
+                    fault: Fault::CapabilityUseless,
                     why: why.to_string(),
                 },
             });
@@ -668,5 +692,100 @@ mod tests {
             !h.pool().contains(&tx.hash),
             "the contradicted body is thrown away"
         );
+    }
+
+    /// A blob transaction at nonce 0 from our key, with a one-blob sidecar, after `change`.
+    fn blob_tx(change: impl FnOnce(&mut Transaction)) -> Vec<u8> {
+        use crate::tx::transaction::{BLOB_SIZE, BlobSidecar, versioned_hash};
+        let key = SecretKey::from_bytes(&[0x11; 32]).unwrap();
+        let mut tx = Transaction {
+            tx_type: TxType::Blob,
+            tip_cap: 1_000_000_000,
+            fee_cap: 50_000_000_000,
+            gas_limit: 21_000,
+            to: Some([0x42; 20]),
+            blob_fee_cap: 1,
+            blob_versioned_hashes: vec![versioned_hash(&[7; 48])],
+            sidecar: Some(BlobSidecar {
+                version: 0,
+                blobs: vec![vec![0; BLOB_SIZE]],
+                commitments: vec![[7; 48]],
+                proofs: vec![[8; 48]],
+            }),
+            ..Transaction::default()
+        };
+        change(&mut tx);
+        tx.sign(&key, CHAIN);
+        tx.encode_network()
+    }
+
+    /// The request id of the GetPooledTransactions sent to `peer` for `hash`, if one was sent.
+    fn request_to(out: &[TxOut], peer: ConnId, hash: &Hash) -> Option<u64> {
+        out.iter().find_map(|o| match o {
+            TxOut::Send {
+                peer: p,
+                msg: EthMessage::GetPooledTransactions(r),
+            } if *p == peer && r.hashes.contains(hash) => Some(r.request_id),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn a_blob_tx_delivered_with_a_missing_or_wrong_sidecar_disconnects_and_is_refetched() {
+        use crate::tx::transaction::KZG_SIZE;
+        let all = [ConnId(1), ConnId(2), ConnId(3), ConnId(4)];
+        let good = blob_tx(|_| {});
+        let no_sidecar = blob_tx(|t| t.sidecar = None);
+        let mismatched = blob_tx(|t| {
+            if let Some(sc) = t.sidecar.as_mut() {
+                sc.commitments[0] = [0; KZG_SIZE];
+            }
+        });
+        for (what, bad) in [("no sidecar", no_sidecar), ("mismatched", mismatched)] {
+            let mut h = handler();
+            let tx = validate(&h.rules, &good).unwrap();
+            let ann = NewPooledTransactionHashes {
+                types: vec![tx.tx_type],
+                sizes: vec![tx.size as u32],
+                hashes: vec![tx.hash],
+            };
+            h.handle_announce(Mono(0), ConnId(1), &ann);
+            h.handle_timeout(Mono(600));
+            let out = drain(&mut h);
+            let id = request_to(&out, ConnId(1), &tx.hash).expect("fetched from peer 1");
+            // A second announcer while the first is asked.
+            h.handle_announce(Mono(650), ConnId(2), &ann);
+            let resp = RawResponse {
+                request_id: id,
+                items: RawList::from_items([&bad]).unwrap(),
+            };
+            h.handle_pooled(Mono(700), ConnId(1), &resp, &all);
+            let out = drain(&mut h);
+            assert!(
+                out.iter().any(|o| matches!(
+                    o,
+                    TxOut::Disconnect {
+                        peer: ConnId(1),
+                        fault: Fault::CapabilityBreach,
+                        ..
+                    }
+                )),
+                "{what}: {out:?}"
+            );
+            let id = request_to(&out, ConnId(2), &tx.hash)
+                .unwrap_or_else(|| panic!("{what}: not refetched from peer 2: {out:?}"));
+            // The honest announcer's delivery is pooled and it stays.
+            let resp = RawResponse {
+                request_id: id,
+                items: RawList::from_items([&good]).unwrap(),
+            };
+            h.handle_pooled(Mono(800), ConnId(2), &resp, &all);
+            let out = drain(&mut h);
+            assert!(h.pool().contains(&tx.hash), "{what}");
+            assert!(
+                !out.iter().any(|o| matches!(o, TxOut::Disconnect { .. })),
+                "{what}: {out:?}"
+            );
+        }
     }
 }
