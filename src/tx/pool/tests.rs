@@ -22,6 +22,7 @@ fn tx(sender: u8, nonce: u64, tip: u128, fee: u128, size: usize) -> PoolTx {
         tip_cap: tip,
         blob_count: 0,
         blob_fee_cap: 0,
+        cost: crate::chain::header::U256::ZERO,
         size,
         network_rlp: vec![0xab; size],
     }
