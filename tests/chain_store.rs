@@ -321,6 +321,94 @@ fn import_reaches_the_fixture_head_and_export_gives_back_the_file() {
     let _ = std::fs::remove_dir_all(&datadir);
 }
 
+/// `import --state`: a dump is stored only when, once the blocks are in, its root is the head's
+/// state root; a dump that does not hash to its own root is refused before any block is read.
+#[test]
+fn import_stores_a_state_snapshot_only_for_the_heads_root() {
+    let datadir = temp_dir("state");
+    let dd = path_str(&datadir);
+    let genesis = fixture_path("chain/genesis.json");
+    let state = fixture_path("chain/headstate.json");
+    let ten = datadir.join("ten.rlp");
+    std::fs::write(&ten, blocks(10).concat()).unwrap();
+    let one_line = |out: &Output| {
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        let last = err.trim().lines().last().unwrap_or_default().to_string();
+        (out.status.code(), last)
+    };
+    let stored = || {
+        let store = ChainStore::open(&datadir).unwrap();
+        let r = (
+            store.head().unwrap().unwrap().number,
+            store.state().unwrap(),
+        );
+        store.close().unwrap();
+        r
+    };
+    // Ten blocks: the dump is block 600's, so it is refused and nothing is stored; the blocks
+    // stay.
+    let out = ethpeer(&[
+        "import",
+        path_str(&ten),
+        "--genesis",
+        path_str(&genesis),
+        "--datadir",
+        dd,
+        "--state",
+        path_str(&state),
+    ]);
+    let (code, last) = one_line(&out);
+    assert_eq!(code, Some(1), "{last}");
+    assert!(
+        last.starts_with("ethpeer: ") && last.contains("is not the head's (block 10 has 0x"),
+        "{last}"
+    );
+    assert_eq!(stored(), (10, None));
+    // A dump whose accounts do not hash to its root: refused before the blocks are read.
+    let tampered = datadir.join("tampered.json");
+    let text = std::fs::read_to_string(&state).unwrap();
+    let text = text.replacen(
+        "\"balance\": \"121816101\"",
+        "\"balance\": \"121816102\"",
+        1,
+    );
+    std::fs::write(&tampered, text).unwrap();
+    let chain = fixture_path("chain/chain.rlp");
+    let out = ethpeer(&[
+        "import",
+        path_str(&chain),
+        "--datadir",
+        dd,
+        "--state",
+        path_str(&tampered),
+    ]);
+    let (code, last) = one_line(&out);
+    assert_eq!(code, Some(1), "{last}");
+    assert!(last.contains("hash to root 0x"), "{last}");
+    assert_eq!(stored(), (10, None));
+    // The whole chain and its head's dump: stored with the head's number and hash.
+    let out = ethpeer(&[
+        "import",
+        path_str(&chain),
+        "--datadir",
+        dd,
+        "--state",
+        path_str(&state),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("Stored state snapshot") && err.contains("accounts=194"),
+        "{err}"
+    );
+    let (head, snapshot) = stored();
+    let snapshot = snapshot.expect("a stored snapshot");
+    assert_eq!((head, snapshot.number), (600, 600));
+    assert_eq!(snapshot.block_hash, index_hash(600));
+    assert_eq!(snapshot.accounts.len(), 194);
+    let _ = std::fs::remove_dir_all(&datadir);
+}
+
 fn receipts_all() -> Vec<Vec<u8>> {
     receipts(usize::MAX)
 }

@@ -366,6 +366,7 @@ fn make_tx(n: u64, sender: u64, tx_type: u8, size: usize) -> PoolTx {
         tip_cap: 1,
         blob_count: usize::from(tx_type == BLOB_TX_TYPE),
         blob_fee_cap: 0,
+        cost: ethpeer::chain::header::U256::ZERO,
         size,
         network_rlp: vec![0; size],
     }

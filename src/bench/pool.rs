@@ -94,6 +94,7 @@ fn make_tx(encoding: &[u8], i: u64) -> PoolTx {
         tip_cap: u128::from(i) + 1,
         blob_count: 0,
         blob_fee_cap: 0,
+        cost: ethpeer::chain::header::U256::ZERO,
         size: TX_BYTES,
         network_rlp,
     }

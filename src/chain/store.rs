@@ -17,6 +17,7 @@
 //! | `chain.canonical` | number (8)        | hash (32)                                         |
 //! | `chain.td`        | hash (32)         | total difficulty, 32 bytes                        |
 //! | `chain.meta`      | `version`, `head` | [`SCHEMA_VERSION`] (4 bytes), head hash (32)      |
+//! | `chain.meta`      | `state`           | the imported state snapshot, [`super::state::encode`] (≤ 4 MiB) |
 //!
 //! Crash consistency: [`ChainStore::insert_blocks`] puts every entry of a run of blocks AND the
 //! new head pointer into one fjall `WriteBatch`. fjall writes a batch to its journal framed by a
@@ -42,6 +43,7 @@ pub use super::block::{Head, StoredBlock};
 use super::header::{Header, HeaderError, U256};
 use crate::crypto::hex;
 use crate::storage::{Db, OpenError};
+use crate::tx::state::AccountsAt;
 
 /// The layout version. Bump it whenever a key or value layout changes; a store with another
 /// version is refused at open (the operator decides whether to re-import).
@@ -54,6 +56,7 @@ pub const BLOB_THRESHOLD: u32 = 4 * 1024;
 
 const VERSION_KEY: &[u8] = b"version";
 const HEAD_KEY: &[u8] = b"head";
+const STATE_KEY: &[u8] = b"state";
 
 /// Why a chain store operation failed.
 #[derive(Debug)]
@@ -283,6 +286,23 @@ impl ChainStore {
             hash,
             td,
         })
+    }
+
+    /// The imported state snapshot (`None` when none was imported).
+    pub fn state(&self) -> Result<Option<AccountsAt>, StoreError> {
+        match self.meta.get(STATE_KEY)? {
+            None => Ok(None),
+            Some(bytes) => super::state::decode(&bytes)
+                .map(Some)
+                .map_err(|_| StoreError::Corrupt("state snapshot")),
+        }
+    }
+
+    /// Stores `state` as the one state snapshot (replacing any other) and syncs it to disk.
+    pub fn put_state(&self, state: &AccountsAt) -> Result<(), StoreError> {
+        self.meta.insert(STATE_KEY, super::state::encode(state))?;
+        self.db.persist(PersistMode::SyncAll)?;
+        Ok(())
     }
 
     /// The canonical head, or `None` on a store without a genesis.

@@ -24,6 +24,7 @@ use super::reader::{
 use super::store::{ChainStore, StoreError};
 use crate::log;
 use crate::storage::{Client, Part, Worker};
+use crate::tx::state::AccountsAt;
 
 /// A 32-byte block hash.
 type Hash = [u8; 32];
@@ -40,6 +41,7 @@ enum Command {
     HeaderByNumber(u64, Reply<Option<Vec<u8>>>),
     CanonicalHash(u64, Reply<Option<[u8; 32]>>),
     Td([u8; 32], Reply<Option<U256>>),
+    State(Reply<Option<AccountsAt>>),
     Read(Read),
     Receipts(Vec<[u8; 32]>, Reply<Vec<Vec<u8>>>),
     Insert(Vec<StoredBlock>, Reply<Head>),
@@ -130,6 +132,11 @@ impl ChainStoreHandle {
     /// Total difficulty at block `hash`.
     pub async fn td(&self, hash: [u8; 32]) -> Result<Option<U256>, StoreError> {
         self.request(|r| Command::Td(hash, r)).await
+    }
+
+    /// The imported state snapshot, read on the storage thread.
+    pub async fn state(&self) -> Result<Option<AccountsAt>, StoreError> {
+        self.request(Command::State).await
     }
 
     /// Runs `read` over the store (with its receipts cache) on the storage thread and returns
@@ -301,6 +308,7 @@ impl ServingStore {
             Command::HeaderByNumber(n, r) => answer(&r, s.header_rlp_by_number(n)),
             Command::CanonicalHash(n, r) => answer(&r, s.canonical_hash(n)),
             Command::Td(h, r) => answer(&r, s.td(&h)),
+            Command::State(r) => answer(&r, s.state()),
             Command::Read(read) => read(self),
             Command::Receipts(hashes, r) => answer(&r, stored_receipts(s, &hashes)),
             Command::Insert(blocks, r) => answer(&r, s.insert_blocks(&blocks)),

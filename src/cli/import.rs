@@ -8,7 +8,14 @@
 //! interrupted import can simply be run again), and stores runs of blocks in atomic batches.
 //! Progress goes to stderr as geth prints it: `Imported new chain segment number=N hash=0x..
 //! blocks=K elapsed=..`.
+//!
+//! `--state FILE` also stores a state snapshot (a go-ethereum state dump, as the ethtest
+//! layout's `headstate.json`): the file is read and checked against its own root before any
+//! block is read, and once the blocks are in, that root must be the head's `stateRoot`. The
+//! node then checks its pool's transactions against those accounts while that block is its head
+//! ([`ethpeer::chain::state`]).
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -18,11 +25,15 @@ use argh::FromArgs;
 use ethpeer::chain::block::{Head, StoredBlock};
 use ethpeer::chain::genesis::Genesis;
 use ethpeer::chain::import::{BLOCK_SIZE_MAX, RECEIPTS_SIZE_MAX, RlpReader};
+use ethpeer::chain::json::JSON_SIZE_MAX;
+use ethpeer::chain::state::parse_dump;
 use ethpeer::chain::store::{ChainStore, StoreError};
 use ethpeer::chain::verify::{ImportError, Linker, verify_block};
 use ethpeer::crypto::hex;
 use ethpeer::log;
 use ethpeer::server::datadir::Datadir;
+use ethpeer::tx::Address;
+use ethpeer::tx::state::{AccountState, AccountsAt};
 
 use super::{CliError, GENESIS_FILE_SIZE_MAX, read_file_bounded};
 
@@ -50,6 +61,10 @@ pub struct ImportArgs {
     /// genesis.json (geth format) to initialise a fresh store with
     #[argh(option)]
     pub genesis: Option<PathBuf>,
+    /// a state dump (geth's JSON, as headstate.json) of the head after the import: its
+    /// nonces and balances are stored for the transaction pool
+    #[argh(option)]
+    pub state: Option<PathBuf>,
 }
 
 /// Export canonical blocks from the chain store to a file of concatenated RLP blocks.
@@ -83,6 +98,15 @@ fn open(datadir: Option<&Path>) -> Result<(Datadir, ChainStore), CliError> {
 pub fn import(args: &ImportArgs) -> Result<(), CliError> {
     let started = Instant::now();
     let (_dd, store) = open(args.datadir.as_deref())?;
+    let state = match &args.state {
+        Some(path) => {
+            let text = read_file_bounded(path, JSON_SIZE_MAX)?;
+            let (root, accounts) = parse_dump(&text)
+                .map_err(|e| CliError::Invalid(format!("{}: {e}", path.display())))?;
+            Some((path, root, accounts))
+        }
+        None => None,
+    };
     let head = match &args.genesis {
         Some(path) => {
             let text = read_file_bounded(path, GENESIS_FILE_SIZE_MAX)?;
@@ -121,8 +145,12 @@ pub fn import(args: &ImportArgs) -> Result<(), CliError> {
     // Whatever happened, keep what was verified and store it durably before reporting.
     let flushed = import.flush();
     let (imported, skipped, head) = (import.imported, import.skipped, import.head);
+    let stored = match (result.is_ok() && flushed.is_ok(), state) {
+        (true, Some((path, root, accounts))) => store_state(&store, &head, path, root, accounts),
+        _ => Ok(()),
+    };
     let synced = store.close().map_err(store_err);
-    result.and(flushed).and(synced)?;
+    result.and(flushed).and(stored).and(synced)?;
     log::info(
         "Import done",
         &[
@@ -131,6 +159,47 @@ pub fn import(args: &ImportArgs) -> Result<(), CliError> {
             ("head", &head.number),
             ("hash", &format!("0x{}", hex(&head.hash))),
             ("elapsed", &Elapsed(started.elapsed())),
+        ],
+    );
+    Ok(())
+}
+
+/// Stores the state snapshot read from `path` when its `root` is the head's state root.
+fn store_state(
+    store: &ChainStore,
+    head: &Head,
+    path: &Path,
+    root: [u8; 32],
+    accounts: BTreeMap<Address, AccountState>,
+) -> Result<(), CliError> {
+    let header = store
+        .header_by_hash(&head.hash)
+        .map_err(store_err)?
+        .ok_or_else(|| store_err(StoreError::Corrupt("head header")))?;
+    if header.state_root != root {
+        return Err(CliError::Invalid(format!(
+            "{}: state root 0x{} is not the head's (block {} has 0x{})",
+            path.display(),
+            hex(&root),
+            head.number,
+            hex(&header.state_root)
+        )));
+    }
+    let count = accounts.len();
+    store
+        .put_state(&AccountsAt {
+            number: head.number,
+            block_hash: head.hash,
+            root,
+            accounts,
+        })
+        .map_err(store_err)?;
+    log::info(
+        "Stored state snapshot",
+        &[
+            ("number", &head.number),
+            ("root", &format!("0x{}", hex(&root))),
+            ("accounts", &count),
         ],
     );
     Ok(())

@@ -21,6 +21,7 @@ use crate::chain::header::{Header, U256};
 use crate::chain::spec::ChainSpec;
 use crate::p2p::Fault;
 use crate::tx::pool::PoolConfig;
+use crate::tx::state::AccountsAt;
 use crate::tx::validate::{Fork, Rules, TX_GAS_LIMIT_CAP};
 
 pub use crate::p2p::ConnId;
@@ -352,6 +353,13 @@ impl EthManager {
         self.drain_txs();
     }
 
+    /// The accounts at one block (an imported state snapshot): while that block is our head,
+    /// the pool refuses transactions whose nonce is spent or whose cost the balance does not
+    /// cover.
+    pub fn set_state(&mut self, state: AccountsAt) {
+        self.txs.set_state(state, self.head.hash);
+    }
+
     /// A transaction submitted to this node (`--txs` at start, or the journal's), pooled as
     /// local and pushed to ⌈√n⌉ peers; `journal` appends it to the journal.
     pub fn add_local_tx(
@@ -440,6 +448,7 @@ impl EthManager {
             self.head.number = head.number;
             self.head.hash = head.hash;
             self.head.td = head.td;
+            self.txs.set_head(head.hash);
             if head.number >= self.range_announced.saturating_add(RANGE_UPDATE_BLOCKS) {
                 self.announce_range();
             }
@@ -522,11 +531,9 @@ impl EthManager {
         while let Some(out) = self.txs.poll() {
             self.actions.push_back(match out {
                 TxOut::Send { peer, msg } => EthAction::Send { peer, msg },
-                TxOut::Disconnect { peer, why } => EthAction::Disconnect {
-                    peer,
-                    fault: Fault::CapabilityUseless,
-                    why,
-                },
+                TxOut::Disconnect { peer, fault, why } => {
+                    EthAction::Disconnect { peer, fault, why }
+                }
                 TxOut::Journal(bytes) => EthAction::Journal(bytes),
             });
         }

@@ -2,8 +2,9 @@
 //! envelopes, EIP-2930, EIP-1559, EIP-4844, EIP-7702; go-ethereum `core/txpool` as the model).
 //!
 //! Sans-IO cores: [`transaction`] decodes, encodes and recovers the sender of every type,
-//! [`validate`] checks a transaction without state and turns it into a [`PoolTx`], [`pool`]
-//! orders and bounds pending transactions. [`journal`] is the pool's file of local transactions
+//! [`validate`] checks a transaction without state and turns it into a [`PoolTx`], [`state`]
+//! checks it against its sender's account when the pool knows it, [`pool`] orders and bounds
+//! pending transactions. [`journal`] is the pool's file of local transactions
 //! (the one part here that touches disk).
 
 /// A 20-byte account address (the low 20 bytes of keccak256 of the public key).
@@ -34,6 +35,10 @@ pub struct PoolTx {
     pub blob_count: usize,
     /// EIP-4844: `maxFeePerBlobGas` (0 for every other type).
     pub blob_fee_cap: u128,
+    /// The most the transaction can take from its sender: `value + gas_limit * fee_cap + blob
+    /// gas * blob_fee_cap` ([`state::max_cost`]), checked against the balance when the pool
+    /// knows the sender's account.
+    pub cost: crate::chain::header::U256,
     /// What NewPooledTransactionHashes announces: the size of the consensus encoding, and for
     /// a blob transaction that of its network form (`type || rlp([tx, blobs, commitments,
     /// proofs])`), the bytes a fetch will actually move.
@@ -43,8 +48,9 @@ pub struct PoolTx {
     pub network_rlp: Vec<u8>,
 }
 
-// The submodules (`transaction`, `validate`, `pool`, `journal`) are declared here as they land.
+// The submodules (`transaction`, `validate`, `state`, `pool`, `journal`) are declared here as they land.
 pub mod journal;
 pub mod pool;
+pub mod state;
 pub mod transaction;
 pub mod validate;

@@ -1,5 +1,5 @@
-//! The transaction pool: valid transactions kept per sender in nonce order, bounded in count,
-//! bytes and per-sender run, with price-bump replacement and cheapest-first eviction (go-ethereum
+//! The transaction pool: valid transactions kept per sender in nonce order, bounded in count and
+//! bytes, with price-bump replacement, per-sender quotas and cheapest-first eviction (go-ethereum
 //! `core/txpool/legacypool` as the model; devp2p caps/eth.md "Transactions" for what the pool
 //! feeds to peers).
 //!
@@ -16,6 +16,14 @@
 //! eviction and counted as local until the sender has nothing left in the pool. This keeps a
 //! sender's run whole: eviction cuts a remote sender's run at the cheapest transaction and drops
 //! everything above it, never leaving a local transaction stranded above a hole.
+//!
+//! Quotas, as go-ethereum's `AccountSlots`: every sender is guaranteed [`ACCOUNT_SLOTS`]
+//! transactions, and may hold more while the pool has room. When the pool is full, room is
+//! taken first from remote senders over their quota, the one holding the most first, at its
+//! highest nonce (its least executable transaction), whatever the prices; only when no sender
+//! is over quota does price decide. A sender over its own quota may cut senders holding at least
+//! as many as it will (so over-quota senders even out, as go-ethereum's `truncatePending` evens
+//! them) but never displaces a sender within its slots: a full pool refuses it.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,9 +43,12 @@ pub const TXS_COUNT_MAX: usize = 5_120;
 /// (5,120 slots of 32 KiB), so a board with 512 MiB of RAM spends a small, known share on it.
 pub const BYTES_MAX: usize = 32 << 20;
 
-/// Default most transactions per sender: 64, go-ethereum's `AccountQueue`. It keeps one sender
-/// from filling the pool with a long run of nonces that may never become executable.
-pub const PER_SENDER_MAX: usize = 64;
+/// Default transactions each sender is guaranteed: 16, go-ethereum's `AccountSlots`. A sender
+/// may hold more while the pool has room (a batch of thousands from one account is normal for
+/// exchanges and tests), but what it holds beyond this is the first to go when the pool is full,
+/// so one sender can never keep others out. The count and byte limits bound the pool whatever
+/// one sender does.
+pub const ACCOUNT_SLOTS: usize = 16;
 
 /// Default price bump a replacement must offer, in percent: 10, go-ethereum's `PriceBump`. Below
 /// it, re-sending the same nonce at a trivially higher price would make every peer re-gossip for
@@ -51,8 +62,9 @@ pub struct PoolConfig {
     pub txs_count_max: usize,
     /// Most bytes of network encodings held in all ([`BYTES_MAX`] by default).
     pub bytes_max: usize,
-    /// Most transactions held for one sender ([`PER_SENDER_MAX`] by default).
-    pub per_sender_max: usize,
+    /// Transactions each sender is guaranteed ([`ACCOUNT_SLOTS`] by default); more are held
+    /// while there is room, and evicted first when there is not.
+    pub account_slots: usize,
     /// Percent by which a replacement must raise both the fee cap and the tip cap
     /// ([`PRICE_BUMP_PERCENT`] by default).
     pub price_bump_percent: u64,
@@ -63,7 +75,7 @@ impl Default for PoolConfig {
         PoolConfig {
             txs_count_max: TXS_COUNT_MAX,
             bytes_max: BYTES_MAX,
-            per_sender_max: PER_SENDER_MAX,
+            account_slots: ACCOUNT_SLOTS,
             price_bump_percent: PRICE_BUMP_PERCENT,
         }
     }
@@ -90,7 +102,8 @@ pub enum PoolError {
     /// The pool is full and the transaction does not pay more than the cheapest one it would
     /// have to evict.
     Underpriced,
-    /// The sender already holds `per_sender_max` transactions.
+    /// The pool is full and the sender already holds more than its `account_slots`: an
+    /// over-quota sender never displaces a sender within its slots.
     SenderFull,
     /// The pool is full and nothing in it may be evicted (everything left is local).
     PoolFull,
@@ -161,6 +174,9 @@ pub struct Pool {
     by_hash: BTreeMap<Hash, (Address, u64)>,
     /// Every transaction of a non-local sender, cheapest first: the eviction candidates.
     cheapest: BTreeSet<PriceKey>,
+    /// Non-local senders holding more than `account_slots`, by how many they hold: the first
+    /// eviction candidates.
+    over_quota: BTreeSet<(usize, Address)>,
     count: usize,
     bytes: usize,
 }
@@ -174,6 +190,7 @@ impl Pool {
             accounts: BTreeMap::new(),
             by_hash: BTreeMap::new(),
             cheapest: BTreeSet::new(),
+            over_quota: BTreeSet::new(),
             count: 0,
             bytes: 0,
         }
@@ -202,8 +219,6 @@ impl Pool {
             if !outbids(tx.fee_cap, old.fee_cap, bump) || !outbids(tx.tip_cap, old.tip_cap, bump) {
                 return Err(PoolError::ReplacementUnderpriced);
             }
-        } else if account.is_some_and(|a| a.count >= self.config.per_sender_max) {
-            return Err(PoolError::SenderFull);
         }
         let protected = local || account.is_some_and(|a| a.local);
         let (old_count, old_bytes) = old.map_or((0, 0), |o| (1, o.network_rlp.len()));
@@ -230,10 +245,12 @@ impl Pool {
     }
 
     /// Chooses which runs to cut so that `count_after` transactions of `bytes_after` bytes fit,
-    /// without changing anything. Each cut is (sender, lowest nonce dropped). A remote incoming
-    /// transaction must pay more than every transaction a cut starts at; the higher nonces a cut
-    /// drops with it may pay more, since without their predecessor they could not be mined.
-    /// The walk visits at most the transactions it drops plus the incoming sender's own run.
+    /// without changing anything. Each cut is (sender, lowest nonce dropped). Over-quota senders
+    /// are cut first ([`Pool::plan_quota_cuts`]); then, unless the incoming sender is over its
+    /// own quota, by price: a remote incoming transaction must pay more than every transaction a
+    /// price cut starts at; the higher nonces a cut drops with it may pay more, since without
+    /// their predecessor they could not be mined. The walk visits at most the transactions it
+    /// drops plus the incoming sender's own run.
     fn plan_eviction(
         &self,
         tx: &PoolTx,
@@ -241,8 +258,21 @@ impl Pool {
         count_after: usize,
         bytes_after: usize,
     ) -> Result<BTreeMap<Address, u64>, PoolError> {
+        let fits = |count: usize, bytes: usize| {
+            count <= self.config.txs_count_max && bytes <= self.config.bytes_max
+        };
+        if fits(count_after, bytes_after) {
+            return Ok(BTreeMap::new());
+        }
         let mut cuts: BTreeMap<Address, u64> = BTreeMap::new();
         let (mut count, mut bytes) = (count_after, bytes_after);
+        let sender_after = self.plan_quota_cuts(tx, protected, &mut cuts, &mut count, &mut bytes);
+        if fits(count, bytes) {
+            return Ok(cuts);
+        }
+        if !protected && sender_after > self.config.account_slots {
+            return Err(PoolError::SenderFull);
+        }
         let incoming = (tx.tip_cap, tx.fee_cap);
         for &(tip, fee, Reverse(nonce), sender) in &self.cheapest {
             if count <= self.config.txs_count_max && bytes <= self.config.bytes_max {
@@ -273,6 +303,68 @@ impl Pool {
         }
     }
 
+    /// Plans cuts from remote senders over their quota until `count` and `bytes` fit or no
+    /// such sender may be cut: always the one holding the most (the incoming sender counted
+    /// with `tx`, unless it is protected), at its highest nonce; on a tie another sender before
+    /// the incoming one, then the higher address. The incoming sender is cut only above `tx`'s
+    /// nonce. Each step drops one transaction, so the walk is at most the transactions dropped
+    /// plus one step per over-quota sender. Returns how many the incoming sender holds after.
+    fn plan_quota_cuts(
+        &self,
+        tx: &PoolTx,
+        protected: bool,
+        cuts: &mut BTreeMap<Address, u64>,
+        count: &mut usize,
+        bytes: &mut usize,
+    ) -> usize {
+        let slots = self.config.account_slots;
+        let held = self.accounts.get(&tx.sender).map_or(0, |a| a.count);
+        let replaces = self.txs.contains_key(&(tx.sender, tx.nonce));
+        let mut incoming_after = held + usize::from(!replaces);
+        let mut over = self.over_quota.clone();
+        // A protected sender is never cut; the incoming one is counted with its new tx.
+        over.remove(&(held, tx.sender));
+        if !protected && incoming_after > slots {
+            over.insert((incoming_after, tx.sender));
+        }
+        while *count > self.config.txs_count_max || *bytes > self.config.bytes_max {
+            let Some(&(most, _)) = over.last() else {
+                break;
+            };
+            // Among those holding the most, another sender before the incoming one.
+            let pick = over
+                .range((most, [0; 20])..)
+                .rev()
+                .find(|(_, s)| *s != tx.sender)
+                .or_else(|| over.last())
+                .copied();
+            let Some((held, sender)) = pick else {
+                break;
+            };
+            let top = self
+                .txs
+                .range(run(sender, 0, cuts.get(&sender).copied()))
+                .next_back()
+                .map(|(_, e)| e);
+            let top = match top {
+                Some(e) if sender != tx.sender || e.tx.nonce > tx.nonce => e,
+                // Nothing of it may go (the incoming sender's run ends at the incoming tx).
+                _ => break,
+            };
+            *count -= 1;
+            *bytes -= top.tx.network_rlp.len();
+            cuts.insert(sender, top.tx.nonce);
+            if sender == tx.sender {
+                incoming_after -= 1;
+            }
+            over.remove(&(held, sender));
+            if held - 1 > slots {
+                over.insert((held - 1, sender));
+            }
+        }
+        incoming_after
+    }
+
     /// Drops `sender`'s transactions from `nonce` up, appending their hashes to `evicted`.
     fn cut(&mut self, sender: Address, nonce: u64, evicted: &mut Vec<Hash>) {
         evicted.extend(self.remove_run(sender, nonce, None));
@@ -296,10 +388,13 @@ impl Pool {
     fn remove_at(&mut self, sender: Address, nonce: u64) -> Option<Entry> {
         let entry = self.txs.remove(&(sender, nonce))?;
         if let Some(account) = self.accounts.get_mut(&sender) {
+            let before = *account;
             account.count -= 1;
+            let after = *account;
             if account.count == 0 {
                 self.accounts.remove(&sender);
             }
+            self.requota(sender, before, after);
         }
         self.by_hash.remove(&entry.tx.hash);
         self.cheapest.remove(&price_key(&entry.tx));
@@ -311,6 +406,7 @@ impl Pool {
     /// Puts a transaction whose slot is free into every index.
     fn insert(&mut self, now: Mono, tx: PoolTx, local: bool) {
         let account = self.accounts.entry(tx.sender).or_default();
+        let before = *account;
         account.count += 1;
         if local && !account.local {
             account.local = true;
@@ -321,11 +417,24 @@ impl Pool {
         if !account.local {
             self.cheapest.insert(price_key(&tx));
         }
+        let after = *account;
+        self.requota(tx.sender, before, after);
         self.by_hash.insert(tx.hash, (tx.sender, tx.nonce));
         self.count += 1;
         self.bytes += tx.network_rlp.len();
         self.txs
             .insert((tx.sender, tx.nonce), Entry { tx, added: now });
+    }
+
+    /// Keeps `over_quota` right after `sender`'s account went from `before` to `after`.
+    fn requota(&mut self, sender: Address, before: Account, after: Account) {
+        let slots = self.config.account_slots;
+        if !before.local && before.count > slots {
+            self.over_quota.remove(&(before.count, sender));
+        }
+        if !after.local && after.count > slots {
+            self.over_quota.insert((after.count, sender));
+        }
     }
 
     /// Removes one transaction by hash. The sender's higher nonces stay: they become executable

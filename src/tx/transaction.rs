@@ -213,6 +213,18 @@ impl DecodeError {
         DecodeError::Rlp(RlpDecodeError::Malformed(what))
     }
 
+    /// A blob transaction's sidecar is missing from its network form, malformed, or does not
+    /// match the transaction's versioned hashes: the sender broke the protocol (EIP-4844
+    /// "Networking"), which is more than an invalid transaction.
+    pub fn is_sidecar_fault(&self) -> bool {
+        matches!(
+            self,
+            DecodeError::MissingSidecar
+                | DecodeError::BadSidecar(_)
+                | DecodeError::VersionedHashMismatch { .. }
+        )
+    }
+
     /// The encoding or a list is over its named limit.
     pub fn too_large(what: &'static str, size: usize, max: usize) -> Self {
         DecodeError::Rlp(RlpDecodeError::TooLarge { what, size, max })

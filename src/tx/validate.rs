@@ -388,6 +388,13 @@ pub fn validate_unless_known(
         tip_cap: tx.tip_cap,
         blob_count: tx.blob_versioned_hashes.len(),
         blob_fee_cap: tx.blob_fee_cap,
+        cost: super::state::max_cost(
+            &crate::chain::header::U256(tx.value),
+            tx.gas_limit,
+            tx.fee_cap,
+            tx.blob_versioned_hashes.len(),
+            tx.blob_fee_cap,
+        ),
         size,
         network_rlp: network_bytes.to_vec(),
     }))

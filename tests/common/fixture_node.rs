@@ -66,8 +66,31 @@ pub fn imported_datadir(name: &str) -> PathBuf {
     dir
 }
 
+/// A fresh datadir holding the imported fixture chain and the state at its head
+/// (`headstate.json`, imported with `--state`): the node's pool then checks nonces and balances.
+pub fn imported_datadir_with_state(name: &str) -> PathBuf {
+    static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
+    let template = TEMPLATE.get_or_init(|| {
+        let dir = temp_dir("fixture-template-state");
+        import_with_state(
+            &dir,
+            &fixture_path("chain/chain.rlp"),
+            Some(&fixture_path("chain/headstate.json")),
+        );
+        dir
+    });
+    let dir = temp_dir(name);
+    copy_dir(template, &dir);
+    dir
+}
+
 /// Imports `blocks` (a file of fixture blocks from block 1) with their receipts into `dir`.
 pub fn import_into(dir: &Path, blocks: &Path) {
+    import_with_state(dir, blocks, None);
+}
+
+/// [`import_into`], also storing the state dump `state` (`--state`) when given.
+pub fn import_with_state(dir: &Path, blocks: &Path, state: Option<&Path>) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ethpeer"));
     cmd.arg("import")
         .arg(blocks)
@@ -77,6 +100,9 @@ pub fn import_into(dir: &Path, blocks: &Path) {
         .arg(fixture_path("chain/genesis.json"))
         .arg("--datadir")
         .arg(dir);
+    if let Some(state) = state {
+        cmd.arg("--state").arg(state);
+    }
     let out = cmd.output().unwrap();
     assert!(
         out.status.success(),

@@ -393,6 +393,7 @@ mod tests {
             tip_cap: 1,
             blob_count: 0,
             blob_fee_cap: 0,
+            cost: crate::chain::header::U256::ZERO,
             size: len,
             network_rlp: vec![0; len],
         }

@@ -343,6 +343,15 @@ impl TxFetcher {
         }
     }
 
+    /// Forgets a peer we are disconnecting for a fault the fetcher did not see (a broken blob
+    /// sidecar in its delivery): [`TxFetcher::remove_peer`], and its hashes are asked of other
+    /// announcers at once rather than at the next timeout.
+    pub fn drop_peer(&mut self, now: Mono, peer: ConnId) {
+        self.remove_peer(peer);
+        self.expire(now);
+        self.schedule(now);
+    }
+
     /// Expires waits and requests due by `now`.
     fn expire(&mut self, now: Mono) {
         while let Some(&(until, hash)) = self.waiting.first() {

@@ -6,7 +6,11 @@
 //!
 //! Invalid transactions are counted and dropped, never relayed (go-ethereum does not disconnect
 //! for them either: a peer may relay a transaction that became invalid on its way). A delivery
-//! whose type or size contradicts its announcement disconnects the peer.
+//! whose type or size contradicts its announcement disconnects the peer, and so does a
+//! PooledTransactions reply holding a blob transaction whose sidecar is missing or does not
+//! match its versioned hashes (EIP-4844 "Networking": the network form always carries it, so no
+//! honest relay sends one; go-ethereum's handler refuses the message the same way). The
+//! transaction is then fetched from another announcer.
 
 use crate::time::Mono;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -17,10 +21,12 @@ use crate::eth::wire::{
     EthMessage, HashesRequest, NewPooledTransactionHashes, RawList, RawResponse,
 };
 use crate::tx::pool::{Pool, PoolConfig};
-use crate::tx::validate::{Checked, Rules, validate, validate_unless_known};
+use crate::tx::state::AccountsAt;
+use crate::tx::validate::{Checked, Rules, TxError, validate, validate_unless_known};
 use crate::tx::{Hash, PoolTx};
 
 pub use crate::p2p::ConnId;
+use crate::p2p::Fault;
 
 /// A Transactions message we send holds this many bytes of transactions at most (go-ethereum's
 /// `maxTxPacketSize`: 100 KiB); more goes in further messages.
@@ -41,6 +47,8 @@ pub struct TxStats {
     pub invalid: u64,
     /// Transactions the pool took.
     pub added: u64,
+    /// Valid transactions refused by the sender's account (nonce spent, balance short).
+    pub refused_by_state: u64,
     /// Bodies we sent (pushed or served).
     pub sent: u64,
     /// Hashes we announced.
@@ -52,8 +60,13 @@ pub struct TxStats {
 pub enum TxOut {
     /// Send this message to the peer.
     Send { peer: ConnId, msg: EthMessage },
-    /// Disconnect the peer (it lied about a transaction), saying why.
-    Disconnect { peer: ConnId, why: String },
+    /// Disconnect the peer for `fault` (it lied about a transaction, or broke the protocol),
+    /// saying why.
+    Disconnect {
+        peer: ConnId,
+        fault: Fault,
+        why: String,
+    },
     /// Append this local transaction (network encoding) to the journal.
     Journal(Vec<u8>),
 }
@@ -72,6 +85,10 @@ pub struct TxHandler {
     invalid: BTreeMap<ConnId, u32>,
     /// Peers disconnected for invalid transactions, whose further bodies are ignored.
     dropped: BTreeSet<ConnId>,
+    /// The accounts of an imported state snapshot, and whether its block is the head (only
+    /// then do its nonces and balances hold).
+    state: Option<AccountsAt>,
+    state_active: bool,
 }
 
 /// What one received body turned out to be.
@@ -79,7 +96,7 @@ enum Taken {
     Valid(PoolTx),
     /// Already in the pool.
     Known(Hash),
-    Invalid,
+    Invalid(TxError),
     /// The peer is being disconnected: ignore the rest of its message.
     PeerDropped,
 }
@@ -103,7 +120,25 @@ impl TxHandler {
             salt_state: seed,
             invalid: BTreeMap::new(),
             dropped: BTreeSet::new(),
+            state: None,
+            state_active: false,
         }
+    }
+
+    /// Gives the pool the accounts at one block; they are checked while `head` is that block.
+    pub fn set_state(&mut self, state: AccountsAt, head: Hash) {
+        self.state_active = state.block_hash == head;
+        self.state = Some(state);
+    }
+
+    /// The head moved: a state snapshot of another block no longer says anything.
+    pub fn set_head(&mut self, head: Hash) {
+        self.state_active = self.state.as_ref().is_some_and(|s| s.block_hash == head);
+    }
+
+    /// The accounts to check transactions against: the snapshot's, while its block is the head.
+    fn accounts(&self) -> Option<&AccountsAt> {
+        self.state.as_ref().filter(|_| self.state_active)
     }
 
     /// The rules follow the head (fork, gas limit).
@@ -164,6 +199,9 @@ impl TxHandler {
         peers: &[ConnId],
     ) -> Result<Hash, String> {
         let tx = validate(&self.rules, bytes).map_err(|e| e.to_string())?;
+        if let Some(state) = self.accounts() {
+            state.check(&tx).map_err(|e| e.to_string())?;
+        }
         let hash = tx.hash;
         self.pool.add(now, tx, true).map_err(|e| e.to_string())?;
         self.stats.added += 1;
@@ -190,7 +228,7 @@ impl TxHandler {
                     self.pool_add(now, tx, &mut fresh);
                 }
                 Taken::Known(hash) => self.fetcher.handle_broadcast(&hash),
-                Taken::Invalid => {}
+                Taken::Invalid(_) => {}
                 Taken::PeerDropped => break,
             }
         }
@@ -253,7 +291,19 @@ impl TxHandler {
                         delivered.push((hash, t.tx_type, t.size));
                     }
                 }
-                Taken::Invalid => {}
+                Taken::Invalid(TxError::Decode(e)) if e.is_sidecar_fault() => {
+                    // The whole reply is refused, as go-ethereum's handler refuses it.
+                    self.dropped.insert(peer);
+                    self.out.push_back(TxOut::Disconnect {
+                        peer,
+                        fault: Fault::CapabilityBreach,
+                        why: format!("PooledTransactions: {e}"),
+                    });
+                    self.fetcher.drop_peer(now, peer);
+                    self.drain_fetcher();
+                    return;
+                }
+                Taken::Invalid(_) => {}
                 Taken::PeerDropped => return,
             }
         }
@@ -305,7 +355,7 @@ impl TxHandler {
                 self.broadcaster.mark_known(peer, hash);
                 Taken::Known(hash)
             }
-            Err(_) => {
+            Err(err) => {
                 self.stats.invalid += 1;
                 let count = self.invalid.entry(peer).or_insert(0);
                 *count += 1;
@@ -313,11 +363,12 @@ impl TxHandler {
                     self.dropped.insert(peer);
                     self.out.push_back(TxOut::Disconnect {
                         peer,
+                        fault: Fault::CapabilityUseless,
                         why: format!("more than {INVALID_TXS_PER_PEER_MAX} invalid transactions"),
                     });
                     return Taken::PeerDropped;
                 }
-                Taken::Invalid
+                Taken::Invalid(err)
             }
         }
     }
@@ -326,6 +377,14 @@ impl TxHandler {
         // The same body twice in one message: the first one is in by now.
         if self.pool.contains(&tx.hash) {
             self.stats.duplicates += 1;
+            return;
+        }
+        // Not counted against the peer: a transaction valid where the peer is may be spent
+        // here, as go-ethereum does not punish it either.
+        if let Some(state) = self.accounts()
+            && state.check(&tx).is_err()
+        {
+            self.stats.refused_by_state += 1;
             return;
         }
         let hash = tx.hash;
@@ -393,6 +452,7 @@ impl TxHandler {
                 },
                 FetchAction::Disconnect { peer, why } => TxOut::Disconnect {
                     peer,
+                    fault: Fault::CapabilityUseless,
                     why: why.to_string(),
                 },
             });
@@ -401,272 +461,4 @@ impl TxHandler {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::crypto::SecretKey;
-    use crate::tx::transaction::{Transaction, TxType};
-    use crate::tx::validate::Fork;
-
-    const CHAIN: u64 = 7;
-
-    fn signed(nonce: u64, chain: u64) -> Vec<u8> {
-        let key = SecretKey::from_bytes(&[0x11; 32]).unwrap();
-        let mut tx = Transaction {
-            tx_type: TxType::DynamicFee,
-            nonce,
-            tip_cap: 1_000_000_000,
-            fee_cap: 50_000_000_000,
-            gas_limit: 21_000,
-            to: Some([0x42; 20]),
-            ..Transaction::default()
-        };
-        tx.sign(&key, chain);
-        tx.encode_network()
-    }
-
-    fn handler() -> TxHandler {
-        let mut h = TxHandler::new(
-            PoolConfig::default(),
-            Rules::new(CHAIN, Fork::Prague, 30_000_000),
-            9,
-        );
-        for p in 1..=4 {
-            h.add_peer(ConnId(p));
-        }
-        h
-    }
-
-    fn drain(h: &mut TxHandler) -> Vec<TxOut> {
-        std::iter::from_fn(|| h.poll()).collect()
-    }
-
-    #[test]
-    fn a_relayed_tx_is_announced_to_the_others_and_never_back() {
-        let mut h = handler();
-        let list = RawList::from_items([signed(0, CHAIN)]).unwrap();
-        h.handle_transactions(
-            Mono(0),
-            ConnId(1),
-            &list,
-            &[ConnId(1), ConnId(2), ConnId(3), ConnId(4)],
-        );
-        let out = drain(&mut h);
-        let mut told = Vec::new();
-        for o in &out {
-            match o {
-                TxOut::Send {
-                    peer,
-                    msg: EthMessage::NewPooledTransactionHashes(a),
-                } => {
-                    assert_eq!(a.hashes.len(), 1);
-                    told.push(*peer);
-                }
-                other => panic!("a relay only announces: {other:?}"),
-            }
-        }
-        told.sort_unstable();
-        assert_eq!(told, [ConnId(2), ConnId(3), ConnId(4)]);
-        assert_eq!(h.stats().added, 1);
-        // The same body again is a duplicate, and nothing more is sent.
-        h.handle_transactions(
-            Mono(1),
-            ConnId(2),
-            &list,
-            &[ConnId(1), ConnId(2), ConnId(3), ConnId(4)],
-        );
-        assert!(drain(&mut h).is_empty());
-        assert_eq!(h.stats().duplicates, 1);
-    }
-
-    #[test]
-    fn an_invalid_tx_is_counted_and_goes_nowhere() {
-        let mut h = handler();
-        let list = RawList::from_items([signed(0, CHAIN + 1)]).unwrap();
-        h.handle_transactions(
-            Mono(0),
-            ConnId(1),
-            &list,
-            &[ConnId(1), ConnId(2), ConnId(3), ConnId(4)],
-        );
-        assert!(drain(&mut h).is_empty());
-        assert_eq!((h.stats().invalid, h.stats().added), (1, 0));
-    }
-
-    #[test]
-    fn a_peer_sending_too_many_invalid_txs_is_dropped_and_the_rest_ignored() {
-        let mut h = handler();
-        let bad: Vec<Vec<u8>> = (0..INVALID_TXS_PER_PEER_MAX as u64 + 10)
-            .map(|n| signed(n, CHAIN + 1))
-            .collect();
-        let list = RawList::from_items(&bad).unwrap();
-        h.handle_transactions(
-            Mono(0),
-            ConnId(1),
-            &list,
-            &[ConnId(1), ConnId(2), ConnId(3), ConnId(4)],
-        );
-        let out = drain(&mut h);
-        assert!(
-            matches!(
-                out.as_slice(),
-                [TxOut::Disconnect {
-                    peer: ConnId(1),
-                    ..
-                }]
-            ),
-            "{out:?}"
-        );
-        assert_eq!(h.stats().invalid, u64::from(INVALID_TXS_PER_PEER_MAX) + 1);
-        // Nothing more from it is even looked at.
-        h.handle_transactions(
-            Mono(1),
-            ConnId(1),
-            &RawList::from_items([signed(0, CHAIN)]).unwrap(),
-            &[ConnId(1)],
-        );
-        assert_eq!(h.stats().added, 0);
-    }
-
-    #[test]
-    fn a_known_tx_is_not_checked_again() {
-        let mut h = handler();
-        let list = RawList::from_items([signed(0, CHAIN)]).unwrap();
-        h.handle_transactions(
-            Mono(0),
-            ConnId(1),
-            &list,
-            &[ConnId(1), ConnId(2), ConnId(3), ConnId(4)],
-        );
-        drain(&mut h);
-        h.handle_transactions(
-            Mono(1),
-            ConnId(2),
-            &list,
-            &[ConnId(1), ConnId(2), ConnId(3), ConnId(4)],
-        );
-        assert_eq!((h.stats().added, h.stats().duplicates), (1, 1));
-        assert!(drain(&mut h).is_empty(), "a duplicate is not relayed");
-    }
-
-    #[test]
-    fn a_local_tx_is_pushed_to_some_announced_to_the_rest_and_journaled() {
-        let mut h = handler();
-        h.add_local(
-            Mono(0),
-            &signed(0, CHAIN),
-            true,
-            &[ConnId(1), ConnId(2), ConnId(3), ConnId(4)],
-        )
-        .unwrap();
-        let out = drain(&mut h);
-        let pushed = out
-            .iter()
-            .filter(|o| {
-                matches!(
-                    o,
-                    TxOut::Send {
-                        msg: EthMessage::Transactions(_),
-                        ..
-                    }
-                )
-            })
-            .count();
-        let announced = out
-            .iter()
-            .filter(|o| {
-                matches!(
-                    o,
-                    TxOut::Send {
-                        msg: EthMessage::NewPooledTransactionHashes(_),
-                        ..
-                    }
-                )
-            })
-            .count();
-        assert_eq!((pushed, announced), (2, 2), "⌈√4⌉ = 2 get the body");
-        assert!(out.iter().any(|o| matches!(o, TxOut::Journal(_))));
-    }
-
-    #[test]
-    fn pooled_txs_are_served_in_request_order_skipping_unknown_ones() {
-        let mut h = handler();
-        let a = validate(&h.rules, &signed(0, CHAIN)).unwrap().hash;
-        let b = validate(&h.rules, &signed(1, CHAIN)).unwrap().hash;
-        h.add_local(Mono(0), &signed(0, CHAIN), false, &[]).unwrap();
-        h.add_local(Mono(0), &signed(1, CHAIN), false, &[]).unwrap();
-        drain(&mut h);
-        h.handle_get_pooled(
-            ConnId(3),
-            &HashesRequest {
-                request_id: 5,
-                hashes: vec![b, [0; 32], a],
-            },
-        );
-        let out = drain(&mut h);
-        let [
-            TxOut::Send {
-                peer: ConnId(3),
-                msg: EthMessage::PooledTransactions(r),
-            },
-        ] = out.as_slice()
-        else {
-            panic!("{out:?}")
-        };
-        assert_eq!(r.request_id, 5);
-        let got: Vec<Hash> = r
-            .items
-            .iter()
-            .map(|i| validate(&h.rules, i).unwrap().hash)
-            .collect();
-        assert_eq!(got, [b, a]);
-    }
-
-    #[test]
-    fn a_delivery_that_contradicts_its_announcement_disconnects() {
-        let mut h = handler();
-        let bytes = signed(0, CHAIN);
-        let tx = validate(&h.rules, &bytes).unwrap();
-        let ann = NewPooledTransactionHashes {
-            types: vec![tx.tx_type],
-            sizes: vec![tx.size as u32 + 1],
-            hashes: vec![tx.hash],
-        };
-        h.handle_announce(Mono(0), ConnId(1), &ann);
-        h.handle_timeout(Mono(600));
-        let out = drain(&mut h);
-        let Some(id) = out.iter().find_map(|o| match o {
-            TxOut::Send {
-                peer: ConnId(1),
-                msg: EthMessage::GetPooledTransactions(r),
-            } => Some(r.request_id),
-            _ => None,
-        }) else {
-            panic!("no fetch: {out:?}")
-        };
-        let resp = RawResponse {
-            request_id: id,
-            items: RawList::from_items([bytes]).unwrap(),
-        };
-        h.handle_pooled(
-            Mono(700),
-            ConnId(1),
-            &resp,
-            &[ConnId(1), ConnId(2), ConnId(3), ConnId(4)],
-        );
-        let out = drain(&mut h);
-        assert!(
-            out.iter().any(|o| matches!(
-                o,
-                TxOut::Disconnect {
-                    peer: ConnId(1),
-                    ..
-                }
-            )),
-            "{out:?}"
-        );
-        assert!(
-            !h.pool().contains(&tx.hash),
-            "the contradicted body is thrown away"
-        );
-    }
-}
+mod tests;

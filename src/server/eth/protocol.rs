@@ -362,6 +362,7 @@ fn log_tx_stats(msg: &str, t: &TxStats) {
             ("received", &t.received),
             ("duplicates", &t.duplicates),
             ("invalid", &t.invalid),
+            ("refused_by_state", &t.refused_by_state),
             ("added", &t.added),
             ("sent", &t.sent),
             ("announced", &t.announced),

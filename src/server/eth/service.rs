@@ -1,5 +1,6 @@
 //! The Ethereum service (go-ethereum `eth.New` and its `Protocols()`): opens the chain store,
-//! writes or checks the genesis block, reads the head, and builds the protocol manager that the
+//! writes or checks the genesis block, reads the head and any imported state snapshot, and
+//! builds the protocol manager that the
 //! event loop runs for the eth capabilities it offers — one per eth version, all of them offered,
 //! the highest shared one used (devp2p caps/eth.md).
 
@@ -157,6 +158,20 @@ impl Service for EthService {
         let mut manager =
             EthManager::new(self.spec.clone(), head, &head_header, self.config.clone());
         manager.handle_clock(crate::server::clock::unix_secs());
+        // The state snapshot is read on the storage thread, before the loop runs.
+        let state = async_io::block_on(handle.state()).map_err(|e| e.to_string())?;
+        if let Some(state) = state {
+            let current = state.block_hash == head.hash;
+            log::info(
+                "Loaded state snapshot",
+                &[
+                    ("number", &state.number),
+                    ("accounts", &state.accounts.len()),
+                    ("head", &current),
+                ],
+            );
+            manager.set_state(state);
+        }
         let journal = self.open_journal(&mut manager)?;
         self.protocol = Some(EthProtocol::new(manager, Rc::new(handle), Some(journal)));
         Ok(())

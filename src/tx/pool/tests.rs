@@ -1,5 +1,5 @@
 //! The pool's rules checked one by one (ordering, replacement bump, eviction order, local
-//! senders, per-sender caps, mined nonces) and its bounds under a seeded random workload.
+//! senders, per-sender quotas, mined nonces) and its bounds under a seeded random workload.
 
 use super::*;
 use crate::crypto::keccak256;
@@ -22,16 +22,17 @@ fn tx(sender: u8, nonce: u64, tip: u128, fee: u128, size: usize) -> PoolTx {
         tip_cap: tip,
         blob_count: 0,
         blob_fee_cap: 0,
+        cost: crate::chain::header::U256::ZERO,
         size,
         network_rlp: vec![0xab; size],
     }
 }
 
-fn config(count: usize, bytes: usize, per_sender: usize) -> PoolConfig {
+fn config(count: usize, bytes: usize, slots: usize) -> PoolConfig {
     PoolConfig {
         txs_count_max: count,
         bytes_max: bytes,
-        per_sender_max: per_sender,
+        account_slots: slots,
         price_bump_percent: PRICE_BUMP_PERCENT,
     }
 }
@@ -56,10 +57,16 @@ impl Pool {
         if per_sender != counts {
             return Err("account counts differ from the txs held".into());
         }
+        let over: BTreeSet<(usize, Address)> = self
+            .accounts
+            .iter()
+            .filter(|(_, a)| !a.local && a.count > self.config.account_slots)
+            .map(|(s, a)| (a.count, *s))
+            .collect();
+        if over != self.over_quota {
+            return Err("over-quota index differs from the accounts".into());
+        }
         for (sender, account) in &self.accounts {
-            if account.count > self.config.per_sender_max {
-                return Err(format!("sender {} holds {}", sender[0], account.count));
-            }
             for (&(_, nonce), entry) in self.txs.range(run(*sender, 0, None)) {
                 let nonce = &nonce;
                 if entry.tx.sender != *sender || entry.tx.nonce != *nonce {
@@ -323,22 +330,75 @@ fn a_remote_sender_turning_local_leaves_the_eviction_index() {
 }
 
 #[test]
-fn per_sender_cap_refuses_new_nonces_but_allows_replacements() {
+fn a_sender_may_pass_its_slots_while_the_pool_has_room() {
     let mut pool = Pool::new(config(100, 1 << 20, 3));
-    for n in 0..3 {
+    for n in 0..60 {
         pool.add(Mono(0), tx(1, n, 10, 10, 100), false).unwrap();
     }
-    assert_eq!(
-        pool.add(Mono(1), tx(1, 3, 10, 10, 100), false),
-        Err(PoolError::SenderFull)
-    );
-    assert_eq!(
-        pool.add(Mono(1), tx(1, 3, 10, 10, 100), true),
-        Err(PoolError::SenderFull)
-    );
     let replaced = pool.add(Mono(1), tx(1, 1, 11, 11, 100), false).unwrap();
     assert!(matches!(replaced, AddOutcome::Replaced { .. }));
-    pool.add(Mono(1), tx(2, 0, 10, 10, 100), false).unwrap();
+    assert_eq!(pool.sender_txs(&[1; 20]).count(), 60);
+    pool.check().unwrap();
+}
+
+#[test]
+fn a_full_pool_cuts_the_largest_over_quota_sender_from_its_top_first() {
+    let mut pool = Pool::new(config(10, 1 << 20, 3));
+    for n in 0..6 {
+        pool.add(Mono(0), tx(1, n, 50, 50, 100), false).unwrap();
+    }
+    for n in 0..4 {
+        pool.add(Mono(0), tx(2, n, 50, 50, 100), false).unwrap();
+    }
+    // Sender 3 is within its slots: it takes over-quota room whatever its price, from the
+    // sender holding the most, at that sender's highest nonce; a tie cuts the higher address.
+    let cuts = [(1, 5), (1, 4), (2, 3)];
+    for (i, (sender, nonce)) in cuts.into_iter().enumerate() {
+        let gone = evicted(
+            pool.add(Mono(1), tx(3, i as u64, 1, 1, 100), false)
+                .unwrap(),
+        );
+        assert_eq!(gone, [tx(sender, nonce, 50, 50, 100).hash], "add {i}");
+    }
+    // Sender 3's fourth is over its own quota: it may still cut a sender holding at least as
+    // many (sender 1, four) but never one within its slots.
+    let gone = evicted(pool.add(Mono(2), tx(3, 3, 1, 1, 100), false).unwrap());
+    assert_eq!(gone, [tx(1, 3, 50, 50, 100).hash]);
+    assert_eq!(
+        pool.add(Mono(3), tx(3, 4, 1_000, 1_000, 100), false),
+        Err(PoolError::SenderFull)
+    );
+    // A replacement within an over-quota run is still a replacement.
+    assert!(matches!(
+        pool.add(Mono(3), tx(3, 3, 2, 2, 100), false),
+        Ok(AddOutcome::Replaced { .. })
+    ));
+    // Sender 4, within its slots, cuts sender 3's over-quota top.
+    let gone = evicted(pool.add(Mono(4), tx(4, 0, 1, 1, 100), false).unwrap());
+    assert_eq!(gone, [tx(3, 3, 2, 2, 100).hash]);
+    // Nobody is over quota now: a new sender meets price eviction.
+    assert_eq!(
+        pool.add(Mono(5), tx(5, 0, 1, 1, 100), false),
+        Err(PoolError::Underpriced)
+    );
+    let gone = evicted(pool.add(Mono(5), tx(5, 0, 60, 60, 100), false).unwrap());
+    assert_eq!(gone, [tx(3, 2, 1, 1, 100).hash]);
+    assert_eq!((pool.len(), pool.sender_txs(&[3; 20]).count()), (10, 2));
+    pool.check().unwrap();
+}
+
+#[test]
+fn an_over_quota_sender_filling_a_gap_may_cut_its_own_higher_nonces() {
+    let mut pool = Pool::new(config(5, 1 << 20, 2));
+    for n in [0, 1, 2, 3, 5] {
+        pool.add(Mono(0), tx(1, n, 50, 50, 100), false).unwrap();
+    }
+    let gone = evicted(pool.add(Mono(1), tx(1, 4, 50, 50, 100), false).unwrap());
+    assert_eq!(gone, [tx(1, 5, 50, 50, 100).hash]);
+    assert_eq!(
+        pool.add(Mono(1), tx(1, 5, 50, 50, 100), false),
+        Err(PoolError::SenderFull)
+    );
     pool.check().unwrap();
 }
 
