@@ -3,13 +3,10 @@
 //! eth/68, 69 and 70 passes, or is skipped saying why. No failure is expected.
 //!
 //! Each version runs against a fresh node. The head never moves here (nothing mines), so every
-//! transaction a run sends stays pending, and the suite's transaction tests assume a node that
-//! has seen only their own version's: LargeTxRequest sends 2000 from one sender per version, and
+//! transaction a run sends stays pending: LargeTxRequest sends 2000 from one sender per version, and
 //! three versions on one node would need 6000 pending transactions of one sender, more than a
 //! pool of go-ethereum's size (5120 in all, `TXS_COUNT_MAX`) holds (geth's own pool refuses them
-//! the same way once full); and InvalidTxs's "nonce already used" is the sender's previous nonce,
-//! which at the second version is the one the first version's invalid batch skipped, a nonce no
-//! transaction used.
+//! the same way once full).
 
 mod common;
 
