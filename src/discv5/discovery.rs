@@ -209,6 +209,16 @@ impl Discovery {
         self.records.get(id)
     }
 
+    /// The records of up to `n` distinct table entries chosen at random (from the table's
+    /// seeded generator), for the dial scheduler.
+    pub fn random_records(&mut self, n: usize) -> Vec<Record> {
+        let nodes = self.table.random_nodes(n);
+        nodes
+            .iter()
+            .filter_map(|node| self.records.get(&node.id).cloned())
+            .collect()
+    }
+
     /// Sessions held.
     pub fn session_count(&self) -> usize {
         self.sessions.len()
