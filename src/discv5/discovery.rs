@@ -558,6 +558,17 @@ impl Discovery {
         }
     }
 
+    /// A node answered from the endpoint its record names: a live table entry, and a record
+    /// worth remembering across restarts ([`Event::Seen`]).
+    fn node_seen(&mut self, now: UnixMs, record: Record) {
+        if let Some(node) = record_node(&record)
+            && self.table.add_verified(now, node).is_ok()
+        {
+            self.keep_record(record.clone());
+        }
+        self.events.push_back(Event::Seen { record, at: now });
+    }
+
     fn keep_record(&mut self, r: Record) {
         if let Some(id) = r.node_id() {
             // Bounded by the table: only nodes the table holds keep a record.

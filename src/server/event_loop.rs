@@ -53,6 +53,9 @@ pub use discovery::{LOOKUP_INTERVAL_BUSY, LOOKUP_INTERVAL_IDLE};
 /// Longest the loop sleeps without a timer of its own, to run housekeeping.
 const IDLE_TICK: Duration = Duration::from_secs(1);
 
+/// Stores a node that answered over discovery v5: its record and when (unix ms).
+pub type V5Store = Box<dyn FnMut(&crate::enr::Record, UnixMs)>;
+
 /// What the loop needs to start.
 pub struct ServerConfig {
     /// Our node key.
@@ -69,6 +72,8 @@ pub struct ServerConfig {
     pub discv5: Option<udp::V5Setup>,
     /// Where discovery's node records go (the storage thread), if any.
     pub store: Option<Box<dyn FnMut(StoreOp)>>,
+    /// Where discovery v5's answering nodes go (the same node database), if anywhere.
+    pub store_v5: Option<V5Store>,
     /// The loop halves of the capabilities the services bring.
     pub protocols: Vec<Box<dyn Protocol>>,
     /// Requests from outside the loop (the node handle), if anyone can send them.
@@ -107,6 +112,7 @@ struct Server {
     next_lookup: UnixMs,
     next_lookup_v5: UnixMs,
     store: Option<Box<dyn FnMut(StoreOp)>>,
+    store_v5: Option<V5Store>,
     /// The capabilities' loop halves; a session's events name theirs by index.
     protocols: Vec<Box<dyn Protocol>>,
     /// Nodes whose record's fork id our chain rejects: not dial candidates (bounded).
@@ -161,6 +167,7 @@ pub async fn run(
         next_lookup: UnixMs(0),
         next_lookup_v5: UnixMs(0),
         store: config.store,
+        store_v5: config.store_v5,
         protocols,
         incompatible: BTreeSet::new(),
         status: status::StatusState::new(Instant::now()),

@@ -196,6 +196,12 @@ impl Server {
                 V5Event::Session { node, addr, .. } => {
                     log::debug("Discv5 session", &[("id", &node), ("addr", &addr)]);
                 }
+                // It answered from its record's endpoint: the node database keeps it.
+                V5Event::Seen { record, at } => {
+                    if let Some(store) = self.store_v5.as_mut() {
+                        store(&record, at);
+                    }
+                }
                 // A node a lookup learned of: a dial candidate once its record passes.
                 V5Event::Discovered(r) => found.push(r),
                 V5Event::LookupDone {
