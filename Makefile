@@ -49,11 +49,12 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
-# The discovery v4 simulation at full size (500 nodes) in a release build, printing its figures.
-# `make sim SEED=<s> NODES=<n>` replays exactly the run a failure names; `SEEDS=<n>` runs 1..=n.
+# The discovery simulations, v4 then v5, at full size (500 nodes) in a release build, printing
+# their figures. `make sim SEED=<s> NODES=<n>` replays exactly the run a failure names (both
+# versions); `SEEDS=<n>` runs 1..=n.
 NODES ?= 500
 sim:
-	SIM_SEED=$(SEED) SIM_SEEDS=$(SEEDS) SIM_NODES=$(NODES) $(CARGO) test --release --test sim_discv4 -- --nocapture --test-threads=1
+	SIM_SEED=$(SEED) SIM_SEEDS=$(SEEDS) SIM_NODES=$(NODES) $(CARGO) test --release --test sim_discv4 --test sim_discv5 -- --nocapture --test-threads=1
 
 # A program, not a timed test: prints figures as ratios to floors measured in the same run, and
 # fixed numbers only as "target" or "reference". The discovery figures at 500 nodes (lookup

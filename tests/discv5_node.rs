@@ -218,3 +218,25 @@ fn resolve_finds_the_newer_record_of_a_moved_node_through_a_bootnode() {
         "old record was {old}"
     );
 }
+
+/// One node database for both: a node that met another only over v5 remembers it, and after a
+/// restart with no bootnodes its v5 table starts from the database and reaches the node again.
+#[test]
+fn the_node_database_seeds_the_v5_table_after_a_restart() {
+    let first = NodeProc::start(&temp_dir("v5db-first"), &["--discovery.v4", "false"]);
+    let first_enr = record_of(&first);
+    let first_id = first.pubkey().node_id().to_string();
+    let dir = temp_dir("v5db-second");
+    let v5_only = ["--discovery.v4", "false"];
+    let mut second = NodeProc::start(&dir, &[&v5_only[..], &["--bootnodes", &first_enr]].concat());
+    second.wait_log(&["Discv5 session", &first_id], Duration::from_secs(10));
+    // Let the answer reach the database, then stop cleanly.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(second.terminate().success());
+    let again = NodeProc::start(&dir, &v5_only);
+    again.wait_log(
+        &["Seeded the v5 node table", "nodes=1"],
+        Duration::from_secs(5),
+    );
+    again.wait_log(&["Discv5 session", &first_id], Duration::from_secs(10));
+}

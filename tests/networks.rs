@@ -165,6 +165,31 @@ fn builtin_bootnodes_parse_as_enode_urls() {
     }
 }
 
+/// Discovery v5's built-in bootnodes (go-ethereum's `V5Bootnodes`, compiled in): each is a
+/// signed record that verifies, names a public IPv4 UDP endpoint and prints back the same; every
+/// built-in network carries all of them, and a custom genesis none. Never contacted: no test
+/// starts a node with them (every node gets `--bootnodes ""`).
+#[test]
+fn builtin_v5_bootnodes_parse_as_signed_records() {
+    assert!(networks::V5_BOOTNODES.len() >= 10, "the list is too short");
+    let mut ids = std::collections::BTreeSet::new();
+    for text in networks::V5_BOOTNODES {
+        let r = Record::from_text(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert!(r.verify().is_ok(), "{text}: signature");
+        let ip = r.ip().unwrap_or_else(|| panic!("{text}: no ip"));
+        assert!(!ip.is_private() && !ip.is_loopback(), "{text}: {ip}");
+        assert!(r.udp().is_some_and(|p| p != 0), "{text}: no udp port");
+        assert_eq!(r.to_text(), *text, "round trip");
+        assert!(ids.insert(r.node_id()), "{text}: listed twice");
+    }
+    let json = fixture_json("networks.json");
+    for name in json["networks"].as_object().unwrap().keys() {
+        let spec = builtin(name);
+        let texts: Vec<String> = spec.bootnodes_v5.iter().map(Record::to_text).collect();
+        assert_eq!(texts, networks::V5_BOOTNODES, "{name}");
+    }
+}
+
 /// go-ethereum's TestCreation table, every network and case, through the chain spec; the ENR
 /// entry is the same id, and each id is accepted by our own filter at that head.
 #[test]
@@ -240,6 +265,7 @@ fn test_chain_spec_from_genesis_file() {
     assert_eq!(spec.chain_id, num(&index["chain_id"]), "chain id");
     assert_eq!(spec.name, "custom");
     assert!(spec.bootnodes.is_empty());
+    assert!(spec.bootnodes_v5.is_empty());
     let (head, time) = (num(&index["head_number"]), num(&index["head_time"]));
     let at_head = fork_id(
         &index["forkid_at_head"]["hash"],

@@ -455,3 +455,58 @@ fn kill_9_at_random_moments_leaves_a_store_that_opens() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Discovery v5 shares the store: a node that answered over v5 keeps its ENR and v5 time beside
+/// its v4 history, seeds v5 (never v4) within the age limit, and is not expired while v5 sees it.
+#[test]
+fn v5_nodes_share_the_store_seed_v5_and_outlive_v4_expiry() {
+    let dir = temp_dir("v5");
+    let db = NodeDb::open(&dir).unwrap();
+    let [a, b, c] = keys(7, 3).try_into().unwrap();
+    // `a`: known to v4 long ago, then seen over v5 now; `b`: v5 only, too old to seed;
+    // `c`: v5 time but no ENR (cannot seed v5).
+    let mut ra = record(a, NOW - 3 * DAY);
+    ra.findnode_failures = 1;
+    db.put(&ra).unwrap();
+    let handle = NodeDbHandle::spawn(db, quiet_config()).unwrap();
+    let mut seen = record(a, 0);
+    seen.udp = 9000;
+    seen.enr = Some(vec![0xc2, 0x01, 0x02]);
+    seen.last_seen_v5 = NOW;
+    assert!(handle.seen_v5(seen));
+    let mut rb = record(b, 0);
+    rb.enr = Some(vec![0xc1, 0x05]);
+    rb.last_seen_v5 = NOW - SEED_AGE_MAX - 1;
+    assert!(handle.seen_v5(rb));
+    let mut rc = record(c, 0);
+    rc.last_seen_v5 = NOW;
+    assert!(handle.put(rc));
+    let got = block_on(handle.get(a.node_id())).unwrap().unwrap();
+    assert_eq!(
+        (got.udp, got.enr.as_deref(), got.last_seen_v5),
+        (9000, Some(&[0xc2, 0x01, 0x02][..]), NOW)
+    );
+    // The v4 history stays.
+    assert_eq!(
+        (got.last_pong_received, got.findnode_failures),
+        (NOW - 3 * DAY, 1)
+    );
+    let v5 = block_on(handle.seed_nodes_v5(NOW, SEED_AGE_MAX, 10)).unwrap();
+    assert_eq!(
+        v5.iter().map(NodeRecord::id).collect::<Vec<_>>(),
+        [a.node_id()]
+    );
+    // v4 seeds by its own Pong only: `a` (3 days) yes, the v5-only nodes no.
+    let v4 = block_on(handle.seed_nodes(NOW, SEED_AGE_MAX, 10)).unwrap();
+    assert_eq!(
+        v4.iter().map(NodeRecord::id).collect::<Vec<_>>(),
+        [a.node_id()]
+    );
+    handle.close().unwrap();
+    // Expiry counts a v5 answer as seen: `a` and `c` stay although v4 never (or long ago) saw them.
+    let db = NodeDb::open(&dir).unwrap();
+    assert_eq!(db.expire(NOW, EXPIRE_UNSEEN).unwrap(), 1);
+    assert!(db.get(&a.node_id()).unwrap().is_some());
+    assert!(db.get(&b.node_id()).unwrap().is_none());
+    assert!(db.get(&c.node_id()).unwrap().is_some());
+}

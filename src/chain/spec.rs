@@ -13,6 +13,7 @@ use crate::chain::genesis::{BlobParams, Genesis};
 use crate::chain::header::{Header, U256};
 use crate::chain::networks::{self, Network};
 use crate::enode::Enode;
+use crate::enr::Record;
 
 /// The name given to a chain read from a genesis file that is not one of the built-in networks.
 pub const CUSTOM_NAME: &str = "custom";
@@ -55,6 +56,8 @@ pub struct ChainSpec {
     pub fork_schedule: ForkSchedule,
     /// Nodes to start discovery from.
     pub bootnodes: Vec<Enode>,
+    /// Records to start discovery v5 from.
+    pub bootnodes_v5: Vec<Record>,
     /// Total difficulty of the switch to proof of stake, when the chain configures one.
     pub terminal_total_difficulty: Option<U256>,
     /// The time-based forks by name (`shanghai`, `cancun`, `prague`, `osaka`, `bpo1`, …) and
@@ -104,6 +107,12 @@ impl ChainSpec {
                 .iter()
                 .filter_map(|url| url.parse().ok())
                 .collect(),
+            // Compiled in too, each checked to parse and verify by tests/networks.rs.
+            bootnodes_v5: network
+                .bootnodes_v5
+                .iter()
+                .filter_map(|text| Record::from_text(text).ok())
+                .collect(),
             terminal_total_difficulty: U256::from_be_slice(
                 &network.terminal_total_difficulty.to_be_bytes(),
             ),
@@ -134,9 +143,12 @@ impl ChainSpec {
         let known = networks::NETWORKS
             .into_iter()
             .find(|n| n.genesis_hash == genesis_hash);
-        let (name, bootnodes) = match known {
-            Some(n) => (n.name, ChainSpec::from_network(n).bootnodes),
-            None => (CUSTOM_NAME, Vec::new()),
+        let (name, bootnodes, bootnodes_v5) = match known {
+            Some(n) => {
+                let spec = ChainSpec::from_network(n);
+                (n.name, spec.bootnodes, spec.bootnodes_v5)
+            }
+            None => (CUSTOM_NAME, Vec::new(), Vec::new()),
         };
         Ok(ChainSpec {
             name: name.to_string(),
@@ -146,6 +158,7 @@ impl ChainSpec {
             genesis_hash,
             fork_schedule,
             bootnodes,
+            bootnodes_v5,
             terminal_total_difficulty: genesis.config.terminal_total_difficulty,
             // geth's JSON names them `shanghaiTime`, …; the built-in tables `shanghai`, ….
             time_forks: sorted_forks(
@@ -252,6 +265,11 @@ mod tests {
             let spec = ChainSpec::builtin(name).expect(name);
             assert_eq!(spec.name, name);
             assert!(!spec.bootnodes.is_empty(), "{name} has no bootnodes");
+            assert_eq!(
+                spec.bootnodes_v5.len(),
+                networks::V5_BOOTNODES.len(),
+                "{name}: a v5 bootnode did not parse"
+            );
         }
         assert!(ChainSpec::builtin("goerli").is_none());
         assert!(ChainSpec::builtin("Mainnet").is_none());
@@ -265,6 +283,7 @@ mod tests {
         assert_eq!(spec.name, CUSTOM_NAME);
         assert_eq!((spec.network_id, spec.chain_id), (4242, 4242));
         assert!(spec.bootnodes.is_empty());
+        assert!(spec.bootnodes_v5.is_empty());
         assert_eq!(spec.genesis_hash, genesis.hash());
         let given = ChainSpec::from_genesis(&genesis, Some(7)).unwrap();
         assert_eq!((given.network_id, given.chain_id), (7, 4242));

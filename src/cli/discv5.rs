@@ -271,7 +271,7 @@ pub fn listen(args: &Listen, out: &mut dyn Write) -> Result<(), CliError> {
                 Event::LookupDone { records, .. } => {
                     log::info("Lookup done", &[("found", &records.len())]);
                 }
-                Event::TalkResp { .. } | Event::Discovered(_) => {}
+                Event::TalkResp { .. } | Event::Discovered(_) | Event::Seen { .. } => {}
             }
             ControlFlow::Continue(())
         });

@@ -483,8 +483,9 @@ pub fn prepare(args: &NodeArgs) -> Result<Config, CliError> {
     let eth = eth_plan(args)?;
     let (bootnodes, bootnodes_v5) = match (&args.bootnodes, &eth) {
         (Some(s), _) => parse_bootnodes(s)?,
-        // The network's own bootnodes, as geth starts with; a custom chain has none.
-        (None, Some(plan)) => (plan.spec.bootnodes.clone(), Vec::new()),
+        // The network's own bootnodes for both discoveries, as geth starts with; a custom
+        // chain has none.
+        (None, Some(plan)) => (plan.spec.bootnodes.clone(), plan.spec.bootnodes_v5.clone()),
         (None, None) => (Vec::new(), Vec::new()),
     };
     let netrestrict = match &args.netrestrict {

@@ -209,6 +209,16 @@ impl Discovery {
         self.records.get(id)
     }
 
+    /// The records of up to `n` distinct table entries chosen at random (from the table's
+    /// seeded generator), for the dial scheduler.
+    pub fn random_records(&mut self, n: usize) -> Vec<Record> {
+        let nodes = self.table.random_nodes(n);
+        nodes
+            .iter()
+            .filter_map(|node| self.records.get(&node.id).cloned())
+            .collect()
+    }
+
     /// Sessions held.
     pub fn session_count(&self) -> usize {
         self.sessions.len()
@@ -546,6 +556,17 @@ impl Discovery {
             }
             Revalidated::Unknown | Revalidated::Kept | Revalidated::Alive { .. } => {}
         }
+    }
+
+    /// A node answered from the endpoint its record names: a live table entry, and a record
+    /// worth remembering across restarts ([`Event::Seen`]).
+    fn node_seen(&mut self, now: UnixMs, record: Record) {
+        if let Some(node) = record_node(&record)
+            && self.table.add_verified(now, node).is_ok()
+        {
+            self.keep_record(record.clone());
+        }
+        self.events.push_back(Event::Seen { record, at: now });
     }
 
     fn keep_record(&mut self, r: Record) {

@@ -8,6 +8,7 @@ use super::message::{MessageError, RequestId};
 use super::packet::PacketError;
 use crate::crypto::NodeId;
 use crate::enr::{EnrError, Record};
+use crate::time::UnixMs;
 
 /// What the state machine tells its owner.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +47,9 @@ pub enum Event {
         addr: SocketAddr,
         record: Option<Record>,
     },
+    /// A node answered us (a handshake or a response) from the endpoint its record names, at
+    /// `at`: its record is one for the node database (what seeds the table at the next start).
+    Seen { record: Record, at: UnixMs },
     /// A newer record of a node, learned from the node itself (after a PONG announced it).
     RecordUpdated(Record),
     /// A node a lookup learned of (new to that lookup): a dial candidate, a crawler's find.

@@ -82,6 +82,7 @@ enum Command {
     LastPong(NodeId, u64),
     FindnodeFailures(NodeId, u32),
     Verified(Box<NodeRecord>),
+    SeenV5(Box<NodeRecord>),
     Enr(NodeId, Vec<u8>),
     Remove(NodeId),
     Get(NodeId, Reply<Option<NodeRecord>>),
@@ -89,6 +90,7 @@ enum Command {
         now: u64,
         max_age: u64,
         limit: usize,
+        v5: bool,
         reply: Reply<Vec<NodeRecord>>,
     },
     Sync(Reply<()>),
@@ -190,6 +192,12 @@ impl NodeDbHandle {
         self.write(Command::Verified(Box::new(record)))
     }
 
+    /// A node answered us over discovery v5 (its record's endpoint, its ENR and `last_seen_v5`
+    /// in `record`): creates its record, or updates those while keeping its v4 history.
+    pub fn seen_v5(&self, record: NodeRecord) -> bool {
+        self.write(Command::SeenV5(Box::new(record)))
+    }
+
     /// Stores a node's ENR (raw RLP; ignored if the node has no record).
     pub fn set_enr(&self, id: NodeId, enr: Vec<u8>) -> bool {
         self.write(Command::Enr(id, enr))
@@ -234,6 +242,24 @@ impl NodeDbHandle {
             now,
             max_age,
             limit,
+            v5: false,
+            reply,
+        })
+        .await
+    }
+
+    /// Discovery v5's seed: see [`NodeDb::seed_nodes_v5`].
+    pub async fn seed_nodes_v5(
+        &self,
+        now: u64,
+        max_age: u64,
+        limit: usize,
+    ) -> Result<Vec<NodeRecord>, NodeDbError> {
+        self.request(|reply| Command::Seed {
+            now,
+            max_age,
+            limit,
+            v5: true,
             reply,
         })
         .await
@@ -327,6 +353,21 @@ impl Storage {
                     Err(e) => Err(e),
                 }
             }
+            Command::SeenV5(rec) => {
+                let id = rec.id();
+                let updated = db.update(&id, |r| {
+                    r.ip = rec.ip;
+                    r.udp = rec.udp;
+                    r.tcp = rec.tcp;
+                    r.enr.clone_from(&rec.enr);
+                    r.last_seen_v5 = rec.last_seen_v5;
+                });
+                match updated {
+                    Ok(true) => Ok(()),
+                    Ok(false) => db.put(&rec),
+                    Err(e) => Err(e),
+                }
+            }
             Command::Enr(id, enr) => db.update(&id, |r| r.enr = Some(enr)).map(drop),
             Command::Remove(id) => db.remove(&id),
             Command::Get(id, reply) => {
@@ -337,9 +378,15 @@ impl Storage {
                 now,
                 max_age,
                 limit,
+                v5,
                 reply,
             } => {
-                let _ = reply.try_send(db.seed_nodes(now, max_age, limit));
+                let seeds = if v5 {
+                    db.seed_nodes_v5(now, max_age, limit)
+                } else {
+                    db.seed_nodes(now, max_age, limit)
+                };
+                let _ = reply.try_send(seeds);
                 return false;
             }
             Command::Sync(reply) => {

@@ -1,13 +1,16 @@
-//! The node database: what discovery v4 remembers about other nodes across restarts (devp2p
-//! discv4.md "Endpoint Proof" and "Kademlia Table"; the role go-ethereum's `p2p/enode/nodedb.go`
-//! plays), kept on disk with fjall.
+//! The node database: what discovery v4 and v5 remember about other nodes across restarts
+//! (devp2p discv4.md "Endpoint Proof" and "Kademlia Table", discv5-theory.md "Node Table"; the
+//! role go-ethereum's `p2p/enode/nodedb.go` plays for both), kept on disk with fjall.
 //!
-//! Per node (keyed by its 32-byte node id) it holds the endpoint, the public key, the node's
-//! latest ENR (raw RLP), when we last received a Ping and a Pong from it (unix seconds) and how
-//! many FindNode requests to it failed in a row. On start the table is seeded from nodes seen in
-//! the last [`SEED_AGE_MAX`] seconds; nodes unseen for [`EXPIRE_UNSEEN`] seconds are removed every
-//! [`EXPIRE_INTERVAL`]. "Seen" means a Pong received: a Pong echoes our Ping's hash, so it proves
-//! the endpoint, whereas a Ping's UDP source can be spoofed.
+//! Per node (keyed by its 32-byte node id, the same for both versions) it holds the endpoint, the
+//! public key, the node's latest ENR (raw RLP), when we last received a v4 Ping and a v4 Pong
+//! from it and when it last answered us over v5 (unix seconds), and how many v4 FindNode
+//! requests to it failed in a row. On start each table is seeded from nodes seen over its version
+//! in the last [`SEED_AGE_MAX`] seconds (v5 needs the ENR too); nodes unseen over either version
+//! for [`EXPIRE_UNSEEN`] seconds are removed every [`EXPIRE_INTERVAL`]. "Seen" means an answer
+//! that proves the endpoint: a v4 Pong echoes our Ping's hash, a v5 response is sealed with the
+//! session's keys and came from the endpoint the node's record names, whereas a v4 Ping's UDP
+//! source can be spoofed.
 //!
 //! The database is a cache, as in go-ethereum: a schema mismatch is wiped and rebuilt, a corrupt
 //! value is skipped, and losing the last few seconds of updates to a power cut is acceptable as
@@ -51,8 +54,8 @@ const TAG_IPV4: u8 = 4;
 /// Value layout tag for a node reached over IPv6; the address that follows is 16 bytes.
 const TAG_IPV6: u8 = 6;
 /// Bytes of a value before the optional ENR, with an IPv6 address (the longer form): tag, key,
-/// address, two ports, two timestamps and the failure count.
-const FIXED_LEN_MAX: usize = 1 + 64 + 16 + 2 + 2 + 8 + 8 + 4;
+/// address, two ports, two v4 timestamps, the failure count and the v5 timestamp.
+const FIXED_LEN_MAX: usize = 1 + 64 + 16 + 2 + 2 + 8 + 8 + 4 + 8;
 /// Longest value ever written or accepted: the fixed part plus an ENR of at most
 /// [`ENR_SIZE_MAX`] bytes (EIP-778). Anything longer is corrupt.
 pub const VALUE_SIZE_MAX: usize = FIXED_LEN_MAX + ENR_SIZE_MAX;
@@ -76,6 +79,9 @@ pub struct NodeRecord {
     pub last_pong_received: u64,
     /// FindNode requests to it that failed in a row.
     pub findnode_failures: u32,
+    /// When it last answered us over discovery v5 from its record's endpoint (unix seconds;
+    /// 0 = never). v5's "last seen".
+    pub last_seen_v5: u64,
 }
 
 impl NodeRecord {
@@ -90,7 +96,13 @@ impl NodeRecord {
             last_ping_received: 0,
             last_pong_received: 0,
             findnode_failures: 0,
+            last_seen_v5: 0,
         }
+    }
+
+    /// When the node last proved its endpoint over either version (unix seconds; 0 = never).
+    pub fn last_seen(&self) -> u64 {
+        self.last_pong_received.max(self.last_seen_v5)
     }
 
     /// The node id the record is stored under.
@@ -105,7 +117,7 @@ impl NodeRecord {
 
     /// The compact value stored on disk:
     /// `tag (4|6) || key[64] || ip[4|16] || udp[2] || tcp[2] || last_ping[8] || last_pong[8] ||
-    /// findnode_failures[4] || enr[0..=300]`, integers big-endian. A fixed layout rather than RLP
+    /// findnode_failures[4] || last_seen_v5[8] || enr[0..=300]`, integers big-endian. A fixed layout rather than RLP
     /// because every field but the ENR has a fixed size, so decoding is a handful of bounded
     /// slices. An ENR longer than [`ENR_SIZE_MAX`] is refused.
     pub fn encode(&self) -> Result<Vec<u8>, RecordError> {
@@ -131,6 +143,7 @@ impl NodeRecord {
         out.extend_from_slice(&self.last_ping_received.to_be_bytes());
         out.extend_from_slice(&self.last_pong_received.to_be_bytes());
         out.extend_from_slice(&self.findnode_failures.to_be_bytes());
+        out.extend_from_slice(&self.last_seen_v5.to_be_bytes());
         out.extend_from_slice(enr);
         Ok(out)
     }
@@ -155,6 +168,7 @@ impl NodeRecord {
         let last_ping_received = u64::from_be_bytes(r.array()?);
         let last_pong_received = u64::from_be_bytes(r.array()?);
         let findnode_failures = u32::from_be_bytes(r.array()?);
+        let last_seen_v5 = u64::from_be_bytes(r.array()?);
         let enr = match r.0 {
             [] => None,
             rest => {
@@ -171,6 +185,7 @@ impl NodeRecord {
             last_ping_received,
             last_pong_received,
             findnode_failures,
+            last_seen_v5,
         })
     }
 }
@@ -249,6 +264,7 @@ mod tests {
             last_ping_received: 1_700_000_000,
             last_pong_received: 1_700_000_005,
             findnode_failures: 3,
+            last_seen_v5: 1_700_000_009,
         }
     }
 

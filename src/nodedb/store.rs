@@ -29,8 +29,8 @@ use crate::log;
 use crate::storage::{Db, OpenError};
 
 /// The value layout version. Bump it whenever [`NodeRecord::encode`] or the key layout changes:
-/// an older store is then wiped at open rather than misread.
-pub const SCHEMA_VERSION: u32 = 1;
+/// an older store is then wiped at open rather than misread. 2: the v5 last-seen time.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The keyspace holding everything.
 const KEYSPACE: &str = "nodes";
@@ -230,7 +230,7 @@ impl NodeDb {
         Ok(())
     }
 
-    /// Up to `limit` records whose last Pong is at most `max_age` seconds before `now`, most
+    /// Up to `limit` records whose last v4 Pong is at most `max_age` seconds before `now`, most
     /// recently seen first, ties broken by node id, so the same store always gives the same
     /// answer. Memory stays within about 2 × `limit` records however large the store is.
     pub fn seed_nodes(
@@ -239,18 +239,40 @@ impl NodeDb {
         max_age: u64,
         limit: usize,
     ) -> Result<Vec<NodeRecord>, NodeDbError> {
-        let order = |a: &NodeRecord, b: &NodeRecord| {
-            b.last_pong_received
-                .cmp(&a.last_pong_received)
-                .then_with(|| a.id().cmp(&b.id()))
-        };
+        self.seed_by(now, max_age, limit, |r| Some(r.last_pong_received))
+    }
+
+    /// The same for discovery v5: records with an ENR whose node last answered over v5 at most
+    /// `max_age` seconds before `now`.
+    pub fn seed_nodes_v5(
+        &self,
+        now: u64,
+        max_age: u64,
+        limit: usize,
+    ) -> Result<Vec<NodeRecord>, NodeDbError> {
+        self.seed_by(now, max_age, limit, |r| {
+            (r.enr.is_some() && r.last_seen_v5 != 0).then_some(r.last_seen_v5)
+        })
+    }
+
+    fn seed_by(
+        &self,
+        now: u64,
+        max_age: u64,
+        limit: usize,
+        seen: impl Fn(&NodeRecord) -> Option<u64>,
+    ) -> Result<Vec<NodeRecord>, NodeDbError> {
+        let at = |r: &NodeRecord| seen(r).unwrap_or(0);
+        let order =
+            |a: &NodeRecord, b: &NodeRecord| at(b).cmp(&at(a)).then_with(|| a.id().cmp(&b.id()));
         let mut best: Vec<NodeRecord> = Vec::new();
         if limit == 0 {
             return Ok(best);
         }
         self.scan(|_, record| {
             if let Some(record) = record
-                && now.saturating_sub(record.last_pong_received) <= max_age
+                && let Some(t) = seen(&record)
+                && now.saturating_sub(t) <= max_age
             {
                 best.push(record);
                 if best.len() >= limit.saturating_mul(2) {
@@ -265,15 +287,14 @@ impl NodeDb {
         Ok(best)
     }
 
-    /// Removes every record whose last Pong is more than `unseen_for` seconds before `now`
-    /// (including nodes that never answered a Ping), and every corrupt value. Returns how many
+    /// Removes every record last seen (a v4 Pong or a v5 answer) more than `unseen_for` seconds
+    /// before `now` (including nodes that never answered), and every corrupt value. Returns how many
     /// entries were removed.
     pub fn expire(&self, now: u64, unseen_for: u64) -> Result<usize, NodeDbError> {
         let mut removed = 0;
         // fjall iterators read a snapshot, so removing behind the cursor is safe.
         self.scan(|key, record| {
-            let stale =
-                record.is_none_or(|r| now.saturating_sub(r.last_pong_received) > unseen_for);
+            let stale = record.is_none_or(|r| now.saturating_sub(r.last_seen()) > unseen_for);
             if stale {
                 self.nodes.remove(key)?;
                 removed += 1;

@@ -115,12 +115,12 @@ pub fn render(m: &MetricsSnapshot) -> String {
     }
     g(
         "discover_ingress",
-        "Discovery v4 datagram bytes received",
+        "Discovery datagram bytes received (v4 and v5)",
         m.discover_ingress,
     );
     g(
         "discover_egress",
-        "Discovery v4 datagram bytes sent",
+        "Discovery datagram bytes sent (v4 and v5)",
         m.discover_egress,
     );
     for (reason, n) in &m.drops {

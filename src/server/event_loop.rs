@@ -23,11 +23,9 @@ use futures_lite::future;
 use async_net::UdpSocket;
 
 use crate::crypto::{NodeId, SecretKey};
-use crate::dial::Millis;
 use crate::dial::inbound::{InboundPermit, InboundThrottle};
-use crate::discv4::discovery::{Discovery, Event as DiscEvent, StoreOp};
-use crate::discv4::table::Node as DiscNode;
-use crate::enode::Enode;
+use crate::discv4::discovery::{Discovery, StoreOp};
+use crate::discv5::discovery::Discovery as Discv5;
 use crate::log;
 use crate::node::{Action, Node};
 use crate::p2p::{Fault, Hello};
@@ -39,6 +37,7 @@ use crate::server::udp::{self, Datagram};
 use crate::time::{Mono, UnixMs};
 
 mod control;
+mod discovery;
 mod status;
 
 /// Capacity of the shared channel from peer tasks to the loop. Tasks wait when it is full, which
@@ -50,16 +49,12 @@ pub const PEER_EVENTS_BUDGET: usize = 64;
 pub const PEER_QUEUE_MAX: usize = 256;
 /// How many datagrams the loop handles before it lets the other inputs in.
 pub const DATAGRAMS_BUDGET: usize = 64;
-/// Random lookups run this often while the dial scheduler wants candidates.
-pub const LOOKUP_INTERVAL_BUSY: Duration = Duration::from_secs(5);
-/// And this often otherwise, to keep the table fresh (geth `refreshInterval`: 30 min).
-pub const LOOKUP_INTERVAL_IDLE: Duration = Duration::from_secs(30 * 60);
-/// Table nodes offered to the dial scheduler per tick while it wants candidates.
-const TABLE_CANDIDATES_PER_TICK: usize = 8;
-/// Nodes remembered as being on another fork at most; the oldest is forgotten first.
-const INCOMPATIBLE_NODES_MAX: usize = 4096;
+pub use discovery::{LOOKUP_INTERVAL_BUSY, LOOKUP_INTERVAL_IDLE};
 /// Longest the loop sleeps without a timer of its own, to run housekeeping.
 const IDLE_TICK: Duration = Duration::from_secs(1);
+
+/// Stores a node that answered over discovery v5: its record and when (unix ms).
+pub type V5Store = Box<dyn FnMut(&crate::enr::Record, UnixMs)>;
 
 /// What the loop needs to start.
 pub struct ServerConfig {
@@ -73,10 +68,12 @@ pub struct ServerConfig {
     pub inbound: InboundThrottle,
     /// Discovery v4 and its UDP socket, unless `--nodiscover`.
     pub discovery: Option<(Discovery, UdpSocket)>,
-    /// Discovery v5 on the same socket (`udp::spawn` hands it what v4 cannot read).
+    /// Discovery v5 on the same socket (the loop hands it what v4 cannot read).
     pub discv5: Option<udp::V5Setup>,
     /// Where discovery's node records go (the storage thread), if any.
     pub store: Option<Box<dyn FnMut(StoreOp)>>,
+    /// Where discovery v5's answering nodes go (the same node database), if anywhere.
+    pub store_v5: Option<V5Store>,
     /// The loop halves of the capabilities the services bring.
     pub protocols: Vec<Box<dyn Protocol>>,
     /// Requests from outside the loop (the node handle), if anyone can send them.
@@ -107,11 +104,15 @@ struct Server {
     inbound: InboundThrottle,
     next_conn: ConnId,
     start: Instant,
-    /// Discovery, its outgoing datagram queue, and when the next lookup may start (unix ms).
+    /// Discovery v4 and v5, their shared outgoing datagram queue, and when the next lookup of
+    /// each may start (unix ms).
     disc: Option<Discovery>,
+    v5: Option<Discv5>,
     udp_out: Option<Sender<Datagram>>,
     next_lookup: UnixMs,
+    next_lookup_v5: UnixMs,
     store: Option<Box<dyn FnMut(StoreOp)>>,
+    store_v5: Option<V5Store>,
     /// The capabilities' loop halves; a session's events name theirs by index.
     protocols: Vec<Box<dyn Protocol>>,
     /// Nodes whose record's fork id our chain rejects: not dial candidates (bounded).
@@ -140,16 +141,14 @@ pub async fn run(
         hello: config.hello,
         events: events_tx,
     });
-    let (disc, udp) = match config.discovery {
-        Some((d, socket)) => {
-            let (rx, tx) = udp::spawn(ex, socket, config.discv5);
-            (Some(d), Some((rx, tx)))
-        }
-        None => {
-            udp::spawn_v5_alone(ex, config.discv5);
-            (None, None)
-        }
-    };
+    // One socket for both: v4's when it runs, else v5's own.
+    let (disc, v4_socket) = config
+        .discovery
+        .map_or((None, None), |(d, s)| (Some(d), Some(s)));
+    let (v5, v5_socket) = config
+        .discv5
+        .map_or((None, None), |v| (Some(v.discovery), v.socket));
+    let udp = v4_socket.or(v5_socket).map(|s| udp::spawn(ex, s));
     let (datagrams, udp_out) = match udp {
         Some((rx, tx)) => (Some(rx), Some(tx)),
         None => (None, None),
@@ -163,20 +162,19 @@ pub async fn run(
         next_conn: ConnId(1),
         start: Instant::now(),
         disc,
+        v5,
         udp_out,
         next_lookup: UnixMs(0),
+        next_lookup_v5: UnixMs(0),
         store: config.store,
+        store_v5: config.store_v5,
         protocols,
         incompatible: BTreeSet::new(),
         status: status::StatusState::new(Instant::now()),
         subscribers: Vec::new(),
     };
     let control = config.control;
-    // The first lookup is for our own id: it fills the buckets near us.
-    if let Some(d) = srv.disc.as_mut() {
-        d.start_self_lookup(unix_now());
-        srv.next_lookup = unix_now() + LOOKUP_INTERVAL_BUSY.as_millis() as Millis;
-    }
+    srv.start_discovery();
     let listener = config.listener;
     // Fused by hand: once the signal has fired the loop breaks, so it is never polled again.
     let shutdown_fut = shutdown;
@@ -200,17 +198,7 @@ pub async fn run(
             // A peer task reached a checkpoint, delivered a message, or ended.
             Input::Peer(ev) | Input::Internal(ev) => srv.handle_peer_event(ev),
             // A discovery packet: the state machine answers, learns, and reports.
-            Input::Datagram((from, bytes)) => {
-                srv.status.discover_ingress += bytes.len() as u64;
-                if let Some(d) = srv.disc.as_mut()
-                    && let Err(why) = d.handle_packet(unix_now(), from, &bytes)
-                {
-                    log::trace(
-                        "Discovery packet dropped",
-                        &[("from", &from), ("why", &why)],
-                    );
-                }
-            }
+            Input::Datagram((from, bytes)) => srv.handle_datagram(from, &bytes),
             // A new inbound connection: throttle, then hand it to its own task.
             Input::Accept(Ok((stream, addr))) => srv.handle_accept(ex, stream, addr),
             // Accept errors (e.g. out of file descriptors) are transient; back off a little.
@@ -385,7 +373,9 @@ impl Server {
         if let Some(t) = self.node.poll_timeout() {
             at = at.min(self.start + Duration::from_millis(t.0));
         }
-        if let Some(t) = self.disc.as_ref().and_then(Discovery::poll_timeout) {
+        let v4 = self.disc.as_ref().and_then(Discovery::poll_timeout);
+        let v5 = self.v5.as_ref().and_then(Discv5::poll_timeout);
+        if let Some(t) = v4.into_iter().chain(v5).min() {
             let wait = t.since(unix_now());
             at = at.min(now + Duration::from_millis(wait));
         }
@@ -393,100 +383,6 @@ impl Server {
             at = at.min(self.start + Duration::from_millis(t.0));
         }
         at
-    }
-
-    /// Discovery's timers, the lookup schedule, and table nodes for an idle dial scheduler.
-    fn discovery_tick(&mut self) {
-        let Some(d) = self.disc.as_mut() else {
-            return;
-        };
-        let now = unix_now();
-        d.handle_timeout(now);
-        let wants = self.node.wants_candidates();
-        if !d.lookup_running() && now >= self.next_lookup {
-            d.start_random_lookup(now);
-            let every = if wants {
-                LOOKUP_INTERVAL_BUSY
-            } else {
-                LOOKUP_INTERVAL_IDLE
-            };
-            self.next_lookup = now + every.as_millis() as Millis;
-        }
-        if wants {
-            let nodes = d.random_nodes(TABLE_CANDIDATES_PER_TICK);
-            let at = self.now();
-            let incompatible = &self.incompatible;
-            self.node.handle_candidates(
-                at,
-                nodes
-                    .iter()
-                    .filter(|n| !incompatible.contains(&n.id))
-                    .filter_map(dial_candidate),
-            );
-        }
-    }
-
-    /// Sends discovery's datagrams and acts on its events.
-    fn drain_discovery(&mut self) {
-        let now = self.now();
-        let Some(d) = self.disc.as_mut() else {
-            return;
-        };
-        while let Some(datagram) = d.poll_transmit() {
-            if let Some(out) = &self.udp_out {
-                let len = datagram.1.len() as u64;
-                // A full queue drops the datagram: UDP is lossy anyway.
-                if out.try_send(datagram).is_ok() {
-                    self.status.discover_egress += len;
-                }
-            }
-        }
-        while let Some(ev) = d.poll_event() {
-            match ev {
-                DiscEvent::Discovered(n) => {
-                    if !self.incompatible.contains(&n.id) {
-                        self.node.handle_candidates(now, dial_candidate(&n));
-                    }
-                }
-                DiscEvent::LookupDone { result, rounds, .. } => {
-                    log::debug(
-                        "Lookup finished",
-                        &[
-                            ("found", &result.len()),
-                            ("rounds", &rounds),
-                            ("table", &d.table().len()),
-                        ],
-                    );
-                    // Fetch the records of what the lookup found, so dial candidates can be
-                    // judged by their ENR (the eth fork id) and not only by their endpoint.
-                    let at = unix_now();
-                    for n in result.into_iter().filter(|n| n.enr_seq == 0) {
-                        d.request_enr(at, n);
-                    }
-                }
-                DiscEvent::Enr(n, r) => {
-                    log::trace("Node record", &[("id", &n.id), ("seq", &r.seq())]);
-                    // A record a capability rejects (eth: a fork id our chain rejects,
-                    // EIP-2124) is not worth a dial.
-                    let fork_ok = self.protocols.iter().all(|p| p.accepts_record(&r));
-                    if fork_ok {
-                        self.node.handle_candidates(now, dial_candidate(&n));
-                    } else {
-                        log::trace("Skipping node on another fork", &[("id", &n.id)]);
-                        if self.incompatible.len() >= INCOMPATIBLE_NODES_MAX {
-                            self.incompatible.pop_first();
-                        }
-                        self.incompatible.insert(n.id);
-                    }
-                }
-                DiscEvent::Store(op) => {
-                    if let Some(store) = self.store.as_mut() {
-                        store(op);
-                    }
-                }
-                DiscEvent::PingResult { .. } | DiscEvent::EnrResult { .. } => {}
-            }
-        }
     }
 
     fn alloc_conn(&mut self) -> ConnId {
@@ -745,11 +641,6 @@ impl Server {
             }
         }
     }
-}
-
-/// A dial candidate from a discovered node, if it accepts RLPx connections.
-fn dial_candidate(n: &DiscNode) -> Option<Enode> {
-    (n.tcp != 0).then(|| Enode::new(n.key, n.ip, n.tcp, n.udp))
 }
 
 struct DisplayOpt<T>(Option<T>);

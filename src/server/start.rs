@@ -43,20 +43,13 @@ use async_executor::LocalExecutor;
 use crate::chain::spec::ChainSpec;
 use crate::crypto::{NodeId, SecretKey, hex, os_random};
 use crate::dial::inbound::InboundThrottle;
-use crate::discv4::discovery::{Config as DiscConfig, Discovery, StoreOp};
-use crate::discv4::table::Node as DiscNode;
-use crate::discv5::discovery::{Config as Discv5Config, Discovery as Discv5};
 use crate::enode::Enode;
 use crate::enr::Record;
 use crate::eth::EthVersion;
 use crate::eth::manager::EthConfig;
 use crate::log;
 use crate::node::{Node, NodeConfig};
-use crate::nodedb::NodeDb;
-use crate::nodedb::handle::{HandleConfig, NodeDbHandle};
-use crate::nodedb::{NodeRecord, SEED_AGE_MAX};
 use crate::p2p::{Hello, P2P_VERSION};
-use crate::server::clock::{unix_ms, unix_now};
 use crate::server::control::{
     CONTROL_QUEUE_MAX, ChainInfo, Control, NOTICE_QUEUE_MAX, PeerInfo, PeerNotice,
 };
@@ -64,11 +57,14 @@ use crate::server::datadir::Datadir;
 use crate::server::eth::{EthService, eth_request};
 use crate::server::event_loop::{self, ServerConfig};
 use crate::server::service::{Service, Services};
-use crate::server::udp::V5Setup;
 use crate::storage::{Db, Worker};
 use crate::time::Mono;
 
-/// Nodes the discovery table starts from, at most (the node database's newest).
+mod discovery;
+
+pub use discovery::disc_node;
+
+/// Nodes each discovery table starts from, at most (the node database's newest).
 const SEED_NODES_MAX: usize = 256;
 
 /// `<datadir>/enode`: the node's enode URL while it runs, for scripts (removed at a clean stop).
@@ -608,75 +604,12 @@ async fn assemble(
         os_random(&mut b);
         u64::from_le_bytes(b)
     };
-    let mut store = None;
-    let mut discv5 = None;
-    let v5_entries = enr_entries.clone();
-    let discovery = match sockets.udp {
+    let (discovery, discv5, store, store_v5) = match sockets.udp {
         Some(socket) => {
-            let socket =
-                async_net::UdpSocket::try_from(socket).map_err(io("registering the UDP socket"))?;
-            let udp = socket
-                .local_addr()
-                .map_err(io("reading the UDP address"))?
-                .port();
-            let disc_config = DiscConfig {
-                ip,
-                udp,
-                tcp: if c.rlpx { port } else { 0 },
-                bootnodes: c.bootnodes.iter().filter_map(disc_node).collect(),
-                netrestrict: c.node.netrestrict.clone(),
-                seed,
-                enr_seq: unix_ms(),
-                enr_entries,
-            };
-            let mut d = Discovery::new(c.key.clone(), disc_config, unix_now())
-                .map_err(|e| StartError::Discovery(format!("our node record: {e}")))?;
-            // The node database remembers who answered us; the table starts from it.
-            if let Some((db, worker)) = storage {
-                let db = NodeDb::on(db.clone())
-                    .and_then(|n| NodeDbHandle::spawn_on(n, HandleConfig::default(), worker))
-                    .map_err(|e| StartError::Discovery(format!("node database: {e}")))?;
-                let seeds = db
-                    .seed_nodes(unix_ms() / 1000, SEED_AGE_MAX, SEED_NODES_MAX)
-                    .await
-                    .unwrap_or_default();
-                log::debug("Seeded the node table", &[("nodes", &seeds.len())]);
-                d.add_seeds(
-                    unix_now(),
-                    seeds
-                        .iter()
-                        .map(|r| DiscNode::new(r.key, r.ip, r.udp, r.tcp)),
-                );
-                store = Some(node_store(db));
-            }
-            if c.discovery_v5 {
-                // The same fields, key and sequence number as v4's: the same signed record.
-                let v5_config = Discv5Config {
-                    ip,
-                    udp,
-                    tcp: if c.rlpx { port } else { 0 },
-                    enr_seq: d.record().seq(),
-                    enr_entries: v5_entries,
-                    bootnodes: c.bootnodes_v5.clone(),
-                    seed: seed.rotate_left(17),
-                    fixed_endpoint: c.ext_ip.is_some(),
-                };
-                let v5 = Discv5::new(c.key.clone(), v5_config, Box::new(os_random), unix_now())
-                    .map_err(|e| StartError::Discovery(format!("our node record: {e}")))?;
-                discv5 = Some(V5Setup {
-                    discovery: v5,
-                    socket: None,
-                });
-            }
-            match (c.discovery_v4, &mut discv5) {
-                (false, Some(v5)) => {
-                    v5.socket = Some(socket);
-                    None
-                }
-                _ => Some((d, socket)),
-            }
+            let d = discovery::assemble(&c, socket, (ip, port), seed, enr_entries, storage).await?;
+            (d.v4, d.v5, d.store, d.store_v5)
         }
-        None => None,
+        None => (None, None, None, None),
     };
     let v5_socket = discv5.as_ref().and_then(|v| v.socket.as_ref());
     let udp_addr = discovery
@@ -743,6 +676,7 @@ async fn assemble(
         discovery,
         discv5,
         store,
+        store_v5,
         protocols,
         control: Some(control),
     };
@@ -764,26 +698,4 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.write_all(bytes)?;
     f.sync_all()?;
     std::fs::rename(&tmp, path)
-}
-
-/// What discovery asks to remember, written through the storage thread (never blocking).
-fn node_store(db: NodeDbHandle) -> Box<dyn FnMut(StoreOp)> {
-    Box::new(move |op| {
-        let _ = match op {
-            StoreOp::Verified { node, at } => {
-                let mut r = NodeRecord::new(node.key, node.ip, node.udp, node.tcp);
-                r.last_pong_received = at.secs();
-                db.verified(r)
-            }
-            StoreOp::PingReceived { id, at } => db.set_last_ping_received(id, at.secs()),
-            StoreOp::FindnodeFailures { id, count } => db.set_findnode_failures(id, count),
-            StoreOp::Enr { id, record } => db.set_enr(id, record),
-        };
-    })
-}
-
-/// A discovery node from an enode URL (its UDP endpoint), if it names an IP.
-pub fn disc_node(e: &Enode) -> Option<DiscNode> {
-    let udp = e.udp_addr()?;
-    Some(DiscNode::new(e.id, udp.ip(), udp.port(), e.tcp))
 }

@@ -1,5 +1,6 @@
-//! A deterministic in-memory UDP network for discovery v4 state machines: simulated time,
-//! per-datagram latency and loss from a seeded generator, and an event queue instead of sockets.
+//! A deterministic in-memory UDP network for discovery state machines (v4's and v5's, through
+//! [`SimDisc`]): simulated time, per-datagram latency and loss from a seeded generator, and an
+//! event queue instead of sockets.
 //!
 //! Time is event-driven: the network jumps straight to the earlier of the next datagram delivery
 //! and the earliest node timeout (`Discovery::poll_timeout`), so hundreds of nodes that mostly
@@ -17,13 +18,101 @@ use std::net::SocketAddr;
 use ethpeer::crypto::{NodeId, SecretKey};
 use ethpeer::dial::Millis;
 use ethpeer::discv4::discovery::{Config, Discovery, Event, LookupId};
-use ethpeer::discv4::table::Node;
+use ethpeer::discv4::table::{Node, Table};
+use ethpeer::discv5::discovery::{
+    Config as Config5, Discovery as Discovery5, Event as Event5, seeded_entropy,
+};
+use ethpeer::enr::Record;
 use ethpeer::time::UnixMs;
 
 use super::TestRng;
 
 /// The simulation's epoch: unix ms (Nov 2023), so packet expirations look real.
 pub const EPOCH: Millis = 1_700_000_000_000;
+
+/// What the network needs of a discovery state machine: datagrams and time in, datagrams,
+/// timers and finished lookups out, and its table to inspect.
+pub trait SimDisc {
+    fn handle_packet(&mut self, now: UnixMs, from: SocketAddr, bytes: &[u8]) -> Result<(), String>;
+    fn handle_timeout(&mut self, now: UnixMs);
+    fn poll_timeout(&self) -> Option<UnixMs>;
+    fn poll_transmit(&mut self) -> Option<(SocketAddr, Vec<u8>)>;
+    /// The next finished lookup among its events (the others are dropped): id, target, the
+    /// ids found (closest first), rounds.
+    fn poll_lookup_done(&mut self) -> Option<(LookupId, NodeId, Vec<NodeId>, u32)>;
+    fn table(&self) -> &Table;
+}
+
+/// The variant's name of a refusal: enough to tell reasons apart.
+fn variant(e: impl std::fmt::Debug) -> String {
+    let reason = format!("{e:?}");
+    reason.split('(').next().unwrap_or("?").to_string()
+}
+
+impl SimDisc for Discovery {
+    fn handle_packet(&mut self, now: UnixMs, from: SocketAddr, b: &[u8]) -> Result<(), String> {
+        Discovery::handle_packet(self, now, from, b).map_err(variant)
+    }
+    fn handle_timeout(&mut self, now: UnixMs) {
+        Discovery::handle_timeout(self, now)
+    }
+    fn poll_timeout(&self) -> Option<UnixMs> {
+        Discovery::poll_timeout(self)
+    }
+    fn poll_transmit(&mut self) -> Option<(SocketAddr, Vec<u8>)> {
+        Discovery::poll_transmit(self)
+    }
+    fn poll_lookup_done(&mut self) -> Option<(LookupId, NodeId, Vec<NodeId>, u32)> {
+        while let Some(e) = self.poll_event() {
+            if let Event::LookupDone {
+                id,
+                target,
+                result,
+                rounds,
+            } = e
+            {
+                return Some((id, target, result.iter().map(|n| n.id).collect(), rounds));
+            }
+        }
+        None
+    }
+    fn table(&self) -> &Table {
+        Discovery::table(self)
+    }
+}
+
+impl SimDisc for Discovery5 {
+    fn handle_packet(&mut self, now: UnixMs, from: SocketAddr, b: &[u8]) -> Result<(), String> {
+        Discovery5::handle_packet(self, now, from, b).map_err(variant)
+    }
+    fn handle_timeout(&mut self, now: UnixMs) {
+        Discovery5::handle_timeout(self, now)
+    }
+    fn poll_timeout(&self) -> Option<UnixMs> {
+        Discovery5::poll_timeout(self)
+    }
+    fn poll_transmit(&mut self) -> Option<(SocketAddr, Vec<u8>)> {
+        Discovery5::poll_transmit(self)
+    }
+    fn poll_lookup_done(&mut self) -> Option<(LookupId, NodeId, Vec<NodeId>, u32)> {
+        while let Some(e) = self.poll_event() {
+            if let Event5::LookupDone {
+                id,
+                target,
+                records,
+                rounds,
+            } = e
+            {
+                let ids = records.iter().filter_map(Record::node_id).collect();
+                return Some((id, target, ids, rounds));
+            }
+        }
+        None
+    }
+    fn table(&self) -> &Table {
+        Discovery5::table(self)
+    }
+}
 
 /// How the network treats datagrams.
 #[derive(Debug, Clone, Copy)]
@@ -41,14 +130,15 @@ pub struct LookupDone {
     pub node: usize,
     pub id: LookupId,
     pub target: NodeId,
-    pub result: Vec<Node>,
+    /// The ids found, closest first.
+    pub result: Vec<NodeId>,
     pub rounds: u32,
     pub at: Millis,
 }
 
 /// One simulated host: a discovery state machine at an address.
-pub struct SimNode {
-    pub disc: Discovery,
+pub struct SimNode<D> {
+    pub disc: D,
     pub node: Node,
     /// A node that left gets no datagrams and is never woken again.
     pub alive: bool,
@@ -75,9 +165,9 @@ struct Datagram {
     bytes: Vec<u8>,
 }
 
-/// The simulated network and every node on it.
-pub struct SimNet {
-    pub nodes: Vec<SimNode>,
+/// The simulated network and every node on it (discovery v4 unless told otherwise).
+pub struct SimNet<D = Discovery> {
+    pub nodes: Vec<SimNode<D>>,
     by_addr: BTreeMap<SocketAddr, usize>,
     queue: BTreeMap<(Millis, u64), Datagram>,
     timers: BTreeSet<(Millis, usize)>,
@@ -116,10 +206,10 @@ pub fn key_from(rng: &mut TestRng) -> SecretKey {
     SecretKey::generate(|b| rng.fill(b))
 }
 
-impl SimNet {
+impl<D: SimDisc> SimNet<D> {
     /// An empty network. `seed` draws latencies and losses; `replay` says how to reproduce the
     /// run and goes into every failure message.
-    pub fn new(seed: u64, params: NetParams, replay: String) -> SimNet {
+    pub fn new(seed: u64, params: NetParams, replay: String) -> SimNet<D> {
         SimNet {
             nodes: Vec::new(),
             by_addr: BTreeMap::new(),
@@ -151,27 +241,9 @@ impl SimNet {
         self.trace
     }
 
-    /// Brings a node up at the current time; returns its index.
-    pub fn add(
-        &mut self,
-        key: SecretKey,
-        addr: SocketAddr,
-        bootnodes: Vec<Node>,
-        seed: u64,
-    ) -> usize {
-        let node = Node::new(key.public_key(), addr.ip(), addr.port(), addr.port());
-        let config = Config {
-            ip: addr.ip(),
-            udp: addr.port(),
-            tcp: addr.port(),
-            bootnodes,
-            netrestrict: None,
-            seed,
-            enr_seq: 1,
-            enr_entries: Vec::new(),
-        };
-        let disc =
-            Discovery::new(key, config, UnixMs(self.now)).expect("a fresh node signs its ENR");
+    /// Puts a running state machine on the network at `node`'s address; returns its index.
+    pub fn add_node(&mut self, disc: D, node: Node) -> usize {
+        let addr = node.udp_addr();
         let i = self.nodes.len();
         assert!(
             self.by_addr.insert(addr, i).is_none(),
@@ -188,7 +260,7 @@ impl SimNet {
     }
 
     /// Runs `f` on node `i`'s state machine now, then sends what it queued.
-    pub fn with<R>(&mut self, i: usize, f: impl FnOnce(&mut Discovery, Millis) -> R) -> R {
+    pub fn with<R>(&mut self, i: usize, f: impl FnOnce(&mut D, Millis) -> R) -> R {
         let now = self.now;
         let r = f(&mut self.nodes[i].disc, now);
         self.flush(i, false);
@@ -246,14 +318,11 @@ impl SimNet {
             self.trace = fnv(self.trace, &(from as u64).to_le_bytes());
             self.trace = fnv(self.trace, &(i as u64).to_le_bytes());
             self.trace = fnv(self.trace, &d.bytes);
-            if let Err(e) = self.nodes[i]
+            if let Err(name) = self.nodes[i]
                 .disc
                 .handle_packet(UnixMs(at), d.from, &d.bytes)
             {
                 self.stats.refused += 1;
-                // The variant's name is enough to tell reasons apart.
-                let reason = format!("{e:?}");
-                let name = reason.split('(').next().unwrap_or("?").to_string();
                 *self.refusals.entry(name.clone()).or_insert(0) += 1;
                 self.refused_log.push((at, i, from, name));
             }
@@ -263,7 +332,7 @@ impl SimNet {
     }
 
     /// Runs until `until`, calling `check(net, node)` after every step.
-    pub fn run_until(&mut self, until: Millis, mut check: impl FnMut(&SimNet, usize)) {
+    pub fn run_until(&mut self, until: Millis, mut check: impl FnMut(&SimNet<D>, usize)) {
         while let Some(i) = self.step(until) {
             check(self, i);
         }
@@ -292,23 +361,15 @@ impl SimNet {
             self.queue
                 .insert((at, self.seq), Datagram { from, to, bytes });
         }
-        while let Some(e) = self.nodes[i].disc.poll_event() {
-            if let Event::LookupDone {
+        while let Some((id, target, result, rounds)) = self.nodes[i].disc.poll_lookup_done() {
+            self.done.push(LookupDone {
+                node: i,
                 id,
                 target,
                 result,
                 rounds,
-            } = e
-            {
-                self.done.push(LookupDone {
-                    node: i,
-                    id,
-                    target,
-                    result,
-                    rounds,
-                    at: self.now,
-                });
-            }
+                at: self.now,
+            });
         }
         if let Some(old) = self.nodes[i].timer.take() {
             self.timers.remove(&(old, i));
@@ -328,5 +389,59 @@ impl SimNet {
             self.nodes[i].timer = Some(t);
             self.timers.insert((t, i));
         }
+    }
+}
+
+impl SimNet<Discovery> {
+    /// Brings a v4 node up at the current time; returns its index.
+    pub fn add(
+        &mut self,
+        key: SecretKey,
+        addr: SocketAddr,
+        bootnodes: Vec<Node>,
+        seed: u64,
+    ) -> usize {
+        let node = Node::new(key.public_key(), addr.ip(), addr.port(), addr.port());
+        let config = Config {
+            ip: addr.ip(),
+            udp: addr.port(),
+            tcp: addr.port(),
+            bootnodes,
+            netrestrict: None,
+            seed,
+            enr_seq: 1,
+            enr_entries: Vec::new(),
+        };
+        let disc =
+            Discovery::new(key, config, UnixMs(self.now)).expect("a fresh node signs its ENR");
+        self.add_node(disc, node)
+    }
+}
+
+impl SimNet<Discovery5> {
+    /// Brings a v5 node up at the current time, its randomness seeded from `seed`; returns its
+    /// index.
+    pub fn add(
+        &mut self,
+        key: SecretKey,
+        addr: SocketAddr,
+        bootnodes: Vec<Record>,
+        seed: u64,
+    ) -> usize {
+        let node = Node::new(key.public_key(), addr.ip(), addr.port(), addr.port());
+        let config = Config5 {
+            ip: addr.ip(),
+            udp: addr.port(),
+            tcp: addr.port(),
+            enr_seq: 1,
+            enr_entries: Vec::new(),
+            bootnodes,
+            seed,
+            fixed_endpoint: true,
+        };
+        let entropy = seeded_entropy(seed ^ 0x0065_6e74_726f_7079);
+        let disc = Discovery5::new(key, config, entropy, UnixMs(self.now))
+            .expect("a fresh node signs its record");
+        self.add_node(disc, node)
     }
 }

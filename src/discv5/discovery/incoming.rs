@@ -248,11 +248,8 @@ impl Discovery {
         self.challenges.remove(&key);
         self.sessions
             .insert(key, Session::new(&keys, false, record.seq(), now));
-        if let Some(node) = record_node(&record)
-            && node.udp_addr() == from
-            && self.table.add_verified(now, node).is_ok()
-        {
-            self.keep_record(record.clone());
+        if record_node(&record).is_some_and(|n| n.udp_addr() == from) {
+            self.node_seen(now, record.clone());
         }
         self.events.push_back(Event::Session {
             node: h.src_id,
@@ -371,11 +368,8 @@ impl Discovery {
             .to
             .clone();
         // It answered at the endpoint its record names: a live node for the table.
-        if let Some(node) = record_node(&asked)
-            && node.udp_addr() == from
-            && self.table.add_verified(now, node).is_ok()
-        {
-            self.keep_record(asked);
+        if record_node(&asked).is_some_and(|n| n.udp_addr() == from) {
+            self.node_seen(now, asked);
         }
         let r = self.requests.get_mut(&id).ok_or(Dropped::Unsolicited)?;
         match (m, &r.message) {
