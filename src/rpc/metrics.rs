@@ -113,16 +113,19 @@ pub fn render(m: &MetricsSnapshot) -> String {
             t.out_packets,
         );
     }
-    g(
-        "discover_ingress",
-        "Discovery datagram bytes received (v4 and v5)",
-        m.discover_ingress,
-    );
-    g(
-        "discover_egress",
-        "Discovery datagram bytes sent (v4 and v5)",
-        m.discover_egress,
-    );
+    // Discovery's byte counts only where discovery runs (or ran).
+    if m.discover_nodes.is_some() || m.discover_ingress > 0 || m.discover_egress > 0 {
+        g(
+            "discover_ingress",
+            "Discovery datagram bytes received (v4 and v5)",
+            m.discover_ingress,
+        );
+        g(
+            "discover_egress",
+            "Discovery datagram bytes sent (v4 and v5)",
+            m.discover_egress,
+        );
+    }
     for (reason, n) in &m.drops {
         let name = format!("p2p_drops_{}", metric_word(reason));
         g(&name, "Admitted sessions ended for this reason", *n);
@@ -307,6 +310,17 @@ mod tests {
             peers_outbound: 2,
             drops: vec![("too many peers".into(), 4)],
             head: Some(600),
+            dial_errors: vec![("rlpx/enc", 2), ("id/unexpected", 1)],
+            messages: vec![crate::server::control::MessageTraffic {
+                name: "eth".into(),
+                version: 68,
+                code: 3,
+                in_packets: 2,
+                in_bytes: 128,
+                out_packets: 0,
+                out_bytes: 0,
+            }],
+            eth_handshake_errors: vec![("forkid", 5)],
             ..MetricsSnapshot::default()
         };
         let text = render(&m);
@@ -317,6 +331,12 @@ mod tests {
             "p2p_peers_outbound 2",
             "p2p_drops_too_many_peers 4",
             "chain_head_block 600",
+            "p2p_dials_error_rlpx_enc 2",
+            "p2p_dials_error_id_unexpected 1",
+            "p2p_ingress_eth_68_0x03 128",
+            "p2p_ingress_eth_68_0x03_packets 2",
+            "p2p_egress_eth_68_0x03_packets 0",
+            "eth_protocols_eth_handshake_error_forkid 5",
             "# EOF",
         ] {
             assert!(
