@@ -20,7 +20,7 @@ use crate::enode::Enode;
 use crate::enr::Record;
 use crate::log;
 use crate::server::clock::unix_now;
-use crate::server::udp::is_v4_packet;
+use crate::server::udp::{Datagram, is_v4_packet};
 
 /// Random lookups run this often while the dial scheduler wants candidates.
 pub const LOOKUP_INTERVAL_BUSY: Duration = Duration::from_secs(5);
@@ -133,13 +133,7 @@ impl Server {
             return;
         };
         while let Some(datagram) = d.poll_transmit() {
-            if let Some(out) = &self.udp_out {
-                let len = datagram.1.len() as u64;
-                // A full queue drops the datagram: UDP is lossy anyway.
-                if out.try_send(datagram).is_ok() {
-                    self.status.discover_egress += len;
-                }
-            }
+            send_datagram(&self.udp_out, &mut self.status.discover_egress, datagram);
         }
         let mut records = Vec::new();
         while let Some(ev) = d.poll_event() {
@@ -190,12 +184,7 @@ impl Server {
             return;
         };
         while let Some(datagram) = d.poll_transmit() {
-            if let Some(out) = &self.udp_out {
-                let len = datagram.1.len() as u64;
-                if out.try_send(datagram).is_ok() {
-                    self.status.discover_egress += len;
-                }
-            }
+            send_datagram(&self.udp_out, &mut self.status.discover_egress, datagram);
         }
         let mut found = Vec::new();
         while let Some(ev) = d.poll_event() {
@@ -262,4 +251,19 @@ impl Server {
 /// A dial candidate from a discovered node, if it accepts RLPx connections.
 fn dial_candidate(n: &DiscNode) -> Option<Enode> {
     (n.tcp != 0).then(|| Enode::new(n.key, n.ip, n.tcp, n.udp))
+}
+
+/// Queues one outgoing datagram for the UDP writer and counts its bytes; a full queue drops it
+/// (UDP is lossy anyway).
+fn send_datagram(
+    out: &Option<async_channel::Sender<Datagram>>,
+    egress: &mut u64,
+    datagram: Datagram,
+) {
+    if let Some(out) = out {
+        let len = datagram.1.len() as u64;
+        if out.try_send(datagram).is_ok() {
+            *egress += len;
+        }
+    }
 }
