@@ -1,0 +1,346 @@
+//! Hostile input at scale (issue 15's flood list): a peer that answers every eth request
+//! (devp2p caps/eth.md GetBlockHeaders, GetBlockBodies, GetReceipts) with the largest reply the
+//! protocol allows — as many items as asked, filling eth's 10 MiB message limit — written as
+//! slowly as the node's frame read timeout allows, while an honest peer serves the fixture chain.
+//!
+//! The node under test starts from the fixture genesis with no peers (its idle RSS is measured
+//! then); the slow peer (a hand-driven RLPx session from this process) and the honest peer (a
+//! second node holding the imported fixture chain) both dial it on loopback. It must sync the
+//! whole chain from the honest peer within [`SYNC_WINDOW`], keep that session up, keep its RSS
+//! under idle + [`RSS_GROWTH_MAX`], and drop the slow peer as stalled (its requests time out).
+
+mod common;
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::TestRng;
+use common::fixture_node::{fixture_status, genesis_arg, imported_datadir};
+use common::node_proc::{NodeProc, temp_dir};
+use common::raw_peer::{RawPeer, Read_};
+use ethpeer::eth::{self, EthMessage, EthVersion, MESSAGE_SIZE_MAX, SERVE_COUNT_MAX};
+use ethpeer::rlpx::snappy;
+use ethpeer::server::connection::FRAME_READ_TIMEOUT;
+
+/// How long the slow peer takes to write one reply: two thirds of the node's frame read timeout,
+/// so each frame still completes in time (the slowest a peer can be without being cut off for
+/// silence) with room for a loaded machine.
+const DRIBBLE: Duration = Duration::from_secs(FRAME_READ_TIMEOUT.as_secs() * 2 / 3);
+
+/// Bytes per dribbled write: 64 KiB, so a 10 MiB reply is 160 small writes spread over
+/// [`DRIBBLE`].
+const DRIBBLE_CHUNK: usize = 64 * 1024;
+
+/// Room left under eth's message limit for the reply's list headers and request id.
+const REPLY_SLACK: usize = 4096;
+
+/// How long the node may take to sync the 600 fixture blocks from the honest peer with the slow
+/// peer attached: 60 s, the window tests/node_sync.rs gives an undisturbed sync of a debug build.
+const SYNC_WINDOW: Duration = Duration::from_secs(60);
+
+/// How much the node's RSS may grow over its idle figure: 160 MiB. The sync itself buffers up to
+/// a few tens of MB of the fixture chain (block 11 alone carries 10.6 MB of receipts), and each
+/// slow-peer session holds at most one frame of up to 16 MiB plus its 10 MiB decompression;
+/// unbounded buffering of replies (three in flight per session, sessions redialled) would
+/// exceed it within a minute.
+const RSS_GROWTH_MAX: u64 = 160 * 1024 * 1024;
+
+/// The whole test's budget (issue 15: ≤ 90 s).
+const TEST_BUDGET: Duration = Duration::from_secs(90);
+
+/// The node's resident set size in bytes, from /proc/<pid>/status.
+fn rss(pid: u32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = text.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn rlp_header(len: usize, base: u8) -> Vec<u8> {
+    if len < 56 {
+        return vec![base + len as u8];
+    }
+    let be = (len as u64).to_be_bytes();
+    let skip = be.iter().take_while(|b| **b == 0).count();
+    let mut out = vec![base + 55 + (8 - skip) as u8];
+    out.extend_from_slice(&be[skip..]);
+    out
+}
+
+fn rlp_uint(v: u64) -> Vec<u8> {
+    match v {
+        0 => vec![0x80],
+        1..=127 => vec![v as u8],
+        _ => {
+            let be = v.to_be_bytes();
+            let skip = be.iter().take_while(|b| **b == 0).count();
+            let mut out = rlp_header(8 - skip, 0x80);
+            out.extend_from_slice(&be[skip..]);
+            out
+        }
+    }
+}
+
+/// `[request_id, [[junk], ...]]` with `count` items (capped at what a server may send) that
+/// together fill eth's message limit: well formed, as many items as asked, as large as allowed.
+/// The junk is random, so snappy cannot shrink it on the wire.
+fn largest_reply(request_id: u64, count: usize, rng: &mut TestRng) -> Vec<u8> {
+    let count = count.clamp(1, SERVE_COUNT_MAX);
+    let per_item = (MESSAGE_SIZE_MAX - REPLY_SLACK) / count - 8;
+    let mut items = Vec::with_capacity(MESSAGE_SIZE_MAX);
+    let mut junk = vec![0u8; per_item];
+    for _ in 0..count {
+        rng.fill(&mut junk);
+        let mut inner = rlp_header(junk.len(), 0x80);
+        inner.extend_from_slice(&junk);
+        items.extend(rlp_header(inner.len(), 0xc0));
+        items.extend(inner);
+    }
+    let mut body = rlp_uint(request_id);
+    body.extend(rlp_header(items.len(), 0xc0));
+    body.extend(items);
+    let mut out = rlp_header(body.len(), 0xc0);
+    out.extend(body);
+    assert!(out.len() <= MESSAGE_SIZE_MAX, "reply {} bytes", out.len());
+    out
+}
+
+/// What the slow peer saw, for the report and the assertions.
+#[derive(Default)]
+struct SlowStats {
+    sessions: AtomicU64,
+    requests: AtomicU64,
+    replies_done: AtomicU64,
+    bytes_written: AtomicU64,
+    /// How each session ended.
+    ends: Mutex<Vec<String>>,
+}
+
+/// One slow session: handshake, Hello, Status on the fixture chain at eth/69, then every request
+/// answered with [`largest_reply`] dribbled over [`DRIBBLE`], until the node cuts it off.
+fn slow_session(node: &NodeProc, seed: u64, stats: &SlowStats, stop: &AtomicBool) {
+    let mut p = match RawPeer::connect(node.addr(), node.pubkey(), seed) {
+        Ok(p) => p,
+        Err(e) => {
+            stats.ends.lock().unwrap().push(format!("connect: {e}"));
+            return;
+        }
+    };
+    if let Err(e) = p.hello(&[("eth", 69)]) {
+        stats.ends.lock().unwrap().push(format!("hello: {e:?}"));
+        return;
+    }
+    stats.sessions.fetch_add(1, Ordering::Relaxed);
+    let version = EthVersion::Eth69;
+    p.send(0x10, &fixture_status(version, |_| {}));
+    p.stream
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut rng = TestRng::new(seed);
+    let end = loop {
+        if stop.load(Ordering::Relaxed) {
+            break "test over".to_string();
+        }
+        let (code, payload) = match p.recv() {
+            Read_::Message(c, m) => (c, m),
+            Read_::Timeout => continue,
+            other => break format!("{other:?}"),
+        };
+        if code < 0x10 {
+            continue;
+        }
+        let (reply_id, request_id, count) = match eth::decode(version, code - 0x10, &payload) {
+            Ok(EthMessage::GetBlockHeaders(q)) => (
+                eth::BLOCK_HEADERS_ID,
+                q.request_id,
+                usize::try_from(q.amount).unwrap_or(usize::MAX),
+            ),
+            Ok(EthMessage::GetBlockBodies(q)) => {
+                (eth::BLOCK_BODIES_ID, q.request_id, q.hashes.len())
+            }
+            Ok(EthMessage::GetReceipts(q)) => (eth::RECEIPTS_ID, q.request_id, q.hashes.len()),
+            _ => continue,
+        };
+        stats.requests.fetch_add(1, Ordering::Relaxed);
+        let reply = largest_reply(request_id, count, &mut rng);
+        let frame = p.seal(0x10 + reply_id, &snappy::compress(&reply).unwrap());
+        let pause = DRIBBLE / frame.len().div_ceil(DRIBBLE_CHUNK) as u32;
+        let mut failed = None;
+        for chunk in frame.chunks(DRIBBLE_CHUNK) {
+            if let Err(e) = p.stream.write_all(chunk) {
+                failed = Some(e);
+                break;
+            }
+            stats
+                .bytes_written
+                .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            std::thread::sleep(pause);
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+        }
+        match failed {
+            Some(e) => {
+                // The node closed the session mid-reply; read what it said before closing.
+                let said = p.until_end(Duration::from_secs(1));
+                break format!("write failed ({e}); then read {said:?}");
+            }
+            None => stats.replies_done.fetch_add(1, Ordering::Relaxed),
+        };
+    };
+    stats.ends.lock().unwrap().push(end);
+}
+
+#[test]
+fn a_slow_peer_sending_the_largest_replies_neither_bloats_the_node_nor_starves_an_honest_peer() {
+    let started = Instant::now();
+    let dir = temp_dir("slow-peer-client");
+    let client = NodeProc::start(
+        &dir,
+        &[
+            "--genesis",
+            &genesis_arg(),
+            "--nodiscover",
+            "--sync.minpeers",
+            "2",
+        ],
+    );
+    let pid = client.child.id();
+    std::thread::sleep(Duration::from_secs(2));
+    let idle = rss(pid).expect("reading the node's VmRSS");
+    let bound = idle + RSS_GROWTH_MAX;
+
+    // RSS sampled every 50 ms for the rest of the test.
+    let stop = Arc::new(AtomicBool::new(false));
+    let peak = Arc::new(AtomicU64::new(idle));
+    let sampler = {
+        let (stop, peak) = (stop.clone(), peak.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                if let Some(r) = rss(pid) {
+                    peak.fetch_max(r, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+
+    // The slow peer dials first and redials whenever the node drops it.
+    let stats = Arc::new(SlowStats::default());
+    let client = Arc::new(client);
+    let slow = {
+        let (stop, stats, client) = (stop.clone(), stats.clone(), client.clone());
+        std::thread::spawn(move || {
+            let mut seed = 7000;
+            while !stop.load(Ordering::Relaxed) {
+                slow_session(&client, seed, &stats, &stop);
+                seed += 1;
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        })
+    };
+    let wait_until = Instant::now() + Duration::from_secs(10);
+    while stats.sessions.load(Ordering::Relaxed) == 0 && Instant::now() < wait_until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        stats.sessions.load(Ordering::Relaxed) > 0,
+        "the slow peer never got past Hello: {:?}",
+        stats.ends.lock().unwrap()
+    );
+
+    // The honest peer dials the node and serves the fixture chain.
+    let honest_started = Instant::now();
+    let honest = NodeProc::start(
+        &imported_datadir("slow-peer-honest"),
+        &[
+            "--genesis",
+            &genesis_arg(),
+            "--syncmode",
+            "none",
+            "--nodiscover",
+            "--staticnodes",
+            &client.enode,
+        ],
+    );
+    let synced = {
+        let end = honest_started + SYNC_WINDOW;
+        loop {
+            if client.logged(&["Sync finished", "number=600"]) {
+                break Some(honest_started.elapsed());
+            }
+            if Instant::now() > end {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    // The slow peer must have been cut off as stalled by now, or be within one request timeout
+    // of it.
+    let dropped_until = Instant::now() + Duration::from_secs(10);
+    while !client.logged(&["Dropping eth peer", "stalled"]) && Instant::now() < dropped_until {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let honest_closed = honest.count_logged(&["Connection closed"]);
+    stop.store(true, Ordering::Relaxed);
+    sampler.join().unwrap();
+    slow.join().unwrap();
+    let peak = peak.load(Ordering::Relaxed);
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    println!(
+        "slow peer: {} sessions, {} requests, {} replies completed, {:.1} MiB written; \
+         session ends: {:?}",
+        stats.sessions.load(Ordering::Relaxed),
+        stats.requests.load(Ordering::Relaxed),
+        stats.replies_done.load(Ordering::Relaxed),
+        mib(stats.bytes_written.load(Ordering::Relaxed)),
+        stats.ends.lock().unwrap()
+    );
+    println!(
+        "node RSS: idle {:.1} MiB, peak {:.1} MiB, bound {:.1} MiB (idle + {:.0} MiB); \
+         honest sync of 600 blocks: {:?} (window {:?}); whole test {:?}",
+        mib(idle),
+        mib(peak),
+        mib(bound),
+        mib(RSS_GROWTH_MAX),
+        synced,
+        SYNC_WINDOW,
+        started.elapsed()
+    );
+    let log = client.log_text();
+    if std::env::var_os("SLOW_PEER_LOG").is_some() {
+        println!("node log:\n{log}");
+    }
+    assert!(
+        synced.is_some(),
+        "the honest peer was starved: no sync to block 600 within {SYNC_WINDOW:?}; node log:\n{log}"
+    );
+    assert_eq!(
+        honest_closed,
+        0,
+        "the honest peer's session with the node closed; honest log:\n{}",
+        honest.log_text()
+    );
+    assert!(
+        stats.requests.load(Ordering::Relaxed) > 0,
+        "the node never asked the slow peer anything: the test proves nothing"
+    );
+    assert!(
+        client.logged(&["Dropping eth peer", "stalled"]),
+        "the slow peer was not dropped as stalled; node log:\n{log}"
+    );
+    assert!(
+        peak <= bound,
+        "node RSS peaked at {:.1} MiB, over the bound {:.1} MiB (idle {:.1} MiB)",
+        mib(peak),
+        mib(bound),
+        mib(idle)
+    );
+    assert!(
+        started.elapsed() <= TEST_BUDGET,
+        "the test took {:?}, over its budget {TEST_BUDGET:?}",
+        started.elapsed()
+    );
+}
