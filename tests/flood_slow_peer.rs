@@ -226,6 +226,45 @@ fn slow_session(node: &NodeProc, seed: u64, stats: &SlowStats, stop: &AtomicBool
     stats.ends.lock().unwrap().push(end);
 }
 
+/// The body a peer announces in the frame header test: 15 MiB, under the 16 MiB frame limit.
+const ANNOUNCED_BODY: usize = 15 * 1024 * 1024;
+
+/// The most the node's RSS may grow while one peer has announced [`ANNOUNCED_BODY`] and sent
+/// 64 KiB of it: 4 MiB (what was sent, a session's buffers, and noise), well under the body.
+const ANNOUNCED_GROWTH_MAX: u64 = 4 * 1024 * 1024;
+
+#[test]
+fn a_frame_announced_but_not_sent_costs_only_what_was_sent() {
+    let node = NodeProc::start(&temp_dir("slow-peer-announce"), &[]);
+    let pid = node.child.id();
+    let mut good = RawPeer::connect(node.addr(), node.pubkey(), 1).unwrap();
+    good.hello(&[]).unwrap();
+    let mut p = RawPeer::connect(node.addr(), node.pubkey(), 2).unwrap();
+    p.hello(&[]).unwrap();
+    // Sealing 15 MiB takes seconds in a debug build; the node is idle meanwhile.
+    let frame = p.seal(0x10, &vec![0u8; ANNOUNCED_BODY]);
+    std::thread::sleep(Duration::from_millis(500));
+    let before = rss(pid).unwrap();
+    p.send_bytes(&frame[..32 + 64 * 1024]).unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let after = rss(pid).unwrap();
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    println!(
+        "node RSS {:.1} MiB before, {:.1} MiB with {} MiB announced and 64 KiB sent (bound +{:.0} MiB)",
+        mib(before),
+        mib(after),
+        ANNOUNCED_BODY >> 20,
+        mib(ANNOUNCED_GROWTH_MAX)
+    );
+    good.ping(Duration::from_secs(5))
+        .expect("the other peer is still answered");
+    assert!(
+        after <= before + ANNOUNCED_GROWTH_MAX,
+        "a 32-byte frame header cost the node {:.1} MiB of RSS",
+        mib(after.saturating_sub(before))
+    );
+}
+
 #[test]
 fn the_slow_peers_reply_is_a_legal_message_at_the_size_limit() {
     let mut rng = TestRng::new(1);
