@@ -45,6 +45,9 @@ pub const FRAME_WRITE_TIMEOUT: Duration = Duration::from_secs(20);
 pub const HELLO_FRAME_SIZE_MAX: usize = p2p::BASE_PROTOCOL_MESSAGE_SIZE_MAX + 1;
 /// The read buffer a session keeps between frames at most; a larger one is freed after use.
 const READ_BUFFER_KEEP_MAX: usize = 64 * 1024;
+/// A frame body is read in pieces of this size, the buffer growing with each, so its memory
+/// follows the bytes the peer has sent, not the length its 32-byte header announces (16 MiB).
+const FRAME_READ_CHUNK: usize = 64 * 1024;
 /// Ping and Pong carry an empty RLP list.
 const EMPTY_LIST: [u8; 1] = [0xc0];
 /// Room for the reader's answers (Pong) and stop requests to the writer.
@@ -374,10 +377,16 @@ async fn read_frame(
 ) -> Result<(u64, std::ops::Range<usize>), SessionError> {
     let mut header = [0u8; HEADER_LEN];
     reader.read_exact(&mut header).await?;
-    // open_header refuses sizes over the frame limit, so this allocation is bounded.
+    // open_header refuses sizes over the frame limit, so the buffer is bounded; it grows only as
+    // the body arrives, so a peer that announces a large frame and dribbles it (or stops) holds
+    // memory for what it sent.
     let body_len = ingress.open_header(&mut header)?;
-    buf.resize(body_len, 0);
-    reader.read_exact(buf).await?;
+    buf.clear();
+    while buf.len() < body_len {
+        let at = buf.len();
+        buf.resize(at + (body_len - at).min(FRAME_READ_CHUNK), 0);
+        reader.read_exact(&mut buf[at..]).await?;
+    }
     let base = buf.as_ptr() as usize;
     let (code, payload) = ingress.open_body(buf)?;
     let start = payload.as_ptr() as usize - base;
