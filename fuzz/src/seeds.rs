@@ -211,6 +211,45 @@ pub fn seeds(fixtures: &Path, name: &str) -> Vec<Vec<u8>> {
                 }),
             ]
         }
+        "tx_fetcher" => {
+            // Three peers announce overlapping hashes (sizes grow with k), the wait ends, peer 0
+            // answers its request, peer 1 contradicts its announcement, requests time out, a
+            // transaction is broadcast, peers leave.
+            let mut v: Vec<Vec<u8>> = (0u8..4)
+                .map(|k| {
+                    let mut s = Vec::new();
+                    for peer in 0..3u8 {
+                        s.extend([0, peer, 12, 0]);
+                        for i in 0..12u8 {
+                            s.extend([peer * 4 + i, 1 | ((i * (k + 1) * 5) << 2)]);
+                        }
+                    }
+                    s.extend([2, 0, 10, 1, 0, 1, 3, 0, 1, 1, 5, 2, 9]);
+                    s.extend([
+                        1, 1, 0, 1, 0, 5, 2, 2, 0, 100, 3, 0, 7, 0, 4, 2, 5, 1, 2, 0, 90,
+                    ]);
+                    s
+                })
+                .collect();
+            // Every peer announces every hash, empty-sized (so requests fill by count), then
+            // the wait ends and the requests time out in turn: the largest state the script
+            // reaches.
+            let mut s = Vec::new();
+            for peer in 0..6u8 {
+                for chunk in 0..32u16 {
+                    let [page, base] = (chunk * 16).to_be_bytes();
+                    s.extend([0, peer, 16, page]);
+                    for i in 0..16u8 {
+                        s.extend([base + i, peer & 3]);
+                    }
+                }
+            }
+            for _ in 0..8 {
+                s.extend([2, 0, 90]);
+            }
+            v.push(s);
+            v
+        }
         "jsonrpc_request" => [
             r#"{"jsonrpc":"2.0","id":1,"method":"echo","params":[1,"a",null]}"#,
             r#"[{"jsonrpc":"2.0","id":"x","method":"echo"},{"jsonrpc":"2.0","method":"echo"}]"#,

@@ -59,6 +59,7 @@ pub const TARGETS: &[Target] = &[
     ("discv5_packet", discv5_packet),
     ("discv5_message", discv5_message),
     ("jsonrpc_request", jsonrpc_request),
+    ("tx_fetcher", tx_fetcher),
 ];
 
 /// RLP strict validation: what passes is one whole item the `rlp` crate can walk.
@@ -630,5 +631,307 @@ pub fn jsonrpc_request(data: &[u8]) {
     };
     if let Some(text) = answer {
         serde_json::from_str::<serde_json::Value>(&text).expect("the answer is JSON");
+    }
+}
+
+/// A script reader for the stateful targets: bytes in order, zeros once the input ends.
+struct Script<'a> {
+    rest: &'a [u8],
+}
+
+impl Script<'_> {
+    fn byte(&mut self) -> u8 {
+        match self.rest.split_first() {
+            Some((&b, rest)) => {
+                self.rest = rest;
+                b
+            }
+            None => 0,
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.rest.is_empty()
+    }
+}
+
+/// Peers the fetcher target speaks with.
+const FETCH_PEERS: u8 = 6;
+
+/// Hashes the fetcher target announces: more than `REQUEST_HASHES_MAX`, so that a full
+/// request is not the whole set.
+const FETCH_HASHES: u16 = 512;
+
+/// Hash `i` of the fetcher target's [`FETCH_HASHES`], mapped back by [`fetch_index`].
+fn fetch_hash(i: u16) -> [u8; 32] {
+    let mut h = [0xfe; 32];
+    h[..2].copy_from_slice(&i.to_be_bytes());
+    h
+}
+
+fn fetch_index(h: &[u8; 32]) -> u16 {
+    assert!(h[2..].iter().all(|&b| b == 0xfe), "a hash nobody announced");
+    let i = u16::from_be_bytes([h[0], h[1]]);
+    assert!(i < FETCH_HASHES, "a hash nobody announced");
+    i
+}
+
+/// A script's type-and-size byte: type in the low 2 bits, size 4 KiB steps (up to 252 KiB, so
+/// that a few fill `REQUEST_SIZE_MAX` and one alone may exceed it).
+fn fetch_meta(m: u8) -> (u8, u32) {
+    (m & 3, u32::from(m >> 2) * 4096)
+}
+
+/// One request the fetcher target believes in flight.
+struct InFlight {
+    id: u64,
+    deadline: ethpeer::time::Mono,
+    hashes: Vec<u16>,
+}
+
+/// The transaction fetcher (`eth::txs::tx_fetcher::TxFetcher`) driven by a script of steps,
+/// each a kind byte and its arguments: a peer announces hashes (index, type/size), a peer
+/// delivers transactions (to its request in flight, to no request or to a made-up id), the
+/// clock moves, a transaction arrives by broadcast, a peer is removed or dropped. A model kept
+/// beside it checks every action for any input: a request goes only to a peer that announced
+/// every hash in it and has none in flight, within `REQUEST_HASHES_MAX` hashes and
+/// `REQUEST_SIZE_MAX` announced bytes (unless one hash alone), never for a hash the pool knows
+/// or one still in another peer's request, with an id never used before; a disconnect only
+/// for the delivering peer whose delivery contradicts what it announced, with exactly those
+/// hashes returned; the counters agree with the actions; nothing is tracked without a timer
+/// due to move it; and no timer is left due.
+pub fn tx_fetcher(data: &[u8]) {
+    use ethpeer::eth::txs::tx_fetcher::{
+        FetchAction, MISMATCH_REASON, REQUEST_HASHES_MAX, REQUEST_SIZE_MAX, TxFetcher,
+        WAITING_COUNT_MAX,
+    };
+    use ethpeer::p2p::ConnId;
+    use ethpeer::time::Mono;
+    use std::collections::{BTreeSet, HashSet};
+
+    let mut fetcher = TxFetcher::new();
+    let mut s = Script { rest: data };
+    let mut now = Mono(1_000);
+    let mut known = vec![false; usize::from(FETCH_HASHES)];
+    // What each peer announced since it connected: (hash index, meta byte).
+    let mut announced: Vec<BTreeSet<(u16, u8)>> =
+        (0..FETCH_PEERS).map(|_| BTreeSet::new()).collect();
+    let mut in_flight: Vec<Option<InFlight>> = (0..FETCH_PEERS).map(|_| None).collect();
+    let mut ids = HashSet::new();
+    let (mut requests, mut mismatches) = (0u64, 0u64);
+    let mut ever_announced = BTreeSet::new();
+
+    for _ in 0..256 {
+        if s.done() {
+            break;
+        }
+        let op = s.byte() % 6;
+        let peer = s.byte() % FETCH_PEERS;
+        let p = usize::from(peer);
+        let conn = ConnId(u64::from(peer));
+        // The machine expires requests due by `now` on every call that carries `now`.
+        let expire = |in_flight: &mut Vec<Option<InFlight>>, now: Mono| {
+            for f in in_flight.iter_mut() {
+                if f.as_ref().is_some_and(|f| f.deadline <= now) {
+                    *f = None;
+                }
+            }
+        };
+        let mut rejected = Vec::new();
+        let mut delivered = Vec::new();
+        let mut schedules = true;
+        match op {
+            0 => {
+                let n = usize::from(s.byte() % 17);
+                let page = u16::from(s.byte() & 1) << 8;
+                let (mut types, mut sizes, mut hashes) = (Vec::new(), Vec::new(), Vec::new());
+                for _ in 0..n {
+                    let (i, m) = (page | u16::from(s.byte()), s.byte());
+                    let (t, size) = fetch_meta(m);
+                    types.push(t);
+                    sizes.push(size);
+                    hashes.push(fetch_hash(i));
+                    if !known[usize::from(i)] {
+                        announced[p].insert((i, m));
+                        ever_announced.insert(i);
+                    }
+                }
+                expire(&mut in_flight, now);
+                let is_known = |h: &[u8; 32]| known[usize::from(fetch_index(h))];
+                fetcher.handle_announce(now, conn, &types, &sizes, &hashes, &is_known);
+            }
+            1 => {
+                let sel = s.byte();
+                let n = usize::from(s.byte() % 17);
+                let page = u16::from(s.byte() & 1) << 8;
+                let mut txs = Vec::new();
+                for _ in 0..n {
+                    let (i, m) = (page | u16::from(s.byte()), s.byte());
+                    let (t, size) = fetch_meta(m);
+                    txs.push((fetch_hash(i), t, size as usize));
+                    delivered.push((i, m));
+                }
+                expire(&mut in_flight, now);
+                let asked: Vec<u16> = in_flight[p].iter().flat_map(|f| f.hashes.clone()).collect();
+                let id = match sel {
+                    0 => None,
+                    _ if sel % 2 == 1 => in_flight[p].as_ref().map(|f| f.id),
+                    _ => Some(u64::from(sel)),
+                };
+                if id.is_some() && in_flight[p].as_ref().map(|f| f.id) == id {
+                    in_flight[p] = None;
+                }
+                rejected = fetcher.handle_delivery(now, conn, id, &txs);
+                let rejected_idx: Vec<u16> = rejected.iter().map(fetch_index).collect();
+                for &i in &rejected_idx {
+                    let m = delivered.iter().find(|d| d.0 == i).map(|d| d.1);
+                    let m = m.expect("a rejected hash was delivered");
+                    let (t, size) = fetch_meta(m);
+                    assert!(
+                        announced[p]
+                            .iter()
+                            .any(|&(j, a)| j == i && fetch_meta(a) != (t, size)),
+                        "rejected a hash the peer never announced otherwise"
+                    );
+                }
+                // A hash asked of this peer is tracked and so is its announcement; when the
+                // peer announced it one way only, a delivery the other way is refused.
+                for (k, &(i, m)) in delivered.iter().enumerate() {
+                    let first = delivered[..k].iter().all(|d| d.0 != i);
+                    let metas: Vec<u8> = announced[p]
+                        .iter()
+                        .filter(|a| a.0 == i)
+                        .map(|a| a.1)
+                        .collect();
+                    if first && asked.contains(&i) && metas.len() == 1 && metas[0] != m {
+                        assert!(rejected_idx.contains(&i), "a contradicting delivery kept");
+                    }
+                }
+                for &(i, _) in &delivered {
+                    if !rejected_idx.contains(&i) {
+                        known[usize::from(i)] = true;
+                        for f in in_flight.iter_mut().flatten() {
+                            f.hashes.retain(|&h| h != i);
+                        }
+                    }
+                }
+            }
+            2 => {
+                now += u64::from(s.byte()) * 64;
+                expire(&mut in_flight, now);
+                fetcher.handle_timeout(now);
+            }
+            3 => {
+                let i = u16::from(peer.wrapping_mul(43) ^ s.byte()) | u16::from(s.byte() & 1) << 8;
+                known[usize::from(i)] = true;
+                for f in in_flight.iter_mut().flatten() {
+                    f.hashes.retain(|&h| h != i);
+                }
+                fetcher.handle_broadcast(&fetch_hash(i));
+                schedules = false;
+            }
+            4 => {
+                fetcher.remove_peer(conn);
+                announced[p].clear();
+                in_flight[p] = None;
+                schedules = false;
+            }
+            _ => {
+                announced[p].clear();
+                in_flight[p] = None;
+                expire(&mut in_flight, now);
+                fetcher.drop_peer(now, conn);
+            }
+        }
+
+        let mut actions = 0;
+        let mut disconnected = false;
+        while let Some(action) = fetcher.poll_action() {
+            actions += 1;
+            assert!(
+                actions <= usize::from(FETCH_PEERS) + 1,
+                "actions beyond one per peer"
+            );
+            match action {
+                FetchAction::Request {
+                    peer: to,
+                    request_id,
+                    hashes,
+                } => {
+                    requests += 1;
+                    let q = usize::try_from(to.0).expect("a peer of ours");
+                    assert!(
+                        q < usize::from(FETCH_PEERS),
+                        "a request to a peer we never had"
+                    );
+                    assert!(!hashes.is_empty() && hashes.len() <= REQUEST_HASHES_MAX);
+                    assert!(ids.insert(request_id), "request id {request_id} used twice");
+                    assert!(in_flight[q].is_none(), "two requests in flight to one peer");
+                    let idx: Vec<u16> = hashes.iter().map(fetch_index).collect();
+                    let distinct: BTreeSet<u16> = idx.iter().copied().collect();
+                    assert_eq!(distinct.len(), idx.len(), "a hash twice in one request");
+                    let mut bytes = 0u64;
+                    for &i in &idx {
+                        assert!(!known[usize::from(i)], "requested a hash the pool has");
+                        let size = announced[q]
+                            .iter()
+                            .filter(|&&(j, _)| j == i)
+                            .map(|&(_, m)| fetch_meta(m).1)
+                            .min();
+                        let size = size.expect("requested a hash the peer did not announce");
+                        bytes += u64::from(size);
+                        for (r, f) in in_flight.iter().enumerate() {
+                            if let Some(f) = f {
+                                assert!(
+                                    !f.hashes.contains(&i),
+                                    "hash {i} requested from peer {q} while in flight at {r}"
+                                );
+                            }
+                        }
+                    }
+                    assert!(
+                        idx.len() == 1 || bytes <= REQUEST_SIZE_MAX as u64,
+                        "a request of {bytes} announced bytes"
+                    );
+                    in_flight[q] = Some(InFlight {
+                        id: request_id,
+                        deadline: now + ethpeer::eth::txs::tx_fetcher::FETCH_TIMEOUT,
+                        hashes: idx,
+                    });
+                }
+                FetchAction::Disconnect { peer: who, why } => {
+                    mismatches += 1;
+                    assert!(
+                        op == 1 && who == conn,
+                        "a disconnect for no delivery of its own"
+                    );
+                    assert!(
+                        !rejected.is_empty() && !disconnected,
+                        "a disconnect without cause"
+                    );
+                    assert_eq!(why, MISMATCH_REASON);
+                    disconnected = true;
+                    announced[p].clear();
+                    in_flight[p] = None;
+                }
+            }
+        }
+        assert_eq!(
+            rejected.is_empty(),
+            !disconnected,
+            "rejected bodies without a disconnect"
+        );
+        let stats = fetcher.stats();
+        assert_eq!(stats.requests, requests);
+        assert_eq!(stats.mismatches, mismatches);
+        assert!(fetcher.waiting_count() <= WAITING_COUNT_MAX);
+        assert!(fetcher.waiting_count() <= fetcher.tracked_count());
+        assert!(fetcher.tracked_count() <= ever_announced.len());
+        if schedules {
+            match fetcher.poll_timeout() {
+                Some(t) => assert!(t > now, "a timer due at {t:?} left after now {now:?}"),
+                None => assert_eq!(fetcher.tracked_count(), 0, "hashes tracked with no timer"),
+            }
+        }
     }
 }
