@@ -250,6 +250,29 @@ pub fn seeds(fixtures: &Path, name: &str) -> Vec<Vec<u8>> {
             v.push(s);
             v
         }
+        "dial_scheduler" => [[9u8, 2], [0, 0], [25, 0x81], [47, 4]]
+            .iter()
+            .map(|config| {
+                // Two static nodes (one also at a new address), candidates at good and bad
+                // addresses, dials ending each way, inbound and trusted peers, a peer leaving,
+                // the clock past dial timeouts, history expiry and static backoff, and again.
+                let mut s = config.to_vec();
+                s.extend([0, 1, 3, 0, 2, 3, 0, 2, 2, 0, 0, 3, 0, 4, 0]);
+                for n in 3..10u8 {
+                    s.extend([2, n, 3 + n % 2]);
+                }
+                s.extend([
+                    2, 5, 1, 7, 0, 4, 3, 0, 0, 4, 0, 0, 3, 1, 1, 5, 6, 0, 5, 7, 1,
+                ]);
+                s.extend([5, 8, 4, 5, 9, 6, 6, 1, 0, 7, 0, 100, 3, 0, 0, 7, 0, 200]);
+                s.extend([4, 0, 0, 4, 1, 0, 7, 0, 255, 7, 0, 255, 7, 0, 255, 1, 2, 0]);
+                for n in 3..10u8 {
+                    s.extend([2, n, 3]);
+                }
+                s.extend([3, 0, 0, 3, 1, 1, 7, 0, 250, 7, 0, 250, 7, 0, 250]);
+                s
+            })
+            .collect(),
         "jsonrpc_request" => [
             r#"{"jsonrpc":"2.0","id":1,"method":"echo","params":[1,"a",null]}"#,
             r#"[{"jsonrpc":"2.0","id":"x","method":"echo"},{"jsonrpc":"2.0","method":"echo"}]"#,

@@ -60,6 +60,7 @@ pub const TARGETS: &[Target] = &[
     ("discv5_message", discv5_message),
     ("jsonrpc_request", jsonrpc_request),
     ("tx_fetcher", tx_fetcher),
+    ("dial_scheduler", dial_scheduler),
 ];
 
 /// RLP strict validation: what passes is one whole item the `rlp` crate can walk.
@@ -931,6 +932,340 @@ pub fn tx_fetcher(data: &[u8]) {
             match fetcher.poll_timeout() {
                 Some(t) => assert!(t > now, "a timer due at {t:?} left after now {now:?}"),
                 None => assert_eq!(fetcher.tracked_count(), 0, "hashes tracked with no timer"),
+            }
+        }
+    }
+}
+
+/// Nodes the dial target knows; node 0 is us.
+const DIAL_NODES: u8 = 10;
+
+/// The dial target's nodes' keys and ids, derived once (key derivation is slow).
+fn dial_keys() -> &'static [(PublicKey, ethpeer::crypto::NodeId)] {
+    static KEYS: OnceLock<Vec<(PublicKey, ethpeer::crypto::NodeId)>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        (0..DIAL_NODES)
+            .map(|n| {
+                let k = key(n + 40).public_key();
+                let id = k.node_id();
+                (k, id)
+            })
+            .collect()
+    })
+}
+
+/// Node `n`'s address in the dial target: `127.0.0.(n+1):30303`, or by `variant` port 0, the
+/// unspecified address, or another port (a static node's new address).
+fn dial_addr(n: u8, variant: u8) -> SocketAddr {
+    let ip = IpAddr::V4(Ipv4Addr::new(127, 0, 0, n + 1));
+    match variant % 8 {
+        0 => SocketAddr::new(ip, 0),
+        1 => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 30303),
+        2 => SocketAddr::new(ip, 30304),
+        _ => SocketAddr::new(ip, 30303),
+    }
+}
+
+/// A dial the dial target believes in flight.
+struct DialModel {
+    dial: ethpeer::dial::DialId,
+    node: u8,
+    kind: ethpeer::dial::DialKind,
+    deadline: ethpeer::time::Mono,
+}
+
+/// The dial scheduler (`dial::DialScheduler`) driven by a script: a config from the first
+/// bytes (peer slots, dial ratio, dials in flight, a `--netrestrict` or none), then steps over
+/// 10 nodes (node 0 is us): static nodes added (at good or bad addresses) and removed,
+/// candidates queued, dials ending connected, refused or failed (or an unknown dial id), inbound
+/// and trusted peers arriving through the admission check, peers leaving, the clock moving.
+/// After every step the loop's drain of `poll_dial` is done and a model checks, for any input:
+/// no dial to us, to a peer, to a node being dialed, to one dialed within
+/// `DIAL_HISTORY_EXPIRY`, to port 0, the unspecified address or outside `--netrestrict`; a static
+/// dial only to a static node at its latest address, a dynamic one only to a queued candidate
+/// not static; dials in flight within `dials_active_max`, a dynamic dial only with a free
+/// dynamic slot (`max_peers / dial_ratio`) and a free peer slot; dial ids unique, deadlines
+/// `DIAL_TIMEOUT` ahead; every `add_*`, `check_add_peer` and `handle_dial_done` answer what the
+/// documented rules say; the counts agree; no timer left due; and a static node that is neither
+/// connected nor being dialed always has a timer that will bring it back.
+pub fn dial_scheduler(data: &[u8]) {
+    use ethpeer::dial::{
+        ConnKind, DIAL_HISTORY_EXPIRY, DIAL_TIMEOUT, DialCandidate, DialConfig, DialKind,
+        DialOutcome, DialRefusal, DialScheduler, PeerRefusal,
+    };
+    use ethpeer::time::Mono;
+    use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+    let keys = dial_keys();
+    let mut s = Script { rest: data };
+    let (a, b) = (s.byte(), s.byte());
+    let netrestrict = (b & 0x80 != 0).then(|| "127.0.0.0/29".parse().expect("a valid netlist"));
+    let config = DialConfig {
+        max_peers: usize::from(a % 12),
+        dial_ratio: usize::from(a / 12 % 4),
+        max_active_dials: usize::from(b % 5),
+        netrestrict,
+    };
+    let restricted = config.netrestrict.is_some();
+    let (max_dyn, max_inbound, max_active) = (
+        config.max_dyn_dialed(),
+        config.max_inbound(),
+        config.dials_active_max(),
+    );
+    let max_peers = config.max_peers;
+    let mut sched = DialScheduler::new(config, keys[0].1, u64::from(b));
+    let mut now = Mono(1_000);
+    let candidate = |n: u8, v: u8| DialCandidate::new(keys[usize::from(n)].0, dial_addr(n, v));
+    // What a node must pass to be dialed at all, as the documented rules say.
+    let node_refusal = |n: u8, addr: SocketAddr| {
+        if n == 0 {
+            Some(DialRefusal::IsSelf)
+        } else if addr.port() == 0 {
+            Some(DialRefusal::NoPort)
+        } else if addr.ip().is_unspecified() {
+            Some(DialRefusal::UnspecifiedAddr)
+        } else if restricted && !matches!(addr.ip(), IpAddr::V4(v4) if v4.octets()[3] < 8) {
+            Some(DialRefusal::NotInNetrestrict)
+        } else {
+            None
+        }
+    };
+
+    let mut statics: BTreeMap<u8, SocketAddr> = BTreeMap::new();
+    let mut queued: BTreeSet<u8> = BTreeSet::new();
+    let mut peers: BTreeMap<u8, (ConnKind, bool)> = BTreeMap::new();
+    let mut dialing: Vec<DialModel> = Vec::new();
+    let mut last_dial: BTreeMap<u8, Mono> = BTreeMap::new();
+    let mut ids = HashSet::new();
+    let mut stale_dials = Vec::new();
+
+    for _ in 0..256 {
+        if s.done() {
+            break;
+        }
+        let op = s.byte() % 8;
+        let n = s.byte() % DIAL_NODES;
+        let v = s.byte();
+        let id = keys[usize::from(n)].1;
+        let recently = |last_dial: &BTreeMap<u8, Mono>, now: Mono| {
+            last_dial
+                .get(&n)
+                .is_some_and(|&t| t + DIAL_HISTORY_EXPIRY > now)
+        };
+        match op {
+            0 => {
+                let node = candidate(n, v);
+                let got = sched.add_static(now, node.clone());
+                match node_refusal(n, node.addr()) {
+                    Some(e) => assert_eq!(got, Err(e), "add_static of node {n}"),
+                    None => {
+                        assert_eq!(got, Ok(()), "add_static of node {n}");
+                        statics.insert(n, node.addr());
+                    }
+                }
+            }
+            1 => {
+                let was = sched.remove_static(now, &id);
+                assert_eq!(was, statics.remove(&n).is_some(), "remove_static's answer");
+            }
+            2 => {
+                let node = candidate(n, v);
+                let got = sched.add_candidate(now, node.clone());
+                let expected = node_refusal(n, node.addr()).or(if statics.contains_key(&n) {
+                    Some(DialRefusal::IsStatic)
+                } else if peers.contains_key(&n) {
+                    Some(DialRefusal::AlreadyConnected)
+                } else if dialing.iter().any(|d| d.node == n) {
+                    Some(DialRefusal::AlreadyDialing)
+                } else if recently(&last_dial, now) {
+                    Some(DialRefusal::RecentlyDialed)
+                } else {
+                    None
+                });
+                match expected {
+                    Some(e) => assert_eq!(got, Err(e), "add_candidate of node {n}"),
+                    None => {
+                        assert!(
+                            matches!(got, Ok(()) | Err(DialRefusal::AlreadyQueued)),
+                            "add_candidate of node {n}: {got:?}"
+                        );
+                        queued.insert(n);
+                    }
+                }
+            }
+            3 | 4 => {
+                // A dial ends: picked by `n` among those in flight, or a timed-out one.
+                if dialing.is_empty() && stale_dials.is_empty() {
+                    continue;
+                }
+                let live = usize::from(n) % (dialing.len() + 1);
+                let (dial, node, kind) = if live < dialing.len() {
+                    let d = &dialing[live];
+                    (d.dial, d.node, d.kind)
+                } else if let Some(&(dial, node, kind)) = stale_dials.last() {
+                    (dial, node, kind)
+                } else {
+                    continue;
+                };
+                let in_flight = live < dialing.len();
+                let trusted = v & 1 == 1;
+                let ckind = ConnKind::of_dial(kind);
+                let nid = keys[usize::from(node)].1;
+                let connected = op == 3 && sched.check_add_peer(&nid, ckind, trusted).is_ok();
+                if connected {
+                    sched.handle_peer_added(now, nid, ckind, trusted);
+                    peers.insert(node, (ckind, trusted));
+                }
+                let outcome = if connected {
+                    DialOutcome::Connected
+                } else {
+                    DialOutcome::Failed
+                };
+                let known = sched.handle_dial_done(now, dial, outcome);
+                assert_eq!(known, in_flight, "handle_dial_done's answer for {dial:?}");
+                if in_flight {
+                    dialing.remove(live);
+                } else {
+                    stale_dials.pop();
+                }
+            }
+            5 => {
+                // A connection from node `n` finished its handshakes: inbound, or (v bit 1) as
+                // a dialed peer the scheduler did not start; trusted with v bit 0.
+                let trusted = v & 1 == 1;
+                let kind = match v >> 1 & 3 {
+                    0 | 1 => ConnKind::Inbound,
+                    2 => ConnKind::DynDialed,
+                    _ => ConnKind::StaticDialed,
+                };
+                let privileged = trusted || kind == ConnKind::StaticDialed;
+                let inbound = peers.values().filter(|p| p.0 == ConnKind::Inbound).count();
+                let expected = if n == 0 {
+                    Err(PeerRefusal::IsSelf)
+                } else if peers.contains_key(&n) {
+                    Err(PeerRefusal::AlreadyConnected)
+                } else if (!privileged && peers.len() >= max_peers)
+                    || (!trusted && kind == ConnKind::Inbound && inbound >= max_inbound)
+                {
+                    Err(PeerRefusal::TooManyPeers)
+                } else {
+                    Ok(())
+                };
+                let got = sched.check_add_peer(&id, kind, trusted);
+                assert_eq!(
+                    got, expected,
+                    "check_add_peer of node {n} ({kind:?}, {trusted})"
+                );
+                if got.is_ok() {
+                    sched.handle_peer_added(now, id, kind, trusted);
+                    peers.insert(n, (kind, trusted));
+                }
+            }
+            6 => {
+                sched.handle_peer_removed(now, &id);
+                peers.remove(&n);
+            }
+            _ => {
+                now += u64::from(v) * 256;
+                sched.handle_timeout(now);
+            }
+        }
+
+        // The loop drains the dials after every event.
+        for d in std::mem::take(&mut dialing) {
+            if d.deadline <= now {
+                stale_dials.push((d.dial, d.node, d.kind));
+            } else {
+                dialing.push(d);
+            }
+        }
+        stale_dials.drain(..stale_dials.len().saturating_sub(4));
+        let mut started = 0;
+        while let Some(task) = sched.poll_dial(now) {
+            started += 1;
+            assert!(
+                started <= usize::from(DIAL_NODES),
+                "more dials than nodes in one drain"
+            );
+            let node = keys
+                .iter()
+                .position(|k| k.1 == task.node.id())
+                .expect("a node we know");
+            let node = u8::try_from(node).expect("few nodes");
+            assert_ne!(node, 0, "dialed ourselves");
+            assert_eq!(
+                node_refusal(node, task.node.addr()),
+                None,
+                "dialed a bad address"
+            );
+            assert!(!peers.contains_key(&node), "dialed a connected node");
+            assert!(
+                dialing.iter().all(|d| d.node != node),
+                "dialed a node twice at once"
+            );
+            assert!(
+                last_dial
+                    .get(&node)
+                    .is_none_or(|&t| t + DIAL_HISTORY_EXPIRY <= now),
+                "node {node} redialed within DIAL_HISTORY_EXPIRY"
+            );
+            assert!(ids.insert(task.dial), "dial id reused");
+            assert_eq!(task.deadline, now + DIAL_TIMEOUT);
+            assert!(
+                dialing.len() < max_active,
+                "more dials in flight than allowed"
+            );
+            match task.kind {
+                DialKind::Static => {
+                    assert_eq!(statics.get(&node), Some(&task.node.addr()), "static dial");
+                }
+                DialKind::Dynamic => {
+                    assert!(
+                        !statics.contains_key(&node),
+                        "a static node dialed as dynamic"
+                    );
+                    assert!(
+                        queued.remove(&node),
+                        "a dynamic dial of a node never queued"
+                    );
+                    let dyn_peers = peers
+                        .values()
+                        .filter(|p| p.0 == ConnKind::DynDialed)
+                        .count();
+                    let dyn_dials = dialing
+                        .iter()
+                        .filter(|d| d.kind == DialKind::Dynamic && !peers.contains_key(&d.node))
+                        .count();
+                    assert!(dyn_peers + dyn_dials < max_dyn, "no dynamic slot was free");
+                    assert!(
+                        peers.len() + dialing.len() < max_peers,
+                        "no peer slot was free"
+                    );
+                }
+            }
+            last_dial.insert(node, now);
+            dialing.push(DialModel {
+                dial: task.dial,
+                node,
+                kind: task.kind,
+                deadline: task.deadline,
+            });
+        }
+        assert_eq!(sched.dialing_count(), dialing.len(), "dials in flight");
+        assert_eq!(sched.peer_count(), peers.len(), "peers");
+        assert_eq!(sched.static_count(), statics.len(), "static nodes");
+        assert!(
+            sched.candidate_count() <= queued.len(),
+            "candidates never queued"
+        );
+        let timeout = sched.poll_timeout();
+        assert!(timeout.is_none_or(|t| t > now), "a timer left due");
+        for &n in statics.keys() {
+            if !peers.contains_key(&n) && dialing.iter().all(|d| d.node != n) {
+                assert!(
+                    timeout.is_some(),
+                    "static node {n} left with no timer to redial it"
+                );
             }
         }
     }
