@@ -273,6 +273,30 @@ pub fn seeds(fixtures: &Path, name: &str) -> Vec<Vec<u8>> {
                 s
             })
             .collect(),
+        "discv5_network" => (0u8..4)
+            .map(|k| {
+                // Node k%3 pings, asks and talks to the others; datagrams delivered in order
+                // (handshakes complete), one changed, one replayed, one lost, a stranger's
+                // bytes, the clock past the response timeout.
+                let mut s = vec![k];
+                s.extend([5, k, 0, 5, k + 3, 1, 5, k + 1, 2]);
+                for _ in 0..12 {
+                    s.extend([0, 0, 0]);
+                }
+                s.extend([5, k + 2, 0, 0, 0, 0, 1, 3, 0, 7, 2, 0, 0, 0, 0, 0, 3, 0]);
+                s.extend([6, 0x80 | k, 20]);
+                s.extend([0x5a; 20]);
+                s.extend([6, 3, 30]);
+                s.extend([0xa5; 30]);
+                s.extend([5, k, 0, 6, 0xc0 | k, 0, 6, 0xc1 + k, 1]);
+                s.extend([5, k, 155, 0, 0, 0, 5, k, 254, 0, 0, 0]);
+                for _ in 0..8 {
+                    s.extend([0, 1, 0]);
+                }
+                s.extend([4, 0, 40, 0, 0, 0, 4, 0, 200, 0, 0, 0]);
+                s
+            })
+            .collect(),
         "jsonrpc_request" => [
             r#"{"jsonrpc":"2.0","id":1,"method":"echo","params":[1,"a",null]}"#,
             r#"[{"jsonrpc":"2.0","id":"x","method":"echo"},{"jsonrpc":"2.0","method":"echo"}]"#,

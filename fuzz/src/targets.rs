@@ -61,6 +61,7 @@ pub const TARGETS: &[Target] = &[
     ("jsonrpc_request", jsonrpc_request),
     ("tx_fetcher", tx_fetcher),
     ("dial_scheduler", dial_scheduler),
+    ("discv5_network", discv5_network),
 ];
 
 /// RLP strict validation: what passes is one whole item the `rlp` crate can walk.
@@ -1266,6 +1267,186 @@ pub fn dial_scheduler(data: &[u8]) {
                     timeout.is_some(),
                     "static node {n} left with no timer to redial it"
                 );
+            }
+        }
+    }
+}
+
+/// The discv5 network target's three nodes: their addresses.
+fn v5_addr(i: usize) -> SocketAddr {
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 5, 0, i as u8 + 1)), 9000)
+}
+
+/// Three discovery v5 machines (`discv5::discovery::Discovery`) on a network the script runs:
+/// each step delivers a datagram in flight (as sent, with a byte changed, or a copy kept for a
+/// replay), drops one, moves the clock, has a node PING, FINDNODE or TALKREQ another, or sends a
+/// node raw bytes or a datagram in flight from a stranger or from one of the nodes' addresses. Entropy is seeded from the
+/// first byte. Checked for any input: every datagram is ≤ 1280 bytes; a stranger is sent no more
+/// than the packet it sent and never more than a WHOAREYOU (63 bytes: no amplification); a
+/// node holds sessions only with the other two; an answer or failure of a request names the node
+/// it was sent to and comes at most once; no timer is left due after a timeout.
+pub fn discv5_network(data: &[u8]) {
+    use ethpeer::crypto::NodeId;
+    use ethpeer::discv5::discovery::{Config, Discovery, Event, seeded_entropy};
+    use ethpeer::discv5::message::RequestId;
+    use std::collections::VecDeque;
+
+    /// Datagrams in flight at most; the oldest is lost first.
+    const IN_FLIGHT_MAX: usize = 32;
+    /// A WHOAREYOU packet's size: all a stranger may get from us.
+    const WHOAREYOU_SIZE: usize = 63;
+
+    let mut s = Script { rest: data };
+    let seed = u64::from(s.byte());
+    let mut now = NOW_MS;
+    let mut nodes: Vec<Discovery> = (0..3)
+        .map(|i| {
+            let addr = v5_addr(i);
+            let config = Config {
+                ip: addr.ip(),
+                udp: addr.port(),
+                tcp: 0,
+                enr_seq: 1,
+                enr_entries: Vec::new(),
+                bootnodes: Vec::new(),
+                seed: seed + i as u64,
+                fixed_endpoint: true,
+            };
+            let entropy = seeded_entropy(seed * 3 + i as u64);
+            Discovery::new(key(60 + i as u8), config, entropy, UnixMs(now))
+                .expect("the fixed config is valid")
+        })
+        .collect();
+    let records: Vec<Record> = nodes.iter().map(|n| n.record().clone()).collect();
+    let ids: Vec<NodeId> = nodes.iter().map(|n| n.self_id()).collect();
+    for (i, n) in nodes.iter_mut().enumerate() {
+        let others = (0..3).filter(|&j| j != i).map(|j| records[j].clone());
+        n.add_seeds(UnixMs(now), others);
+    }
+    // (from node, to address, bytes)
+    let mut wire: VecDeque<(usize, SocketAddr, Vec<u8>)> = VecDeque::new();
+    // Requests issued by the script: (node, id, to) until answered or failed.
+    let mut pending: Vec<(usize, RequestId, NodeId)> = Vec::new();
+    let mut finished: Vec<(usize, RequestId)> = Vec::new();
+
+    for _ in 0..128 {
+        if s.done() {
+            break;
+        }
+        let op = s.byte() % 7;
+        let a = s.byte();
+        let i = usize::from(a % 3);
+        let mut stranger: Option<(SocketAddr, usize)> = None;
+        let mut timed = false;
+        match op {
+            0..=2 if !wire.is_empty() => {
+                let k = usize::from(s.byte()) % wire.len();
+                let (from, to, mut bytes) = if op == 2 {
+                    wire[k].clone()
+                } else {
+                    wire.remove(k).expect("k < len")
+                };
+                if op == 1 && !bytes.is_empty() {
+                    let at = usize::from(a) * 5 % bytes.len();
+                    bytes[at] ^= s.byte() | 1;
+                }
+                if let Some(dest) = (0..3).find(|&j| v5_addr(j) == to) {
+                    let _ = nodes[dest].handle_packet(UnixMs(now), v5_addr(from), &bytes);
+                }
+            }
+            3 if !wire.is_empty() => {
+                let k = usize::from(a) % wire.len();
+                wire.remove(k);
+            }
+            4 => {
+                now += u64::from(s.byte()) * 16;
+                for n in nodes.iter_mut() {
+                    n.handle_timeout(UnixMs(now));
+                }
+                timed = true;
+            }
+            5 => {
+                let j = (i + 1 + usize::from(a / 3 % 2)) % 3;
+                let kind = s.byte();
+                let rec = records[j].clone();
+                let got = match kind % 3 {
+                    0 => nodes[i].ping(UnixMs(now), &rec),
+                    1 => nodes[i].find_node(UnixMs(now), &rec, vec![u16::from(kind) % 257, 0]),
+                    _ => {
+                        // Up to 2 KB: a TALKREQ too large for a datagram must be refused.
+                        let body = vec![kind; usize::from(kind) * 8];
+                        nodes[i].talk_req(UnixMs(now), &rec, b"fz".to_vec(), body)
+                    }
+                };
+                if let Ok(id) = got {
+                    pending.push((i, id, ids[j]));
+                }
+            }
+            6 => {
+                let n = usize::from(s.byte());
+                // Bit 6: a datagram in flight, replayed from elsewhere; else the script's bytes.
+                let bytes = if a & 0x40 != 0 && !wire.is_empty() {
+                    wire[n % wire.len()].2.clone()
+                } else {
+                    let bytes = s.rest[..n.min(s.rest.len())].to_vec();
+                    s.rest = &s.rest[bytes.len()..];
+                    bytes
+                };
+                let from = if a & 0x80 != 0 {
+                    let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 9, a, 1)), 9000);
+                    stranger = Some((addr, bytes.len()));
+                    addr
+                } else {
+                    v5_addr(usize::from(a / 3 % 3))
+                };
+                let _ = nodes[i].handle_packet(UnixMs(now), from, &bytes);
+            }
+            _ => {}
+        }
+
+        for (from, n) in nodes.iter_mut().enumerate() {
+            while let Some((to, bytes)) = n.poll_transmit() {
+                assert!(bytes.len() <= 1280, "a datagram of {} bytes", bytes.len());
+                if (0..3).any(|j| v5_addr(j) == to) {
+                    wire.push_back((from, to, bytes));
+                    if wire.len() > IN_FLIGHT_MAX {
+                        wire.pop_front();
+                    }
+                } else {
+                    let Some((addr, len)) = stranger else {
+                        panic!("a datagram to {to}, whom nothing was heard from");
+                    };
+                    assert_eq!(to, addr, "a datagram to a stranger who did not write");
+                    assert!(
+                        bytes.len() <= len.min(WHOAREYOU_SIZE),
+                        "{} bytes to a stranger who sent {len}",
+                        bytes.len()
+                    );
+                }
+            }
+            while let Some(event) = n.poll_event() {
+                let (request, who) = match &event {
+                    Event::Pong { request, from, .. }
+                    | Event::Nodes { request, from, .. }
+                    | Event::TalkResp { request, from, .. } => (request, from),
+                    Event::RequestFailed { request, to, .. } => (request, to),
+                    _ => continue,
+                };
+                let key = (from, request.clone());
+                assert!(!finished.contains(&key), "a request ended twice: {event:?}");
+                if let Some(p) = pending.iter().position(|p| p.0 == from && p.1 == *request) {
+                    assert_eq!(pending[p].2, *who, "an answer from another node: {event:?}");
+                    pending.remove(p);
+                    finished.push(key);
+                }
+            }
+            assert!(
+                n.session_count() <= 2,
+                "sessions beyond the two other nodes"
+            );
+            if timed {
+                let t = n.poll_timeout();
+                assert!(t.is_none_or(|t| t > UnixMs(now)), "a timer left due");
             }
         }
     }
