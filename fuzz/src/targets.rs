@@ -1,4 +1,6 @@
-//! The fuzz targets' bodies: one plain function per decoder of bytes a peer or a file controls.
+//! The fuzz targets' bodies: one plain function per decoder of bytes a peer or a file controls,
+//! and per stateful sans-IO core, which reads its input as a script of events and checks every
+//! output against a model of what it was told.
 //!
 //! Shared by the cargo-fuzz binaries (`fuzz/fuzz_targets/*.rs`, each a one-line `fuzz_target!`)
 //! and by the main crate's tests (`tests/fuzz_smoke.rs`, `tests/alloc_bounds.rs` include this
