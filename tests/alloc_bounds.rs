@@ -10,6 +10,10 @@
 //! rather than what it *carries* breaks the bound at once (a 5-byte snappy payload announcing
 //! 16 MiB was such a case, seen here before the fix).
 //!
+//! A stateful target (a machine fed a script) holds what the script told it, bounded by the
+//! script's fixed sets of peers and hashes rather than by its length: `STATEFUL_ALLOWANCE` names
+//! that bound per target.
+//!
 //! One test in this binary: the counter is global, so nothing may run beside it.
 
 #[path = "../fuzz/src/targets.rs"]
@@ -31,6 +35,18 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 const ALLOC_FACTOR: usize = 32;
 /// ... plus this much.
 const ALLOC_CONSTANT: usize = 64 << 10;
+
+/// Stateful targets, whose machine keeps what the script tells it (each announced hash is held
+/// per announcing peer until fetched or given up: about 130 bytes for each peer-hash pair, where
+/// the script spends 2 bytes on it, so no per-byte factor fits): their state is bounded by the
+/// script's fixed sets of peers and hashes instead, and this is the most it may reach on top of
+/// the bound above. `tx_fetcher`: 6 peers × 512 hashes, every pair announced peaks at about
+/// 800 KB (its last seed); a leak that grows with the script's length still breaks it.
+/// `discv5_network`: three whole discovery machines (records, tables, sessions, rate limits)
+/// and up to 32 datagrams of ≤ 1280 bytes in flight, about 67 KB at the peak measured, right at
+/// the decoders' constant; 256 KiB leaves room for sessions and tables filling.
+const STATEFUL_ALLOWANCE: &[(&str, usize)] =
+    &[("tx_fetcher", 1 << 20), ("discv5_network", 256 << 10)];
 
 struct Counting;
 
@@ -116,7 +132,11 @@ fn every_decoder_allocates_at_most_a_multiple_of_its_input() {
         for input in &inputs {
             let n = input.len();
             let peak = peak_during(|| body(input));
-            let bound = ALLOC_FACTOR * n + ALLOC_CONSTANT;
+            let stateful = STATEFUL_ALLOWANCE
+                .iter()
+                .find(|s| s.0 == name)
+                .map_or(0, |s| s.1);
+            let bound = ALLOC_FACTOR * n + ALLOC_CONSTANT + stateful;
             if peak > bound {
                 breaches.push(format!(
                     "{name}: {peak} bytes live for a {n}-byte input (bound {bound}): 0x{}",

@@ -211,6 +211,92 @@ pub fn seeds(fixtures: &Path, name: &str) -> Vec<Vec<u8>> {
                 }),
             ]
         }
+        "tx_fetcher" => {
+            // Three peers announce overlapping hashes (sizes grow with k), the wait ends, peer 0
+            // answers its request, peer 1 contradicts its announcement, requests time out, a
+            // transaction is broadcast, peers leave.
+            let mut v: Vec<Vec<u8>> = (0u8..4)
+                .map(|k| {
+                    let mut s = Vec::new();
+                    for peer in 0..3u8 {
+                        s.extend([0, peer, 12, 0]);
+                        for i in 0..12u8 {
+                            s.extend([peer * 4 + i, 1 | ((i * (k + 1) * 5) << 2)]);
+                        }
+                    }
+                    s.extend([2, 0, 10, 1, 0, 1, 3, 0, 1, 1, 5, 2, 9]);
+                    s.extend([
+                        1, 1, 0, 1, 0, 5, 2, 2, 0, 100, 3, 0, 7, 0, 4, 2, 5, 1, 2, 0, 90,
+                    ]);
+                    s
+                })
+                .collect();
+            // Every peer announces every hash, empty-sized (so requests fill by count), then
+            // the wait ends and the requests time out in turn: the largest state the script
+            // reaches.
+            let mut s = Vec::new();
+            for peer in 0..6u8 {
+                for chunk in 0..32u16 {
+                    let [page, base] = (chunk * 16).to_be_bytes();
+                    s.extend([0, peer, 16, page]);
+                    for i in 0..16u8 {
+                        s.extend([base + i, peer & 3]);
+                    }
+                }
+            }
+            for _ in 0..8 {
+                s.extend([2, 0, 90]);
+            }
+            v.push(s);
+            v
+        }
+        "dial_scheduler" => [[9u8, 2], [0, 0], [25, 0x81], [47, 4]]
+            .iter()
+            .map(|config| {
+                // Two static nodes (one also at a new address), candidates at good and bad
+                // addresses, dials ending each way, inbound and trusted peers, a peer leaving,
+                // the clock past dial timeouts, history expiry and static backoff, and again.
+                let mut s = config.to_vec();
+                s.extend([0, 1, 3, 0, 2, 3, 0, 2, 2, 0, 0, 3, 0, 4, 0]);
+                for n in 3..10u8 {
+                    s.extend([2, n, 3 + n % 2]);
+                }
+                s.extend([
+                    2, 5, 1, 7, 0, 4, 3, 0, 0, 4, 0, 0, 3, 1, 1, 5, 6, 0, 5, 7, 1,
+                ]);
+                s.extend([5, 8, 4, 5, 9, 6, 6, 1, 0, 7, 0, 100, 3, 0, 0, 7, 0, 200]);
+                s.extend([4, 0, 0, 4, 1, 0, 7, 0, 255, 7, 0, 255, 7, 0, 255, 1, 2, 0]);
+                for n in 3..10u8 {
+                    s.extend([2, n, 3]);
+                }
+                s.extend([3, 0, 0, 3, 1, 1, 7, 0, 250, 7, 0, 250, 7, 0, 250]);
+                s
+            })
+            .collect(),
+        "discv5_network" => (0u8..4)
+            .map(|k| {
+                // Node k%3 pings, asks and talks to the others; datagrams delivered in order
+                // (handshakes complete), one changed, one replayed, one lost, a stranger's
+                // bytes, the clock past the response timeout.
+                let mut s = vec![k];
+                s.extend([5, k, 0, 5, k + 3, 1, 5, k + 1, 2]);
+                for _ in 0..12 {
+                    s.extend([0, 0, 0]);
+                }
+                s.extend([5, k + 2, 0, 0, 0, 0, 1, 3, 0, 7, 2, 0, 0, 0, 0, 0, 3, 0]);
+                s.extend([6, 0x80 | k, 20]);
+                s.extend([0x5a; 20]);
+                s.extend([6, 3, 30]);
+                s.extend([0xa5; 30]);
+                s.extend([5, k, 0, 6, 0xc0 | k, 0, 6, 0xc1 + k, 1]);
+                s.extend([5, k, 155, 0, 0, 0, 5, k, 254, 0, 0, 0]);
+                for _ in 0..8 {
+                    s.extend([0, 1, 0]);
+                }
+                s.extend([4, 0, 40, 0, 0, 0, 4, 0, 200, 0, 0, 0]);
+                s
+            })
+            .collect(),
         "jsonrpc_request" => [
             r#"{"jsonrpc":"2.0","id":1,"method":"echo","params":[1,"a",null]}"#,
             r#"[{"jsonrpc":"2.0","id":"x","method":"echo"},{"jsonrpc":"2.0","method":"echo"}]"#,

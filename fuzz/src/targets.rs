@@ -1,4 +1,6 @@
-//! The fuzz targets' bodies: one plain function per decoder of bytes a peer or a file controls.
+//! The fuzz targets' bodies: one plain function per decoder of bytes a peer or a file controls,
+//! and per stateful sans-IO core, which reads its input as a script of events and checks every
+//! output against a model of what it was told.
 //!
 //! Shared by the cargo-fuzz binaries (`fuzz/fuzz_targets/*.rs`, each a one-line `fuzz_target!`)
 //! and by the main crate's tests (`tests/fuzz_smoke.rs`, `tests/alloc_bounds.rs` include this
@@ -59,6 +61,9 @@ pub const TARGETS: &[Target] = &[
     ("discv5_packet", discv5_packet),
     ("discv5_message", discv5_message),
     ("jsonrpc_request", jsonrpc_request),
+    ("tx_fetcher", tx_fetcher),
+    ("dial_scheduler", dial_scheduler),
+    ("discv5_network", discv5_network),
 ];
 
 /// RLP strict validation: what passes is one whole item the `rlp` crate can walk.
@@ -630,5 +635,821 @@ pub fn jsonrpc_request(data: &[u8]) {
     };
     if let Some(text) = answer {
         serde_json::from_str::<serde_json::Value>(&text).expect("the answer is JSON");
+    }
+}
+
+/// A script reader for the stateful targets: bytes in order, zeros once the input ends.
+struct Script<'a> {
+    rest: &'a [u8],
+}
+
+impl Script<'_> {
+    fn byte(&mut self) -> u8 {
+        match self.rest.split_first() {
+            Some((&b, rest)) => {
+                self.rest = rest;
+                b
+            }
+            None => 0,
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.rest.is_empty()
+    }
+}
+
+/// Peers the fetcher target speaks with.
+const FETCH_PEERS: u8 = 6;
+
+/// Hashes the fetcher target announces: more than `REQUEST_HASHES_MAX`, so that a full
+/// request is not the whole set.
+const FETCH_HASHES: u16 = 512;
+
+/// Hash `i` of the fetcher target's [`FETCH_HASHES`], mapped back by [`fetch_index`].
+fn fetch_hash(i: u16) -> [u8; 32] {
+    let mut h = [0xfe; 32];
+    h[..2].copy_from_slice(&i.to_be_bytes());
+    h
+}
+
+fn fetch_index(h: &[u8; 32]) -> u16 {
+    assert!(h[2..].iter().all(|&b| b == 0xfe), "a hash nobody announced");
+    let i = u16::from_be_bytes([h[0], h[1]]);
+    assert!(i < FETCH_HASHES, "a hash nobody announced");
+    i
+}
+
+/// A script's type-and-size byte: type in the low 2 bits, size 4 KiB steps (up to 252 KiB, so
+/// that a few fill `REQUEST_SIZE_MAX` and one alone may exceed it).
+fn fetch_meta(m: u8) -> (u8, u32) {
+    (m & 3, u32::from(m >> 2) * 4096)
+}
+
+/// One request the fetcher target believes in flight.
+struct InFlight {
+    id: u64,
+    deadline: ethpeer::time::Mono,
+    hashes: Vec<u16>,
+}
+
+/// The transaction fetcher (`eth::txs::tx_fetcher::TxFetcher`) driven by a script of steps,
+/// each a kind byte and its arguments: a peer announces hashes (index, type/size), a peer
+/// delivers transactions (to its request in flight, to no request or to a made-up id), the
+/// clock moves, a transaction arrives by broadcast, a peer is removed or dropped. A model kept
+/// beside it checks every action for any input: a request goes only to a peer that announced
+/// every hash in it and has none in flight, within `REQUEST_HASHES_MAX` hashes and
+/// `REQUEST_SIZE_MAX` announced bytes (unless one hash alone), never for a hash the pool knows
+/// or one still in another peer's request, with an id never used before; a disconnect only
+/// for the delivering peer whose delivery contradicts what it announced, with exactly those
+/// hashes returned; the counters agree with the actions; nothing is tracked without a timer
+/// due to move it; and no timer is left due.
+pub fn tx_fetcher(data: &[u8]) {
+    use ethpeer::eth::txs::tx_fetcher::{
+        FetchAction, MISMATCH_REASON, REQUEST_HASHES_MAX, REQUEST_SIZE_MAX, TxFetcher,
+        WAITING_COUNT_MAX,
+    };
+    use ethpeer::p2p::ConnId;
+    use ethpeer::time::Mono;
+    use std::collections::{BTreeSet, HashSet};
+
+    let mut fetcher = TxFetcher::new();
+    let mut s = Script { rest: data };
+    let mut now = Mono(1_000);
+    let mut known = vec![false; usize::from(FETCH_HASHES)];
+    // What each peer announced since it connected: (hash index, meta byte).
+    let mut announced: Vec<BTreeSet<(u16, u8)>> =
+        (0..FETCH_PEERS).map(|_| BTreeSet::new()).collect();
+    let mut in_flight: Vec<Option<InFlight>> = (0..FETCH_PEERS).map(|_| None).collect();
+    let mut ids = HashSet::new();
+    let (mut requests, mut mismatches) = (0u64, 0u64);
+    let mut ever_announced = BTreeSet::new();
+
+    for _ in 0..256 {
+        if s.done() {
+            break;
+        }
+        let op = s.byte() % 6;
+        let peer = s.byte() % FETCH_PEERS;
+        let p = usize::from(peer);
+        let conn = ConnId(u64::from(peer));
+        // The machine expires requests due by `now` on every call that carries `now`.
+        let expire = |in_flight: &mut Vec<Option<InFlight>>, now: Mono| {
+            for f in in_flight.iter_mut() {
+                if f.as_ref().is_some_and(|f| f.deadline <= now) {
+                    *f = None;
+                }
+            }
+        };
+        let mut rejected = Vec::new();
+        let mut delivered = Vec::new();
+        let mut schedules = true;
+        match op {
+            0 => {
+                let n = usize::from(s.byte() % 17);
+                let page = u16::from(s.byte() & 1) << 8;
+                let (mut types, mut sizes, mut hashes) = (Vec::new(), Vec::new(), Vec::new());
+                for _ in 0..n {
+                    let (i, m) = (page | u16::from(s.byte()), s.byte());
+                    let (t, size) = fetch_meta(m);
+                    types.push(t);
+                    sizes.push(size);
+                    hashes.push(fetch_hash(i));
+                    if !known[usize::from(i)] {
+                        announced[p].insert((i, m));
+                        ever_announced.insert(i);
+                    }
+                }
+                expire(&mut in_flight, now);
+                let is_known = |h: &[u8; 32]| known[usize::from(fetch_index(h))];
+                fetcher.handle_announce(now, conn, &types, &sizes, &hashes, &is_known);
+            }
+            1 => {
+                let sel = s.byte();
+                let n = usize::from(s.byte() % 17);
+                let page = u16::from(s.byte() & 1) << 8;
+                let mut txs = Vec::new();
+                for _ in 0..n {
+                    let (i, m) = (page | u16::from(s.byte()), s.byte());
+                    let (t, size) = fetch_meta(m);
+                    txs.push((fetch_hash(i), t, size as usize));
+                    delivered.push((i, m));
+                }
+                expire(&mut in_flight, now);
+                let asked: Vec<u16> = in_flight[p].iter().flat_map(|f| f.hashes.clone()).collect();
+                let id = match sel {
+                    0 => None,
+                    _ if sel % 2 == 1 => in_flight[p].as_ref().map(|f| f.id),
+                    _ => Some(u64::from(sel)),
+                };
+                if id.is_some() && in_flight[p].as_ref().map(|f| f.id) == id {
+                    in_flight[p] = None;
+                }
+                rejected = fetcher.handle_delivery(now, conn, id, &txs);
+                let rejected_idx: Vec<u16> = rejected.iter().map(fetch_index).collect();
+                for &i in &rejected_idx {
+                    let m = delivered.iter().find(|d| d.0 == i).map(|d| d.1);
+                    let m = m.expect("a rejected hash was delivered");
+                    let (t, size) = fetch_meta(m);
+                    assert!(
+                        announced[p]
+                            .iter()
+                            .any(|&(j, a)| j == i && fetch_meta(a) != (t, size)),
+                        "rejected a hash the peer never announced otherwise"
+                    );
+                }
+                // A hash asked of this peer is tracked and so is its announcement; when the
+                // peer announced it one way only, a delivery the other way is refused.
+                for (k, &(i, m)) in delivered.iter().enumerate() {
+                    let first = delivered[..k].iter().all(|d| d.0 != i);
+                    let metas: Vec<u8> = announced[p]
+                        .iter()
+                        .filter(|a| a.0 == i)
+                        .map(|a| a.1)
+                        .collect();
+                    if first && asked.contains(&i) && metas.len() == 1 && metas[0] != m {
+                        assert!(rejected_idx.contains(&i), "a contradicting delivery kept");
+                    }
+                }
+                for &(i, _) in &delivered {
+                    if !rejected_idx.contains(&i) {
+                        known[usize::from(i)] = true;
+                        for f in in_flight.iter_mut().flatten() {
+                            f.hashes.retain(|&h| h != i);
+                        }
+                    }
+                }
+            }
+            2 => {
+                now += u64::from(s.byte()) * 64;
+                expire(&mut in_flight, now);
+                fetcher.handle_timeout(now);
+            }
+            3 => {
+                let i = u16::from(peer.wrapping_mul(43) ^ s.byte()) | u16::from(s.byte() & 1) << 8;
+                known[usize::from(i)] = true;
+                for f in in_flight.iter_mut().flatten() {
+                    f.hashes.retain(|&h| h != i);
+                }
+                fetcher.handle_broadcast(&fetch_hash(i));
+                schedules = false;
+            }
+            4 => {
+                fetcher.remove_peer(conn);
+                announced[p].clear();
+                in_flight[p] = None;
+                schedules = false;
+            }
+            _ => {
+                announced[p].clear();
+                in_flight[p] = None;
+                expire(&mut in_flight, now);
+                fetcher.drop_peer(now, conn);
+            }
+        }
+
+        let mut actions = 0;
+        let mut disconnected = false;
+        while let Some(action) = fetcher.poll_action() {
+            actions += 1;
+            assert!(
+                actions <= usize::from(FETCH_PEERS) + 1,
+                "actions beyond one per peer"
+            );
+            match action {
+                FetchAction::Request {
+                    peer: to,
+                    request_id,
+                    hashes,
+                } => {
+                    requests += 1;
+                    let q = usize::try_from(to.0).expect("a peer of ours");
+                    assert!(
+                        q < usize::from(FETCH_PEERS),
+                        "a request to a peer we never had"
+                    );
+                    assert!(!hashes.is_empty() && hashes.len() <= REQUEST_HASHES_MAX);
+                    assert!(ids.insert(request_id), "request id {request_id} used twice");
+                    assert!(in_flight[q].is_none(), "two requests in flight to one peer");
+                    let idx: Vec<u16> = hashes.iter().map(fetch_index).collect();
+                    let distinct: BTreeSet<u16> = idx.iter().copied().collect();
+                    assert_eq!(distinct.len(), idx.len(), "a hash twice in one request");
+                    let mut bytes = 0u64;
+                    for &i in &idx {
+                        assert!(!known[usize::from(i)], "requested a hash the pool has");
+                        let size = announced[q]
+                            .iter()
+                            .filter(|&&(j, _)| j == i)
+                            .map(|&(_, m)| fetch_meta(m).1)
+                            .min();
+                        let size = size.expect("requested a hash the peer did not announce");
+                        bytes += u64::from(size);
+                        for (r, f) in in_flight.iter().enumerate() {
+                            if let Some(f) = f {
+                                assert!(
+                                    !f.hashes.contains(&i),
+                                    "hash {i} requested from peer {q} while in flight at {r}"
+                                );
+                            }
+                        }
+                    }
+                    assert!(
+                        idx.len() == 1 || bytes <= REQUEST_SIZE_MAX as u64,
+                        "a request of {bytes} announced bytes"
+                    );
+                    in_flight[q] = Some(InFlight {
+                        id: request_id,
+                        deadline: now + ethpeer::eth::txs::tx_fetcher::FETCH_TIMEOUT,
+                        hashes: idx,
+                    });
+                }
+                FetchAction::Disconnect { peer: who, why } => {
+                    mismatches += 1;
+                    assert!(
+                        op == 1 && who == conn,
+                        "a disconnect for no delivery of its own"
+                    );
+                    assert!(
+                        !rejected.is_empty() && !disconnected,
+                        "a disconnect without cause"
+                    );
+                    assert_eq!(why, MISMATCH_REASON);
+                    disconnected = true;
+                    announced[p].clear();
+                    in_flight[p] = None;
+                }
+            }
+        }
+        assert_eq!(
+            rejected.is_empty(),
+            !disconnected,
+            "rejected bodies without a disconnect"
+        );
+        let stats = fetcher.stats();
+        assert_eq!(stats.requests, requests);
+        assert_eq!(stats.mismatches, mismatches);
+        assert!(fetcher.waiting_count() <= WAITING_COUNT_MAX);
+        assert!(fetcher.waiting_count() <= fetcher.tracked_count());
+        assert!(fetcher.tracked_count() <= ever_announced.len());
+        if schedules {
+            match fetcher.poll_timeout() {
+                Some(t) => assert!(t > now, "a timer due at {t:?} left after now {now:?}"),
+                None => assert_eq!(fetcher.tracked_count(), 0, "hashes tracked with no timer"),
+            }
+        }
+    }
+}
+
+/// Nodes the dial target knows; node 0 is us.
+const DIAL_NODES: u8 = 10;
+
+/// The dial target's nodes' keys and ids, derived once (key derivation is slow).
+fn dial_keys() -> &'static [(PublicKey, ethpeer::crypto::NodeId)] {
+    static KEYS: OnceLock<Vec<(PublicKey, ethpeer::crypto::NodeId)>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        (0..DIAL_NODES)
+            .map(|n| {
+                let k = key(n + 40).public_key();
+                let id = k.node_id();
+                (k, id)
+            })
+            .collect()
+    })
+}
+
+/// Node `n`'s address in the dial target: `127.0.0.(n+1):30303`, or by `variant` port 0, the
+/// unspecified address, or another port (a static node's new address).
+fn dial_addr(n: u8, variant: u8) -> SocketAddr {
+    let ip = IpAddr::V4(Ipv4Addr::new(127, 0, 0, n + 1));
+    match variant % 8 {
+        0 => SocketAddr::new(ip, 0),
+        1 => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 30303),
+        2 => SocketAddr::new(ip, 30304),
+        _ => SocketAddr::new(ip, 30303),
+    }
+}
+
+/// A dial the dial target believes in flight.
+struct DialModel {
+    dial: ethpeer::dial::DialId,
+    node: u8,
+    kind: ethpeer::dial::DialKind,
+    deadline: ethpeer::time::Mono,
+}
+
+/// The dial scheduler (`dial::DialScheduler`) driven by a script: a config from the first
+/// bytes (peer slots, dial ratio, dials in flight, a `--netrestrict` or none), then steps over
+/// 10 nodes (node 0 is us): static nodes added (at good or bad addresses) and removed,
+/// candidates queued, dials ending connected, refused or failed (or an unknown dial id), inbound
+/// and trusted peers arriving through the admission check, peers leaving, the clock moving.
+/// After every step the loop's drain of `poll_dial` is done and a model checks, for any input:
+/// no dial to us, to a peer, to a node being dialed, to one dialed within
+/// `DIAL_HISTORY_EXPIRY`, to port 0, the unspecified address or outside `--netrestrict`; a static
+/// dial only to a static node at its latest address, a dynamic one only to a queued candidate
+/// not static; dials in flight within `dials_active_max`, a dynamic dial only with a free
+/// dynamic slot (`max_peers / dial_ratio`) and a free peer slot; dial ids unique, deadlines
+/// `DIAL_TIMEOUT` ahead; every `add_*`, `check_add_peer` and `handle_dial_done` answer what the
+/// documented rules say; the counts agree; no timer left due; and a static node that is neither
+/// connected nor being dialed always has a timer that will bring it back.
+pub fn dial_scheduler(data: &[u8]) {
+    use ethpeer::dial::{
+        ConnKind, DIAL_HISTORY_EXPIRY, DIAL_TIMEOUT, DialCandidate, DialConfig, DialKind,
+        DialOutcome, DialRefusal, DialScheduler, PeerRefusal,
+    };
+    use ethpeer::time::Mono;
+    use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+    let keys = dial_keys();
+    let mut s = Script { rest: data };
+    let (a, b) = (s.byte(), s.byte());
+    let netrestrict = (b & 0x80 != 0).then(|| "127.0.0.0/29".parse().expect("a valid netlist"));
+    let config = DialConfig {
+        max_peers: usize::from(a % 12),
+        dial_ratio: usize::from(a / 12 % 4),
+        max_active_dials: usize::from(b % 5),
+        netrestrict,
+    };
+    let restricted = config.netrestrict.is_some();
+    let (max_dyn, max_inbound, max_active) = (
+        config.max_dyn_dialed(),
+        config.max_inbound(),
+        config.dials_active_max(),
+    );
+    let max_peers = config.max_peers;
+    let mut sched = DialScheduler::new(config, keys[0].1, u64::from(b));
+    let mut now = Mono(1_000);
+    let candidate = |n: u8, v: u8| DialCandidate::new(keys[usize::from(n)].0, dial_addr(n, v));
+    // What a node must pass to be dialed at all, as the documented rules say.
+    let node_refusal = |n: u8, addr: SocketAddr| {
+        if n == 0 {
+            Some(DialRefusal::IsSelf)
+        } else if addr.port() == 0 {
+            Some(DialRefusal::NoPort)
+        } else if addr.ip().is_unspecified() {
+            Some(DialRefusal::UnspecifiedAddr)
+        } else if restricted && !matches!(addr.ip(), IpAddr::V4(v4) if v4.octets()[3] < 8) {
+            Some(DialRefusal::NotInNetrestrict)
+        } else {
+            None
+        }
+    };
+
+    let mut statics: BTreeMap<u8, SocketAddr> = BTreeMap::new();
+    let mut queued: BTreeSet<u8> = BTreeSet::new();
+    let mut peers: BTreeMap<u8, (ConnKind, bool)> = BTreeMap::new();
+    let mut dialing: Vec<DialModel> = Vec::new();
+    let mut last_dial: BTreeMap<u8, Mono> = BTreeMap::new();
+    let mut ids = HashSet::new();
+    let mut stale_dials = Vec::new();
+
+    for _ in 0..256 {
+        if s.done() {
+            break;
+        }
+        let op = s.byte() % 8;
+        let n = s.byte() % DIAL_NODES;
+        let v = s.byte();
+        let id = keys[usize::from(n)].1;
+        let recently = |last_dial: &BTreeMap<u8, Mono>, now: Mono| {
+            last_dial
+                .get(&n)
+                .is_some_and(|&t| t + DIAL_HISTORY_EXPIRY > now)
+        };
+        match op {
+            0 => {
+                let node = candidate(n, v);
+                let got = sched.add_static(now, node.clone());
+                match node_refusal(n, node.addr()) {
+                    Some(e) => assert_eq!(got, Err(e), "add_static of node {n}"),
+                    None => {
+                        assert_eq!(got, Ok(()), "add_static of node {n}");
+                        statics.insert(n, node.addr());
+                    }
+                }
+            }
+            1 => {
+                let was = sched.remove_static(now, &id);
+                assert_eq!(was, statics.remove(&n).is_some(), "remove_static's answer");
+            }
+            2 => {
+                let node = candidate(n, v);
+                let got = sched.add_candidate(now, node.clone());
+                let expected = node_refusal(n, node.addr()).or(if statics.contains_key(&n) {
+                    Some(DialRefusal::IsStatic)
+                } else if peers.contains_key(&n) {
+                    Some(DialRefusal::AlreadyConnected)
+                } else if dialing.iter().any(|d| d.node == n) {
+                    Some(DialRefusal::AlreadyDialing)
+                } else if recently(&last_dial, now) {
+                    Some(DialRefusal::RecentlyDialed)
+                } else {
+                    None
+                });
+                match expected {
+                    Some(e) => assert_eq!(got, Err(e), "add_candidate of node {n}"),
+                    None => {
+                        assert!(
+                            matches!(got, Ok(()) | Err(DialRefusal::AlreadyQueued)),
+                            "add_candidate of node {n}: {got:?}"
+                        );
+                        queued.insert(n);
+                    }
+                }
+            }
+            3 | 4 => {
+                // A dial ends: picked by `n` among those in flight, or a timed-out one.
+                if dialing.is_empty() && stale_dials.is_empty() {
+                    continue;
+                }
+                let live = usize::from(n) % (dialing.len() + 1);
+                let (dial, node, kind) = if live < dialing.len() {
+                    let d = &dialing[live];
+                    (d.dial, d.node, d.kind)
+                } else if let Some(&(dial, node, kind)) = stale_dials.last() {
+                    (dial, node, kind)
+                } else {
+                    continue;
+                };
+                let in_flight = live < dialing.len();
+                let trusted = v & 1 == 1;
+                let ckind = ConnKind::of_dial(kind);
+                let nid = keys[usize::from(node)].1;
+                let connected = op == 3 && sched.check_add_peer(&nid, ckind, trusted).is_ok();
+                if connected {
+                    sched.handle_peer_added(now, nid, ckind, trusted);
+                    peers.insert(node, (ckind, trusted));
+                }
+                let outcome = if connected {
+                    DialOutcome::Connected
+                } else {
+                    DialOutcome::Failed
+                };
+                let known = sched.handle_dial_done(now, dial, outcome);
+                assert_eq!(known, in_flight, "handle_dial_done's answer for {dial:?}");
+                if in_flight {
+                    dialing.remove(live);
+                } else {
+                    stale_dials.pop();
+                }
+            }
+            5 => {
+                // A connection from node `n` finished its handshakes: inbound, or (v bit 1) as
+                // a dialed peer the scheduler did not start; trusted with v bit 0.
+                let trusted = v & 1 == 1;
+                let kind = match v >> 1 & 3 {
+                    0 | 1 => ConnKind::Inbound,
+                    2 => ConnKind::DynDialed,
+                    _ => ConnKind::StaticDialed,
+                };
+                let privileged = trusted || kind == ConnKind::StaticDialed;
+                let inbound = peers.values().filter(|p| p.0 == ConnKind::Inbound).count();
+                let expected = if n == 0 {
+                    Err(PeerRefusal::IsSelf)
+                } else if peers.contains_key(&n) {
+                    Err(PeerRefusal::AlreadyConnected)
+                } else if (!privileged && peers.len() >= max_peers)
+                    || (!trusted && kind == ConnKind::Inbound && inbound >= max_inbound)
+                {
+                    Err(PeerRefusal::TooManyPeers)
+                } else {
+                    Ok(())
+                };
+                let got = sched.check_add_peer(&id, kind, trusted);
+                assert_eq!(
+                    got, expected,
+                    "check_add_peer of node {n} ({kind:?}, {trusted})"
+                );
+                if got.is_ok() {
+                    sched.handle_peer_added(now, id, kind, trusted);
+                    peers.insert(n, (kind, trusted));
+                }
+            }
+            6 => {
+                sched.handle_peer_removed(now, &id);
+                peers.remove(&n);
+            }
+            _ => {
+                now += u64::from(v) * 256;
+                sched.handle_timeout(now);
+            }
+        }
+
+        // The loop drains the dials after every event.
+        for d in std::mem::take(&mut dialing) {
+            if d.deadline <= now {
+                stale_dials.push((d.dial, d.node, d.kind));
+            } else {
+                dialing.push(d);
+            }
+        }
+        stale_dials.drain(..stale_dials.len().saturating_sub(4));
+        let mut started = 0;
+        while let Some(task) = sched.poll_dial(now) {
+            started += 1;
+            assert!(
+                started <= usize::from(DIAL_NODES),
+                "more dials than nodes in one drain"
+            );
+            let node = keys
+                .iter()
+                .position(|k| k.1 == task.node.id())
+                .expect("a node we know");
+            let node = u8::try_from(node).expect("few nodes");
+            assert_ne!(node, 0, "dialed ourselves");
+            assert_eq!(
+                node_refusal(node, task.node.addr()),
+                None,
+                "dialed a bad address"
+            );
+            assert!(!peers.contains_key(&node), "dialed a connected node");
+            assert!(
+                dialing.iter().all(|d| d.node != node),
+                "dialed a node twice at once"
+            );
+            assert!(
+                last_dial
+                    .get(&node)
+                    .is_none_or(|&t| t + DIAL_HISTORY_EXPIRY <= now),
+                "node {node} redialed within DIAL_HISTORY_EXPIRY"
+            );
+            assert!(ids.insert(task.dial), "dial id reused");
+            assert_eq!(task.deadline, now + DIAL_TIMEOUT);
+            assert!(
+                dialing.len() < max_active,
+                "more dials in flight than allowed"
+            );
+            match task.kind {
+                DialKind::Static => {
+                    assert_eq!(statics.get(&node), Some(&task.node.addr()), "static dial");
+                }
+                DialKind::Dynamic => {
+                    assert!(
+                        !statics.contains_key(&node),
+                        "a static node dialed as dynamic"
+                    );
+                    assert!(
+                        queued.remove(&node),
+                        "a dynamic dial of a node never queued"
+                    );
+                    let dyn_peers = peers
+                        .values()
+                        .filter(|p| p.0 == ConnKind::DynDialed)
+                        .count();
+                    let dyn_dials = dialing
+                        .iter()
+                        .filter(|d| d.kind == DialKind::Dynamic && !peers.contains_key(&d.node))
+                        .count();
+                    assert!(dyn_peers + dyn_dials < max_dyn, "no dynamic slot was free");
+                    assert!(
+                        peers.len() + dialing.len() < max_peers,
+                        "no peer slot was free"
+                    );
+                }
+            }
+            last_dial.insert(node, now);
+            dialing.push(DialModel {
+                dial: task.dial,
+                node,
+                kind: task.kind,
+                deadline: task.deadline,
+            });
+        }
+        assert_eq!(sched.dialing_count(), dialing.len(), "dials in flight");
+        assert_eq!(sched.peer_count(), peers.len(), "peers");
+        assert_eq!(sched.static_count(), statics.len(), "static nodes");
+        assert!(
+            sched.candidate_count() <= queued.len(),
+            "candidates never queued"
+        );
+        let timeout = sched.poll_timeout();
+        assert!(timeout.is_none_or(|t| t > now), "a timer left due");
+        for &n in statics.keys() {
+            if !peers.contains_key(&n) && dialing.iter().all(|d| d.node != n) {
+                assert!(
+                    timeout.is_some(),
+                    "static node {n} left with no timer to redial it"
+                );
+            }
+        }
+    }
+}
+
+/// The discv5 network target's three nodes: their addresses.
+fn v5_addr(i: usize) -> SocketAddr {
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 5, 0, i as u8 + 1)), 9000)
+}
+
+/// Three discovery v5 machines (`discv5::discovery::Discovery`) on a network the script runs:
+/// each step delivers a datagram in flight (as sent, with a byte changed, or a copy kept for a
+/// replay), drops one, moves the clock, has a node PING, FINDNODE or TALKREQ another, or sends a
+/// node raw bytes or a datagram in flight from a stranger or from one of the nodes' addresses. Entropy is seeded from the
+/// first byte. Checked for any input: every datagram is ≤ 1280 bytes; a stranger is sent no more
+/// than the packet it sent and never more than a WHOAREYOU (63 bytes: no amplification); a
+/// node holds sessions only with the other two; an answer or failure of a request names the node
+/// it was sent to and comes at most once; no timer is left due after a timeout.
+pub fn discv5_network(data: &[u8]) {
+    use ethpeer::crypto::NodeId;
+    use ethpeer::discv5::discovery::{Config, Discovery, Event, seeded_entropy};
+    use ethpeer::discv5::message::RequestId;
+    use std::collections::VecDeque;
+
+    /// Datagrams in flight at most; the oldest is lost first.
+    const IN_FLIGHT_MAX: usize = 32;
+    /// A WHOAREYOU packet's size: all a stranger may get from us.
+    const WHOAREYOU_SIZE: usize = 63;
+
+    let mut s = Script { rest: data };
+    let seed = u64::from(s.byte());
+    let mut now = NOW_MS;
+    let mut nodes: Vec<Discovery> = (0..3)
+        .map(|i| {
+            let addr = v5_addr(i);
+            let config = Config {
+                ip: addr.ip(),
+                udp: addr.port(),
+                tcp: 0,
+                enr_seq: 1,
+                enr_entries: Vec::new(),
+                bootnodes: Vec::new(),
+                seed: seed + i as u64,
+                fixed_endpoint: true,
+            };
+            let entropy = seeded_entropy(seed * 3 + i as u64);
+            Discovery::new(key(60 + i as u8), config, entropy, UnixMs(now))
+                .expect("the fixed config is valid")
+        })
+        .collect();
+    let records: Vec<Record> = nodes.iter().map(|n| n.record().clone()).collect();
+    let ids: Vec<NodeId> = nodes.iter().map(|n| n.self_id()).collect();
+    for (i, n) in nodes.iter_mut().enumerate() {
+        let others = (0..3).filter(|&j| j != i).map(|j| records[j].clone());
+        n.add_seeds(UnixMs(now), others);
+    }
+    // (from node, to address, bytes)
+    let mut wire: VecDeque<(usize, SocketAddr, Vec<u8>)> = VecDeque::new();
+    // Requests issued by the script: (node, id, to) until answered or failed.
+    let mut pending: Vec<(usize, RequestId, NodeId)> = Vec::new();
+    let mut finished: Vec<(usize, RequestId)> = Vec::new();
+
+    for _ in 0..128 {
+        if s.done() {
+            break;
+        }
+        let op = s.byte() % 7;
+        let a = s.byte();
+        let i = usize::from(a % 3);
+        let mut stranger: Option<(SocketAddr, usize)> = None;
+        let mut timed = false;
+        match op {
+            0..=2 if !wire.is_empty() => {
+                let k = usize::from(s.byte()) % wire.len();
+                let (from, to, mut bytes) = if op == 2 {
+                    wire[k].clone()
+                } else {
+                    wire.remove(k).expect("k < len")
+                };
+                if op == 1 && !bytes.is_empty() {
+                    let at = usize::from(a) * 5 % bytes.len();
+                    bytes[at] ^= s.byte() | 1;
+                }
+                if let Some(dest) = (0..3).find(|&j| v5_addr(j) == to) {
+                    let _ = nodes[dest].handle_packet(UnixMs(now), v5_addr(from), &bytes);
+                }
+            }
+            3 if !wire.is_empty() => {
+                let k = usize::from(a) % wire.len();
+                wire.remove(k);
+            }
+            4 => {
+                now += u64::from(s.byte()) * 16;
+                for n in nodes.iter_mut() {
+                    n.handle_timeout(UnixMs(now));
+                }
+                timed = true;
+            }
+            5 => {
+                let j = (i + 1 + usize::from(a / 3 % 2)) % 3;
+                let kind = s.byte();
+                let rec = records[j].clone();
+                let got = match kind % 3 {
+                    0 => nodes[i].ping(UnixMs(now), &rec),
+                    1 => nodes[i].find_node(UnixMs(now), &rec, vec![u16::from(kind) % 257, 0]),
+                    _ => {
+                        // Up to 2 KB: a TALKREQ too large for a datagram must be refused.
+                        let body = vec![kind; usize::from(kind) * 8];
+                        nodes[i].talk_req(UnixMs(now), &rec, b"fz".to_vec(), body)
+                    }
+                };
+                if let Ok(id) = got {
+                    pending.push((i, id, ids[j]));
+                }
+            }
+            6 => {
+                let n = usize::from(s.byte());
+                // Bit 6: a datagram in flight, replayed from elsewhere; else the script's bytes.
+                let bytes = if a & 0x40 != 0 && !wire.is_empty() {
+                    wire[n % wire.len()].2.clone()
+                } else {
+                    let bytes = s.rest[..n.min(s.rest.len())].to_vec();
+                    s.rest = &s.rest[bytes.len()..];
+                    bytes
+                };
+                let from = if a & 0x80 != 0 {
+                    let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 9, a, 1)), 9000);
+                    stranger = Some((addr, bytes.len()));
+                    addr
+                } else {
+                    v5_addr(usize::from(a / 3 % 3))
+                };
+                let _ = nodes[i].handle_packet(UnixMs(now), from, &bytes);
+            }
+            _ => {}
+        }
+
+        for (from, n) in nodes.iter_mut().enumerate() {
+            while let Some((to, bytes)) = n.poll_transmit() {
+                assert!(bytes.len() <= 1280, "a datagram of {} bytes", bytes.len());
+                if (0..3).any(|j| v5_addr(j) == to) {
+                    wire.push_back((from, to, bytes));
+                    if wire.len() > IN_FLIGHT_MAX {
+                        wire.pop_front();
+                    }
+                } else {
+                    let Some((addr, len)) = stranger else {
+                        panic!("a datagram to {to}, whom nothing was heard from");
+                    };
+                    assert_eq!(to, addr, "a datagram to a stranger who did not write");
+                    assert!(
+                        bytes.len() <= len.min(WHOAREYOU_SIZE),
+                        "{} bytes to a stranger who sent {len}",
+                        bytes.len()
+                    );
+                }
+            }
+            while let Some(event) = n.poll_event() {
+                let (request, who) = match &event {
+                    Event::Pong { request, from, .. }
+                    | Event::Nodes { request, from, .. }
+                    | Event::TalkResp { request, from, .. } => (request, from),
+                    Event::RequestFailed { request, to, .. } => (request, to),
+                    _ => continue,
+                };
+                let key = (from, request.clone());
+                assert!(!finished.contains(&key), "a request ended twice: {event:?}");
+                if let Some(p) = pending.iter().position(|p| p.0 == from && p.1 == *request) {
+                    assert_eq!(pending[p].2, *who, "an answer from another node: {event:?}");
+                    pending.remove(p);
+                    finished.push(key);
+                }
+            }
+            assert!(
+                n.session_count() <= 2,
+                "sessions beyond the two other nodes"
+            );
+            if timed {
+                let t = n.poll_timeout();
+                assert!(t.is_none_or(|t| t > UnixMs(now)), "a timer left due");
+            }
+        }
     }
 }
