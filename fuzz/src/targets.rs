@@ -835,10 +835,12 @@ pub fn tx_fetcher(data: &[u8]) {
                 schedules = false;
             }
             4 => {
-                fetcher.remove_peer(conn);
+                // The handler's disconnect path: the peer's in-flight hashes go to their other
+                // announcers at once (or get a timer), so the timer check below applies.
+                expire(&mut in_flight, now);
+                fetcher.drop_peer(now, conn);
                 announced[p].clear();
                 in_flight[p] = None;
-                schedules = false;
             }
             _ => {
                 announced[p].clear();

@@ -422,7 +422,7 @@ impl EthManager {
             if let Some(s) = self.syncer.as_mut() {
                 s.remove_peer(now, peer);
             }
-            self.txs.remove_peer(peer);
+            self.txs.remove_peer(now, peer);
         }
         self.drain_syncer();
         self.drain_txs();

@@ -181,9 +181,11 @@ impl TxHandler {
     }
 
     /// A peer left (its counters go with it).
-    pub fn remove_peer(&mut self, peer: ConnId) {
+    pub fn remove_peer(&mut self, now: Mono, peer: ConnId) {
         self.broadcaster.remove_peer(peer);
-        self.fetcher.remove_peer(peer);
+        // `drop_peer`, not `remove_peer`: what was being fetched from it goes straight to its
+        // other announcers (or gets a timer), not back to a queue nothing wakes.
+        self.fetcher.drop_peer(now, peer);
         self.invalid.remove(&peer);
         self.dropped.remove(&peer);
         self.drain_fetcher();

@@ -365,6 +365,32 @@ fn a_blob_tx_delivered_with_a_missing_or_wrong_sidecar_disconnects_and_is_refetc
     }
 }
 
+/// A peer that leaves while a hash is being fetched from it: the hash is asked of its other
+/// announcer at once, with no further event needed (found by the tx_fetcher fuzz target).
+#[test]
+fn a_fetch_from_a_departing_peer_moves_to_another_announcer() {
+    let mut h = handler();
+    let bytes = signed(0, CHAIN);
+    let tx = validate(&h.rules, &bytes).unwrap();
+    let ann = NewPooledTransactionHashes {
+        types: vec![tx.tx_type],
+        sizes: vec![tx.size as u32],
+        hashes: vec![tx.hash],
+    };
+    h.handle_announce(Mono(0), ConnId(1), &ann);
+    h.handle_timeout(Mono(600));
+    let out = drain(&mut h);
+    request_to(&out, ConnId(1), &tx.hash).expect("fetched from peer 1");
+    h.handle_announce(Mono(650), ConnId(2), &ann);
+    assert!(request_to(&drain(&mut h), ConnId(2), &tx.hash).is_none());
+    h.remove_peer(Mono(700), ConnId(1));
+    let out = drain(&mut h);
+    assert!(
+        request_to(&out, ConnId(2), &tx.hash).is_some(),
+        "not asked of peer 2 after peer 1 left: {out:?}"
+    );
+}
+
 #[test]
 fn with_the_heads_state_a_spent_nonce_or_a_short_balance_is_refused() {
     use crate::chain::header::U256;
