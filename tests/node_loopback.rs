@@ -164,7 +164,8 @@ fn a_second_node_on_the_same_datadir_exits_with_a_clear_error() {
         .arg("node")
         .arg("--datadir")
         .arg(&dir)
-        .args(["--port", "0"])
+        // Never the default network's bootnodes, even if the lock check failed to stop it.
+        .args(["--port", "0", "--bootnodes", "", "--nodiscover"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

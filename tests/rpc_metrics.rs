@@ -128,17 +128,11 @@ fn peers_joining_and_leaving_move_geths_metrics() {
 
 /// The metrics server's address, from the node's "Starting metrics server" line.
 fn logged_metrics(node: &common::node_proc::NodeProc) -> SocketAddr {
-    node.wait_log(&["Starting metrics server"], Duration::from_secs(10));
-    let log = node.log.lock().unwrap();
-    let line = log
-        .iter()
-        .find(|l| l.contains("Starting metrics server"))
-        .unwrap();
-    line.split_whitespace()
-        .find_map(|w| w.strip_prefix("addr=http://"))
-        .and_then(|a| a.split('/').next())
+    let url = common::rpc::logged_field(node, "Starting metrics server", "addr=http://");
+    url.split('/')
+        .next()
         .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {line}"))
+        .unwrap_or_else(|| panic!("no address in {url}"))
 }
 
 /// The value of the one metric named `prefix…suffix` (the eth version between them).

@@ -11,19 +11,10 @@ use std::time::Duration;
 use common::fixture_node::{genesis_arg, imported_datadir};
 use common::fixture_path;
 use common::node_proc::{NodeProc, temp_dir};
-use common::rpc::logged_endpoint;
+use common::rpc::{logged_endpoint, logged_field};
 
 fn ws_url(node: &NodeProc) -> String {
-    node.wait_log(&["WebSocket enabled"], Duration::from_secs(10));
-    let log = node.log.lock().unwrap();
-    let line = log
-        .iter()
-        .find(|l| l.contains("WebSocket enabled"))
-        .unwrap();
-    line.split_whitespace()
-        .find_map(|w| w.strip_prefix("url="))
-        .unwrap()
-        .to_string()
+    logged_field(node, "WebSocket enabled", "url=")
 }
 
 #[test]

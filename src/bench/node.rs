@@ -84,7 +84,8 @@ fn start_node(extra: &[&str]) -> NodeChild {
     }
 }
 
-fn rss_bytes(pid: u32) -> u64 {
+/// A process's resident set size from `/proc/<pid>/status` (0 when it cannot be read).
+pub(crate) fn rss_bytes(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 
+use super::node::rss_bytes;
 use super::timing::{no_figure, smoke};
 
 /// Keep-alive connections the generator keeps busy (each has one request in flight).
@@ -292,15 +293,6 @@ fn rate(addr: SocketAddr, method: &str, params: &str) -> Result<f64, String> {
         done.clone(),
     ))?;
     Ok(done.get() as f64 / start.elapsed().as_secs_f64())
-}
-
-fn rss_bytes(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
 }
 
 pub fn run() {

@@ -51,16 +51,20 @@ pub fn http_config(apis: &str) -> HttpConfig {
 
 /// The HTTP endpoint a node process logged (`HTTP server started endpoint=…`).
 pub fn logged_endpoint(node: &NodeProc) -> SocketAddr {
-    node.wait_log(&["HTTP server started"], Duration::from_secs(10));
+    let a = logged_field(node, "HTTP server started", "endpoint=");
+    a.parse().unwrap_or_else(|_| panic!("no endpoint in {a}"))
+}
+
+/// The value after `key` (e.g. `url=`) on the node's first log line containing `marker`,
+/// waiting 10 s for it.
+pub fn logged_field(node: &NodeProc, marker: &str, key: &str) -> String {
+    node.wait_log(&[marker], Duration::from_secs(10));
     let log = node.log.lock().unwrap();
-    let line = log
-        .iter()
-        .find(|l| l.contains("HTTP server started"))
-        .unwrap();
+    let line = log.iter().find(|l| l.contains(marker)).unwrap();
     line.split_whitespace()
-        .find_map(|w| w.strip_prefix("endpoint="))
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("no endpoint in {line}"))
+        .find_map(|w| w.strip_prefix(key))
+        .unwrap_or_else(|| panic!("no {key} in {line}"))
+        .to_string()
 }
 
 /// An HTTP response: status, header block (lower-cased names) and body.

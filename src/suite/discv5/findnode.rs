@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -146,10 +146,11 @@ impl Drop for Bystander {
     }
 }
 
-/// Records the bystanders know (each other's), and how many the node has PINGed.
+/// Records the bystanders know (each other's: set once, when all have started), and how many
+/// the node has PINGed.
 #[derive(Default)]
 struct Shared {
-    known: Mutex<Vec<Record>>,
+    known: OnceLock<Vec<Record>>,
     pinged: AtomicUsize,
 }
 
@@ -257,7 +258,7 @@ fn answer(c: &Conn, m: Message, from: SocketAddr, shared: &Shared) -> Option<Mes
             port: from.port(),
         }),
         Message::FindNode { id, distances } => {
-            let known = shared.known.lock().map(|k| k.clone()).unwrap_or_default();
+            let known = shared.known.get().cloned().unwrap_or_default();
             let records = known
                 .into_iter()
                 .filter(|r| {
@@ -285,9 +286,9 @@ pub fn results(env: &Env) -> TestResult {
     for n in 0..BYSTANDERS {
         bystanders.push(Bystander::start(env, n, shared.clone())?);
     }
-    if let Ok(mut k) = shared.known.lock() {
-        *k = bystanders.iter().map(|b| b.record.clone()).collect();
-    }
+    let _ = shared
+        .known
+        .set(bystanders.iter().map(|b| b.record.clone()).collect());
     let mut distances: Vec<u16> = bystanders
         .iter()
         .map(|b| log_distance(&env.remote.id, &b.id) as u16)

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::chain::genesis::Genesis;
 use crate::chain::header::{Header, U256};
@@ -43,11 +43,13 @@ pub struct ChainBlock {
     pub receipts_root: Hash,
 }
 
-/// A funded account whose key the chain dir gives.
-#[derive(Debug, Clone)]
+/// A funded account whose key the chain dir gives, with its next nonce (the tests that send
+/// transactions move it on; each is an atomic of its own, so test threads share no lock).
+#[derive(Debug)]
 pub struct Sender {
     pub address: Address,
     pub key: SecretKey,
+    next_nonce: AtomicU64,
 }
 
 /// The chain dir, loaded.
@@ -66,8 +68,6 @@ pub struct TestChain {
     pub balances: HashMap<Address, U256>,
     /// The block whose receipts exceed one message (txinfo.json `tx-largereceipt`).
     pub large_receipt_block: Option<u64>,
-    /// Each sender's next nonce; the tests that send transactions move it on.
-    nonces: Mutex<HashMap<Address, u64>>,
 }
 
 fn read_json(path: &Path) -> Result<Json, String> {
@@ -170,7 +170,6 @@ impl TestChain {
             senders: Vec::new(),
             balances: HashMap::new(),
             large_receipt_block: None,
-            nonces: Mutex::new(HashMap::new()),
         };
         chain.load_accounts(dir)?;
         if let Ok(info) = read_json(&dir.join("txinfo.json")) {
@@ -204,7 +203,6 @@ impl TestChain {
         }
         let accounts_path = dir.join("accounts.json");
         if !accounts_path.exists() {
-            *self.nonces.get_mut().unwrap_or_else(|e| e.into_inner()) = nonces;
             return Ok(());
         }
         let accounts = read_json(&accounts_path)?;
@@ -223,10 +221,14 @@ impl TestChain {
             if let Some(n) = number(acc.get("nonce")) {
                 nonces.insert(address, n);
             }
-            self.senders.push(Sender { address, key });
+            let next_nonce = AtomicU64::new(nonces.get(&address).copied().unwrap_or(0));
+            self.senders.push(Sender {
+                address,
+                key,
+                next_nonce,
+            });
         }
         self.senders.sort_by_key(|s| s.address);
-        *self.nonces.get_mut().unwrap_or_else(|e| e.into_inner()) = nonces;
         Ok(())
     }
 
@@ -289,20 +291,13 @@ impl TestChain {
     /// Sender `i` (in address order) and its next nonce.
     pub fn sender(&self, i: usize) -> Option<(&Sender, u64)> {
         let s = self.senders.get(i)?;
-        let nonce = self
-            .nonces
-            .lock()
-            .ok()?
-            .get(&s.address)
-            .copied()
-            .unwrap_or(0);
-        Some((s, nonce))
+        Some((s, s.next_nonce.load(Ordering::Relaxed)))
     }
 
     /// Moves sender `addr`'s next nonce on by `by` (its transactions were sent).
     pub fn use_nonces(&self, addr: Address, by: u64) {
-        if let Ok(mut n) = self.nonces.lock() {
-            *n.entry(addr).or_insert(0) += by;
+        if let Ok(i) = self.senders.binary_search_by_key(&addr, |s| s.address) {
+            self.senders[i].next_nonce.fetch_add(by, Ordering::Relaxed);
         }
     }
 }
