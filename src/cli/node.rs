@@ -599,6 +599,16 @@ pub fn run_until_signal(config: Config) -> Result<(), CliError> {
 /// serves v4 and v5: the enode for one, the record for the other).
 pub fn run_until_signal_printing(config: Config, record: bool) -> Result<(), CliError> {
     let signal = signal_shutdown()?;
+    // As geth does at start: the soft descriptor limit up to what the limits may hold, as far as
+    // the hard limit allows (the node warns at start if that is still short).
+    if let Some(l) = server::fd_budget::raise(config.fd_budget().total())
+        && l.now > l.before
+    {
+        ethpeer::log::debug(
+            "Raised the file descriptor limit",
+            &[("from", &l.before), ("to", &l.now)],
+        );
+    }
     let handle = server::start(config).map_err(|e| CliError::Invalid(e.to_string()))?;
     // A reader that takes the first line and closes the pipe must not panic the node: the
     // lines are written without println!'s panic on a broken pipe.

@@ -50,6 +50,13 @@ pub const PEER_QUEUE_MAX: usize = 256;
 /// How many datagrams the loop handles before it lets the other inputs in.
 pub const DATAGRAMS_BUDGET: usize = 64;
 pub use discovery::{LOOKUP_INTERVAL_BUSY, LOOKUP_INTERVAL_IDLE};
+/// How long the loop leaves the listener alone after a failed accept: 200 ms (go-ethereum's
+/// listen loop pauses as long on a temporary error). Out of file descriptors, accept fails at
+/// once for as long as the shortage lasts; the pause keeps that from spinning the loop, which
+/// meanwhile serves its peers, datagrams and timers as usual.
+pub const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(200);
+/// At most one warn line per this long about failed accepts; the rest go to debug.
+const ACCEPT_WARN_INTERVAL: Duration = Duration::from_secs(60);
 /// Longest the loop sleeps without a timer of its own, to run housekeeping.
 const IDLE_TICK: Duration = Duration::from_secs(1);
 
@@ -180,15 +187,24 @@ pub async fn run(
     let shutdown_fut = shutdown;
     futures_lite::pin!(shutdown_fut);
     let mut budgets = Budgets::default();
+    // Set after a failed accept: the listener is left alone until then.
+    let mut accept_paused: Option<Instant> = None;
     srv.drain_discovery();
     srv.drain_actions(ex);
     loop {
-        let deadline = srv.next_deadline();
+        let mut deadline = srv.next_deadline();
+        if let Some(until) = accept_paused {
+            if Instant::now() >= until {
+                accept_paused = None;
+            } else {
+                deadline = deadline.min(until);
+            }
+        }
         let sources = Sources {
             internal: &internal_rx,
             events: &events_rx,
             datagrams: datagrams.as_ref(),
-            listener: listener.as_ref(),
+            listener: listener.as_ref().filter(|_| accept_paused.is_none()),
             control: control.as_ref(),
         };
         let input = next_input(&mut shutdown_fut, sources, deadline, &mut budgets).await;
@@ -201,10 +217,11 @@ pub async fn run(
             Input::Datagram((from, bytes)) => srv.handle_datagram(from, &bytes),
             // A new inbound connection: throttle, then hand it to its own task.
             Input::Accept(Ok((stream, addr))) => srv.handle_accept(ex, stream, addr),
-            // Accept errors (e.g. out of file descriptors) are transient; back off a little.
+            // Accept errors (out of file descriptors, mostly) are transient: stop accepting for
+            // a moment, while everything else goes on (the loop never sleeps on it).
             Input::Accept(Err(e)) => {
-                log::debug("Accept failed", &[("err", &e)]);
-                Timer::after(Duration::from_millis(50)).await;
+                srv.handle_accept_error(&e);
+                accept_paused = Some(Instant::now() + ACCEPT_ERROR_PAUSE);
             }
             // The timers: dial scheduling, throttle expiry, discovery requests and lookups.
             Input::Tick => {
@@ -397,6 +414,7 @@ impl Server {
         let permit = match self.inbound.handle_inbound(now, addr.ip()) {
             Ok(p) => p,
             Err(why) => {
+                *self.status.serve_errors.entry("throttled").or_default() += 1;
                 log::debug(
                     "Inbound connection refused",
                     &[("addr", &addr), ("why", &why)],
@@ -414,6 +432,27 @@ impl Server {
             self.ctx.clone(),
         ))
         .detach();
+    }
+
+    /// A failed accept: counted, and logged at warn the first time of each minute (a node out of
+    /// file descriptors would otherwise write a line every [`ACCEPT_ERROR_PAUSE`]).
+    fn handle_accept_error(&mut self, e: &std::io::Error) {
+        let errors = self.status.serve_errors.entry("accept").or_default();
+        *errors += 1;
+        let now = Instant::now();
+        if self
+            .status
+            .accept_warned
+            .is_none_or(|t| now >= t + ACCEPT_WARN_INTERVAL)
+        {
+            self.status.accept_warned = Some(now);
+            log::warn(
+                "Accept failed; not accepting for a moment",
+                &[("err", e as &dyn std::fmt::Display), ("errors", &*errors)],
+            );
+        } else {
+            log::debug("Accept failed", &[("err", e)]);
+        }
     }
 
     fn handle_peer_event(&mut self, ev: PeerEvent) {

@@ -18,6 +18,7 @@ pub mod datadir;
 pub mod eth;
 pub mod event_loop;
 pub mod events;
+pub mod fd_budget;
 pub mod protocol;
 pub mod service;
 mod start;

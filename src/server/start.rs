@@ -67,6 +67,28 @@ pub use discovery::disc_node;
 /// Nodes each discovery table starts from, at most (the node database's newest).
 const SEED_NODES_MAX: usize = 256;
 
+/// Says whether the descriptor limit covers what the configured limits may hold: a warn line
+/// when it does not (the node still runs; see [`super::fd_budget`]).
+fn check_fd_budget(c: &Config) {
+    let need = c.fd_budget().total();
+    match super::fd_budget::current() {
+        Some(limit) if limit < need => log::warn(
+            "File descriptor limit is below what the node's limits may hold; when descriptors run out, inbound connections wait",
+            &[("limit", &limit), ("budget", &need)],
+        ),
+        limit => log::debug(
+            "File descriptor budget",
+            &[
+                (
+                    "limit",
+                    &limit.map_or("none".to_string(), |l| l.to_string()),
+                ),
+                ("budget", &need),
+            ],
+        ),
+    }
+}
+
 /// `<datadir>/enode`: the node's enode URL while it runs, for scripts (removed at a clean stop).
 pub const ENODE_FILE: &str = "enode";
 
@@ -113,6 +135,22 @@ pub struct Config {
 }
 
 impl Config {
+    /// The descriptors this configuration's limits may hold at once.
+    pub fn fd_budget(&self) -> super::fd_budget::Budget {
+        let servers = [
+            self.http.is_some(),
+            self.ws.is_some(),
+            self.metrics.is_some(),
+        ];
+        super::fd_budget::Budget::new(
+            self.node.max_peers,
+            self.node.static_nodes.len() + self.node.trusted.len(),
+            self.max_pending,
+            servers.iter().filter(|s| **s).count(),
+            self.datadir.is_some(),
+        )
+    }
+
     /// A p2p-only node on loopback with a fresh key, an ephemeral port, no discovery, no
     /// datadir and no eth: what a test or an embedding program starts from.
     pub fn ephemeral() -> Config {
@@ -403,6 +441,7 @@ struct Started {
 /// the services and the loop on a thread of their own, and returns once the node is up.
 pub fn start(mut config: Config) -> Result<NodeHandle, StartError> {
     let sockets = bind(&config)?;
+    check_fd_budget(&config);
     let rpc =
         crate::rpc::Servers::bind(config.http.take(), config.ws.take(), config.metrics.take())
             .map_err(io("starting the RPC servers"))?;

@@ -30,6 +30,12 @@ impl NodeProc {
     /// `extra` names a port, `--bootnodes ""` unless it names bootnodes, and `--noeth` unless it
     /// names a chain) and waits for its enode line (10 s at most).
     pub fn start(datadir: &Path, extra: &[&str]) -> NodeProc {
+        Self::start_under(&[], datadir, extra)
+    }
+
+    /// [`NodeProc::start`], the binary run by the command `wrapper` (e.g. `prlimit --nofile=N:N`,
+    /// which execs it, so the child's pid is the node's).
+    pub fn start_under(wrapper: &[&str], datadir: &Path, extra: &[&str]) -> NodeProc {
         let port: &[&str] = if extra.contains(&"--port") {
             &[]
         } else {
@@ -49,7 +55,16 @@ impl NodeProc {
         } else {
             &["--noeth"]
         };
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ethpeer"))
+        let bin = env!("CARGO_BIN_EXE_ethpeer");
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let mut child = command
             .arg("node")
             .arg("--datadir")
             .arg(datadir)

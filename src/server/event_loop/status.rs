@@ -25,7 +25,9 @@ pub(super) struct StatusState {
     pub serves_success: u64,
     pub drops: std::collections::BTreeMap<String, u64>,
     /// For the metrics: connections that ended before becoming peers, by geth's cause names
-    /// ([`handshake_error_cause`]), dialed and accepted apart. Keys are a fixed set.
+    /// ([`handshake_error_cause`]), dialed and accepted apart; among the accepted also
+    /// `throttled` (refused by the inbound throttle at accept) and `accept` (accept itself
+    /// failed, e.g. out of file descriptors). Keys are a fixed set.
     pub dial_errors: std::collections::BTreeMap<&'static str, u64>,
     pub serve_errors: std::collections::BTreeMap<&'static str, u64>,
     /// For the metrics: bytes of RLPx frames read and written (every session, all messages),
@@ -37,6 +39,8 @@ pub(super) struct StatusState {
     /// For the metrics: discovery datagram bytes received and sent (v4 and v5).
     pub discover_ingress: u64,
     pub discover_egress: u64,
+    /// When the last warn line about a failed accept was written.
+    pub accept_warned: Option<Instant>,
 }
 
 /// One capability message's traffic since start.
@@ -91,6 +95,7 @@ impl StatusState {
             messages: std::collections::BTreeMap::new(),
             discover_ingress: 0,
             discover_egress: 0,
+            accept_warned: None,
         }
     }
 
