@@ -249,3 +249,53 @@ fn an_endpoint_proof_holds_only_for_the_address_that_gave_it() {
     assert_eq!(d.handle_packet(now, Net::addr(2), &bytes), Ok(()));
     assert!(matches!(d.poll_transmit(), Some((to, _)) if to == Net::addr(2)));
 }
+
+/// Node 1 holds node 2 as a verified table entry, then node 2 goes silent. Normally its first
+/// failed revalidation removes it (it answered only once, at the bond). While node 1 is told its
+/// datagram queue is congested (`handle_congestion`: datagrams are being lost before they reach
+/// it), a timed-out revalidation proves nothing and the entry stays (issue 15's UDP flood: the
+/// table keeps its honest entries); once the congestion ends, the silence counts again.
+#[test]
+fn a_revalidation_lost_in_congestion_keeps_the_entry() {
+    let id2 = Net::node(2).id;
+    for congested in [false, true] {
+        let mut net = Net::new(2, &[1]);
+        let now = net.now;
+        net.nodes
+            .get_mut(&Net::addr(2))
+            .unwrap()
+            .start_self_lookup(UnixMs(now));
+        net.run(3_000, 50);
+        let holds = |net: &Net| {
+            net.nodes[&Net::addr(1)]
+                .table()
+                .nodes()
+                .any(|n| n.id == id2)
+        };
+        assert!(holds(&net), "node 2 never entered node 1's table");
+        // Node 2 goes silent: datagrams to it are lost.
+        net.nodes.remove(&Net::addr(2));
+        for _ in 0..600 {
+            if congested {
+                let now = net.now;
+                net.nodes
+                    .get_mut(&Net::addr(1))
+                    .unwrap()
+                    .handle_congestion(UnixMs(now));
+            }
+            net.run(100, 100);
+        }
+        assert_eq!(
+            holds(&net),
+            congested,
+            "after 60 s of silence (congested: {congested})"
+        );
+        if congested {
+            net.run(60_000, 100);
+            assert!(
+                !holds(&net),
+                "the silence counts once the congestion is over"
+            );
+        }
+    }
+}

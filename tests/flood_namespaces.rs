@@ -292,6 +292,161 @@ fn udp_flood() {
     );
 }
 
+/// Honest discovery nodes: [`KEEPERS`] of them Ping the node and answer its Pings (correctly)
+/// and FindNodes (with an empty Neighbors), so they hold table places; one more, the pretender,
+/// answers the node's Ping with a Pong naming the wrong Ping, so it never bonds. Once every keeper
+/// has answered a Ping of the node's, FindNode shows which of them the node names (its table's
+/// live entries), then "keepers ready"; they keep answering for the flood's length plus 3 s, and
+/// FindNode shows the table again.
+#[test]
+fn keepers() {
+    if !role_is("keepers") {
+        return;
+    }
+    let node = node_addr();
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut rng = TestRng::new(0x6ee9);
+    let nodes: Vec<(SecretKey, std::net::UdpSocket)> = (0..=KEEPERS)
+        .map(|i| {
+            let s = std::net::UdpSocket::bind(SocketAddrV4::new(keeper(i), PORT)).unwrap();
+            s.set_nonblocking(true).unwrap();
+            (SecretKey::generate(|b| rng.fill(b)), s)
+        })
+        .collect();
+    let pretender = KEEPERS;
+    let node_ep = Endpoint {
+        ip: Some(NODE_IP.into()),
+        udp: PORT,
+        tcp: PORT,
+    };
+    let mut answered = vec![0u64; KEEPERS + 1];
+    let mut buf = [0u8; 2048];
+    let mut serve = |answered: &mut Vec<u64>, seen: &mut std::collections::HashSet<[u8; 64]>| {
+        for (i, (k, s)) in nodes.iter().enumerate() {
+            while let Ok(n) = s.recv(&mut buf) {
+                let Ok(d) = packet::decode(&buf[..n]) else {
+                    continue;
+                };
+                let reply = match d.packet {
+                    Packet::Ping(_) => {
+                        answered[i] += 1;
+                        Packet::Pong(packet::Pong {
+                            to: node_ep,
+                            ping_hash: if i == pretender { [7; 32] } else { d.hash },
+                            expiration: now_s + 3600,
+                            enr_seq: None,
+                        })
+                    }
+                    Packet::FindNode(_) => Packet::Neighbors(packet::Neighbors {
+                        nodes: Vec::new(),
+                        expiration: now_s + 3600,
+                    }),
+                    Packet::Neighbors(nb) => {
+                        if std::env::var_os("FLOOD_DEBUG").is_some() {
+                            eprintln!("keeper {i}: neighbors {}", nb.nodes.len());
+                        }
+                        seen.extend(nb.nodes.iter().map(|n| n.id.to_bytes()));
+                        continue;
+                    }
+                    _ => continue,
+                };
+                let _ = s.send_to(&packet::encode(&reply, k).unwrap().0, node);
+            }
+        }
+    };
+    let ping = |i: usize| {
+        let (k, s) = &nodes[i];
+        let a = s.local_addr().unwrap();
+        let p = Packet::Ping(Ping {
+            version: 4,
+            from: Endpoint {
+                ip: Some(a.ip()),
+                udp: a.port(),
+                tcp: a.port(),
+            },
+            to: node_ep,
+            expiration: now_s + 3600,
+            enr_seq: None,
+        });
+        let _ = s.send_to(&packet::encode(&p, k).unwrap().0, node);
+    };
+    let bond_by = Instant::now() + Duration::from_secs(20);
+    while answered[..KEEPERS].contains(&0) {
+        assert!(
+            Instant::now() < bond_by,
+            "keepers not pinged back: {answered:?}"
+        );
+        for (i, a) in answered.iter().enumerate() {
+            if *a == 0 {
+                ping(i);
+            }
+        }
+        for _ in 0..50 {
+            serve(&mut answered, &mut Default::default());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    // Who the node names now: keeper k asks for keeper k+1's id (the node leaves the asker out
+    // of its answer), keeper 0 for the pretender's. The node answers with entries that have
+    // answered a Ping since they were added, so a keeper not yet revalidated is not named yet.
+    let id = |i: usize| nodes[i].0.public_key().to_bytes();
+    type Serve<'a> = dyn FnMut(&mut Vec<u64>, &mut std::collections::HashSet<[u8; 64]>) + 'a;
+    let look = |serve: &mut Serve, answered: &mut Vec<u64>| {
+        let mut seen = std::collections::HashSet::new();
+        for (k, (key, s)) in nodes.iter().enumerate().take(KEEPERS) {
+            let f = Packet::FindNode(packet::FindNode {
+                target: id((k + 1) % KEEPERS),
+                expiration: now_s + 3600,
+            });
+            let _ = s.send_to(&packet::encode(&f, key).unwrap().0, node);
+        }
+        let f = Packet::FindNode(packet::FindNode {
+            target: id(pretender),
+            expiration: now_s + 3600,
+        });
+        let _ = nodes[0]
+            .1
+            .send_to(&packet::encode(&f, &nodes[0].0).unwrap().0, node);
+        let end = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < end {
+            serve(answered, &mut seen);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let named: Vec<usize> = (0..KEEPERS).filter(|&i| seen.contains(&id(i))).collect();
+        (named, seen.contains(&id(pretender)))
+    };
+    let (before, pretender_before) = look(&mut serve, &mut answered);
+    println!("keepers ready");
+    // Until the test says the flood is over (a file it creates), and a second more.
+    let done = std::path::PathBuf::from(std::env::var(FLOOD_DONE_ENV).expect("the done file"));
+    let until = Instant::now() + Duration::from_secs(seconds() + 60);
+    let mut seen = std::collections::HashSet::new();
+    let mut over: Option<Instant> = None;
+    while Instant::now() < until && over.is_none_or(|t| t.elapsed() < Duration::from_secs(1)) {
+        if over.is_none() && done.exists() {
+            over = Some(Instant::now());
+        }
+        serve(&mut answered, &mut seen);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(over.is_some(), "the flood never ended");
+    let (after, pretender_after) = look(&mut serve, &mut answered);
+    let lost = before.iter().filter(|i| !after.contains(i)).count();
+    if std::env::var_os("FLOOD_DEBUG").is_some() {
+        eprintln!("keepers: before {before:?} after {after:?} pings answered {answered:?}");
+    }
+    println!(
+        "figures keepers={KEEPERS} named_before={} named_after={} lost={lost} pretender_named={} pings_answered={}",
+        before.len(),
+        after.len(),
+        u64::from(pretender_before || pretender_after),
+        answered[..KEEPERS].iter().sum::<u64>()
+    );
+}
+
 // ---- the tests -----------------------------------------------------------------------------------
 
 /// Every "Inbound connection refused" the node logged, by reason.
@@ -370,7 +525,10 @@ fn a_udp_flood_from_300_addresses_stays_within_the_amplification_bound() {
     let Some(bed) = bed("u") else {
         return;
     };
+    let _ = std::fs::remove_file(done_file());
     let node = Node::start(&bed, "flood-udp");
+    let mut keepers = RoleProc::spawn(&bed, "keepers", &node);
+    keepers.wait_line("keepers ready", Duration::from_secs(60));
     let (_, _, cpu0) = node.sample();
     let sampler = Sampler::start(node.child.id());
     let mut honest = RoleProc::spawn(&bed, "honest_peer", &node);
@@ -378,9 +536,11 @@ fn a_udp_flood_from_300_addresses_stays_within_the_amplification_bound() {
     let started = Instant::now();
     let flood =
         RoleProc::spawn(&bed, "udp_flood", &node).figures(Duration::from_secs(seconds() + 60));
+    std::fs::write(done_file(), b"").unwrap();
     let wall = started.elapsed().as_secs_f64();
     let (_, _, cpu1) = node.sample();
     let served = honest.figures(Duration::from_secs(seconds() + 60));
+    let table = keepers.figures(Duration::from_secs(seconds() + 60));
     let (rss, fds) = sampler.finish();
     let ticks_per_s = 100.0; // USER_HZ
     let cpu = (cpu1 - cpu0) as f64 / ticks_per_s / wall;
@@ -394,7 +554,35 @@ fn a_udp_flood_from_300_addresses_stays_within_the_amplification_bound() {
         "udp flood: honest peer {} (target: p99 within 1 s)",
         show(&served)
     );
+    println!("udp flood: table after the flood: {}", show(&table));
+    if std::env::var_os("FLOOD_DEBUG").is_some() {
+        for l in node
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(".3:30303"))
+        {
+            println!("node: {l}");
+        }
+    }
     assert_eq!(node_alive(&node), None, "the node died");
+    // The honest entries keep their places: every keeper the node named before the flood it
+    // names after it. The pretender never bonded and is never named (the check can tell).
+    assert!(
+        get(&table, "named_before") > 0,
+        "the node named no keeper before the flood: the check saw nothing"
+    );
+    assert_eq!(
+        get(&table, "lost"),
+        0,
+        "honest table entries lost in the flood"
+    );
+    assert_eq!(
+        get(&table, "pretender_named"),
+        0,
+        "a node that never bonded is in the table"
+    );
     assert!(
         get(&flood, "pings") > 1000,
         "the flood sent too little to mean anything"

@@ -24,7 +24,7 @@ use super::lookup::Lookup;
 use super::packet::{
     self, Decoded, Endpoint, EnrRequest, EnrResponse, FindNode, Neighbors, Packet, Ping, Pong,
 };
-use super::ratelimit::RateLimit;
+use super::ratelimit::{RateLimit, RequestBudget};
 use super::request::{Deferred, DeferredRequest, Pending, PingPurpose};
 use super::table::{self, Node, Revalidated, Table};
 
@@ -105,6 +105,10 @@ pub struct Discovery {
     lookups: BTreeMap<LookupId, LookupState>,
     next_lookup: LookupId,
     rates: RateLimit,
+    requests: RequestBudget,
+    /// When a request was last dropped over the budget, or the shell last said datagrams were
+    /// arriving faster than it could hand them over ([`Discovery::handle_congestion`]).
+    overloaded_at: Option<UnixMs>,
     transmits: VecDeque<(SocketAddr, Vec<u8>)>,
     events: VecDeque<Event>,
     rng: u64,
@@ -132,6 +136,8 @@ impl Discovery {
             lookups: BTreeMap::new(),
             next_lookup: 1,
             rates: RateLimit::new(),
+            requests: RequestBudget::new(now),
+            overloaded_at: None,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
         })
@@ -271,6 +277,13 @@ impl Discovery {
         }
     }
 
+    /// The shell says datagrams are arriving faster than they reach us (its queue is filling,
+    /// so it or the socket is dropping some unread): for a while, a reply that does not come
+    /// proves nothing, and a revalidation that times out keeps the entry.
+    pub fn handle_congestion(&mut self, now: UnixMs) {
+        self.overloaded_at = Some(now);
+    }
+
     /// A datagram arrived from `from`.
     pub fn handle_packet(
         &mut self,
@@ -283,6 +296,16 @@ impl Discovery {
         }
         if !self.allowed(&from.ip()) {
             return Err(Dropped::NotInNetrestrict);
+        }
+        // Before any hashing or signature work: a reply is read only from an address we await
+        // one from; anything else is a request, and takes from the budget all senders share.
+        if packet::is_reply_type(datagram) {
+            if !self.awaits_reply_from(from.ip()) {
+                return Err(Dropped::Unsolicited);
+            }
+        } else if !self.requests.allow(now, from.ip()) {
+            self.overloaded_at = Some(now);
+            return Err(Dropped::OverBudget);
         }
         let d = packet::decode(datagram).map_err(Dropped::Packet)?;
         if d.sender_id == self.self_id {
@@ -307,6 +330,22 @@ impl Discovery {
             Packet::EnrRequest(_) => self.on_enr_request(now, from, sender_id, hash),
             Packet::EnrResponse(r) => self.on_enr_response(now, sender, sender_id, r),
         }
+    }
+
+    /// Whether we were overloaded within the last [`RESPONSE_TIMEOUT`] (the wait of any
+    /// request now expiring): a request dropped over the budget, or congestion reported.
+    fn overloaded(&self, now: UnixMs) -> bool {
+        self.overloaded_at
+            .is_some_and(|t| now.since(t) <= RESPONSE_TIMEOUT)
+    }
+
+    /// Whether a request of ours to `ip` is waiting for its reply.
+    fn awaits_reply_from(&self, ip: IpAddr) -> bool {
+        self.pending.iter().any(|p| match p {
+            Pending::Ping { addr, .. }
+            | Pending::FindNode { addr, .. }
+            | Pending::EnrRequest { addr, .. } => addr.ip() == ip,
+        })
     }
 
     // ---- outgoing requests ------------------------------------------------------------------
@@ -349,8 +388,9 @@ impl Discovery {
         purpose: PingPurpose,
     ) {
         if self.pending.len() >= PENDING_MAX {
+            // Our shortage, not the node's silence.
             if purpose == PingPurpose::Revalidate {
-                let _ = self.table.handle_revalidation_result(now, &to, false, None);
+                self.table.handle_revalidation_inconclusive(now, &to);
             }
             return;
         }
@@ -457,6 +497,11 @@ impl Discovery {
             Pending::Ping {
                 to, addr, purpose, ..
             } => match purpose {
+                // While requests are being dropped over the budget, the socket may be dropping
+                // datagrams too (a flood fills it faster than we read): silence proves nothing.
+                PingPurpose::Revalidate if self.overloaded(now) => {
+                    self.table.handle_revalidation_inconclusive(now, &to);
+                }
                 PingPurpose::Revalidate => {
                     let _ = self.table.handle_revalidation_result(now, &to, false, None);
                 }

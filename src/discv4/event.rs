@@ -58,6 +58,8 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Dropped {
     RateLimited,
+    /// A request past the budget all senders share (`ratelimit::REQUESTS_PER_SEC`).
+    OverBudget,
     Packet(PacketError),
     Expired,
     FromSelf,
@@ -74,6 +76,7 @@ impl std::fmt::Display for Dropped {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Dropped::RateLimited => write!(f, "rate limited"),
+            Dropped::OverBudget => write!(f, "over the request budget"),
             Dropped::Packet(e) => write!(f, "bad packet: {e}"),
             Dropped::Expired => write!(f, "expired"),
             Dropped::FromSelf => write!(f, "from ourselves"),

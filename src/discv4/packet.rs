@@ -417,6 +417,13 @@ pub struct Decoded {
     pub sender_id: NodeId,
 }
 
+/// Whether the datagram's type byte (after the hash and the signature) says Pong, Neighbors or
+/// ENRResponse: a look at one byte, nothing verified (the discovery machine uses it to decide,
+/// before any work, whether the datagram may be a reply it awaits).
+pub fn is_reply_type(datagram: &[u8]) -> bool {
+    matches!(datagram.get(32 + 65), Some(0x02 | 0x04 | 0x06))
+}
+
 /// Checks and decodes one datagram: size, hash, type, packet-data, then the signature. The
 /// expiration is not checked here (see [`is_expired`]): the caller decides with its own clock.
 pub fn decode(datagram: &[u8]) -> Result<Decoded, PacketError> {

@@ -79,6 +79,51 @@ impl RateLimit {
     }
 }
 
+/// Requests processed per second from all senders together: 1000, with a burst as large. A
+/// request (Ping, FindNode, ENRRequest, or anything that is not a reply we await) costs a
+/// signature recovery and a signed answer, and often a signed Ping of our own; 1000 a second is
+/// about a seventh of a core in a release build, and tens of times what a node on a public
+/// network is sent. Past it, requests are dropped before they are decoded, so a flood from many
+/// addresses (each within [`PACKETS_PER_IP_PER_SEC`]) cannot take the loop's time, and the
+/// replies we await (revalidations of the table's entries among them) are still read: they are
+/// exempt. Loopback is exempt, as above.
+pub const REQUESTS_PER_SEC: u32 = 1000;
+
+/// One token bucket for the requests of all senders together ([`REQUESTS_PER_SEC`]).
+#[derive(Debug)]
+pub struct RequestBudget {
+    tokens: u32,
+    at: UnixMs,
+}
+
+impl RequestBudget {
+    /// A full bucket at `now`.
+    pub fn new(now: UnixMs) -> RequestBudget {
+        RequestBudget {
+            tokens: REQUESTS_PER_SEC,
+            at: now,
+        }
+    }
+
+    /// Whether a request from `ip` at `now` may be processed; takes a token if so.
+    pub fn allow(&mut self, now: UnixMs, ip: IpAddr) -> bool {
+        if ip.is_loopback() {
+            return true;
+        }
+        let refill = now.since(self.at) * u64::from(REQUESTS_PER_SEC) / 1000;
+        if refill > 0 {
+            let refill = u32::try_from(refill).unwrap_or(u32::MAX);
+            self.tokens = self.tokens.saturating_add(refill).min(REQUESTS_PER_SEC);
+            self.at = now;
+        }
+        if self.tokens == 0 {
+            return false;
+        }
+        self.tokens -= 1;
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +147,22 @@ mod tests {
             r.allow(UnixMs(1000), other),
             "other senders are not affected"
         );
+    }
+
+    #[test]
+    fn the_request_budget_holds_all_senders_together_to_its_rate() {
+        let mut b = RequestBudget::new(UnixMs(0));
+        let ip = |i: u32| IpAddr::V4(std::net::Ipv4Addr::from(0xc612_0000 + i));
+        let allowed = (0..5000).filter(|i| b.allow(UnixMs(0), ip(*i))).count();
+        assert_eq!(allowed, REQUESTS_PER_SEC as usize, "a burst, then nothing");
+        let allowed = (0..5000).filter(|i| b.allow(UnixMs(500), ip(*i))).count();
+        assert_eq!(
+            allowed,
+            REQUESTS_PER_SEC as usize / 2,
+            "half a second's worth"
+        );
+        let lo: IpAddr = "127.0.0.1".parse().unwrap();
+        assert!(b.allow(UnixMs(500), lo), "loopback is exempt");
     }
 
     #[test]

@@ -461,6 +461,25 @@ impl Table {
         Revalidated::Removed { promoted }
     }
 
+    /// A revalidation that proved nothing either way: our Ping could not be sent (too many
+    /// requests outstanding), or its answer may have been among the datagrams we dropped unread
+    /// while over the request budget. The entry keeps its liveness count and is checked again
+    /// first.
+    pub fn handle_revalidation_inconclusive(&mut self, now: UnixMs, id: &NodeId) {
+        self.tick(now);
+        if self.revalidating.is_some_and(|(r, _)| r == *id) {
+            self.revalidating = None;
+        }
+        let Ok(b) = self.bucket_of(id) else {
+            return;
+        };
+        if let Some(i) = self.buckets[b].entry_pos(id) {
+            let e = &mut self.buckets[b].entries[i];
+            e.checked_at = now;
+            e.recheck = true;
+        }
+    }
+
     /// Up to `n` entries closest to `target`, closest first.
     pub fn closest(&self, target: &NodeId, n: usize) -> Vec<Node> {
         self.closest_filtered(target, n, |_| true)

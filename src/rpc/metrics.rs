@@ -125,6 +125,11 @@ pub fn render(m: &MetricsSnapshot) -> String {
             "Discovery datagram bytes sent (v4 and v5)",
             m.discover_egress,
         );
+        g(
+            "discover_throttled",
+            "Discovery v4 datagrams dropped unread: over the sender's rate or the request budget",
+            m.discover_throttled,
+        );
     }
     for (reason, n) in &m.drops {
         let name = format!("p2p_drops_{}", metric_word(reason));

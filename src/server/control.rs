@@ -79,6 +79,8 @@ pub struct MetricsSnapshot {
     /// Discovery datagram bytes received and sent.
     pub discover_ingress: u64,
     pub discover_egress: u64,
+    /// Discovery datagrams dropped unread: over a sender's rate or the shared request budget.
+    pub discover_throttled: u64,
     /// eth Status exchanges that failed, by geth's cause words (`peer`, `timeout`, `network`,
     /// `version`, `genesis`, `forkid`).
     pub eth_handshake_errors: Vec<(&'static str, u64)>,

@@ -214,7 +214,19 @@ pub async fn run(
             // A peer task reached a checkpoint, delivered a message, or ended.
             Input::Peer(ev) | Input::Internal(ev) => srv.handle_peer_event(ev),
             // A discovery packet: the state machine answers, learns, and reports.
-            Input::Datagram((from, bytes)) => srv.handle_datagram(from, &bytes),
+            // More that are already waiting are taken too, within the turn's budget, without
+            // another round of the select (a flood arrives tens of thousands a second).
+            Input::Datagram((from, bytes)) => {
+                let queue = datagrams.as_ref().map_or(0, |rx| rx.len());
+                srv.handle_datagram(from, &bytes, queue);
+                while budgets.datagrams > 0
+                    && let Some(Ok((from, bytes))) = datagrams.as_ref().map(|rx| rx.try_recv())
+                {
+                    budgets.datagrams -= 1;
+                    let queue = datagrams.as_ref().map_or(0, |rx| rx.len());
+                    srv.handle_datagram(from, &bytes, queue);
+                }
+            }
             // A new inbound connection: throttle, then hand it to its own task.
             Input::Accept(Ok((stream, addr))) => srv.handle_accept(ex, stream, addr),
             // Accept errors (out of file descriptors, mostly) are transient: stop accepting for

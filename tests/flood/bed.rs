@@ -14,6 +14,13 @@ use ethpeer::crypto::PublicKey;
 
 pub const ROLE_ENV: &str = "ETHPEER_FLOOD_ROLE";
 pub const NODE_KEY_ENV: &str = "ETHPEER_FLOOD_NODE_KEY";
+/// A file the test creates when a flood has ended, for roles that outlast it.
+pub const FLOOD_DONE_ENV: &str = "ETHPEER_FLOOD_DONE";
+
+/// This test process's done file (removed first, so a stale one from a reused pid says nothing).
+pub fn done_file() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("ethpeer-flood-done-{}", std::process::id()))
+}
 pub const NODE_IP: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 1);
 pub const PORT: u16 = 30303;
 /// Attacker source addresses: 198.18.i.1 for the 256 /24s, then 198.18.i.2 for 44 of them.
@@ -22,6 +29,14 @@ pub const ETH: u64 = 0x10;
 /// Eclipse attempts: this many nodes from one /24 (198.18.250.0/24), and as many from as many
 /// /24s (198.18.100-199.1).
 pub const ECLIPSE_NODES: usize = 100;
+
+/// Honest discovery nodes that must keep their table places through the UDP flood, each in a
+/// /24 of its own (198.18.200-215.3), and one more (the last) that never completes its bond.
+pub const KEEPERS: usize = 16;
+
+pub fn keeper(i: usize) -> Ipv4Addr {
+    Ipv4Addr::new(198, 18, 200 + i as u8, 3)
+}
 
 pub fn one_subnet(i: usize) -> Ipv4Addr {
     Ipv4Addr::new(198, 18, 250, 10 + i as u8)
@@ -90,6 +105,7 @@ impl Bed {
         let batch: String = (0..SOURCES)
             .map(source)
             .chain((0..ECLIPSE_NODES).map(one_subnet))
+            .chain((0..=KEEPERS).map(keeper))
             .map(|a| format!("addr add {a}/15 dev {va}\n"))
             .collect();
         let mut child = Command::new("ip")
@@ -283,6 +299,7 @@ impl RoleProc {
             .args([role, "--exact", "--nocapture", "--test-threads=1"])
             .env(ROLE_ENV, role)
             .env(NODE_KEY_ENV, ethpeer::crypto::hex(&node.key.to_bytes()))
+            .env(FLOOD_DONE_ENV, done_file())
             .env("FLOOD_SECONDS", seconds().to_string())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

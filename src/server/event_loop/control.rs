@@ -126,6 +126,7 @@ impl Server {
                 })
                 .collect(),
             discover_ingress: st.discover_ingress,
+            discover_throttled: st.discover_throttled,
             discover_egress: st.discover_egress,
             ..MetricsSnapshot::default()
         };

@@ -51,15 +51,34 @@ impl Server {
 
     /// A datagram from the shared socket: a v4 packet to v4, anything else to v5 (v4 alone
     /// takes everything, and drops what it cannot read).
-    pub(super) fn handle_datagram(&mut self, from: SocketAddr, bytes: &[u8]) {
+    pub(super) fn handle_datagram(&mut self, from: SocketAddr, bytes: &[u8], queued: usize) {
         self.status.discover_ingress += bytes.len() as u64;
         let now = unix_now();
+        // Half the reader's queue waiting: it will soon drop datagrams unread, if the socket is
+        // not doing so already.
+        if queued >= crate::server::udp::DATAGRAM_QUEUE_MAX / 2
+            && let Some(d) = self.disc.as_mut()
+        {
+            d.handle_congestion(now);
+        }
         let v4 = self.disc.is_some() && (self.v5.is_none() || is_v4_packet(bytes));
         let why = if v4 {
-            self.disc
+            match self
+                .disc
                 .as_mut()
-                .and_then(|d| d.handle_packet(now, from, bytes).err())
-                .map(|e| e.to_string())
+                .map(|d| d.handle_packet(now, from, bytes))
+            {
+                // Counted, not logged: a flood would write a line per datagram.
+                Some(Err(
+                    crate::discv4::event::Dropped::RateLimited
+                    | crate::discv4::event::Dropped::OverBudget,
+                )) => {
+                    self.status.discover_throttled += 1;
+                    None
+                }
+                Some(Err(e)) => Some(e.to_string()),
+                _ => None,
+            }
         } else {
             self.v5
                 .as_mut()

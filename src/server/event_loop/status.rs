@@ -39,6 +39,8 @@ pub(super) struct StatusState {
     /// For the metrics: discovery datagram bytes received and sent (v4 and v5).
     pub discover_ingress: u64,
     pub discover_egress: u64,
+    /// For the metrics: v4 datagrams dropped unread by the per-IP rate or the request budget.
+    pub discover_throttled: u64,
     /// When the last warn line about a failed accept was written.
     pub accept_warned: Option<Instant>,
 }
@@ -95,6 +97,7 @@ impl StatusState {
             messages: std::collections::BTreeMap::new(),
             discover_ingress: 0,
             discover_egress: 0,
+            discover_throttled: 0,
             accept_warned: None,
         }
     }
