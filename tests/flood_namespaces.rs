@@ -447,6 +447,123 @@ fn keepers() {
     );
 }
 
+/// Eclipse attempts on the peer slots: [`ECLIPSE_NODES`] nodes from one /24 and as many from as
+/// many /24s each connect from their own address, complete RLPx, Hello and an eth/69 Status at
+/// the fixture head (one connection every 30 ms, the groups interleaved), and hold the session
+/// until the flood's length plus 4 s after the last has connected ("attackers holding"),
+/// answering Pings. Each counts as
+/// admitted when it got the node's Status and was still connected at the end; refusals are
+/// counted by reason.
+#[test]
+fn slot_eclipse() {
+    if !role_is("slot_eclipse") {
+        return;
+    }
+    use std::sync::atomic::AtomicBool;
+    let version = EthVersion::Eth69;
+    let key = node_key();
+    let [one, many, too_many, refused_other, failed] = [(); 5].map(|_| AtomicU64::new(0));
+    let stop = AtomicBool::new(false);
+    // One connection every 30 ms: 200 in 6 s, within the node's 50 pending handshakes (each
+    // address gets one attempt per 30 s from the inbound throttle, so a refused one cannot
+    // simply retry).
+    let start = Instant::now();
+    let hold_until = start + Duration::from_secs(6 + seconds() + 4);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(6500));
+            println!("attackers holding");
+        });
+        for i in 0..2 * ECLIPSE_NODES {
+            let (one, many, too_many, refused_other, failed, stop) =
+                (&one, &many, &too_many, &refused_other, &failed, &stop);
+            let key = key;
+            s.spawn(move || {
+                // The two groups interleaved, so neither comes first.
+                let at = if i < ECLIPSE_NODES {
+                    2 * i
+                } else {
+                    2 * (i - ECLIPSE_NODES) + 1
+                };
+                std::thread::sleep(Duration::from_millis(30 * at as u64));
+                let from = if i < ECLIPSE_NODES {
+                    one_subnet(i)
+                } else {
+                    source(i)
+                };
+                let sock = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+                sock.bind(&SocketAddr::V4(SocketAddrV4::new(from, 0)).into())
+                    .unwrap();
+                if sock
+                    .connect_timeout(&node_addr().into(), Duration::from_secs(5))
+                    .is_err()
+                {
+                    failed.fetch_add(1, Relaxed);
+                    return;
+                }
+                let mut rng = TestRng::new(0x5107 + i as u64);
+                let ours = SecretKey::generate(|b| rng.fill(b));
+                let Ok(mut p) = RawPeer::handshake(sock.into(), key, ours, i as u64) else {
+                    failed.fetch_add(1, Relaxed);
+                    return;
+                };
+                let refused = |r: &Read_| match r {
+                    Read_::Disconnect(ethpeer::p2p::DisconnectReason::TooManyPeers) => {
+                        too_many.fetch_add(1, Relaxed);
+                    }
+                    _ => {
+                        refused_other.fetch_add(1, Relaxed);
+                    }
+                };
+                if let Err(r) = p.hello(&[("eth", version.number())]) {
+                    refused(&r);
+                    return;
+                }
+                p.stream
+                    .set_read_timeout(Some(Duration::from_millis(500)))
+                    .unwrap();
+                let mut status = false;
+                loop {
+                    if Instant::now() >= hold_until || stop.load(Relaxed) {
+                        break;
+                    }
+                    match p.recv() {
+                        Read_::Message(ETH, _) if !status => {
+                            status = true;
+                            p.send(ETH, &fixture_status(version, |_| {}));
+                        }
+                        Read_::Message(2, _) => p.send(3, &[0xc0]),
+                        Read_::Message(..) | Read_::Timeout => {}
+                        Read_::Error(e) if e.contains("timed out") || e.contains("WouldBlock") => {}
+                        other => {
+                            refused(&other);
+                            return;
+                        }
+                    }
+                }
+                if status {
+                    if i < ECLIPSE_NODES {
+                        one.fetch_add(1, Relaxed);
+                    } else {
+                        many.fetch_add(1, Relaxed);
+                    }
+                } else {
+                    refused_other.fetch_add(1, Relaxed);
+                }
+            });
+        }
+    });
+    println!(
+        "figures attackers={} admitted_one_subnet={} admitted_many_subnets={} too_many_peers={} refused_other={} connect_failed={}",
+        2 * ECLIPSE_NODES,
+        one.load(Relaxed),
+        many.load(Relaxed),
+        too_many.load(Relaxed),
+        refused_other.load(Relaxed),
+        failed.load(Relaxed)
+    );
+}
+
 // ---- the tests -----------------------------------------------------------------------------------
 
 /// Every "Inbound connection refused" the node logged, by reason.
@@ -756,5 +873,95 @@ fn eclipse_attempts_from_one_subnet_get_at_most_the_subnet_limit_into_the_table(
     assert!(
         get(&figs, "many_subnets_in_table") > 10,
         "the table took too few to tell the limits apart"
+    );
+}
+
+/// Eclipse attempts on the peer slots: 200 attackers (100 from one /24, 100 from 100 /24s)
+/// connect and hold valid eth sessions (`--maxpeers 12`: 4 dialed, 8 inbound). Once they hold,
+/// an honest node appears (in the attackers' namespace, dialing nobody itself) and pings the
+/// node. At most the inbound limit of attackers gets in and the rest are told "too many peers";
+/// the dial slots stay the node's own, so it finds the honest node and connects to it while the
+/// attackers still hold their sessions.
+#[test]
+fn eclipse_attempts_on_the_peer_slots_get_at_most_the_inbound_limit_in() {
+    if std::env::var(ROLE_ENV).is_ok() {
+        return;
+    }
+    let Some(bed) = bed("s") else {
+        return;
+    };
+    let node = Node::start_in(
+        &bed,
+        &bed.node_ns,
+        "flood-slots",
+        &["--bootnodes", "", "--maxpeers", "12"],
+    );
+    let mut attackers = RoleProc::spawn(&bed, "slot_eclipse", &node);
+    attackers.wait_line("attackers holding", Duration::from_secs(60));
+    let boot = format!(
+        "enode://{}@{NODE_IP}:{PORT}",
+        ethpeer::crypto::hex(&node.key.to_bytes())
+    );
+    // --maxpeers 2 leaves it no dial slot (2 / 3 = 0): it only answers discovery and accepts.
+    let _honest = Node::start_in(
+        &bed,
+        &bed.peer_ns,
+        "flood-slots-honest",
+        &[
+            "--bootnodes",
+            &boot,
+            "--nat",
+            "extip:198.19.0.2",
+            "--maxpeers",
+            "2",
+        ],
+    );
+    let honest_by = Instant::now() + Duration::from_secs(seconds());
+    let honest_in = |node: &Node| {
+        node.log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("Adding p2p peer") && l.contains("198.19.0.2:"))
+    };
+    while !honest_in(&node) && Instant::now() < honest_by {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let honest_while_held = honest_in(&node);
+    let figs = attackers.figures(Duration::from_secs(seconds() + 90));
+    let log = node.log.lock().unwrap().clone();
+    let peers_max = log
+        .iter()
+        .filter(|l| l.contains("Adding p2p peer"))
+        .filter_map(|l| {
+            l.split("peers=")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .max()
+        .unwrap_or(0);
+    println!(
+        "slot eclipse: {} (limits: 12 peers, 8 inbound); most peers at once {peers_max}; honest node connected while the attackers held: {honest_while_held}",
+        show(&figs)
+    );
+    assert_eq!(node_alive(&node), None, "the node died");
+    let admitted = get(&figs, "admitted_one_subnet") + get(&figs, "admitted_many_subnets");
+    // ethpeer::node: maxpeers 12, dial ratio 3: 4 dialed, 8 inbound.
+    assert!(
+        admitted <= 8,
+        "{admitted} attackers admitted: over the inbound limit"
+    );
+    assert!(admitted > 0, "no attacker got in: the test saw nothing");
+    assert!(
+        get(&figs, "too_many_peers") > 100,
+        "the attackers were not refused for the peer limit"
+    );
+    assert!(peers_max <= 12, "{peers_max} peers at once");
+    assert!(
+        honest_while_held,
+        "the node did not connect to the honest node while the attackers held: its dial slots were taken"
     );
 }

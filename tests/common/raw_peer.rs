@@ -48,9 +48,20 @@ impl RawPeer {
         key: SecretKey,
         seed: u64,
     ) -> Result<RawPeer, String> {
-        let mut rng = TestRng::new(seed ^ 0x5eed);
-        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
             .map_err(|e| format!("connect: {e}"))?;
+        Self::handshake(stream, remote, key, seed)
+    }
+
+    /// Runs the ECIES handshake as initiator over a stream already connected (e.g. from a
+    /// chosen source address).
+    pub fn handshake(
+        mut stream: TcpStream,
+        remote: PublicKey,
+        key: SecretKey,
+        seed: u64,
+    ) -> Result<RawPeer, String> {
+        let mut rng = TestRng::new(seed ^ 0x5eed);
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();

@@ -163,24 +163,24 @@ pub struct Node {
 
 impl Node {
     pub fn start(bed: &Bed, name: &str) -> Node {
+        Node::start_in(bed, &bed.node_ns, name, &["--bootnodes", ""])
+    }
+
+    /// A node in namespace `ns` with `extra` flags (which must name `--bootnodes`).
+    pub fn start_in(bed: &Bed, ns: &str, name: &str, extra: &[&str]) -> Node {
+        assert!(
+            extra.contains(&"--bootnodes"),
+            "a test node names its bootnodes"
+        );
         let dir = imported_datadir(name);
         let mut child = bed
-            .exec(
-                &bed.node_ns,
-                std::path::Path::new(env!("CARGO_BIN_EXE_ethpeer")),
-            )
+            .exec(ns, std::path::Path::new(env!("CARGO_BIN_EXE_ethpeer")))
             .arg("node")
             .arg("--datadir")
             .arg(&dir)
             .args(["--genesis", &genesis_arg(), "--syncmode", "none"])
-            .args([
-                "--port",
-                &PORT.to_string(),
-                "--bootnodes",
-                "",
-                "--verbosity",
-                "5",
-            ])
+            .args(["--port", &PORT.to_string(), "--verbosity", "5"])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
