@@ -477,7 +477,6 @@ fn slot_eclipse() {
         for i in 0..2 * ECLIPSE_NODES {
             let (one, many, too_many, refused_other, failed, stop) =
                 (&one, &many, &too_many, &refused_other, &failed, &stop);
-            let key = key;
             s.spawn(move || {
                 // The two groups interleaved, so neither comes first.
                 let at = if i < ECLIPSE_NODES {
