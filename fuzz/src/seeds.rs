@@ -273,6 +273,41 @@ pub fn seeds(fixtures: &Path, name: &str) -> Vec<Vec<u8>> {
                 s
             })
             .collect(),
+        "node_admission" => [
+            [30u8, 0, 0, 1],
+            [2, 0x06, 0x18, 3],
+            [63, 0xff, 0, 2],
+            [9, 0, 0x22, 0],
+        ]
+        .iter()
+        .map(|config| {
+            // Inbound connections from five nodes pass checkpoint 1 and offer eth/69 and
+            // snap/1 at checkpoint 2 (some over the limits); one claims to be us, one a node
+            // already connected; candidates and the clock bring dials, which are started
+            // and pass both checkpoints; trusted and static nodes change; some close.
+            let mut s = config.to_vec();
+            for n in 1..7u8 {
+                s.extend([0, n, 0]);
+            }
+            for k in 0..6u8 {
+                s.extend([2, k + 1, k]);
+            }
+            s.extend([2, 0, 6, 0, 3, 0, 2, 3, 0]);
+            for k in 0..6u8 {
+                s.extend([3, 0, 5 * k + 2, 9, 1]);
+            }
+            s.extend([
+                7, 7, 0, 7, 8, 0, 8, 0, 40, 1, 0, 0, 1, 0, 1, 2, 7, 8, 2, 8, 9,
+            ]);
+            s.extend([
+                3, 0, 7, 9, 1, 3, 0, 8, 9, 1, 6, 2, 0, 6, 3, 1, 4, 0, 0, 4, 0, 3,
+            ]);
+            s.extend([
+                5, 4, 2, 5, 4, 3, 8, 0, 200, 1, 0, 0, 2, 4, 0, 3, 0, 2, 9, 1, 4, 0, 1,
+            ]);
+            s
+        })
+        .collect(),
         "discv5_network" => (0u8..4)
             .map(|k| {
                 // Node k%3 pings, asks and talks to the others; datagrams delivered in order

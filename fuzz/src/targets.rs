@@ -64,6 +64,7 @@ pub const TARGETS: &[Target] = &[
     ("tx_fetcher", tx_fetcher),
     ("dial_scheduler", dial_scheduler),
     ("discv5_network", discv5_network),
+    ("node_admission", node_admission),
 ];
 
 /// RLP strict validation: what passes is one whole item the `rlp` crate can walk.
@@ -1451,6 +1452,313 @@ pub fn discv5_network(data: &[u8]) {
             if timed {
                 let t = n.poll_timeout();
                 assert!(t.is_none_or(|t| t > UnixMs(now)), "a timer left due");
+            }
+        }
+    }
+}
+
+/// A connection the node-admission target believes the node holds.
+struct AdmissionConn {
+    kind: ethpeer::dial::ConnKind,
+    /// The node it proved to be at checkpoint 1 (accepted there).
+    node: Option<u8>,
+    /// Admitted at checkpoint 2.
+    peer: bool,
+    /// Refused at a checkpoint: the loop only closes it now.
+    refused: bool,
+}
+
+/// The node's admission (`node::Node`: go-ethereum's `postHandshakeChecks` and
+/// `addPeerChecks`) driven by a script, the way the event loop drives it: a config from the
+/// first bytes (peer slots, dial ratio, which of 10 nodes are trusted and static, our
+/// capabilities), then steps: an inbound connection accepted, a dial the node asked for started,
+/// checkpoint 1 (the remote proves it is node n), checkpoint 2 (its Hello offers capabilities
+/// from a small set), a connection closed, statics and trusted nodes added and removed,
+/// candidates, the clock. The shell's contract is kept (checkpoint 1 once per connection,
+/// checkpoint 2 only after it passed, nothing but a close after a refusal). A model checks every
+/// answer: checkpoint 1 refuses exactly as the rules say (another connection already holds that
+/// id; us; the peer slots full for a non-trusted, non-static connection; the inbound slots full
+/// for a non-trusted inbound one), checkpoint 2 likewise, plus nothing shared for a connection
+/// neither trusted nor static-dialed; what is shared is each common name once at its highest
+/// common version, with consecutive id ranges from 0x10; no dial to us or to a node holding a
+/// connection past checkpoint 1; a Disconnect names an admitted peer; the peer count agrees.
+pub fn node_admission(data: &[u8]) {
+    use ethpeer::dial::{ConnKind, DialConfig};
+    use ethpeer::node::{Action, ConnId, Node, NodeConfig};
+    use ethpeer::p2p::{Capability, Fault, LocalCapability};
+    use ethpeer::time::Mono;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    let keys = dial_keys();
+    let mut s = Script { rest: data };
+    let (a, b, c, d) = (s.byte(), s.byte(), s.byte(), s.byte());
+    let max_peers = usize::from(a % 8);
+    let dial_ratio = usize::from(a / 8 % 4);
+    let limits = DialConfig {
+        max_peers,
+        dial_ratio,
+        max_active_dials: 0,
+        netrestrict: None,
+    };
+    let max_inbound = limits.max_inbound();
+    let names = ["eth", "snap", "les"];
+    let ours: Vec<LocalCapability> = match d % 4 {
+        0 => Vec::new(),
+        1 => vec![LocalCapability::new(Capability::new("eth", 69), 18)],
+        2 => vec![
+            LocalCapability::new(Capability::new("eth", 68), 17),
+            LocalCapability::new(Capability::new("eth", 69), 18),
+        ],
+        _ => vec![
+            LocalCapability::new(Capability::new("eth", 69), 18),
+            LocalCapability::new(Capability::new("snap", 1), 8),
+        ],
+    };
+    let mut trusted: BTreeSet<u8> = (1..DIAL_NODES).filter(|n| b >> (n % 8) & 1 == 1).collect();
+    let statics: Vec<Enode> = (1..DIAL_NODES)
+        .filter(|n| c >> (n % 8) & 1 == 1)
+        .map(|n| Enode::new(keys[usize::from(n)].0, dial_addr(n, 3).ip(), 30303, 30303))
+        .collect();
+    let config = NodeConfig {
+        max_peers,
+        dial_ratio,
+        protocols: ours.clone(),
+        trusted: trusted.iter().map(|n| keys[usize::from(*n)].1).collect(),
+        static_nodes: statics,
+        netrestrict: None,
+    };
+    let mut now = Mono(1_000);
+    let mut node = Node::new(keys[0].1, config, now, u64::from(d));
+    let mut conns: BTreeMap<ConnId, AdmissionConn> = BTreeMap::new();
+    let mut next = 1u64;
+    let mut dials: Vec<ethpeer::dial::DialTask> = Vec::new();
+    let id_of = |n: u8| keys[usize::from(n)].1;
+
+    for _ in 0..256 {
+        // The loop drains the node's actions after every input.
+        while let Some(action) = node.poll_action(now) {
+            match action {
+                Action::Dial(task) => {
+                    let target = task.node.id();
+                    assert_ne!(target, keys[0].1, "a dial to ourselves");
+                    assert!(
+                        !conns
+                            .values()
+                            .any(|c| c.peer && c.node.is_some_and(|n| id_of(n) == target)),
+                        "a dial to a node already connected"
+                    );
+                    if dials.len() < 16 {
+                        dials.push(task);
+                    }
+                }
+                Action::Disconnect { conn, .. } => {
+                    assert!(
+                        conns.get(&conn).is_some_and(|c| c.peer),
+                        "a Disconnect for {conn:?}, not an admitted peer"
+                    );
+                }
+            }
+        }
+        let peers = conns.values().filter(|c| c.peer).count();
+        assert_eq!(node.peer_count(), peers, "the peer count");
+        if s.done() {
+            break;
+        }
+        let op = s.byte() % 9;
+        let n = s.byte() % DIAL_NODES;
+        let v = s.byte();
+        // A connection the script names: the v-th the model holds.
+        let pick = (!conns.is_empty()).then(|| {
+            *conns
+                .keys()
+                .nth(usize::from(v) % conns.len())
+                .expect("in range")
+        });
+        match op {
+            0 => {
+                let conn = ConnId(next);
+                next += 1;
+                node.handle_conn_started(now, conn, None, dial_addr(n, 3));
+                conns.insert(
+                    conn,
+                    AdmissionConn {
+                        kind: ConnKind::Inbound,
+                        node: None,
+                        peer: false,
+                        refused: false,
+                    },
+                );
+            }
+            1 if !dials.is_empty() => {
+                let task = dials.remove(usize::from(v) % dials.len());
+                let conn = ConnId(next);
+                next += 1;
+                node.handle_conn_started(now, conn, Some(&task), task.node.addr());
+                conns.insert(
+                    conn,
+                    AdmissionConn {
+                        kind: ConnKind::of_dial(task.kind),
+                        node: None,
+                        peer: false,
+                        refused: false,
+                    },
+                );
+            }
+            2 => {
+                // Checkpoint 1, once per connection. A dialed connection proves the node dialed
+                // unless v says it turned out to be another.
+                let Some(conn) = pick.filter(|c| conns[c].node.is_none() && !conns[c].refused)
+                else {
+                    continue;
+                };
+                let m = &conns[&conn];
+                let id = id_of(n);
+                let got = node.handle_encrypted(now, conn, keys[usize::from(n)].0);
+                let peers = conns.values().filter(|c| c.peer).count();
+                let inbound_peers = conns
+                    .values()
+                    .filter(|c| c.peer && c.kind == ConnKind::Inbound)
+                    .count();
+                let is_trusted = trusted.contains(&n);
+                let privileged = is_trusted || m.kind == ConnKind::StaticDialed;
+                // Any other connection past checkpoint 1 holds the id until it closes, even one
+                // refused at checkpoint 2.
+                let held = conns
+                    .iter()
+                    .any(|(k, c)| *k != conn && c.node.is_some_and(|x| id_of(x) == id));
+                let want = if held {
+                    Err(Fault::AlreadyConnected)
+                } else if n == 0 {
+                    Err(Fault::IsSelf)
+                } else if (!privileged && peers >= max_peers)
+                    || (!is_trusted && m.kind == ConnKind::Inbound && inbound_peers >= max_inbound)
+                {
+                    Err(Fault::TooManyPeers)
+                } else {
+                    Ok(())
+                };
+                assert_eq!(got, want, "checkpoint 1 of node {n} ({:?})", m.kind);
+                let m = conns.get_mut(&conn).expect("picked");
+                match got {
+                    Ok(()) => m.node = Some(n),
+                    Err(_) => m.refused = true,
+                }
+            }
+            3 => {
+                // Checkpoint 2, only after checkpoint 1 passed.
+                let Some(conn) =
+                    pick.filter(|c| conns[c].node.is_some() && !conns[c].peer && !conns[c].refused)
+                else {
+                    continue;
+                };
+                let theirs: Vec<Capability> = (0..usize::from(v % 5))
+                    .map(|i| {
+                        let x = s.byte();
+                        Capability::new(
+                            names[usize::from(x) % names.len()],
+                            66 + u32::from(x / 3 % 5) - if i % 2 == 0 { 0 } else { 65 },
+                        )
+                    })
+                    .collect();
+                let hello = Hello {
+                    protocol_version: 5,
+                    client_id: "fuzz".into(),
+                    capabilities: theirs.clone(),
+                    listen_port: 0,
+                    id: keys[usize::from(conns[&conn].node.expect("checked"))].0,
+                };
+                let m = &conns[&conn];
+                let x = m.node.expect("checked");
+                let got = node.handle_hello(now, conn, &hello);
+                let peers = conns.values().filter(|c| c.peer).count();
+                let inbound_peers = conns
+                    .values()
+                    .filter(|c| c.peer && c.kind == ConnKind::Inbound)
+                    .count();
+                let is_trusted = trusted.contains(&x);
+                let privileged = is_trusted || m.kind == ConnKind::StaticDialed;
+                // What is shared: per name, the highest version both offer.
+                let mut want_shared: BTreeMap<&str, u32> = BTreeMap::new();
+                for l in &ours {
+                    if theirs.contains(&l.capability) {
+                        let e = want_shared.entry(l.capability.name.as_str()).or_insert(0);
+                        *e = (*e).max(l.capability.version);
+                    }
+                }
+                let want = if !ours.is_empty() && want_shared.is_empty() && !privileged {
+                    Err(Fault::NothingShared)
+                } else if (!privileged && peers >= max_peers)
+                    || (!is_trusted && m.kind == ConnKind::Inbound && inbound_peers >= max_inbound)
+                {
+                    Err(Fault::TooManyPeers)
+                } else {
+                    Ok(())
+                };
+                match (&got, want) {
+                    (Ok(shared), Ok(())) => {
+                        let got_pairs: Vec<(&str, u32)> = shared
+                            .iter()
+                            .map(|c| (c.capability.name.as_str(), c.capability.version))
+                            .collect();
+                        let want_pairs: Vec<(&str, u32)> = want_shared.into_iter().collect();
+                        assert_eq!(got_pairs, want_pairs, "the shared capabilities");
+                        let mut offset = 0x10;
+                        for c in shared {
+                            assert_eq!(c.offset, offset, "id ranges are consecutive from 0x10");
+                            offset += c.length;
+                        }
+                    }
+                    (got, want) => assert_eq!(
+                        got.as_ref().map(|_| ()),
+                        want.as_ref().map(|_| ()),
+                        "checkpoint 2 of node {x}"
+                    ),
+                }
+                let m = conns.get_mut(&conn).expect("picked");
+                match got {
+                    Ok(_) => m.peer = true,
+                    Err(_) => m.refused = true,
+                }
+            }
+            4 => {
+                if let Some(conn) = pick {
+                    node.handle_closed(now, conn);
+                    conns.remove(&conn);
+                    assert!(
+                        node.conn(conn).is_none(),
+                        "a closed connection is forgotten"
+                    );
+                }
+            }
+            5 => {
+                let e = Enode::new(
+                    keys[usize::from(n)].0,
+                    dial_addr(n, v).ip(),
+                    dial_addr(n, v).port(),
+                    30303,
+                );
+                if v & 1 == 0 {
+                    let _ = node.add_static(now, &e);
+                } else {
+                    let _ = node.remove_static(now, &id_of(n));
+                }
+            }
+            6 => {
+                if v & 1 == 0 {
+                    node.add_trusted(id_of(n));
+                    trusted.insert(n);
+                } else {
+                    let was = node.remove_trusted(&id_of(n));
+                    assert_eq!(was, trusted.remove(&n), "remove_trusted's answer");
+                }
+            }
+            7 => {
+                let e = Enode::new(keys[usize::from(n)].0, dial_addr(n, 3).ip(), 30303, 30303);
+                node.handle_candidates(now, [e]);
+            }
+            _ => {
+                now += u64::from(v) * 250;
+                node.handle_timeout(now);
             }
         }
     }
