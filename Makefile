@@ -76,11 +76,13 @@ bench-smoke:
 # corpus, printing execs, coverage, corpus and crashes per target. `make test` runs only the smoke
 # (tests/fuzz_smoke.rs: every body on its seeds and seeded mutations, no libFuzzer).
 FUZZ_SECONDS ?= 60
+# `address` builds the targets with AddressSanitizer instead (into fuzz/target-address/).
+FUZZ_SANITIZER ?= none
 fuzz-corpus:
 	FUZZ_WRITE_CORPUS=$(CURDIR)/fuzz/corpus $(CARGO) test --test fuzz_smoke -- every_target
 
 fuzz: fuzz-corpus
-	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" fuzz/run.sh
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" FUZZ_SANITIZER=$(FUZZ_SANITIZER) fuzz/run.sh
 
 # The long campaign: each target until 10 million inputs or 30 minutes, whichever comes first
 # (about 10 CPU-hours for all of them; not for a shared machine). FUZZ_CAMPAIGN_SECONDS lowers

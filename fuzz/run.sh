@@ -3,14 +3,23 @@
 # $FUZZ_RUNS inputs (0: no limit), from the seed corpus in fuzz/corpus/<target>/ (written by
 # `make fuzz-corpus`), and prints one line of figures per target: inputs executed, edges covered,
 # features, corpus size, peak RSS, crashes. Crashing inputs land in fuzz/artifacts/<target>/;
-# the script exits 1 if there is any. Stable Rust: RUSTC_BOOTSTRAP=1 and no sanitizer (-s none).
+# the script exits 1 if there is any. Stable Rust: RUSTC_BOOTSTRAP=1, no sanitizer (-s none) unless
+# $FUZZ_SANITIZER names one (address: AddressSanitizer, whose runtime the stable toolchain ships;
+# built into target-address/, apart from the plain build).
 set -eu
 cd "$(dirname "$0")"
 : "${FUZZ_SECONDS:=60}"
 : "${FUZZ_RUNS:=0}"
+: "${FUZZ_SANITIZER:=none}"
 export RUSTC_BOOTSTRAP=1
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
-cargo fuzz build -s none
+tdir=target
+[ "$FUZZ_SANITIZER" = none ] || tdir="target-$FUZZ_SANITIZER"
+if [ -n "${FUZZ_TARGETS:-}" ]; then
+  for t in $FUZZ_TARGETS; do cargo fuzz build -s "$FUZZ_SANITIZER" --target-dir "$tdir" "$t"; done
+else
+  cargo fuzz build -s "$FUZZ_SANITIZER" --target-dir "$tdir"
+fi
 triple=$(rustc -vV | sed -n 's/^host: //p')
 targets=${FUZZ_TARGETS:-$(ls fuzz_targets | sed 's/\.rs$//')}
 mkdir -p logs
@@ -21,7 +30,7 @@ for t in $targets; do
   log="logs/$t.log"
   # The binaries cargo fuzz built, run directly: `cargo fuzz run` would first re-check the
   # build, and a worktree checkout (where .git is a file) reruns ethpeer's build script.
-  "target/$triple/release/$t" "corpus/$t" \
+  "$tdir/$triple/release/$t" "corpus/$t" \
     -max_total_time="$FUZZ_SECONDS" -runs="$( [ "$FUZZ_RUNS" = 0 ] && echo -1 || echo "$FUZZ_RUNS")" \
     -rss_limit_mb=2048 -malloc_limit_mb=256 -max_len=65536 \
     -print_final_stats=1 -artifact_prefix="artifacts/$t/" >"$log" 2>&1 || status=1
