@@ -219,3 +219,94 @@ fn receipts_unavailable_is_told_before_the_block_is_written() {
         "told after the write: {kinds:?}"
     );
 }
+
+/// Found by the `syncer` fuzz target: when the check that gave up on a block's receipts also
+/// failed the run (a later body no peer serves), the ReceiptsUnavailable it had found was
+/// dropped, and the block went out in the failed run's last Write with no word of it.
+#[test]
+fn receipts_given_up_as_the_run_fails_are_still_told() {
+    use crate::eth::wire::{RawList, Receipts};
+    let config = SyncConfig {
+        min_peers: 1,
+        ..SyncConfig::default()
+    };
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/chain/chain.rlp");
+    let file = std::io::BufReader::new(std::fs::File::open(path).unwrap());
+    let mut reader = crate::chain::import::RlpReader::new(file, 1 << 20);
+    let chain: Vec<StoredBlock> = (1..=3)
+        .map(|n| {
+            let raw = reader.next_item().unwrap().unwrap();
+            crate::chain::verify::verify_block(&raw, None, n).unwrap()
+        })
+        .collect();
+    let local = LocalHead {
+        number: 1,
+        hash: chain[0].hash,
+        td: U256::from_u64(1),
+    };
+    let mut s = Syncer::new(config, local);
+    let peer = ConnId(1);
+    let status = PeerHead {
+        version: EthVersion::Eth69,
+        hash: chain[2].hash,
+        number: Some(3),
+        td: None,
+        earliest: 0,
+    };
+    s.add_peer(Mono(0), peer, status);
+    let id = request_id(&drain(&mut s));
+    let headers = RawList::from_items(chain.iter().map(|b| &b.header_rlp)).unwrap();
+    let reply = EthMessage::BlockHeaders(RawResponse {
+        request_id: id,
+        items: headers,
+    });
+    s.handle_response(Mono(1), peer, reply).unwrap();
+    // Bodies 2 and 3 asked; only 2 comes (a short reply).
+    let id = request_id(&drain(&mut s));
+    let reply = EthMessage::BlockBodies(RawResponse {
+        request_id: id,
+        items: RawList::from_items([&chain[1].body_rlp]).unwrap(),
+    });
+    s.handle_response(Mono(2), peer, reply).unwrap();
+    // Receipts of 2 and body 3 asked: the receipts come back empty once, and are asked again.
+    let receipts_id = |actions: &[SyncAction]| {
+        actions.iter().find_map(|a| match a {
+            SyncAction::Request {
+                msg: EthMessage::GetReceipts(q),
+                ..
+            } => Some(q.request_id),
+            _ => None,
+        })
+    };
+    let id = receipts_id(&drain(&mut s)).expect("receipts asked");
+    let empty = Receipts::from_receipts(EthVersion::Eth69, id, false, &[]).unwrap();
+    s.handle_response(Mono(3), peer, EthMessage::Receipts(empty))
+        .unwrap();
+    assert!(
+        receipts_id(&drain(&mut s)).is_some(),
+        "receipts asked again"
+    );
+    // The peer's head drops below 3, and both requests time out: receipts of 2 are given up
+    // and block 3's body has nobody to serve it, in one check.
+    s.update_peer(Mono(4), peer, 2, chain[1].hash);
+    assert!(drain(&mut s).is_empty());
+    s.handle_timeout(Mono(10_000));
+    let actions = drain(&mut s);
+    let kinds: Vec<&str> = actions
+        .iter()
+        .map(|a| match a {
+            SyncAction::Log { msg, .. } => *msg,
+            SyncAction::Write(_) => "Write",
+            SyncAction::Request { .. } => "Request",
+            SyncAction::Drop { .. } => "Drop",
+        })
+        .collect();
+    let told = kinds.iter().position(|k| *k == "Receipts unavailable");
+    let written = kinds.iter().position(|k| *k == "Write");
+    assert!(written.is_some(), "block 2 not written: {kinds:?}");
+    assert!(
+        told.is_some_and(|t| Some(t) < written),
+        "not told: {kinds:?}"
+    );
+    assert!(!s.syncing(), "the run failed: {kinds:?}");
+}
