@@ -333,6 +333,8 @@ pub fn seeds(fixtures: &Path, name: &str) -> Vec<Vec<u8>> {
                 [vec![3], add(0x81, 1, 25), add(2, 1, 25), serve(80, 0)].concat(),
                 // eth/70 alone, every receipts reply an eth/70 page.
                 [vec![0], add(0, 2, 25), serve(150, 2)].concat(),
+                // One write in flight at a time.
+                [vec![0x10], add(0, 1, 25), add(1, 2, 25), serve(120, 0)].concat(),
                 // Short replies, then whole ones.
                 [
                     vec![0],

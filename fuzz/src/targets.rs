@@ -1863,7 +1863,7 @@ impl SyncModel {
 }
 
 /// The chain syncer (`eth::sync::syncer::Syncer`, with its downloader) driven by a script: a
-/// config byte (receipts on or off, `min_peers`, merged or not), then steps of four bytes
+/// config byte (receipts on or off, `min_peers`, merged or not, 1 or 2 writes in flight), then steps of four bytes
 /// (kind and arguments) over up to 6 peers (eth/68, 69 or 70, serving fixture blocks 12-35 above
 /// our head at 11, some claiming heads beyond what they have, a made-up head hash, a later
 /// earliest block): peers added (named or not), updated, announcing, removed; a reply to a
@@ -1908,7 +1908,7 @@ pub fn syncer_script(data: &[u8]) -> u64 {
         blocks_buffered_max: 6,
         headers_buffered_max: 12,
         write_batch_max: 3,
-        writes_in_flight_max: 2,
+        writes_in_flight_max: 2 - usize::from(flags >> 4 & 1),
         receipts: flags & 1 == 0,
         merged: flags & 8 == 0,
     };
