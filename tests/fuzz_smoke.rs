@@ -83,3 +83,17 @@ fn a_panicking_body_is_caught() {
     });
     assert!(caught, "mutations never grew an input past 4 bytes");
 }
+
+/// The syncer target's seeds are worth mutating: the honest ones sync the whole fixture span
+/// (blocks 12 to 35) through the checks, so mutations start from complete runs.
+#[test]
+fn syncer_seeds_reach_the_chain_head() {
+    let corpus = seeds::seeds(fixtures(), "syncer");
+    let heads: Vec<u64> = corpus.iter().map(|s| targets::syncer_script(s)).collect();
+    println!("syncer seeds end at {heads:?}");
+    let complete = heads.iter().filter(|&&h| h == 35).count();
+    assert!(
+        complete >= 5,
+        "{complete} seeds sync to block 35: {heads:?}"
+    );
+}

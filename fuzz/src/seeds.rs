@@ -342,6 +342,104 @@ pub fn seeds(fixtures: &Path, name: &str) -> Vec<Vec<u8>> {
         .iter()
         .map(|s| s.as_bytes().to_vec())
         .collect(),
+        "syncer" => {
+            // Steps of four bytes (see targets::syncer): a peer added at slot `a` (`b`: version
+            // and lies, `x` 25: has every block), replies to the first request in flight
+            // (`b` the mode: 0 whole, 2 an eth/70 page, 3 short, 5 reordered, 6 garbled,
+            // 9 a made-up id, 11 from another peer), writes done (`a` 7: failed), time.
+            let add = |slot: u8, b: u8, x: u8| vec![0, slot, b, x];
+            let serve = |n: usize, mode: u8| -> Vec<u8> {
+                (0..n)
+                    .flat_map(|i| [4, 0, mode, i as u8, 5, 0, 0, 0])
+                    .collect()
+            };
+            let time = |a: u8| vec![6, a, 0, 0];
+            let complete = [
+                // eth/69, eth/70 and eth/68 (its head learned first), receipts on.
+                [
+                    vec![0],
+                    add(0, 1, 25),
+                    add(1, 2, 25),
+                    add(2, 0, 25),
+                    serve(120, 0),
+                ]
+                .concat(),
+                // Receipts off, min_peers 2, one peer named.
+                [vec![3], add(0x81, 1, 25), add(2, 1, 25), serve(80, 0)].concat(),
+                // eth/70 alone, every receipts reply an eth/70 page.
+                [vec![0], add(0, 2, 25), serve(150, 2)].concat(),
+                // One write in flight at a time.
+                [vec![0x10], add(0, 1, 25), add(1, 2, 25), serve(120, 0)].concat(),
+                // Short replies, then whole ones.
+                [
+                    vec![0],
+                    add(0, 1, 25),
+                    add(1, 1, 25),
+                    serve(40, 3),
+                    serve(100, 0),
+                ]
+                .concat(),
+            ];
+            let faults = [
+                // A peer that claims beyond what it has, a later earliest block, a made-up
+                // eth/68 head, garbled and reordered data, a made-up id, a reply from another
+                // peer, timeouts up to a stall, a failed write; then honest peers finish.
+                [
+                    vec![0],
+                    add(0, 1 | 4, 20),
+                    add(1, 2 | 16 | 0x20, 25),
+                    add(2, 8, 25),
+                    serve(6, 6),
+                    serve(4, 5),
+                    serve(3, 9),
+                    serve(3, 11),
+                    time(60),
+                    time(60),
+                    time(60),
+                    serve(8, 0),
+                    vec![5, 7, 0, 0],
+                    add(3, 1, 25),
+                    add(4, 2, 25),
+                    serve(120, 0),
+                    time(0),
+                ]
+                .concat(),
+                // Silent peers: everything times out, the peers are dropped as stalled.
+                [
+                    vec![0],
+                    add(0, 1, 25),
+                    add(1, 2, 25),
+                    time(0),
+                    time(0),
+                    time(60),
+                ]
+                .concat(),
+                // A peer leaves mid-sync and comes back; late replies.
+                [
+                    vec![0],
+                    add(0, 1, 25),
+                    add(1, 1, 25),
+                    serve(5, 0),
+                    time(60),
+                    vec![4, 0x80, 0, 0, 4, 0x80, 0, 0],
+                    vec![3, 0, 0, 0],
+                    add(0, 2, 25),
+                    vec![1, 1, 30, 0, 2, 0, 40, 3],
+                    serve(100, 0),
+                ]
+                .concat(),
+                // Before the merge: eth/68 peers ranked by total difficulty, one announcing.
+                [
+                    vec![8],
+                    add(0, 0, 25),
+                    add(1, 0, 15),
+                    vec![2, 1, 30, 2],
+                    serve(120, 0),
+                ]
+                .concat(),
+            ];
+            complete.into_iter().chain(faults).collect()
+        }
         other => panic!("no seeds for target {other}"),
     };
     out.sort();

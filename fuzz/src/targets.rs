@@ -65,6 +65,7 @@ pub const TARGETS: &[Target] = &[
     ("dial_scheduler", dial_scheduler),
     ("discv5_network", discv5_network),
     ("node_admission", node_admission),
+    ("syncer", syncer),
 ];
 
 /// RLP strict validation: what passes is one whole item the `rlp` crate can walk.
@@ -1762,4 +1763,833 @@ pub fn node_admission(data: &[u8]) {
             }
         }
     }
+}
+
+// ---- chain sync ------------------------------------------------------------------------------
+
+/// The sync target's local head: block 11 of the fixture chain, whose 10.6 MB of receipts stay
+/// below it (receipts.rlp is read once; the script's blocks are 12 to [`SYNC_LAST`]).
+const SYNC_BASE: u64 = 11;
+
+/// The last fixture block the sync target uses: 24 blocks above its head.
+const SYNC_LAST: u64 = 35;
+
+/// Peers the sync target speaks with at once.
+const SYNC_PEERS: u8 = 6;
+
+/// Fixture blocks 0 to [`SYNC_LAST`], indexed by number (genesis and block 11's body and
+/// receipts are left empty: the target never asks for them).
+struct SyncChain {
+    headers: Vec<Vec<u8>>,
+    bodies: Vec<Vec<u8>>,
+    hashes: Vec<[u8; 32]>,
+    /// The consensus receipts list RLP, as receipts.rlp has it.
+    receipts_rlp: Vec<Vec<u8>>,
+    receipts: Vec<Vec<Receipt>>,
+}
+
+impl SyncChain {
+    fn number(&self, hash: &[u8; 32]) -> Option<u64> {
+        (SYNC_BASE..=SYNC_LAST).find(|&n| self.hashes[n as usize] == *hash)
+    }
+}
+
+/// fixtures/chain/`name`, from the main crate's folder or the fuzz crate's (this file is built in
+/// both).
+fn fixture_file(name: &str) -> std::fs::File {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    [here.join("fixtures/chain"), here.join("../fixtures/chain")]
+        .iter()
+        .find_map(|d| std::fs::File::open(d.join(name)).ok())
+        .expect("fixtures/chain is beside the crate")
+}
+
+/// The sync target's blocks, read from chain.rlp and receipts.rlp once per process.
+fn sync_chain() -> &'static SyncChain {
+    use ethpeer::chain::import::{BLOCK_SIZE_MAX, RECEIPTS_SIZE_MAX};
+    static CHAIN: OnceLock<SyncChain> = OnceLock::new();
+    CHAIN.get_or_init(|| {
+        let read = |name: &str, limit: usize| {
+            let file = std::io::BufReader::new(fixture_file(name));
+            let mut r = RlpReader::new(file, limit);
+            (1..=SYNC_LAST)
+                .map(|_| r.next_item().expect("fixture RLP").expect("enough blocks"))
+                .collect::<Vec<_>>()
+        };
+        let blocks = read("chain.rlp", BLOCK_SIZE_MAX);
+        let lists = read("receipts.rlp", RECEIPTS_SIZE_MAX);
+        let mut c = SyncChain {
+            headers: vec![Vec::new()],
+            bodies: vec![Vec::new()],
+            hashes: vec![[0; 32]],
+            receipts_rlp: vec![Vec::new()],
+            receipts: vec![Vec::new()],
+        };
+        for (i, (block, list)) in blocks.iter().zip(&lists).enumerate() {
+            let n = i as u64 + 1;
+            let b = ethpeer::chain::verify::verify_block(block, None, n).expect("fixture block");
+            c.headers.push(b.header_rlp);
+            c.hashes.push(b.hash);
+            if n <= SYNC_BASE {
+                c.bodies.push(Vec::new());
+                c.receipts_rlp.push(Vec::new());
+                c.receipts.push(Vec::new());
+                continue;
+            }
+            c.bodies.push(b.body_rlp);
+            c.receipts_rlp.push(list.clone());
+            c.receipts.push(
+                rlp::Rlp::new(list)
+                    .iter()
+                    .map(|r| Receipt::from_consensus(r.as_raw()).expect("fixture receipt"))
+                    .collect(),
+            );
+        }
+        c
+    })
+}
+
+/// A peer of the sync target: what it told the syncer, and what it really has.
+struct SyncPeer {
+    conn: ethpeer::p2p::ConnId,
+    version: EthVersion,
+    /// The head number the syncer knows (None for eth/68 until its head header arrives).
+    number: Option<u64>,
+    /// The Status head hash (a fixture hash or a made-up one).
+    hash: [u8; 32],
+    /// The highest block it really serves (its claims may go beyond).
+    have: u64,
+    /// The earliest block it serves (eth/69+).
+    earliest: u64,
+}
+
+/// A request the sync target believes in flight.
+struct SyncAsked {
+    conn: ethpeer::p2p::ConnId,
+    deadline: ethpeer::time::Mono,
+    msg: EthMessage,
+}
+
+/// A reply's items: header or body RLPs, or receipt lists.
+#[derive(Clone, PartialEq)]
+enum SyncItems {
+    Raw(Vec<Vec<u8>>),
+    Receipts(Vec<Vec<Receipt>>),
+}
+
+use ethpeer::eth::EthMessage;
+
+/// The reply kind a request wants: 0 headers, 1 bodies, 2 receipts.
+fn sync_kind(msg: &EthMessage) -> u8 {
+    match msg {
+        EthMessage::GetBlockHeaders(_) | EthMessage::BlockHeaders(_) => 0,
+        EthMessage::GetBlockBodies(_) | EthMessage::BlockBodies(_) => 1,
+        _ => 2,
+    }
+}
+
+/// What the fixture chain holds for a request, up to block `have` and from `earliest` (a
+/// prefix: a server stops at the first item it lacks).
+fn sync_serve(c: &SyncChain, msg: &EthMessage, earliest: u64, have: u64) -> SyncItems {
+    use ethpeer::eth::BlockOrigin;
+    let has = |n: u64| n >= earliest && n <= have.min(SYNC_LAST);
+    let by_hash = |hashes: &[[u8; 32]]| -> Vec<u64> {
+        hashes
+            .iter()
+            .map_while(|h| c.number(h).filter(|&n| has(n)))
+            .collect()
+    };
+    match msg {
+        EthMessage::GetBlockHeaders(q) => {
+            let numbers: Vec<u64> = match q.origin {
+                BlockOrigin::Hash(h) => c.number(&h).filter(|&n| has(n)).into_iter().collect(),
+                BlockOrigin::Number(start) => (start..start.saturating_add(q.amount))
+                    .take_while(|&n| has(n))
+                    .collect(),
+            };
+            SyncItems::Raw(
+                numbers
+                    .iter()
+                    .map(|&n| c.headers[n as usize].clone())
+                    .collect(),
+            )
+        }
+        EthMessage::GetBlockBodies(q) => SyncItems::Raw(
+            by_hash(&q.hashes)
+                .iter()
+                .map(|&n| c.bodies[n as usize].clone())
+                .collect(),
+        ),
+        EthMessage::GetReceipts(q) => {
+            let skip = usize::try_from(q.first_block_receipt_index).unwrap_or(usize::MAX);
+            let lists = by_hash(&q.hashes)
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| {
+                    let all = &c.receipts[n as usize];
+                    all.get(if i == 0 { skip.min(all.len()) } else { 0 }..)
+                        .unwrap_or(&[])
+                        .to_vec()
+                })
+                .collect();
+            SyncItems::Receipts(lists)
+        }
+        _ => SyncItems::Raw(Vec::new()),
+    }
+}
+
+/// Whether a reply carries only what the fixture chain holds for the request: a prefix of the
+/// whole answer, the last receipt list possibly a non-empty eth/70 page of its list.
+fn sync_faultless(truth: &SyncItems, reply: &SyncItems, incomplete: bool) -> bool {
+    match (truth, reply) {
+        (SyncItems::Raw(t), SyncItems::Raw(r)) => r.len() <= t.len() && r[..] == t[..r.len()],
+        (SyncItems::Receipts(t), SyncItems::Receipts(r)) => {
+            let Some((last, rest)) = r.split_last() else {
+                return !incomplete;
+            };
+            let k = rest.len();
+            r.len() <= t.len()
+                && rest[..] == t[..k]
+                && if incomplete {
+                    !last.is_empty() && last.len() < t[k].len() && last[..] == t[k][..last.len()]
+                } else {
+                    *last == t[k]
+                }
+        }
+        _ => false,
+    }
+}
+
+/// A block number and hash.
+type SyncTip = (u64, [u8; 32]);
+
+/// The model beside the syncer: its peers, requests and store.
+struct SyncModel {
+    config: ethpeer::eth::sync::SyncConfig,
+    peers: Vec<Option<SyncPeer>>,
+    asked: std::collections::BTreeMap<u64, SyncAsked>,
+    late: std::collections::VecDeque<(u64, ethpeer::p2p::ConnId)>,
+    ids: std::collections::HashSet<u64>,
+    timeouts: std::collections::BTreeMap<ethpeer::p2p::ConnId, u32>,
+    /// Peers that sent data the fixture chain does not hold, or stalled.
+    guilty: std::collections::BTreeSet<ethpeer::p2p::ConnId>,
+    /// Peers whose requests timed out `TIMEOUTS_MAX` times: the syncer must drop them.
+    stalled: std::collections::BTreeSet<ethpeer::p2p::ConnId>,
+    /// Blocks the syncer said no peer had receipts for.
+    unavailable: std::collections::BTreeSet<u64>,
+    /// The store's head.
+    store: (u64, [u8; 32]),
+    /// The last block handed over in a Write.
+    handed: (u64, [u8; 32]),
+    /// Outstanding writes: the first block's parent and the last block.
+    writes: std::collections::VecDeque<([u8; 32], SyncTip)>,
+}
+
+impl SyncModel {
+    fn slot_of(&self, conn: ethpeer::p2p::ConnId) -> Option<usize> {
+        self.peers
+            .iter()
+            .position(|p| p.as_ref().is_some_and(|p| p.conn == conn))
+    }
+
+    /// The peer left (or was dropped): the syncer forgets its requests without a timeout.
+    fn forget(&mut self, conn: ethpeer::p2p::ConnId) {
+        if let Some(i) = self.slot_of(conn) {
+            self.peers[i] = None;
+        }
+        self.asked.retain(|_, a| a.conn != conn);
+    }
+
+    /// Drains the syncer's actions as the event loop does, checking each.
+    fn drain(&mut self, syncer: &mut ethpeer::eth::sync::Syncer, now: ethpeer::time::Mono) {
+        use ethpeer::eth::sync::SyncAction;
+        while let Some(action) = syncer.poll_action() {
+            match action {
+                SyncAction::Request { peer, msg } => self.request(peer, msg, now),
+                SyncAction::Drop { peer, why } => {
+                    assert!(
+                        self.slot_of(peer).is_some(),
+                        "dropped {peer}, not connected"
+                    );
+                    assert!(
+                        self.guilty.contains(&peer),
+                        "dropped {peer} for nothing it did: {why}"
+                    );
+                    self.stalled.remove(&peer);
+                    self.forget(peer);
+                    syncer.remove_peer(now, peer);
+                }
+                SyncAction::Write(blocks) => self.write(&blocks),
+                SyncAction::Log { msg, fields, .. } => {
+                    if msg == "Receipts unavailable" {
+                        let n = fields.iter().find(|f| f.0 == "number").map(|f| &f.1);
+                        let n = n.and_then(|n| n.parse().ok()).expect("a block number");
+                        self.unavailable.insert(n);
+                    }
+                }
+            }
+        }
+        assert!(
+            syncer.buffered() <= self.config.blocks_buffered_max,
+            "{} blocks buffered",
+            syncer.buffered()
+        );
+    }
+
+    fn request(&mut self, peer: ethpeer::p2p::ConnId, msg: EthMessage, now: ethpeer::time::Mono) {
+        use ethpeer::eth::BlockOrigin;
+        use ethpeer::eth::sync::syncer::REQUESTS_PER_PEER_MAX;
+        let c = sync_chain();
+        let slot = self
+            .slot_of(peer)
+            .expect("a request to a peer not connected");
+        let p = self.peers[slot].as_ref().expect("a connected peer");
+        let config = &self.config;
+        let store = self.store.0;
+        let in_range = |n: u64| {
+            p.number.is_some_and(|top| n <= top)
+                && n >= p.earliest
+                && n > store
+                && n <= store + config.blocks_buffered_max as u64
+        };
+        let numbers = |hashes: &[[u8; 32]]| -> Vec<u64> {
+            let ns: Vec<u64> = hashes
+                .iter()
+                .map(|h| c.number(h).expect("a hash not of the chain asked for"))
+                .collect();
+            assert!(
+                ns.windows(2).all(|w| w[0] < w[1]),
+                "blocks asked out of order"
+            );
+            assert!(
+                ns.iter().all(|&n| in_range(n)),
+                "{ns:?} asked of {peer} at {:?} from {}, store {store}",
+                p.number,
+                p.earliest
+            );
+            ns
+        };
+        let id = match &msg {
+            EthMessage::GetBlockHeaders(q) => {
+                match q.origin {
+                    BlockOrigin::Hash(h) => {
+                        assert!(p.version == EthVersion::Eth68 && p.number.is_none());
+                        assert!(
+                            h == p.hash && q.amount == 1,
+                            "a head request for another head"
+                        );
+                    }
+                    BlockOrigin::Number(start) => {
+                        assert!(q.amount >= 1 && q.amount <= config.headers_per_request);
+                        let end = start + q.amount - 1;
+                        assert!(
+                            p.number.is_some_and(|top| end <= top) && start >= p.earliest,
+                            "headers {start}..={end} asked of {peer} at {:?} from {}",
+                            p.number,
+                            p.earliest
+                        );
+                        // Chunks start within the window; the last may reach a chunk beyond.
+                        let window =
+                            config.headers_buffered_max as u64 + config.headers_per_request;
+                        assert!(
+                            end < store + window,
+                            "headers {start}..={end} beyond the header window (store {store})"
+                        );
+                    }
+                }
+                assert!(!q.reverse && q.skip == 0);
+                q.request_id
+            }
+            EthMessage::GetBlockBodies(q) => {
+                assert!(!q.hashes.is_empty() && q.hashes.len() <= config.bodies_per_request);
+                numbers(&q.hashes);
+                q.request_id
+            }
+            EthMessage::GetReceipts(q) => {
+                assert!(config.receipts, "receipts asked with receipts off");
+                assert!(!q.hashes.is_empty() && q.hashes.len() <= config.receipts_per_request);
+                numbers(&q.hashes);
+                if q.first_block_receipt_index > 0 {
+                    assert!(p.version == EthVersion::Eth70 && q.hashes.len() == 1);
+                }
+                q.request_id
+            }
+            other => panic!("not a sync request: {other:?}"),
+        };
+        assert!(self.ids.insert(id), "request id {id} used twice");
+        let in_flight = self.asked.values().filter(|a| a.conn == peer).count();
+        assert!(
+            in_flight < REQUESTS_PER_PEER_MAX,
+            "a request beyond {REQUESTS_PER_PEER_MAX} in flight to {peer}"
+        );
+        let deadline = now + config.request_timeout;
+        self.asked.insert(
+            id,
+            SyncAsked {
+                conn: peer,
+                deadline,
+                msg,
+            },
+        );
+    }
+
+    fn write(&mut self, blocks: &[ethpeer::chain::block::StoredBlock]) {
+        let c = sync_chain();
+        assert!(!blocks.is_empty() && blocks.len() <= self.config.write_batch_max);
+        assert!(
+            self.writes.len() < self.config.writes_in_flight_max,
+            "a write beyond writes_in_flight_max"
+        );
+        let parent = self.handed.1;
+        for b in blocks {
+            let n = b.header.number;
+            assert_eq!(
+                n,
+                self.handed.0 + 1,
+                "a write that does not continue the head"
+            );
+            assert_eq!(b.header.parent_hash, self.handed.1, "a write not linked");
+            assert!(n <= SYNC_LAST, "block {n} was never served");
+            let i = n as usize;
+            assert_eq!(b.hash, c.hashes[i], "block {n} is not the chain's");
+            assert_eq!(b.header_rlp, c.headers[i]);
+            assert_eq!(
+                b.body_rlp, c.bodies[i],
+                "block {n}'s body is not the chain's"
+            );
+            match &b.receipts_rlp {
+                Some(r) => assert_eq!(*r, c.receipts_rlp[i], "block {n}'s receipts"),
+                None => assert!(
+                    !self.config.receipts || self.unavailable.contains(&n),
+                    "block {n} written without receipts"
+                ),
+            }
+            self.handed = (n, b.hash);
+        }
+        self.writes.push_back((parent, self.handed));
+    }
+}
+
+/// The chain syncer (`eth::sync::syncer::Syncer`, with its downloader) driven by a script: a
+/// config byte (receipts on or off, `min_peers`, merged or not, 1 or 2 writes in flight), then steps of four bytes
+/// (kind and arguments) over up to 6 peers (eth/68, 69 or 70, serving fixture blocks 12-35 above
+/// our head at 11, some claiming heads beyond what they have, a made-up head hash, a later
+/// earliest block): peers added (named or not), updated, announcing, removed; a reply to a
+/// request in flight, honest (whole, short, an eth/70 receipts page, empty) or not (reordered,
+/// an item garbled or swapped for another block's, one too many), to a made-up id, of the wrong
+/// kind, from another peer, or late; a write done or failed; the clock moved. The event loop's
+/// drain follows every step. Checked for any input: a request goes only to a connected peer,
+/// with an id never used, within `REQUESTS_PER_PEER_MAX` in flight to it, within its
+/// per-request maximum, for blocks the peer claims to serve, above our head and within the
+/// header and body windows; a reply is refused (`Unsolicited`) exactly when no request of
+/// ours to that peer of that kind has its id (a timed-out one's first late reply is ignored);
+/// a peer is dropped only after it sent data the chain does not hold or stalled, and a stalled
+/// one (`TIMEOUTS_MAX` timeouts) is; a write carries up to `write_batch_max` of the chain's
+/// blocks (header, body and receipts as the fixture has them; none only when reported
+/// unavailable) continuing the last block handed over, within `writes_in_flight_max`; the head
+/// is what the store confirmed; `buffered()` stays within `blocks_buffered_max`; no timer is
+/// left due after a timeout, and one is set while requests are in flight.
+pub fn syncer(data: &[u8]) {
+    syncer_script(data);
+}
+
+/// Runs a sync script (see [`syncer`]) and returns the store's head number at its end.
+pub fn syncer_script(data: &[u8]) -> u64 {
+    use ethpeer::chain::block::Head;
+    use ethpeer::chain::header::U256;
+    use ethpeer::eth::sync::syncer::{LATE_IDS_MAX, TIMEOUTS_MAX};
+    use ethpeer::eth::sync::{LocalHead, PeerHead, SyncConfig, Syncer};
+    use ethpeer::eth::{RawList, RawResponse, Receipts};
+    use ethpeer::p2p::ConnId;
+    use ethpeer::time::Mono;
+
+    let c = sync_chain();
+    let mut s = Script { rest: data };
+    let flags = s.byte();
+    let config = SyncConfig {
+        min_peers: usize::from(flags >> 1 & 3) + 1,
+        force_interval: 2_000,
+        request_timeout: 500,
+        headers_per_request: 4,
+        bodies_per_request: 3,
+        receipts_per_request: 2,
+        blocks_buffered_max: 6,
+        headers_buffered_max: 12,
+        write_batch_max: 3,
+        writes_in_flight_max: 2 - usize::from(flags >> 4 & 1),
+        receipts: flags & 1 == 0,
+        merged: flags & 8 == 0,
+    };
+    let td = |n: u64| U256::from_u64(1_000 + n);
+    let head = (SYNC_BASE, c.hashes[SYNC_BASE as usize]);
+    let local = LocalHead {
+        number: head.0,
+        hash: head.1,
+        td: td(head.0),
+    };
+    let mut syncer = Syncer::new(config, local);
+    let mut m = SyncModel {
+        config,
+        peers: (0..SYNC_PEERS).map(|_| None).collect(),
+        asked: Default::default(),
+        late: Default::default(),
+        ids: Default::default(),
+        timeouts: Default::default(),
+        guilty: Default::default(),
+        stalled: Default::default(),
+        unavailable: Default::default(),
+        store: head,
+        handed: head,
+        writes: Default::default(),
+    };
+    let mut now = Mono(1_000);
+    let mut next_conn = 1;
+    let made_up = |b: u8| {
+        let mut h = [0xee; 32];
+        h[0] = b;
+        h
+    };
+    // A number around the chain: one below our head up to a few beyond the last block.
+    let around = |b: u8| SYNC_BASE - 1 + u64::from(b) % (SYNC_LAST - SYNC_BASE + 8);
+
+    for _ in 0..256 {
+        if s.done() {
+            break;
+        }
+        let (op, a, b, x) = (s.byte() % 8, s.byte(), s.byte(), s.byte());
+        let slot = usize::from(a % SYNC_PEERS);
+        let conn = m.peers[slot].as_ref().map(|p| p.conn);
+        let mut timed = false;
+        match op {
+            0 => {
+                if let Some(old) = conn {
+                    m.forget(old);
+                    syncer.remove_peer(now, old);
+                }
+                let version =
+                    [EthVersion::Eth68, EthVersion::Eth69, EthVersion::Eth70][usize::from(b % 3)];
+                let have =
+                    (SYNC_BASE - 1 + u64::from(x) % (SYNC_LAST - SYNC_BASE + 2)).min(SYNC_LAST);
+                let claim = if b & 4 != 0 {
+                    have + 1 + u64::from(x >> 5)
+                } else {
+                    have
+                };
+                let hash = if b & 8 != 0 || claim > SYNC_LAST {
+                    made_up(x)
+                } else {
+                    c.hashes[claim as usize]
+                };
+                let eth68 = version == EthVersion::Eth68;
+                let earliest = if !eth68 && b & 16 != 0 {
+                    SYNC_BASE + u64::from(b >> 5) % 3
+                } else {
+                    0
+                };
+                let id = ConnId(next_conn);
+                next_conn += 1;
+                m.peers[slot] = Some(SyncPeer {
+                    conn: id,
+                    version,
+                    number: (!eth68).then_some(claim),
+                    hash,
+                    have,
+                    earliest,
+                });
+                if a & 0x80 != 0 {
+                    syncer.prefer_peer(id);
+                }
+                let status = PeerHead {
+                    version,
+                    hash,
+                    number: (!eth68).then_some(claim),
+                    td: eth68.then(|| td(claim)),
+                    earliest,
+                };
+                syncer.add_peer(now, id, status);
+            }
+            1 => {
+                let Some(p) = m.peers[slot].as_mut() else {
+                    continue;
+                };
+                if p.version == EthVersion::Eth68 {
+                    continue;
+                }
+                let latest = around(b);
+                let hash = match latest {
+                    n if x & 1 == 0 && n <= SYNC_LAST => c.hashes[n as usize],
+                    _ => made_up(b),
+                };
+                p.number = Some(latest);
+                syncer.update_peer(now, p.conn, latest, hash);
+            }
+            2 => {
+                let Some(p) = m.peers[slot].as_mut() else {
+                    continue;
+                };
+                let number = around(b);
+                let hash = match number {
+                    n if x & 1 == 0 && n <= SYNC_LAST => c.hashes[n as usize],
+                    _ => made_up(b),
+                };
+                if p.number.is_none_or(|old| number >= old) {
+                    p.number = Some(number);
+                }
+                let t = (x & 2 != 0).then(|| td(number));
+                syncer.announce(now, p.conn, number, hash, t);
+            }
+            3 => {
+                let Some(id) = conn else { continue };
+                m.forget(id);
+                syncer.remove_peer(now, id);
+            }
+            4 | 7 => {
+                // A reply: to a request in flight (or a late one), or a stray one (op 7).
+                let late = a & 0x80 != 0 && !m.late.is_empty();
+                let (id, mut from, kind, truth, served, version) = if op == 7 {
+                    let Some(id) = conn else { continue };
+                    let p = m.peers[slot].as_ref().expect("connected");
+                    let empty = match b % 3 {
+                        2 => SyncItems::Receipts(Vec::new()),
+                        _ => SyncItems::Raw(Vec::new()),
+                    };
+                    (u64::from(x), id, b % 3, empty.clone(), empty, p.version)
+                } else if late {
+                    let (id, from) = m.late[usize::from(a & 0x7f) % m.late.len()];
+                    let Some(i) = m.slot_of(from) else { continue };
+                    let version = m.peers[i].as_ref().expect("connected").version;
+                    let empty = SyncItems::Raw(Vec::new());
+                    (id, from, 0, empty.clone(), empty, version)
+                } else {
+                    let Some((&id, q)) = m.asked.iter().nth(usize::from(a) % m.asked.len().max(1))
+                    else {
+                        continue;
+                    };
+                    let i = m
+                        .slot_of(q.conn)
+                        .expect("a request in flight to a gone peer");
+                    let p = m.peers[i].as_ref().expect("connected");
+                    let truth = sync_serve(c, &q.msg, 0, SYNC_LAST);
+                    let served = sync_serve(c, &q.msg, p.earliest, p.have);
+                    (id, q.conn, sync_kind(&q.msg), truth, served, p.version)
+                };
+                // What the script makes of the honest reply.
+                let mut reply = served;
+                let mut incomplete = false;
+                let mode = if op == 4 && !late { b % 12 } else { 0 };
+                let pick = |len: usize| usize::from(x) % len.max(1);
+                let other =
+                    SYNC_BASE as usize + 1 + usize::from(x) % (SYNC_LAST - SYNC_BASE) as usize;
+                match (&mut reply, mode) {
+                    (SyncItems::Raw(items), 3) => {
+                        items.pop();
+                    }
+                    (SyncItems::Receipts(lists), 3) => {
+                        lists.pop();
+                    }
+                    (SyncItems::Raw(items), 4) => items.clear(),
+                    (SyncItems::Receipts(lists), 4) => lists.clear(),
+                    (SyncItems::Raw(items), 5) => items.reverse(),
+                    (SyncItems::Receipts(lists), 5) => lists.reverse(),
+                    (SyncItems::Raw(items), 6) => {
+                        let i = pick(items.len());
+                        match items.get_mut(i) {
+                            Some(item) => *item = vec![0x83, 1, 2, 3],
+                            None => items.push(vec![0x83, 1, 2, 3]),
+                        }
+                    }
+                    (SyncItems::Receipts(lists), 6) => {
+                        let i = pick(lists.len());
+                        match lists.get_mut(i) {
+                            Some(list) => match list.first_mut() {
+                                Some(r) => r.cumulative_gas += 1,
+                                None => list.push(c.receipts[12][0].clone()),
+                            },
+                            None => lists.push(c.receipts[12].clone()),
+                        }
+                    }
+                    (SyncItems::Raw(items), 7 | 8) => {
+                        let swap = if kind == 0 {
+                            c.headers[other].clone()
+                        } else {
+                            c.bodies[other].clone()
+                        };
+                        let i = pick(items.len());
+                        match items.get_mut(i) {
+                            Some(item) if mode == 7 => *item = swap,
+                            _ => items.push(swap),
+                        }
+                    }
+                    (SyncItems::Receipts(lists), 7 | 8) => {
+                        let swap = c.receipts[other].clone();
+                        let i = pick(lists.len());
+                        match lists.get_mut(i) {
+                            Some(list) if mode == 7 => *list = swap,
+                            _ => lists.push(swap),
+                        }
+                    }
+                    (SyncItems::Receipts(lists), 2) if version == EthVersion::Eth70 => {
+                        // An eth/70 page: the last list cut short.
+                        if let Some(last) = lists.last_mut().filter(|l| l.len() >= 2) {
+                            last.truncate(1 + pick(last.len() - 1));
+                            incomplete = true;
+                        }
+                    }
+                    _ => {}
+                }
+                let mut id = id;
+                let mut kind = kind;
+                match mode {
+                    9 => id += 1 << 40,
+                    10 => kind = (kind + 1) % 2,
+                    11 => match m.peers.iter().flatten().find(|p| p.conn != from) {
+                        Some(p) => from = p.conn,
+                        None => id += 1 << 40,
+                    },
+                    _ => {}
+                }
+                let msg = match (&reply, kind) {
+                    (SyncItems::Raw(items), 0 | 1) => {
+                        let r = RawResponse {
+                            request_id: id,
+                            items: RawList::from_items(items).expect("valid items"),
+                        };
+                        if kind == 0 {
+                            EthMessage::BlockHeaders(r)
+                        } else {
+                            EthMessage::BlockBodies(r)
+                        }
+                    }
+                    (SyncItems::Receipts(lists), 2) => EthMessage::Receipts(
+                        Receipts::from_receipts(version, id, incomplete, lists)
+                            .expect("receipts encode"),
+                    ),
+                    (_, 2) => EthMessage::Receipts(
+                        Receipts::from_receipts(version, id, false, &[]).expect("receipts encode"),
+                    ),
+                    (_, k) => {
+                        let r = RawResponse {
+                            request_id: id,
+                            items: RawList::new(),
+                        };
+                        if k == 0 {
+                            EthMessage::BlockHeaders(r)
+                        } else {
+                            EthMessage::BlockBodies(r)
+                        }
+                    }
+                };
+                // The model's expectation: taken when it answers a request of ours to that
+                // peer of that kind, ignored once when it answers one that timed out.
+                let kind = sync_kind(&msg);
+                let matched = m
+                    .asked
+                    .get(&id)
+                    .is_some_and(|q| q.conn == from && sync_kind(&q.msg) == kind);
+                let late_at = m.late.iter().position(|l| *l == (id, from));
+                let mut head_asked = None;
+                if matched {
+                    let q = m.asked.remove(&id).expect("matched");
+                    if let EthMessage::GetBlockHeaders(q) = &q.msg
+                        && let ethpeer::eth::BlockOrigin::Hash(h) = q.origin
+                    {
+                        head_asked = Some(h);
+                    }
+                    if !sync_faultless(&truth, &reply, incomplete) {
+                        m.guilty.insert(from);
+                    }
+                } else if let Some(i) = late_at {
+                    m.late.remove(i);
+                }
+                let result = syncer.handle_response(now, from, msg);
+                assert_eq!(
+                    result.is_ok(),
+                    matched || late_at.is_some(),
+                    "reply {id} from {from}: {result:?}"
+                );
+                if result.is_err() {
+                    // The loop disconnects a peer that sent what we never asked.
+                    m.forget(from);
+                    syncer.remove_peer(now, from);
+                } else if let Some(asked) = head_asked
+                    && let Some(i) = m.slot_of(from)
+                    && let Some(p) = m.peers[i].as_mut()
+                    && let SyncItems::Raw(items) = &reply
+                    && let [h] = &items[..]
+                    && ethpeer::crypto::keccak256(h) == asked
+                {
+                    // eth/68: the head's header gives its number.
+                    p.number = c.number(&asked);
+                }
+            }
+            5 => {
+                let Some((parent, last)) = m.writes.pop_front() else {
+                    continue;
+                };
+                let result = if a % 8 == 7 || parent != m.store.1 {
+                    Err("disk full".to_string())
+                } else {
+                    m.store = last;
+                    Ok(Head {
+                        number: last.0,
+                        hash: last.1,
+                        td: td(last.0),
+                    })
+                };
+                if result.is_err() && m.writes.is_empty() {
+                    m.handed = m.store;
+                }
+                syncer.handle_written(now, result);
+            }
+            _ => {
+                now = match (a, syncer.poll_timeout()) {
+                    (0, Some(t)) => now.max(t),
+                    _ => now + u64::from(a) * 10,
+                };
+                timed = true;
+                let expired: Vec<u64> = m
+                    .asked
+                    .iter()
+                    .filter(|(_, q)| q.deadline <= now)
+                    .map(|(&id, _)| id)
+                    .collect();
+                for id in expired {
+                    let Some(q) = m.asked.remove(&id) else {
+                        continue;
+                    };
+                    if m.late.len() >= LATE_IDS_MAX {
+                        m.late.pop_front();
+                    }
+                    m.late.push_back((id, q.conn));
+                    let t = m.timeouts.entry(q.conn).or_default();
+                    *t += 1;
+                    if *t >= TIMEOUTS_MAX {
+                        m.guilty.insert(q.conn);
+                        m.stalled.insert(q.conn);
+                        m.asked.retain(|_, a| a.conn != q.conn);
+                    }
+                }
+                syncer.handle_timeout(now);
+            }
+        }
+        m.drain(&mut syncer, now);
+        assert!(m.stalled.is_empty(), "a stalled peer was not dropped");
+        let local = syncer.local_head();
+        assert_eq!(
+            (local.number, local.hash),
+            m.store,
+            "the head is not the store's"
+        );
+        let timer = syncer.poll_timeout();
+        if timed {
+            assert!(timer.is_none_or(|t| t > now), "a timer left due");
+        }
+        if let Some(first) = m.asked.values().map(|q| q.deadline).min() {
+            assert!(
+                timer.is_some_and(|t| t <= first),
+                "requests in flight without a timer"
+            );
+        }
+    }
+    m.store.0
 }

@@ -509,14 +509,13 @@ impl Downloader {
             return;
         }
         let mut unavailable = Vec::new();
+        let mut failed = None;
         for s in self.slots.iter_mut() {
             let n = s.info.number;
             if s.block.is_none() && s.body_asked.is_none() {
                 if !peers.iter().any(|p| p.serves(n, n)) || s.body_fails.all_gave_up(n, n, peers) {
-                    self.outcome = Some(Outcome::Failed(format!(
-                        "no peer serves the body of block {n}"
-                    )));
-                    return;
+                    failed = Some(format!("no peer serves the body of block {n}"));
+                    break;
                 }
             } else if s.block.is_some()
                 && !s.receipts_done
@@ -530,14 +529,17 @@ impl Downloader {
                         hash: s.info.hash,
                     });
                 } else if !peers.iter().any(|p| p.serves(n, n)) {
-                    self.outcome = Some(Outcome::Failed(format!(
-                        "no peer serves the receipts of block {n}"
-                    )));
-                    return;
+                    failed = Some(format!("no peer serves the receipts of block {n}"));
+                    break;
                 }
             }
         }
+        // Blocks given up on before a failure still go out (they are verified): say so first.
         self.events.extend(unavailable);
+        if let Some(why) = failed {
+            self.outcome = Some(Outcome::Failed(why));
+            return;
+        }
         let idle_chunk = self
             .chunks
             .iter()

@@ -594,15 +594,16 @@ impl Syncer {
             .collect()
     }
 
-    /// Carries out what the run found, hands out writes and requests, and ends the run.
-    fn pump(&mut self, now: Mono) {
+    /// Carries out what the run found (drops, foreign peers, logs); false when there is no run
+    /// left.
+    fn take_events(&mut self) -> bool {
         loop {
             let Some((_, master, d)) = self.run.as_mut() else {
-                return;
+                return false;
             };
             let master = *master;
             let Some(event) = d.poll_event() else {
-                break;
+                return true;
             };
             match event {
                 Event::Drop { peer, why } => self.drop_peer(peer, why),
@@ -625,7 +626,7 @@ impl Syncer {
                     );
                     if peer == master {
                         self.run = None;
-                        return;
+                        return false;
                     }
                 }
                 Event::ReceiptsUnavailable { number, hash } => self.log(
@@ -641,12 +642,26 @@ impl Syncer {
                 ),
             }
         }
+    }
+
+    /// Carries out what the run found, hands out writes and requests, and ends the run.
+    fn pump(&mut self, now: Mono) {
+        if !self.take_events() {
+            return;
+        }
         let views = self.views();
+        let Some((_, _, d)) = self.run.as_mut() else {
+            return;
+        };
+        d.check(&views);
+        // What the check found (receipts nobody has) is told before those blocks go out.
+        if !self.take_events() {
+            return;
+        }
         let Some((run, master, d)) = self.run.as_mut() else {
             return;
         };
         let (run, master) = (*run, *master);
-        d.check(&views);
         while let Some(batch) = d.take_write(self.writes.len()) {
             self.writes.push_back(batch.len());
             self.actions.push_back(SyncAction::Write(batch));
