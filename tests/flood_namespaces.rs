@@ -31,10 +31,10 @@ use std::time::{Duration, Instant};
 
 use common::TestRng;
 use common::fixture_node::fixture_status;
-use common::raw_peer::{RawPeer, Read_};
+use common::raw_peer::{RawPeer, Read_, ask_headers};
 use ethpeer::crypto::SecretKey;
 use ethpeer::discv4::packet::{self, Endpoint, Packet, Ping};
-use ethpeer::eth::{self, BlockOrigin, EthMessage, EthVersion, GetBlockHeaders};
+use ethpeer::eth::EthVersion;
 use ethpeer::rlpx::handshake::Handshake;
 use socket2::{Domain, Socket, Type};
 
@@ -67,32 +67,7 @@ fn honest_peer() {
     let mut id = 0u64;
     while Instant::now() < end {
         id += 1;
-        let msg = EthMessage::GetBlockHeaders(GetBlockHeaders {
-            request_id: id,
-            origin: BlockOrigin::Number(1 + id % 500),
-            amount: 16,
-            skip: 0,
-            reverse: false,
-        });
-        let (code, payload) = eth::encode(version, &msg).unwrap();
-        let sent = Instant::now();
-        p.send(ETH + code, &payload);
-        loop {
-            match p.recv() {
-                Read_::Message(2, _) => p.send(3, &[0xc0]),
-                Read_::Message(code, payload) if code > ETH => {
-                    if let Ok(EthMessage::BlockHeaders(r)) =
-                        eth::decode(version, code - ETH, &payload)
-                    {
-                        assert_eq!((r.request_id, r.items.len()), (id, 16), "wrong reply");
-                        break;
-                    }
-                }
-                Read_::Message(..) => continue,
-                other => panic!("request {id} unanswered: {other:?}"),
-            }
-        }
-        latencies.push(sent.elapsed().as_micros() as u64);
+        latencies.push(ask_headers(&mut p, version, id).as_micros() as u64);
         std::thread::sleep(Duration::from_millis(20));
     }
     latencies.sort_unstable();

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use common::fixture_node::{fixture_status, genesis_arg, imported_datadir};
 use common::node_proc::NodeProc;
-use common::raw_peer::{RawPeer, Read_};
-use ethpeer::eth::{self, BlockOrigin, EthMessage, EthVersion, GetBlockHeaders};
+use common::raw_peer::{RawPeer, Read_, ask_headers};
+use ethpeer::eth::EthVersion;
 use ethpeer::server::connection::HANDSHAKE_TIMEOUT;
 
 /// The node's descriptor limit: 128, soft and hard, so it cannot raise it. An idle node with the
@@ -60,33 +60,20 @@ fn honest_peer(node: &NodeProc, seed: u64) -> Result<RawPeer, String> {
     Ok(p)
 }
 
-/// One GetBlockHeaders (16 headers), answered in full: its latency.
 fn ask(p: &mut RawPeer, id: u64) -> Duration {
-    let version = EthVersion::Eth69;
-    let msg = EthMessage::GetBlockHeaders(GetBlockHeaders {
-        request_id: id,
-        origin: BlockOrigin::Number(1 + id % 500),
-        amount: 16,
-        skip: 0,
-        reverse: false,
-    });
-    let (code, payload) = eth::encode(version, &msg).unwrap();
-    let sent = Instant::now();
-    p.send(ETH + code, &payload);
-    loop {
-        match p.recv() {
-            Read_::Message(2, _) => p.send(3, &[0xc0]),
-            Read_::Message(code, payload) if code > ETH => {
-                if let Ok(EthMessage::BlockHeaders(r)) = eth::decode(version, code - ETH, &payload)
-                {
-                    assert_eq!((r.request_id, r.items.len()), (id, 16), "wrong reply");
-                    return sent.elapsed();
-                }
-            }
-            Read_::Message(..) => continue,
-            other => panic!("request {id} unanswered: {other:?}"),
-        }
+    ask_headers(p, EthVersion::Eth69, id)
+}
+
+/// Whether `prlimit` (util-linux) is missing; says so, for a test that then passes unrun.
+fn no_prlimit() -> bool {
+    let missing = std::process::Command::new("prlimit")
+        .arg("--version")
+        .output()
+        .is_err();
+    if missing {
+        println!("SKIPPED: no prlimit (util-linux) to start the node under a descriptor limit");
     }
+    missing
 }
 
 fn p(sorted: &[Duration], pct: usize) -> Duration {
@@ -95,12 +82,7 @@ fn p(sorted: &[Duration], pct: usize) -> Duration {
 
 #[test]
 fn out_of_descriptors_the_node_pauses_accept_serves_its_peers_and_recovers() {
-    if std::process::Command::new("prlimit")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        println!("SKIPPED: no prlimit (util-linux) to start the node under a descriptor limit");
+    if no_prlimit() {
         return;
     }
     let dir = imported_datadir("fdlimit");
@@ -225,12 +207,7 @@ fn out_of_descriptors_the_node_pauses_accept_serves_its_peers_and_recovers() {
 /// allows (here the default configuration, whose budget is 342 without RPC servers).
 #[test]
 fn a_low_soft_limit_is_raised_to_the_budget() {
-    if std::process::Command::new("prlimit")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        println!("SKIPPED: no prlimit (util-linux) to start the node under a descriptor limit");
+    if no_prlimit() {
         return;
     }
     let soft_limit = |node: &NodeProc| {

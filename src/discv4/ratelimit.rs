@@ -24,6 +24,23 @@ struct Bucket {
     at: UnixMs,
 }
 
+impl Bucket {
+    /// Refills `per_sec` tokens a second up to `burst`, then takes one if there is one.
+    fn take(&mut self, now: UnixMs, per_sec: u32, burst: u32) -> bool {
+        let refill = now.since(self.at) * u64::from(per_sec) / 1000;
+        if refill > 0 {
+            let refill = u32::try_from(refill).unwrap_or(u32::MAX);
+            self.tokens = self.tokens.saturating_add(refill).min(burst);
+            self.at = now;
+        }
+        if self.tokens == 0 {
+            return false;
+        }
+        self.tokens -= 1;
+        true
+    }
+}
+
 /// Token buckets by sender IP.
 #[derive(Debug, Default)]
 pub struct RateLimit {
@@ -51,21 +68,13 @@ impl RateLimit {
         {
             self.buckets.remove(&old);
         }
-        let b = self.buckets.entry(ip).or_insert(Bucket {
-            tokens: PACKETS_PER_IP_BURST,
-            at: now,
-        });
-        let refill = now.since(b.at) * u64::from(PACKETS_PER_IP_PER_SEC) / 1000;
-        if refill > 0 {
-            let refill = u32::try_from(refill).unwrap_or(u32::MAX);
-            b.tokens = b.tokens.saturating_add(refill).min(PACKETS_PER_IP_BURST);
-            b.at = now;
-        }
-        if b.tokens == 0 {
-            return false;
-        }
-        b.tokens -= 1;
-        true
+        self.buckets
+            .entry(ip)
+            .or_insert(Bucket {
+                tokens: PACKETS_PER_IP_BURST,
+                at: now,
+            })
+            .take(now, PACKETS_PER_IP_PER_SEC, PACKETS_PER_IP_BURST)
     }
 
     /// How many addresses are tracked.
@@ -92,16 +101,17 @@ pub const REQUESTS_PER_SEC: u32 = 1000;
 /// One token bucket for the requests of all senders together ([`REQUESTS_PER_SEC`]).
 #[derive(Debug)]
 pub struct RequestBudget {
-    tokens: u32,
-    at: UnixMs,
+    bucket: Bucket,
 }
 
 impl RequestBudget {
     /// A full bucket at `now`.
     pub fn new(now: UnixMs) -> RequestBudget {
         RequestBudget {
-            tokens: REQUESTS_PER_SEC,
-            at: now,
+            bucket: Bucket {
+                tokens: REQUESTS_PER_SEC,
+                at: now,
+            },
         }
     }
 
@@ -110,17 +120,7 @@ impl RequestBudget {
         if ip.is_loopback() {
             return true;
         }
-        let refill = now.since(self.at) * u64::from(REQUESTS_PER_SEC) / 1000;
-        if refill > 0 {
-            let refill = u32::try_from(refill).unwrap_or(u32::MAX);
-            self.tokens = self.tokens.saturating_add(refill).min(REQUESTS_PER_SEC);
-            self.at = now;
-        }
-        if self.tokens == 0 {
-            return false;
-        }
-        self.tokens -= 1;
-        true
+        self.bucket.take(now, REQUESTS_PER_SEC, REQUESTS_PER_SEC)
     }
 }
 

@@ -235,3 +235,39 @@ pub fn closed_within(stream: &mut TcpStream, timeout: Duration) -> bool {
         }
     }
 }
+
+/// One GetBlockHeaders for 16 headers from block `1 + id % 500`, answered in full by a
+/// BlockHeaders with the same id (the node's Pings are answered meanwhile): its round trip.
+/// Panics on any other outcome.
+pub fn ask_headers(
+    p: &mut RawPeer,
+    version: ethpeer::eth::EthVersion,
+    id: u64,
+) -> std::time::Duration {
+    use ethpeer::eth::{self, BlockOrigin, EthMessage, GetBlockHeaders};
+    const ETH: u64 = 0x10;
+    let msg = EthMessage::GetBlockHeaders(GetBlockHeaders {
+        request_id: id,
+        origin: BlockOrigin::Number(1 + id % 500),
+        amount: 16,
+        skip: 0,
+        reverse: false,
+    });
+    let (code, payload) = eth::encode(version, &msg).unwrap();
+    let sent = std::time::Instant::now();
+    p.send(ETH + code, &payload);
+    loop {
+        match p.recv() {
+            Read_::Message(2, _) => p.send(3, &[0xc0]),
+            Read_::Message(code, payload) if code > ETH => {
+                if let Ok(EthMessage::BlockHeaders(r)) = eth::decode(version, code - ETH, &payload)
+                {
+                    assert_eq!((r.request_id, r.items.len()), (id, 16), "wrong reply");
+                    return sent.elapsed();
+                }
+            }
+            Read_::Message(..) => continue,
+            other => panic!("request {id} unanswered: {other:?}"),
+        }
+    }
+}
