@@ -300,7 +300,7 @@ impl Discovery {
         // Before any hashing or signature work: a reply is read only from an address we await
         // one from; anything else is a request, and takes from the budget all senders share.
         if packet::is_reply_type(datagram) {
-            if !self.awaits_reply_from(from.ip()) {
+            if !self.expects_reply_from(from.ip()) {
                 return Err(Dropped::Unsolicited);
             }
         } else if !self.requests.allow(now, from.ip()) {
@@ -340,7 +340,7 @@ impl Discovery {
     }
 
     /// Whether a request of ours to `ip` is waiting for its reply.
-    fn awaits_reply_from(&self, ip: IpAddr) -> bool {
+    fn expects_reply_from(&self, ip: IpAddr) -> bool {
         self.pending.iter().any(|p| match p {
             Pending::Ping { addr, .. }
             | Pending::FindNode { addr, .. }

@@ -111,14 +111,30 @@ fn late_ids_are_bounded() {
 
 /// Blocks 1 and 2 of the fixture chain, as (header RLP, body RLP, hash).
 fn fixture_blocks() -> Vec<(Vec<u8>, Vec<u8>, Hash)> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/chain/chain.rlp");
-    let file = std::io::BufReader::new(std::fs::File::open(path).unwrap());
-    let mut reader = crate::chain::import::RlpReader::new(file, 1 << 20);
-    (1..=2)
-        .map(|n| {
-            let raw = reader.next_item().unwrap().unwrap();
-            let b = crate::chain::verify::verify_block(&raw, None, n).unwrap();
+    fixture_raw_blocks(2)
+        .iter()
+        .zip(1..)
+        .map(|(raw, n)| {
+            let b = crate::chain::verify::verify_block(raw, None, n).unwrap();
             (b.header_rlp, b.body_rlp, b.hash)
+        })
+        .collect()
+}
+
+/// The first `n` blocks of the fixture chain file (blocks 1 to n), as raw RLP items split with
+/// the strict validator (the import reader and files are the shell's; the file is built in).
+fn fixture_raw_blocks(n: usize) -> Vec<Vec<u8>> {
+    let data: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/chain/chain.rlp"
+    ));
+    let mut rest = data;
+    (0..n)
+        .map(|_| {
+            let len = crate::rlp::strict::validate_prefix(rest).unwrap();
+            let (item, tail) = rest.split_at(len);
+            rest = tail;
+            item.to_vec()
         })
         .collect()
 }
@@ -230,14 +246,10 @@ fn receipts_given_up_as_the_run_fails_are_still_told() {
         min_peers: 1,
         ..SyncConfig::default()
     };
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/chain/chain.rlp");
-    let file = std::io::BufReader::new(std::fs::File::open(path).unwrap());
-    let mut reader = crate::chain::import::RlpReader::new(file, 1 << 20);
-    let chain: Vec<StoredBlock> = (1..=3)
-        .map(|n| {
-            let raw = reader.next_item().unwrap().unwrap();
-            crate::chain::verify::verify_block(&raw, None, n).unwrap()
-        })
+    let chain: Vec<StoredBlock> = fixture_raw_blocks(3)
+        .iter()
+        .zip(1..)
+        .map(|(raw, n)| crate::chain::verify::verify_block(raw, None, n).unwrap())
         .collect();
     let local = LocalHead {
         number: 1,
