@@ -205,15 +205,23 @@ impl Downloader {
             return None;
         }
         self.fill_chunks();
-        // eth/70: a block's receipt list continues on the peer that sent its start.
+        // eth/70: a block's receipt list continues on the peer that sent its start, while that
+        // peer still says it has the block; once its head has moved below it (found by the
+        // `syncer` fuzz target), the pages it sent are dropped and the list starts again on
+        // whoever serves the block.
         for (i, slot) in self.slots.iter_mut().enumerate() {
+            let number = self.handed + 1 + i as u64;
             if let Some(p) = &slot.partial
                 && p.peer == peer.id
                 && slot.receipts_asked.is_none()
             {
+                if !peer.serves(number, number) {
+                    slot.partial = None;
+                    continue;
+                }
                 slot.receipts_asked = Some(peer.id);
                 return Some(Want::Receipts {
-                    numbers: vec![self.handed + 1 + i as u64],
+                    numbers: vec![number],
                     first_index: p.items.len() as u64,
                 });
             }

@@ -1,0 +1,23 @@
+//! Every input a fuzz campaign found crashing a target, kept as a test named after what it
+//! found (issue 15). The inputs live in `fixtures/fuzz/`; each runs through the same target body
+//! as `make fuzz` (`fuzz/src/targets.rs`), whose model asserts the property that broke.
+
+#[path = "../fuzz/src/targets.rs"]
+#[allow(dead_code)]
+mod targets;
+
+fn input(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/fuzz")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `make fuzz-campaign` (syncer, after 77,885 inputs): an eth/70 peer sent the first page of
+/// block 12's receipts, then a BlockRangeUpdate lowered its latest block to 10; the downloader
+/// still asked it for the rest of block 12's receipts, a block it no longer claims. Now the
+/// pages it sent are dropped and the list starts again on a peer that serves the block.
+#[test]
+fn syncer_receipts_page_after_head_lowered() {
+    targets::syncer(&input("syncer-receipts-page-after-head-lowered"));
+}
