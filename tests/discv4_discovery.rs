@@ -63,6 +63,18 @@ impl Net {
         }
     }
 
+    /// Two nodes: node 2 bonds with node 1, its bootnode, through a self lookup run for `ms`.
+    fn bonded_pair(ms: u64) -> Net {
+        let mut net = Net::new(2, &[1]);
+        let now = net.now;
+        net.nodes
+            .get_mut(&Net::addr(2))
+            .unwrap()
+            .start_self_lookup(UnixMs(now));
+        net.run(ms, 50);
+        net
+    }
+
     /// Delivers every datagram until the network is quiet, then advances time by `step`.
     fn run(&mut self, ms: u64, step: u64) {
         let end = self.now + ms;
@@ -225,13 +237,7 @@ fn our_record_seq_goes_up_only_when_the_endpoint_changes() {
 #[test]
 fn an_endpoint_proof_holds_only_for_the_address_that_gave_it() {
     // Node 2 bonds with node 1 (its bootnode) through a lookup, from 127.0.0.2.
-    let mut net = Net::new(2, &[1]);
-    let now = net.now;
-    net.nodes
-        .get_mut(&Net::addr(2))
-        .unwrap()
-        .start_self_lookup(UnixMs(now));
-    net.run(2_000, 50);
+    let mut net = Net::bonded_pair(2_000);
     let f = Packet::FindNode(FindNode {
         target: [7; 64],
         expiration: packet::expiration_from(net.now / 1000),
@@ -259,13 +265,7 @@ fn an_endpoint_proof_holds_only_for_the_address_that_gave_it() {
 fn a_revalidation_lost_in_congestion_keeps_the_entry() {
     let id2 = Net::node(2).id;
     for congested in [false, true] {
-        let mut net = Net::new(2, &[1]);
-        let now = net.now;
-        net.nodes
-            .get_mut(&Net::addr(2))
-            .unwrap()
-            .start_self_lookup(UnixMs(now));
-        net.run(3_000, 50);
+        let mut net = Net::bonded_pair(3_000);
         let holds = |net: &Net| {
             net.nodes[&Net::addr(1)]
                 .table()

@@ -30,13 +30,42 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use common::TestRng;
-use common::fixture_node::fixture_status;
+use common::fixture_node::{fixture_eth_peer, fixture_status};
 use common::raw_peer::{RawPeer, Read_, ask_headers};
 use ethpeer::crypto::SecretKey;
 use ethpeer::discv4::packet::{self, Endpoint, Packet, Ping};
 use ethpeer::eth::EthVersion;
 use ethpeer::rlpx::handshake::Handshake;
 use socket2::{Domain, Socket, Type};
+
+/// Seconds since the unix epoch, for packet expirations.
+fn unix_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A discv4 Ping signed by `key`, from the socket's own address to the node, expiring in an hour.
+fn ping_from(socket: &std::net::UdpSocket, key: &SecretKey, now_s: u64) -> Vec<u8> {
+    let a = socket.local_addr().unwrap();
+    let p = Packet::Ping(Ping {
+        version: 4,
+        from: Endpoint {
+            ip: Some(a.ip()),
+            udp: a.port(),
+            tcp: a.port(),
+        },
+        to: Endpoint {
+            ip: Some(NODE_IP.into()),
+            udp: PORT,
+            tcp: PORT,
+        },
+        expiration: now_s + 3600,
+        enr_seq: None,
+    });
+    packet::encode(&p, key).unwrap().0
+}
 
 // ---- roles: this binary re-run inside the peers' namespace ----------------------------------
 
@@ -48,19 +77,7 @@ fn honest_peer() {
         return;
     }
     let version = EthVersion::Eth69;
-    let mut p = RawPeer::connect(node_addr(), node_key(), 77).expect("honest connect");
-    p.hello(&[("eth", version.number())]).expect("hello");
-    p.stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    loop {
-        match p.recv() {
-            Read_::Message(ETH, _) => break,
-            Read_::Message(..) => continue,
-            other => panic!("no Status: {other:?}"),
-        }
-    }
-    p.send(ETH, &fixture_status(version, |_| {}));
+    let mut p = fixture_eth_peer(node_addr(), node_key(), 77, version).expect("honest peer");
     println!("honest ready");
     let end = Instant::now() + Duration::from_secs(seconds() + 2);
     let mut latencies = Vec::new();
@@ -188,10 +205,7 @@ fn udp_flood() {
             s
         })
         .collect();
-    let now_s = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now_s = unix_secs();
     let mut rng = TestRng::new(50);
     let pings: Vec<Vec<u8>> = (0..8)
         .map(|_| {
@@ -279,10 +293,7 @@ fn keepers() {
         return;
     }
     let node = node_addr();
-    let now_s = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now_s = unix_secs();
     let mut rng = TestRng::new(0x6ee9);
     let nodes: Vec<(SecretKey, std::net::UdpSocket)> = (0..=KEEPERS)
         .map(|i| {
@@ -334,19 +345,7 @@ fn keepers() {
     };
     let ping = |i: usize| {
         let (k, s) = &nodes[i];
-        let a = s.local_addr().unwrap();
-        let p = Packet::Ping(Ping {
-            version: 4,
-            from: Endpoint {
-                ip: Some(a.ip()),
-                udp: a.port(),
-                tcp: a.port(),
-            },
-            to: node_ep,
-            expiration: now_s + 3600,
-            enr_seq: None,
-        });
-        let _ = s.send_to(&packet::encode(&p, k).unwrap().0, node);
+        let _ = s.send_to(&ping_from(s, k, now_s), node);
     };
     let bond_by = Instant::now() + Duration::from_secs(20);
     while answered[..KEEPERS].contains(&0) {
@@ -697,10 +696,7 @@ fn eclipse() {
         return;
     }
     let node = node_addr();
-    let now_s = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now_s = unix_secs();
     let mut rng = TestRng::new(0xec1);
     let attackers: Vec<(SecretKey, std::net::UdpSocket, bool)> = (0..2 * ECLIPSE_NODES)
         .map(|i| {
@@ -753,20 +749,7 @@ fn eclipse() {
             }
         };
     for (k, s, _) in &attackers {
-        let a = s.local_addr().unwrap();
-        let ping = Packet::Ping(Ping {
-            version: 4,
-            from: Endpoint {
-                ip: Some(a.ip()),
-                udp: a.port(),
-                tcp: a.port(),
-            },
-            to: node_ep,
-            expiration: now_s + 3600,
-            enr_seq: None,
-        });
-        s.send_to(&packet::encode(&ping, k).unwrap().0, node)
-            .unwrap();
+        s.send_to(&ping_from(s, k, now_s), node).unwrap();
         std::thread::sleep(Duration::from_millis(5));
         // Answer the node's bonding Pings at once: it waits 500 ms for a Pong.
         serve(&attackers, &mut bonded, &mut seen);

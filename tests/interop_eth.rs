@@ -7,7 +7,8 @@
 //! (tests/interop/rootcheck.mjs), and its self-test (tests/interop/selftest.sh) runs here too.
 //!
 //! The node is loaded with `ethpeer import fixtures/chain/chain.rlp --receipts ... --genesis ...`
-//! and runs with `--genesis fixtures/chain/genesis.json --nodiscover --syncmode none`.
+//! and runs with `--genesis fixtures/chain/genesis.json --nodiscover --syncmode none`, and with
+//! `--bootnodes ""` (added by `NodeProc::start`), so it reaches no public address.
 
 mod common;
 

@@ -14,9 +14,9 @@ mod common;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::fixture_node::{fixture_status, genesis_arg, imported_datadir};
+use common::fixture_node::{fixture_eth_peer, genesis_arg, imported_datadir};
 use common::node_proc::NodeProc;
-use common::raw_peer::{RawPeer, Read_, ask_headers};
+use common::raw_peer::{RawPeer, ask_headers};
 use ethpeer::eth::EthVersion;
 use ethpeer::server::connection::HANDSHAKE_TIMEOUT;
 
@@ -35,29 +35,13 @@ const EXHAUSTED_WINDOW: Duration = Duration::from_secs(3);
 /// The target for an honest peer's requests under a flood.
 const LATENCY_MAX: Duration = Duration::from_secs(1);
 
-const ETH: u64 = 0x10;
-
 fn open_fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
 }
 
 /// Connects, exchanges Hello and Status (eth/69 at the fixture head).
 fn honest_peer(node: &NodeProc, seed: u64) -> Result<RawPeer, String> {
-    let mut p = RawPeer::connect(node.addr(), node.pubkey(), seed)?;
-    p.hello(&[("eth", EthVersion::Eth69.number())])
-        .map_err(|e| format!("hello: {e:?}"))?;
-    p.stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    loop {
-        match p.recv() {
-            Read_::Message(ETH, _) => break,
-            Read_::Message(..) => continue,
-            other => return Err(format!("no Status: {other:?}")),
-        }
-    }
-    p.send(ETH, &fixture_status(EthVersion::Eth69, |_| {}));
-    Ok(p)
+    fixture_eth_peer(node.addr(), node.pubkey(), seed, EthVersion::Eth69)
 }
 
 fn ask(p: &mut RawPeer, id: u64) -> Duration {

@@ -32,6 +32,9 @@ const GROUPS: &[(&str, fn())] = &[
     ("tx", tx::run),
 ];
 
+/// Every node a group starts is on loopback with `--bootnodes ""` (and `--nodiscover` where
+/// discovery is not what is measured), so no run reaches a public address (see `node.rs`,
+/// `rpc.rs`, `sync.rs`).
 fn main() {
     // cargo passes `--bench` to harness-less benches; flags are not group names.
     let wanted: Vec<String> = std::env::args()

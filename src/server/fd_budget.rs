@@ -67,7 +67,6 @@ impl Budget {
 pub struct Limit {
     pub before: u64,
     pub now: u64,
-    pub hard: Option<u64>,
 }
 
 /// The soft `RLIMIT_NOFILE` now (`None` for no limit).
@@ -84,7 +83,6 @@ pub fn raise(want: u64) -> Option<Limit> {
         return Some(Limit {
             before,
             now: before,
-            hard: maximum,
         });
     }
     let target = maximum.map_or(want, |hard| hard.min(want));
@@ -102,11 +100,7 @@ pub fn raise(want: u64) -> Option<Limit> {
     } else {
         before
     };
-    Some(Limit {
-        before,
-        now,
-        hard: maximum,
-    })
+    Some(Limit { before, now })
 }
 
 #[cfg(test)]

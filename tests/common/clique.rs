@@ -75,6 +75,8 @@ impl CliquePeer {
         );
         let dir = temp_dir(&format!("clique-{name}"));
         let (port, rpc_port) = (free_port(), free_port());
+        // No bootnodes reach it: run.mjs turns discovery off (`--discV4=false --discDns=false`),
+        // the custom genesis names none, and it listens on loopback only.
         let mut child = Command::new("node")
             .arg("run.mjs")
             .args(["--port", &port.to_string()])

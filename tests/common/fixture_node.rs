@@ -128,3 +128,30 @@ fn copy_dir(from: &Path, to: &Path) {
 pub fn genesis_arg() -> String {
     fixture_path("chain/genesis.json").display().to_string()
 }
+
+/// An eth peer of the fixture chain over a raw session: connects to `addr` (key from `seed`),
+/// exchanges Hello offering `version`, waits for the node's Status and answers with the fixture
+/// head's. Reads time out after 10 s.
+pub fn fixture_eth_peer(
+    addr: std::net::SocketAddr,
+    remote: ethpeer::crypto::PublicKey,
+    seed: u64,
+    version: EthVersion,
+) -> Result<super::raw_peer::RawPeer, String> {
+    use super::raw_peer::{RawPeer, Read_};
+    let mut p = RawPeer::connect(addr, remote, seed)?;
+    p.hello(&[("eth", version.number())])
+        .map_err(|e| format!("hello: {e:?}"))?;
+    p.stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    loop {
+        match p.recv() {
+            Read_::Message(0x10, _) => break,
+            Read_::Message(..) => continue,
+            other => return Err(format!("no Status: {other:?}")),
+        }
+    }
+    p.send(0x10, &fixture_status(version, |_| {}));
+    Ok(p)
+}

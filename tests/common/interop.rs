@@ -1,5 +1,8 @@
 //! Runs the interop harness (tests/interop/peer.mjs, a third-party devp2p peer built on the
 //! pinned @ethereumjs/devp2p) and reads its JSON-lines events.
+//!
+//! No public address: the harness binds 127.0.0.1, its discv4 table starts empty (no bootnodes;
+//! it pings only the enode URLs a test names), and it dials only what it is told to.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

@@ -109,6 +109,19 @@ fn late_ids_are_bounded() {
     assert!(s.pending.len() <= s.peers.len());
 }
 
+/// Each action's kind, a Log by its message, for ordering checks.
+fn kinds(actions: &[SyncAction]) -> Vec<&'static str> {
+    actions
+        .iter()
+        .map(|a| match a {
+            SyncAction::Log { msg, .. } => *msg,
+            SyncAction::Write(_) => "Write",
+            SyncAction::Request { .. } => "Request",
+            SyncAction::Drop { .. } => "Drop",
+        })
+        .collect()
+}
+
 /// Blocks 1 and 2 of the fixture chain, as (header RLP, body RLP, hash).
 fn fixture_blocks() -> Vec<(Vec<u8>, Vec<u8>, Hash)> {
     fixture_raw_blocks(2)
@@ -210,15 +223,7 @@ fn receipts_unavailable_is_told_before_the_block_is_written() {
         actions = drain(&mut s);
     }
     let at = |want: &dyn Fn(&SyncAction) -> bool| actions.iter().position(want);
-    let kinds: Vec<&str> = actions
-        .iter()
-        .map(|a| match a {
-            SyncAction::Log { msg, .. } => *msg,
-            SyncAction::Write(_) => "Write",
-            SyncAction::Request { .. } => "Request",
-            SyncAction::Drop { .. } => "Drop",
-        })
-        .collect();
+    let kinds = kinds(&actions);
     let told = at(&|a| {
         matches!(
             a,
@@ -304,15 +309,7 @@ fn receipts_given_up_as_the_run_fails_are_still_told() {
     assert!(drain(&mut s).is_empty());
     s.handle_timeout(Mono(10_000));
     let actions = drain(&mut s);
-    let kinds: Vec<&str> = actions
-        .iter()
-        .map(|a| match a {
-            SyncAction::Log { msg, .. } => *msg,
-            SyncAction::Write(_) => "Write",
-            SyncAction::Request { .. } => "Request",
-            SyncAction::Drop { .. } => "Drop",
-        })
-        .collect();
+    let kinds = kinds(&actions);
     let told = kinds.iter().position(|k| *k == "Receipts unavailable");
     let written = kinds.iter().position(|k| *k == "Write");
     assert!(written.is_some(), "block 2 not written: {kinds:?}");
