@@ -331,7 +331,10 @@ fn admin_adds_a_peer_and_a_raw_transaction_reaches_it() {
                 && p["protocols"]["eth"]["version"].is_number()
         })
     });
-    assert_eq!(result(b, "net_peerCount", json!([])), q(1));
+    // a admits b on b's Hello; b admits a on a's, in its own loop, perhaps a moment later.
+    wait_for("a among b's peers", || {
+        result(b, "net_peerCount", json!([])) == q(1)
+    });
     let peers = result(b, "admin_peers", json!([]));
     assert_eq!(peers[0]["network"]["inbound"], json!(true));
     assert_eq!(peers[0]["id"], json!(hex(&a_node.enode().node_id().0)));
