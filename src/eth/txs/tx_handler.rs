@@ -207,6 +207,8 @@ impl TxHandler {
         let hash = tx.hash;
         self.pool.add(now, tx, true).map_err(|e| e.to_string())?;
         self.stats.added += 1;
+        // Peers may have announced it: it is no longer to be fetched.
+        self.fetcher.handle_broadcast(&hash);
         if journal {
             self.out.push_back(TxOut::Journal(bytes.to_vec()));
         }

@@ -306,6 +306,30 @@ fn request_to(out: &[TxOut], peer: ConnId, hash: &Hash) -> Option<u64> {
     })
 }
 
+/// Found by the `tx_handler` fuzz target: a transaction announced by a peer and then submitted
+/// locally is no longer fetched once the announcement's wait ends.
+#[test]
+fn a_local_tx_ends_the_fetch_of_its_announcement() {
+    let mut h = handler();
+    let bytes = signed(0, CHAIN);
+    let tx = validate(&h.rules, &bytes).unwrap();
+    let ann = NewPooledTransactionHashes {
+        types: vec![tx.tx_type],
+        sizes: vec![tx.size as u32],
+        hashes: vec![tx.hash],
+    };
+    h.handle_announce(Mono(0), ConnId(1), &ann);
+    h.add_local(Mono(10), &bytes, false, &[ConnId(2)]).unwrap();
+    drain(&mut h);
+    h.handle_timeout(Mono(600));
+    assert_eq!(request_to(&drain(&mut h), ConnId(1), &tx.hash), None);
+    // Control: without the local submission the same wait ends in a fetch.
+    let mut h = handler();
+    h.handle_announce(Mono(0), ConnId(1), &ann);
+    h.handle_timeout(Mono(600));
+    assert!(request_to(&drain(&mut h), ConnId(1), &tx.hash).is_some());
+}
+
 #[test]
 fn a_blob_tx_delivered_with_a_missing_or_wrong_sidecar_disconnects_and_is_refetched() {
     use crate::tx::transaction::KZG_SIZE;
