@@ -21,3 +21,12 @@ fn input(name: &str) -> Vec<u8> {
 fn syncer_receipts_page_after_head_lowered() {
     targets::syncer(&input("syncer-receipts-page-after-head-lowered"));
 }
+
+/// `tests/fuzz_smoke.rs` (tx_handler, its first run: a seeded mutation of a seed), cut by hand
+/// to its five steps: peer 1 announced a transaction, the same transaction was then submitted
+/// locally, and once the announcement's wait ended the handler still asked peer 1 for it,
+/// though the pool had it. A local transaction now ends its fetch as a pushed one does.
+#[test]
+fn tx_handler_local_tx_still_fetched() {
+    targets::tx_handler(&input("tx-handler-local-tx-still-fetched"));
+}

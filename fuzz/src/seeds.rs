@@ -440,6 +440,54 @@ pub fn seeds(fixtures: &Path, name: &str) -> Vec<Vec<u8>> {
             ];
             complete.into_iter().chain(faults).collect()
         }
+        "tx_handler" => (0u8..4)
+            .map(|k| {
+                // Steps (see targets::tx_handler): peers 0..5 connect; peer 0 pushes bodies,
+                // peer 1 announces others honestly, the wait ends and peer 1 answers the
+                // request; peer 2 asks for pooled ones; a local replacement; peer 3 sends only
+                // invalid bodies past the limit; peer 4 announces with wrong sizes and types
+                // and delivers the truth; a peer leaves and comes back; the clock moves.
+                let mut s = Vec::new();
+                for p in 0..5u8 {
+                    s.extend([0, p]);
+                }
+                s.extend([2, 0, 8]);
+                s.extend((0..8u8).map(|i| i + k));
+                s.extend([3, 1, 8]);
+                for i in 8..16u8 {
+                    s.extend([i + k, 0]);
+                }
+                s.extend([6, 0, 20, 4, 1, 1, 8]);
+                s.extend((8..16u8).map(|i| i + k));
+                s.extend([5, 2, 7, 8]);
+                s.extend((0..8u8).map(|i| i * 2 + k));
+                s.extend([7, 0, 24 + k]);
+                for _ in 0..(8 + 9 * (k % 2)) {
+                    s.extend([2, 3, 8, 28, 29, 30, 31, 32, 33, 28, 29]);
+                }
+                s.extend([
+                    3,
+                    4,
+                    3,
+                    16 + k,
+                    1,
+                    17 + k,
+                    2,
+                    18 + k,
+                    3,
+                    6,
+                    0,
+                    20,
+                    4,
+                    4,
+                    1,
+                    3,
+                ]);
+                s.extend([16 + k, 17 + k, 18 + k]);
+                s.extend([1, 2, 6, 0, 120, 0, 2, 0, 5, 3, 2, 0, 36, 6, 0, 200]);
+                s
+            })
+            .collect(),
         other => panic!("no seeds for target {other}"),
     };
     out.sort();

@@ -66,7 +66,14 @@ pub const TARGETS: &[Target] = &[
     ("discv5_network", discv5_network),
     ("node_admission", node_admission),
     ("syncer", syncer),
+    ("tx_handler", tx_handler),
 ];
+
+// The stateful eth cores beyond the fetcher and the syncer, one file each (a `#[path]` keeps
+// them beside this file however it is included).
+#[path = "tx_handler.rs"]
+mod tx_handler;
+pub use tx_handler::tx_handler;
 
 /// RLP strict validation: what passes is one whole item the `rlp` crate can walk.
 pub fn rlp_strict(data: &[u8]) {
