@@ -488,6 +488,55 @@ pub fn seeds(fixtures: &Path, name: &str) -> Vec<Vec<u8>> {
                 s
             })
             .collect(),
+        "eth_manager" => (0u8..4)
+            .map(|flags| {
+                // Steps (see targets::eth_manager): peers 0..4 send our Status back at eth/68,
+                // 69 and 70, honest or changed each way; messages in wire form (a header
+                // request, an empty Transactions, an upside-down range, a reply to nothing); a
+                // range update; block hashes announced; a second Status; heads written past
+                // the range step; the clock; sessions closed and opened again.
+                use ethpeer::eth::wire::{
+                    BlockOrigin, BlockRangeUpdate, EthMessage, EthVersion, GetBlockHeaders,
+                    RawList, RawResponse, encode,
+                };
+                let mut s = vec![flags];
+                for how in 1..8u8 {
+                    s.extend([0, how % 5, how, how, 40]);
+                }
+                for p in 0..5u8 {
+                    s.extend([0, p, p, 0, 0]);
+                }
+                let v = EthVersion::Eth69;
+                let msgs = [
+                    EthMessage::GetBlockHeaders(GetBlockHeaders {
+                        request_id: 7,
+                        origin: BlockOrigin::Number(0),
+                        amount: 1,
+                        skip: 0,
+                        reverse: false,
+                    }),
+                    EthMessage::Transactions(RawList::new()),
+                    EthMessage::BlockRangeUpdate(BlockRangeUpdate {
+                        earliest: 9,
+                        latest: 3,
+                        latest_hash: [3; 32],
+                    }),
+                    EthMessage::BlockHeaders(RawResponse {
+                        request_id: 99,
+                        items: RawList::new(),
+                    }),
+                ];
+                for (p, msg) in msgs.iter().enumerate() {
+                    let (id, payload) = encode(v, msg).expect("an eth/69 message");
+                    s.extend([1, p as u8 + 1, id as u8, payload.len() as u8]);
+                    s.extend(payload);
+                }
+                s.extend([2, 1, 0, 40, 2, 0, 5, 4, 6, 2, 17, 0, 3, 2, 0, 0, 0]);
+                s.extend([5, 0, 33, 5, 0, 40, 5, 0, 63, 4, 0, 60, 3, 4, 0, 4, 2, 0, 0]);
+                s.extend([4, 0, 200, 1, 3, 2, 0, 0, 6, 1, 9]);
+                s
+            })
+            .collect(),
         other => panic!("no seeds for target {other}"),
     };
     out.sort();

@@ -67,6 +67,7 @@ pub const TARGETS: &[Target] = &[
     ("node_admission", node_admission),
     ("syncer", syncer),
     ("tx_handler", tx_handler),
+    ("eth_manager", eth_manager),
 ];
 
 // The stateful eth cores beyond the fetcher and the syncer, one file each (a `#[path]` keeps
@@ -74,6 +75,9 @@ pub const TARGETS: &[Target] = &[
 #[path = "tx_handler.rs"]
 mod tx_handler;
 pub use tx_handler::tx_handler;
+#[path = "eth_manager.rs"]
+mod eth_manager;
+pub use eth_manager::eth_manager;
 
 /// RLP strict validation: what passes is one whole item the `rlp` crate can walk.
 pub fn rlp_strict(data: &[u8]) {
