@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 use std::sync::OnceLock;
 
 use ethpeer::chain::block::Head;
+use ethpeer::chain::forkid::ForkId;
 use ethpeer::chain::genesis::Genesis;
 use ethpeer::chain::spec::ChainSpec;
 use ethpeer::eth::manager::{EthAction, EthConfig, EthManager, RANGE_UPDATE_BLOCKS};
@@ -58,59 +59,33 @@ fn mgr_hash(b: u8) -> [u8; 32] {
 /// 5 (eth/69+) earliest past latest, (eth/68) another total difficulty; 6 another head;
 /// 7 a fork far ahead announced as next.
 fn mgr_status(ours: Status, how: u8, x: u8) -> (Status, bool) {
+    // The changes both forms share (2, 3, 4, 7), to the fields both have.
+    let common = |network_id: &mut u64, genesis: &mut [u8; 32], fork_id: &mut ForkId| match how {
+        2 => Some(mgr_change(network_id, |n| *n += 1, false)),
+        3 => Some(mgr_change(genesis, |g| g[0] ^= 1, false)),
+        4 => Some(mgr_change(fork_id, |f| f.hash[0] ^= 1, false)),
+        7 => Some(mgr_change(fork_id, |f| f.next = 1_000 + u64::from(x), true)),
+        _ => None,
+    };
     match ours {
         Status::Eth68(mut s) => {
-            let ok = match how {
-                1 => {
-                    s.version = 67;
-                    false
-                }
-                2 => {
-                    s.network_id += 1;
-                    false
-                }
-                3 => {
-                    s.genesis[0] ^= 1;
-                    false
-                }
-                4 => {
-                    s.fork_id.hash[0] ^= 1;
-                    false
-                }
-                5 => {
-                    s.td[31] ^= x | 1;
-                    true
-                }
-                6 => {
-                    s.head = mgr_hash(x);
-                    true
-                }
-                7 => {
-                    s.fork_id.next = 1_000 + u64::from(x);
-                    true
-                }
+            let ok = common(&mut s.network_id, &mut s.genesis, &mut s.fork_id);
+            let ok = ok.unwrap_or_else(|| match how {
+                1 => mgr_change(&mut s.version, |v| *v = 67, false),
+                5 => mgr_change(&mut s.td, |td| td[31] ^= x | 1, true),
+                6 => mgr_change(&mut s.head, |h| *h = mgr_hash(x), true),
                 _ => true,
-            };
+            });
             (Status::Eth68(s), ok)
         }
         Status::Eth69(mut s) => {
-            let ok = match how {
-                1 => {
-                    s.version = if s.version == 69 { 70 } else { 69 };
-                    false
-                }
-                2 => {
-                    s.network_id += 1;
-                    false
-                }
-                3 => {
-                    s.genesis[0] ^= 1;
-                    false
-                }
-                4 => {
-                    s.fork_id.hash[0] ^= 1;
-                    false
-                }
+            let ok = common(&mut s.network_id, &mut s.genesis, &mut s.fork_id);
+            let ok = ok.unwrap_or_else(|| match how {
+                1 => mgr_change(
+                    &mut s.version,
+                    |v| *v = if *v == 69 { 70 } else { 69 },
+                    false,
+                ),
                 5 => {
                     s.earliest = s.latest + 1 + u64::from(x);
                     false
@@ -120,15 +95,17 @@ fn mgr_status(ours: Status, how: u8, x: u8) -> (Status, bool) {
                     s.latest_hash = mgr_hash(x);
                     true
                 }
-                7 => {
-                    s.fork_id.next = 1_000 + u64::from(x);
-                    true
-                }
                 _ => true,
-            };
+            });
             (Status::Eth69(s), ok)
         }
     }
+}
+
+/// Applies `change` to `field` and says whether checkpoint 3 must accept the result.
+fn mgr_change<T>(field: &mut T, change: impl FnOnce(&mut T), accepted: bool) -> bool {
+    change(field);
+    accepted
 }
 
 /// What the message a peer just sent must, may or must not cost it.

@@ -295,6 +295,17 @@ fn blob_tx(change: impl FnOnce(&mut Transaction)) -> Vec<u8> {
     tx.encode_network()
 }
 
+/// A transaction's pool form and an honest announcement of it alone.
+fn announcement_of(h: &TxHandler, bytes: &[u8]) -> (PoolTx, NewPooledTransactionHashes) {
+    let tx = validate(&h.rules, bytes).unwrap();
+    let ann = NewPooledTransactionHashes {
+        types: vec![tx.tx_type],
+        sizes: vec![tx.size as u32],
+        hashes: vec![tx.hash],
+    };
+    (tx, ann)
+}
+
 /// The request id of the GetPooledTransactions sent to `peer` for `hash`, if one was sent.
 fn request_to(out: &[TxOut], peer: ConnId, hash: &Hash) -> Option<u64> {
     out.iter().find_map(|o| match o {
@@ -312,12 +323,7 @@ fn request_to(out: &[TxOut], peer: ConnId, hash: &Hash) -> Option<u64> {
 fn a_local_tx_ends_the_fetch_of_its_announcement() {
     let mut h = handler();
     let bytes = signed(0, CHAIN);
-    let tx = validate(&h.rules, &bytes).unwrap();
-    let ann = NewPooledTransactionHashes {
-        types: vec![tx.tx_type],
-        sizes: vec![tx.size as u32],
-        hashes: vec![tx.hash],
-    };
+    let (tx, ann) = announcement_of(&h, &bytes);
     h.handle_announce(Mono(0), ConnId(1), &ann);
     h.add_local(Mono(10), &bytes, false, &[ConnId(2)]).unwrap();
     drain(&mut h);
@@ -343,12 +349,7 @@ fn a_blob_tx_delivered_with_a_missing_or_wrong_sidecar_disconnects_and_is_refetc
     });
     for (what, bad) in [("no sidecar", no_sidecar), ("mismatched", mismatched)] {
         let mut h = handler();
-        let tx = validate(&h.rules, &good).unwrap();
-        let ann = NewPooledTransactionHashes {
-            types: vec![tx.tx_type],
-            sizes: vec![tx.size as u32],
-            hashes: vec![tx.hash],
-        };
+        let (tx, ann) = announcement_of(&h, &good);
         h.handle_announce(Mono(0), ConnId(1), &ann);
         h.handle_timeout(Mono(600));
         let out = drain(&mut h);
@@ -395,12 +396,7 @@ fn a_blob_tx_delivered_with_a_missing_or_wrong_sidecar_disconnects_and_is_refetc
 fn a_fetch_from_a_departing_peer_moves_to_another_announcer() {
     let mut h = handler();
     let bytes = signed(0, CHAIN);
-    let tx = validate(&h.rules, &bytes).unwrap();
-    let ann = NewPooledTransactionHashes {
-        types: vec![tx.tx_type],
-        sizes: vec![tx.size as u32],
-        hashes: vec![tx.hash],
-    };
+    let (tx, ann) = announcement_of(&h, &bytes);
     h.handle_announce(Mono(0), ConnId(1), &ann);
     h.handle_timeout(Mono(600));
     let out = drain(&mut h);
