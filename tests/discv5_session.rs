@@ -638,3 +638,55 @@ fn two_requests_before_any_session_both_get_answers() {
     net.run();
     assert_eq!(net.log.len() - before, 2);
 }
+
+/// Node 0 holds node 1 as a verified table entry, then node 1 goes silent. Normally its
+/// first failed revalidation removes it (it answered only once). While node 0 is told its
+/// datagram queue is congested (`handle_congestion`: datagrams are being lost before they reach
+/// it, as under issue 15's UDP flood on the port v4 and v5 share), a revalidation that times out
+/// proves nothing and the entry stays; once the congestion ends, the silence counts again.
+#[test]
+fn a_revalidation_lost_in_congestion_keeps_the_entry() {
+    for congested in [false, true] {
+        let mut net = Net::new(2);
+        let id1 = net.nodes[1].self_id();
+        let rb = net.record(1);
+        net.nodes[0].ping(UnixMs(net.now), &rb).unwrap();
+        net.run();
+        assert!(
+            net.nodes[0].table().nodes().any(|n| n.id == id1),
+            "node 1 never entered node 0's table"
+        );
+        // Node 1 goes silent: everything sent to it is lost. 60 s in 100 ms steps.
+        let silent = net.addrs[1];
+        let to_silent = |net: &Net| net.log.iter().filter(|l| l.1 == silent).count();
+        let before = to_silent(&net);
+        for _ in 0..600 {
+            if congested {
+                net.nodes[0].handle_congestion(UnixMs(net.now));
+            }
+            net.advance(100);
+            net.run_losing(&mut |_, _| false);
+        }
+        // The path ran: node 0 kept revalidating node 1 (a ping and its retry, at least).
+        let sent = to_silent(&net) - before;
+        assert!(
+            sent >= 2,
+            "node 0 never revalidated node 1 ({sent} datagrams)"
+        );
+        assert_eq!(
+            net.nodes[0].table().nodes().any(|n| n.id == id1),
+            congested,
+            "after 60 s of silence (congested: {congested}, {sent} datagrams to it)"
+        );
+        if congested {
+            for _ in 0..600 {
+                net.advance(100);
+                net.run_losing(&mut |_, _| false);
+            }
+            assert!(
+                !net.nodes[0].table().nodes().any(|n| n.id == id1),
+                "the silence counts once the congestion is over"
+            );
+        }
+    }
+}

@@ -153,6 +153,9 @@ pub struct Discovery {
     votes: EndpointVotes,
     transmits: VecDeque<(SocketAddr, Vec<u8>)>,
     events: VecDeque<Event>,
+    /// When the shell last said datagrams were arriving faster than it could hand them over
+    /// ([`Discovery::handle_congestion`]).
+    overloaded_at: Option<UnixMs>,
 }
 
 impl Discovery {
@@ -182,6 +185,7 @@ impl Discovery {
             votes: EndpointVotes::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
+            overloaded_at: None,
             config,
         };
         let boot = d.config.bootnodes.clone();
@@ -334,18 +338,39 @@ impl Discovery {
         }
         while let Some(node) = self.table.poll_revalidate(now) {
             let record = self.records.get(&node.id).cloned();
-            let sent = record.and_then(|rec| {
+            let sent = record.map(|rec| {
                 let m = Message::Ping {
                     id: self.new_request_id(),
                     enr_seq: self.record.seq(),
                 };
-                self.request(now, &rec, m, Purpose::Revalidate).ok()
+                self.request(now, &rec, m, Purpose::Revalidate)
             });
-            if sent.is_none() {
-                self.table
-                    .handle_revalidation_result(now, &node.id, false, None);
+            match sent {
+                Some(Ok(_)) => {}
+                // Our own requests are full: the node is no less alive for it.
+                Some(Err(RequestError::TooManyRequests)) => {
+                    self.table.handle_revalidation_inconclusive(now, &node.id);
+                }
+                Some(Err(_)) | None => {
+                    self.table
+                        .handle_revalidation_result(now, &node.id, false, None);
+                }
             }
         }
+    }
+
+    /// The shell says datagrams are arriving faster than they reach us (its queue is filling,
+    /// so it or the socket is dropping some unread): for a while, a revalidation that times out
+    /// proves nothing and keeps the entry (the same rule as discovery v4's, on the same port).
+    pub fn handle_congestion(&mut self, now: UnixMs) {
+        self.overloaded_at = Some(now);
+    }
+
+    /// Whether congestion was reported within the whole wait of a request failing now (its
+    /// timeout, once per try).
+    fn overloaded(&self, now: UnixMs) -> bool {
+        let wait = RESPONSE_TIMEOUT * Millis::from(REQUEST_RETRIES + 1);
+        self.overloaded_at.is_some_and(|t| now.since(t) <= wait)
     }
 
     /// A datagram arrived from `from`.
@@ -501,6 +526,9 @@ impl Discovery {
 
     fn fail(&mut self, now: UnixMs, id: RequestId, r: Request, reason: Failure) {
         match r.purpose {
+            Purpose::Revalidate if reason == Failure::Timeout && self.overloaded(now) => {
+                self.table.handle_revalidation_inconclusive(now, &r.to_id);
+            }
             Purpose::Revalidate => {
                 self.on_revalidation(now, &r.to_id, false, None);
             }

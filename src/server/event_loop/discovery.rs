@@ -56,10 +56,13 @@ impl Server {
         let now = unix_now();
         // Half the reader's queue waiting: it will soon drop datagrams unread, if the socket is
         // not doing so already.
-        if queued >= crate::server::udp::DATAGRAM_QUEUE_MAX / 2
-            && let Some(d) = self.disc.as_mut()
-        {
-            d.handle_congestion(now);
+        if queued >= crate::server::udp::DATAGRAM_QUEUE_MAX / 2 {
+            if let Some(d) = self.disc.as_mut() {
+                d.handle_congestion(now);
+            }
+            if let Some(d) = self.v5.as_mut() {
+                d.handle_congestion(now);
+            }
         }
         let v4 = self.disc.is_some() && (self.v5.is_none() || is_v4_packet(bytes));
         let why = if v4 {
