@@ -30,3 +30,12 @@ fn syncer_receipts_page_after_head_lowered() {
 fn tx_handler_local_tx_still_fetched() {
     targets::tx_handler(&input("tx-handler-local-tx-still-fetched"));
 }
+
+/// `make fuzz-campaign` (eth_manager, after 3,682 inputs): the target's model, not the node, was
+/// wrong. A peer announced as its next fork block 1000 + x while the node's own head (moved by
+/// imports with sync off) had passed that block; the node refused it as stale, as EIP-2124 says,
+/// where the model expected it accepted. The model now accepts such a Status only below it.
+#[test]
+fn eth_manager_next_fork_passed() {
+    targets::eth_manager(&input("eth-manager-next-fork-passed"));
+}

@@ -57,14 +57,16 @@ fn mgr_hash(b: u8) -> [u8; 32] {
 /// How a script changes our own Status before a peer sends it back: (name, accepted).
 /// 0 honest; 1 another version; 2 another network; 3 another genesis; 4 an unknown fork hash;
 /// 5 (eth/69+) earliest past latest, (eth/68) another total difficulty; 6 another head;
-/// 7 a fork far ahead announced as next.
-fn mgr_status(ours: Status, how: u8, x: u8) -> (Status, bool) {
+/// 7 a fork at block 1000 or later announced as next: accepted while our head is below it
+/// (EIP-2124: a peer whose next fork we have passed without it is stale).
+fn mgr_status(ours: Status, how: u8, x: u8, head: u64) -> (Status, bool) {
+    let next = 1_000 + u64::from(x);
     // The changes both forms share (2, 3, 4, 7), to the fields both have.
     let common = |network_id: &mut u64, genesis: &mut [u8; 32], fork_id: &mut ForkId| match how {
         2 => Some(mgr_change(network_id, |n| *n += 1, false)),
         3 => Some(mgr_change(genesis, |g| g[0] ^= 1, false)),
         4 => Some(mgr_change(fork_id, |f| f.hash[0] ^= 1, false)),
-        7 => Some(mgr_change(fork_id, |f| f.next = 1_000 + u64::from(x), true)),
+        7 => Some(mgr_change(fork_id, |f| f.next = next, head < next)),
         _ => None,
     };
     match ours {
@@ -179,7 +181,7 @@ pub fn eth_manager(data: &[u8]) {
             0 => {
                 let (v, how, x) = (s.byte(), s.byte() % 8, s.byte());
                 let version = EthVersion::ALL[usize::from(v % 3)];
-                let (status, ok) = mgr_status(m.status_for(version), how, x);
+                let (status, ok) = mgr_status(m.status_for(version), how, x, head.number);
                 match peers[p] {
                     None => {
                         let r = m.handle_status(now, conn, version, &status);
