@@ -39,3 +39,14 @@ fn tx_handler_local_tx_still_fetched() {
 fn eth_manager_next_fork_passed() {
     targets::eth_manager(&input("eth-manager-next-fork-passed"));
 }
+
+/// `make fuzz-campaign` (tx_fetcher, after 222,891 inputs): a peer's reply held one hash twice,
+/// once with the type and size it announced and once contradicting them. The contradiction got
+/// the peer disconnected and the bodies discarded, but the matching copy had already ended the
+/// hash's tracking, so another announcer was asked for it while our request to a third peer was
+/// still in flight (and had that request failed, nobody would have been asked). A hash any copy
+/// of which contradicts the announcement is now refused whole, and stays tracked.
+#[test]
+fn tx_fetcher_hash_delivered_twice() {
+    targets::tx_fetcher(&input("tx-fetcher-hash-delivered-twice"));
+}

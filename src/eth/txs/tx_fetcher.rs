@@ -274,18 +274,25 @@ impl TxFetcher {
         txs: &[(Hash, u8, usize)],
     ) -> Vec<Hash> {
         self.expire(now);
-        let mut rejected = Vec::new();
+        // A hash any copy of which contradicts the announcement is refused whole, before any
+        // other copy could end its tracking: its bodies are all discarded, so it must still be
+        // fetched elsewhere.
+        let mut rejected: Vec<Hash> = Vec::new();
         for (hash, tx_type, size) in txs {
             let announced = self
                 .peers
                 .get(&peer)
                 .and_then(|p| p.announced.get(hash))
                 .map(|(_, m)| *m);
-            match announced {
-                Some(m) if m.tx_type != *tx_type || m.size as usize != *size => {
-                    rejected.push(*hash);
-                }
-                _ => self.forget(hash),
+            if announced.is_some_and(|m| m.tx_type != *tx_type || m.size as usize != *size)
+                && !rejected.contains(hash)
+            {
+                rejected.push(*hash);
+            }
+        }
+        for (hash, _, _) in txs {
+            if !rejected.contains(hash) {
+                self.forget(hash);
             }
         }
         let request = self.peers.get_mut(&peer).and_then(|p| {
@@ -671,6 +678,40 @@ mod tests {
             })
         );
         assert_eq!(f.stats().mismatches, 1);
+    }
+
+    /// Found by the tx_fetcher fuzz target: a reply holding the hash twice, once as announced
+    /// and once contradicting it, is refused for that hash, and the hash is still fetched from
+    /// its other announcer (the matching copy used to end its tracking first).
+    #[test]
+    fn a_hash_delivered_both_as_announced_and_not_is_still_fetched_elsewhere() {
+        for copies in [
+            [(h(1), 3, 131_200), (h(1), 2, 100)],
+            [(h(1), 2, 100), (h(1), 3, 131_200)],
+        ] {
+            let mut f = TxFetcher::new();
+            f.handle_announce(Mono(0), ConnId(1), &[2], &[100], &[h(1)], &never);
+            f.handle_announce(Mono(0), ConnId(2), &[2], &[100], &[h(1)], &never);
+            f.handle_timeout(Mono(ARRIVE_TIMEOUT));
+            let r = requests(&mut f);
+            assert_eq!(r[0].0, ConnId(1));
+            let rejected = f.handle_delivery(Mono(600), ConnId(1), Some(r[0].1), &copies);
+            assert_eq!(rejected, vec![h(1)]);
+            let mut actions = std::iter::from_fn(|| f.poll_action());
+            assert!(matches!(
+                actions.next(),
+                Some(FetchAction::Disconnect { .. })
+            ));
+            assert_eq!(
+                actions.next(),
+                Some(FetchAction::Request {
+                    peer: ConnId(2),
+                    request_id: r[0].1 + 1,
+                    hashes: vec![h(1)]
+                }),
+                "{copies:?}"
+            );
+        }
     }
 
     #[test]
