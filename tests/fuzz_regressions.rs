@@ -50,3 +50,17 @@ fn eth_manager_next_fork_passed() {
 fn tx_fetcher_hash_delivered_twice() {
     targets::tx_fetcher(&input("tx-fetcher-hash-delivered-twice"));
 }
+
+/// `make fuzz-campaign` (eth_manager, after 14,711 inputs, once the model above was corrected):
+/// the node's EIP-2124 rule 1a differed from go-ethereum's. When a peer shares our fork hash
+/// and names a next fork, go-ethereum compares a next fork below the timestamp threshold (a
+/// block number) with the head's number and one above it with the head's time, whatever kind
+/// of fork comes next for us; the node compared it with the head's time whenever a time fork
+/// came next. The campaign's input had an impossible head (number past the fork, time not);
+/// with the target's chain given real timestamps the input is cut to one step: on the chain
+/// past the Merge, at head 0, a peer names block 1040 as its next fork. go-ethereum accepts
+/// it (0 < 1040); the node refused it (its head's time is past 1040). It now accepts.
+#[test]
+fn eth_manager_block_next_in_time_fork_era() {
+    targets::eth_manager(&input("eth-manager-block-next-in-time-fork-era"));
+}

@@ -28,10 +28,12 @@ use super::Script;
 /// Peers the script speaks for.
 const MGR_PEERS: u8 = 5;
 
-/// A chain past the Merge at genesis, with two time forks ahead of its head (time 5).
+/// A chain past the Merge at genesis, with two time forks ahead of its head. Its times are
+/// real timestamps (above EIP-2124's threshold), so that a head whose number the script moves
+/// stays a head a chain could have (its time at least its number).
 const MGR_GENESIS_MERGED: &str = r#"{"config": {"chainId": 4242, "londonBlock": 0,
-    "shanghaiTime": 10, "cancunTime": 20, "terminalTotalDifficulty": 0},
-    "timestamp": "0x5", "alloc": {}}"#;
+    "shanghaiTime": 1700000000, "cancunTime": 1710000000, "terminalTotalDifficulty": 0},
+    "timestamp": "0x5f5e1000", "alloc": {}}"#;
 
 /// A proof-of-work chain (no terminal difficulty) with London ahead at block 3.
 const MGR_GENESIS_POW: &str = r#"{"config": {"chainId": 4242, "homesteadBlock": 0,

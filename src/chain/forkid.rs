@@ -186,23 +186,15 @@ impl ForkSchedule {
         head_time: u64,
     ) -> Result<(), ForkIdError> {
         let forks: Vec<u64> = self.forks(0, 0).map(|(fork, _)| fork).collect();
-        // Our current state: the first fork not yet passed. If all have passed, the state after
-        // the last one, whose "next" is compared with the head coordinate of the last fork kind.
-        let (current, head) = self
+        // Our current state: the first fork not yet passed, or the state after the last one.
+        let current = self
             .forks(head_number, head_time)
-            .enumerate()
-            .find(|(_, (fork, head))| head < fork)
-            .map(|(i, (_, head))| (i, head))
-            .unwrap_or_else(|| {
-                let last_head = if self.time_forks.is_empty() {
-                    head_number
-                } else {
-                    head_time
-                };
-                (forks.len(), last_head)
-            });
+            .position(|(fork, head)| head < fork)
+            .unwrap_or(forks.len());
         if self.sum(current) == remote.hash {
-            let passed = head >= remote.next
+            // Rule 1a: the remote's next fork, a block number below the threshold (whatever
+            // kind of fork we are at) or a timestamp above it, already passed here.
+            let passed = head_number >= remote.next
                 || (remote.next > TIMESTAMP_THRESHOLD && head_time >= remote.next);
             return if remote.next > 0 && passed {
                 Err(ForkIdError::LocalIncompatibleOrStale)
@@ -336,6 +328,28 @@ mod tests {
             next: TIMESTAMP_THRESHOLD,
         };
         assert_eq!(s.validate(block_next, 5, u64::MAX - 1), Ok(()));
+    }
+
+    /// Found by the eth_manager fuzz target: past the block forks, with a time fork next, a
+    /// remote sharing our state and naming a block number as its next fork is compared with our
+    /// head's number (go-ethereum's rule 1a), not with its time.
+    #[test]
+    fn a_block_number_next_is_compared_with_the_head_number_in_the_time_fork_era() {
+        let s = ForkSchedule::new([3; 32], 0, [10], [1_700_000_000]);
+        let ours = s.fork_id(2_000, 1_650_000_000);
+        assert_eq!(
+            ours.next, 1_700_000_000,
+            "past block 10, Shanghai-like fork next"
+        );
+        let remote = ForkId {
+            hash: ours.hash,
+            next: 1_500,
+        };
+        assert_eq!(
+            s.validate(remote, 2_000, 1_650_000_000),
+            Err(ForkIdError::LocalIncompatibleOrStale)
+        );
+        assert_eq!(s.validate(remote, 1_499, 1_650_000_000), Ok(()));
     }
 
     #[test]
