@@ -801,26 +801,30 @@ pub fn tx_fetcher(data: &[u8]) {
                 rejected = fetcher.handle_delivery(now, conn, id, &txs);
                 let rejected_idx: Vec<u16> = rejected.iter().map(fetch_index).collect();
                 for &i in &rejected_idx {
-                    let m = delivered.iter().find(|d| d.0 == i).map(|d| d.1);
-                    let m = m.expect("a rejected hash was delivered");
-                    let (t, size) = fetch_meta(m);
                     assert!(
+                        delivered.iter().any(|d| d.0 == i),
+                        "rejected, not delivered"
+                    );
+                    let contradicts = delivered.iter().filter(|d| d.0 == i).any(|d| {
                         announced[p]
                             .iter()
-                            .any(|&(j, a)| j == i && fetch_meta(a) != (t, size)),
+                            .any(|&(j, a)| j == i && fetch_meta(a) != fetch_meta(d.1))
+                    });
+                    assert!(
+                        contradicts,
                         "rejected a hash the peer never announced otherwise"
                     );
                 }
                 // A hash asked of this peer is tracked and so is its announcement; when the
-                // peer announced it one way only, a delivery the other way is refused.
-                for (k, &(i, m)) in delivered.iter().enumerate() {
-                    let first = delivered[..k].iter().all(|d| d.0 != i);
+                // peer announced it one way only, any copy delivered the other way refuses it,
+                // whatever other copies the reply holds.
+                for &(i, m) in &delivered {
                     let metas: Vec<u8> = announced[p]
                         .iter()
                         .filter(|a| a.0 == i)
                         .map(|a| a.1)
                         .collect();
-                    if first && asked.contains(&i) && metas.len() == 1 && metas[0] != m {
+                    if asked.contains(&i) && metas.len() == 1 && metas[0] != m {
                         assert!(rejected_idx.contains(&i), "a contradicting delivery kept");
                     }
                 }
