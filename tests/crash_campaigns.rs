@@ -7,7 +7,9 @@
 //! appended. The next round resumes from what the last one left.
 //!
 //! `CRASH_RUNS` sets the kills per campaign (default 10; the campaign is 50) and
-//! `CRASH_SEED` the schedule (default 1). A failure names the campaign, the round and the delay.
+//! `CRASH_SEED` the schedule (default 1). The import and sync schedules are fractions of an
+//! unkilled run timed first in the same test, so they fit the machine. A failure names the
+//! campaign, the round and the delay.
 
 mod common;
 
@@ -166,32 +168,61 @@ fn kill_after(cmd: &mut Command, ready: Option<&str>, delay: Duration) -> (Vec<S
     (early, killed)
 }
 
+/// `ethpeer import` of the fixture chain, with its receipts or without, into `dir`.
+fn import_command(dir: &Path, with_receipts: bool) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ethpeer"));
+    cmd.arg("import").arg(fixture_path("chain/chain.rlp"));
+    if with_receipts {
+        cmd.arg("--receipts")
+            .arg(fixture_path("chain/receipts.rlp"));
+    }
+    cmd.arg("--genesis")
+        .arg(genesis_arg())
+        .arg("--datadir")
+        .arg(dir);
+    cmd
+}
+
+/// A kill moment inside `span`: a fraction of it drawn from `lo..hi` per mille. The schedule is
+/// scaled by what the machine measured in the same run, never a fixed number of milliseconds: a
+/// fast machine would finish before every fixed moment (CI did), a slow one never get far.
+fn moment(rng: &mut TestRng, span: Duration, lo: u64, hi: u64) -> Duration {
+    span.mul_f64((lo + rng.below(hi - lo)) as f64 / 1000.0)
+}
+
 #[test]
 fn import_killed_at_random_moments() {
     let dir = temp_dir("crash-import");
     let mut rng = rng("import");
+    // One whole import of each kind first, unkilled, times the schedule. With receipts,
+    // verifying block 11's 10.6 MB of them takes most of it (the first segment, blocks 1-11, is
+    // written after them); without, the 600 blocks are one segment.
+    let span = |with_receipts: bool| {
+        let scratch = temp_dir("crash-import-timing");
+        let started = std::time::Instant::now();
+        let out = import_command(&scratch, with_receipts).output().unwrap();
+        let took = started.elapsed();
+        assert!(
+            out.status.success(),
+            "the timing import failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(check_chain(&scratch, "the timing import"), 600);
+        let _ = std::fs::remove_dir_all(&scratch);
+        took
+    };
+    let spans = [span(false), span(true)];
+    println!(
+        "import timed unkilled: {:?} without receipts, {:?} with",
+        spans[0], spans[1]
+    );
     let (mut kills, mut last) = (0, 0);
     for round in 0..runs() {
-        // With receipts, verifying block 11's 10.6 MB of them takes seconds in a debug build
-        // (the first segment, blocks 1-11, is written after it); without, all 600 blocks go in
-        // under a second. Every third round imports with receipts, with a longer schedule.
+        // Every third round imports with receipts; a kill lands 2-100 % into the import's span
+        // (near its end, some land in or after a commit).
         let with_receipts = round % 3 == 0;
-        let delay = Duration::from_millis(if with_receipts {
-            200 + rng.below(8000)
-        } else {
-            20 + rng.below(900)
-        });
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ethpeer"));
-        cmd.arg("import").arg(fixture_path("chain/chain.rlp"));
-        if with_receipts {
-            cmd.arg("--receipts")
-                .arg(fixture_path("chain/receipts.rlp"));
-        }
-        cmd.arg("--genesis")
-            .arg(genesis_arg())
-            .arg("--datadir")
-            .arg(&dir);
-        let (lines, killed) = kill_after(&mut cmd, None, delay);
+        let delay = moment(&mut rng, spans[usize::from(with_receipts)], 20, 1000);
+        let (lines, killed) = kill_after(&mut import_command(&dir, with_receipts), None, delay);
         let context =
             format!("import round {round} (receipts {with_receipts}, kill after {delay:?})");
         let head = check_chain(&dir, &context);
@@ -214,6 +245,7 @@ fn import_killed_at_random_moments() {
             last = 0;
         }
     }
+    println!("import: {kills} of {} kills landed while it ran", runs());
     assert!(kills > 0, "no kill landed during an import");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -230,27 +262,39 @@ fn sync_killed_at_random_moments() {
             "--nodiscover",
         ],
     );
+    let client_args = [
+        "--genesis",
+        &genesis_arg(),
+        "--nodiscover",
+        "--sync.minpeers",
+        "1",
+        "--eth.versions",
+        "69",
+        "--staticnodes",
+        &server.enode,
+    ];
+    // One whole sync first, unkilled, times the schedule (see `moment`): from the node's start
+    // to its "Sync finished".
+    let span = {
+        let scratch = temp_dir("crash-sync-timing");
+        let mut client = NodeProc::start(&scratch, &client_args);
+        let started = std::time::Instant::now();
+        client.wait_log(&["Sync finished", "number=600"], Duration::from_secs(60));
+        let took = started.elapsed();
+        assert!(client.terminate().success());
+        let _ = std::fs::remove_dir_all(&scratch);
+        took
+    };
+    println!("sync timed unkilled: {span:?}");
     let dir = temp_dir("crash-sync-client");
     let mut rng = rng("sync");
     let mut last = 0;
     let mut kills = 0;
+    let mut during = 0;
     for round in 0..runs() {
-        let delay = Duration::from_millis(100 + rng.below(1200));
-        let client = NodeProc::start(
-            &dir,
-            &[
-                "--genesis",
-                &genesis_arg(),
-                "--nodiscover",
-                "--sync.minpeers",
-                "1",
-                "--eth.versions",
-                "69",
-                "--staticnodes",
-                &server.enode,
-            ],
-        );
-        let mut client = client;
+        // 5-120 % into the span: most kills land mid-sync, some on a synced node.
+        let delay = moment(&mut rng, span, 50, 1200);
+        let mut client = NodeProc::start(&dir, &client_args);
         std::thread::sleep(delay);
         let running = client.child.try_wait().unwrap().is_none();
         client.child.kill().unwrap();
@@ -274,6 +318,7 @@ fn sync_killed_at_random_moments() {
             "{context}: head went back from {last} to {head}"
         );
         println!("{context}: acknowledged {acked}, head {head}");
+        during += u64::from(head < 600);
         last = head;
         if head == 600 {
             let _ = std::fs::remove_dir_all(&dir);
@@ -281,22 +326,10 @@ fn sync_killed_at_random_moments() {
             last = 0;
         }
     }
+    println!("sync: {kills} kills, {during} before the head reached 600");
     assert!(kills > 0);
     // And it resumes: one more start syncs to the fixture head.
-    let mut client = NodeProc::start(
-        &dir,
-        &[
-            "--genesis",
-            &genesis_arg(),
-            "--nodiscover",
-            "--sync.minpeers",
-            "1",
-            "--eth.versions",
-            "69",
-            "--staticnodes",
-            &server.enode,
-        ],
-    );
+    let mut client = NodeProc::start(&dir, &client_args);
     client.wait_log(&["Sync finished", "number=600"], Duration::from_secs(60));
     assert!(client.terminate().success());
     assert_eq!(check_chain(&dir, "resumed sync"), 600);
