@@ -24,35 +24,49 @@ fn key_from_seed(seed: u8) -> SecretKey {
 #[test]
 fn two_static_nodes_connect_ping_and_reconnect_after_a_restart() {
     let (ka, kb) = (key_from_seed(0x11), key_from_seed(0x22));
-    // B first, to learn a free port; then restart it on that port, static to A.
-    let dir_b = temp_dir("static-b");
-    let b0 = NodeProc::start(&dir_b, &["--nodekeyhex", &hex(&kb.to_bytes())]);
-    let port_b = b0.addr().port();
-    drop(b0);
     let dir_a = temp_dir("static-a");
-    let a = NodeProc::start(
-        &dir_a,
-        &[
-            "--nodekeyhex",
-            &hex(&ka.to_bytes()),
-            "--staticnodes",
-            &enode_of(&kb, port_b),
-        ],
-    );
-    let port_b_s = port_b.to_string();
-    let static_a = enode_of(&ka, a.addr().port());
-    let b_args = [
-        "--nodekeyhex",
-        &hex(&kb.to_bytes()),
-        "--staticnodes",
-        static_a.as_str(),
-    ];
-    let start_b = || {
-        let mut args = b_args.to_vec();
-        args.extend(["--port", port_b_s.as_str()]);
-        NodeProc::start(&dir_b, &args)
+    let dir_b = temp_dir("static-b");
+    // B on a port learned from a first start, then A static to B there, then B again on that
+    // port, static to A. Another test's socket may take the port in between (an outgoing
+    // connection's local port is drawn from the same range): then, with the reason printed,
+    // again on another port, three times at most.
+    let start_b = |port_b: &str, static_a: &str| {
+        NodeProc::try_start(
+            &dir_b,
+            &[
+                "--nodekeyhex",
+                &hex(&kb.to_bytes()),
+                "--staticnodes",
+                static_a,
+                "--port",
+                port_b,
+            ],
+        )
     };
-    let mut b = start_b();
+    let mut attempts = 0;
+    let (a, mut b, port_b, static_a) = loop {
+        attempts += 1;
+        let b0 = NodeProc::start(&dir_b, &["--nodekeyhex", &hex(&kb.to_bytes())]);
+        let port_b = b0.addr().port();
+        drop(b0);
+        let a = NodeProc::start(
+            &dir_a,
+            &[
+                "--nodekeyhex",
+                &hex(&ka.to_bytes()),
+                "--staticnodes",
+                &enode_of(&kb, port_b),
+            ],
+        );
+        let static_a = enode_of(&ka, a.addr().port());
+        match start_b(&port_b.to_string(), &static_a) {
+            Ok(b) => break (a, b, port_b.to_string(), static_a),
+            Err(log) if attempts < 3 && log.contains("Address already in use") => {
+                println!("attempt {attempts}: port {port_b} was taken again: {log}");
+            }
+            Err(log) => panic!("B did not start on port {port_b}: {log}"),
+        }
+    };
     let b_id = ka.public_key().node_id().to_string();
     let a_id = kb.public_key().node_id().to_string();
     a.wait_log(&["Adding p2p peer", &a_id], Duration::from_secs(10));
@@ -69,7 +83,7 @@ fn two_static_nodes_connect_ping_and_reconnect_after_a_restart() {
         Duration::from_secs(5),
     );
     let before = a.count_logged(&["Adding p2p peer", &a_id]);
-    let b2 = start_b();
+    let b2 = start_b(&port_b, &static_a).expect("B restarts on its port");
     let deadline = Instant::now() + Duration::from_secs(15);
     while a.count_logged(&["Adding p2p peer", &a_id]) == before {
         assert!(

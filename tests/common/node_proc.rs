@@ -36,6 +36,22 @@ impl NodeProc {
     /// [`NodeProc::start`], the binary run by the command `wrapper` (e.g. `prlimit --nofile=N:N`,
     /// which execs it, so the child's pid is the node's).
     pub fn start_under(wrapper: &[&str], datadir: &Path, extra: &[&str]) -> NodeProc {
+        Self::try_start_under(wrapper, datadir, extra).unwrap_or_else(|log| {
+            panic!("node did not log its enode; log:\n{log}");
+        })
+    }
+
+    /// [`NodeProc::start`], returning the node's log instead of panicking when it does not
+    /// come up (a test that picks a port may lose it to another socket and try again).
+    pub fn try_start(datadir: &Path, extra: &[&str]) -> Result<NodeProc, String> {
+        Self::try_start_under(&[], datadir, extra)
+    }
+
+    fn try_start_under(
+        wrapper: &[&str],
+        datadir: &Path,
+        extra: &[&str],
+    ) -> Result<NodeProc, String> {
         let port: &[&str] = if extra.contains(&"--port") {
             &[]
         } else {
@@ -96,22 +112,17 @@ impl NodeProc {
                 log2.lock().unwrap().push(line);
             }
         });
-        let enode = match rx.recv_timeout(Duration::from_secs(10)) {
-            Ok(e) => e,
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "node did not log its enode; log:\n{}",
-                    log.lock().unwrap().join("\n")
-                );
-            }
+        let Ok(enode) = rx.recv_timeout(Duration::from_secs(10)) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(log.lock().unwrap().join("\n"));
         };
-        NodeProc {
+        Ok(NodeProc {
             child,
             enode,
             log,
             datadir: datadir.to_path_buf(),
-        }
+        })
     }
 
     /// The TCP address from the enode URL.
