@@ -250,6 +250,24 @@ fn import_killed_at_random_moments() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A node on `dir` that syncs from `server` over eth/69, its only peer.
+fn start_syncing(dir: &Path, server: &NodeProc) -> NodeProc {
+    NodeProc::start(
+        dir,
+        &[
+            "--genesis",
+            &genesis_arg(),
+            "--nodiscover",
+            "--sync.minpeers",
+            "1",
+            "--eth.versions",
+            "69",
+            "--staticnodes",
+            &server.enode,
+        ],
+    )
+}
+
 #[test]
 fn sync_killed_at_random_moments() {
     let server = NodeProc::start(
@@ -262,22 +280,11 @@ fn sync_killed_at_random_moments() {
             "--nodiscover",
         ],
     );
-    let client_args = [
-        "--genesis",
-        &genesis_arg(),
-        "--nodiscover",
-        "--sync.minpeers",
-        "1",
-        "--eth.versions",
-        "69",
-        "--staticnodes",
-        &server.enode,
-    ];
     // One whole sync first, unkilled, times the schedule (see `moment`): from the node's start
     // to its "Sync finished".
     let span = {
         let scratch = temp_dir("crash-sync-timing");
-        let mut client = NodeProc::start(&scratch, &client_args);
+        let mut client = start_syncing(&scratch, &server);
         let started = std::time::Instant::now();
         client.wait_log(&["Sync finished", "number=600"], Duration::from_secs(60));
         let took = started.elapsed();
@@ -294,7 +301,7 @@ fn sync_killed_at_random_moments() {
     for round in 0..runs() {
         // 5-120 % into the span: most kills land mid-sync, some on a synced node.
         let delay = moment(&mut rng, span, 50, 1200);
-        let mut client = NodeProc::start(&dir, &client_args);
+        let mut client = start_syncing(&dir, &server);
         std::thread::sleep(delay);
         let running = client.child.try_wait().unwrap().is_none();
         client.child.kill().unwrap();
@@ -329,7 +336,7 @@ fn sync_killed_at_random_moments() {
     println!("sync: {kills} kills, {during} before the head reached 600");
     assert!(kills > 0);
     // And it resumes: one more start syncs to the fixture head.
-    let mut client = NodeProc::start(&dir, &client_args);
+    let mut client = start_syncing(&dir, &server);
     client.wait_log(&["Sync finished", "number=600"], Duration::from_secs(60));
     assert!(client.terminate().success());
     assert_eq!(check_chain(&dir, "resumed sync"), 600);
@@ -524,20 +531,7 @@ const FULL_DISK_SIZE: &str = "512k";
 /// A node on the normal disk that syncs from `server` (eth/69) and must reach block `number`.
 fn syncs_from(server: &NodeProc, name: &str, number: u64) {
     let dir = temp_dir(name);
-    let mut reader = NodeProc::start(
-        &dir,
-        &[
-            "--genesis",
-            &genesis_arg(),
-            "--nodiscover",
-            "--sync.minpeers",
-            "1",
-            "--eth.versions",
-            "69",
-            "--staticnodes",
-            &server.enode,
-        ],
-    );
+    let mut reader = start_syncing(&dir, server);
     reader.wait_log(
         &["Imported new chain segment", &format!("number={number} ")],
         Duration::from_secs(60),

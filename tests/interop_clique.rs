@@ -120,13 +120,7 @@ fn raw_peer_at_genesis(node: &NodeProc) -> RawPeer {
         }
     };
     assert_eq!(theirs.genesis(), spec.genesis_hash, "our node's Status");
-    let head = ChainHead {
-        number: 0,
-        hash: spec.genesis_hash,
-        time: spec.genesis_header.timestamp,
-        td: spec.genesis_header.difficulty,
-        earliest: 0,
-    };
+    let head = ChainHead::genesis(&spec);
     assert_eq!(head.td, U256::from_u64(1), "Clique genesis difficulty");
     let ours = our_status(EthVersion::Eth68, &spec, &head);
     let (_, payload) = eth::encode(EthVersion::Eth68, &EthMessage::Status(ours)).unwrap();

@@ -142,14 +142,8 @@ pub fn eth_manager(data: &[u8]) {
     let sync = flags & 1 == 1;
     let spec = mgr_specs()[usize::from(flags >> 1 & 1)].clone();
     let merged = spec.terminal_total_difficulty.is_some();
+    let mut head = ChainHead::genesis(&spec);
     let header = spec.genesis_header.clone();
-    let mut head = ChainHead {
-        number: 0,
-        hash: spec.genesis_hash,
-        time: header.timestamp,
-        td: header.difficulty,
-        earliest: 0,
-    };
     let config = EthConfig {
         sync,
         sync_config: SyncConfig {

@@ -609,14 +609,8 @@ mod tests {
     fn manager(sync: bool) -> EthManager {
         let g = Genesis::from_json(GENESIS).unwrap();
         let spec = ChainSpec::from_genesis(&g, None).unwrap();
+        let head = ChainHead::genesis(&spec);
         let header = spec.genesis_header.clone();
-        let head = ChainHead {
-            number: 0,
-            hash: spec.genesis_hash,
-            time: header.timestamp,
-            td: header.difficulty,
-            earliest: 0,
-        };
         let config = EthConfig {
             sync,
             sync_config: SyncConfig::default(),

@@ -30,6 +30,19 @@ pub struct ChainHead {
     pub earliest: u64,
 }
 
+impl ChainHead {
+    /// A chain that holds only its genesis block.
+    pub fn genesis(spec: &ChainSpec) -> ChainHead {
+        ChainHead {
+            number: 0,
+            hash: spec.genesis_hash,
+            time: spec.genesis_header.timestamp,
+            td: spec.genesis_header.difficulty,
+            earliest: 0,
+        }
+    }
+}
+
 /// Why a remote Status was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StatusError {
