@@ -85,7 +85,8 @@ fuzz: fuzz-corpus
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" FUZZ_SANITIZER=$(FUZZ_SANITIZER) fuzz/run.sh
 
 # The long campaign: each target until 10 million inputs or 30 minutes, whichever comes first
-# (about 10 CPU-hours for all of them; not for a shared machine). FUZZ_CAMPAIGN_SECONDS lowers
+# (about 7 CPU-hours for all 30 here, most of it the stateful and crypto-bound targets the
+# clock stops; not for a shared machine). FUZZ_CAMPAIGN_SECONDS lowers
 # the time cap for a shorter run.
 FUZZ_CAMPAIGN_SECONDS ?= 1800
 fuzz-campaign: fuzz-corpus
