@@ -20,7 +20,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::fixture_node::{fixture_hash, genesis_arg, imported_datadir};
+use common::fixture_node::{fixture_hash, genesis_arg, imported_datadir, syncing_node};
 use common::node_proc::{NodeProc, temp_dir};
 use common::{TestRng, fixture_path};
 use ethpeer::chain::store::ChainStore;
@@ -256,24 +256,6 @@ fn import_killed_at_random_moments() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A node on `dir` that syncs from `server` over eth/69, its only peer.
-fn start_syncing(dir: &Path, server: &NodeProc) -> NodeProc {
-    NodeProc::start(
-        dir,
-        &[
-            "--genesis",
-            &genesis_arg(),
-            "--nodiscover",
-            "--sync.minpeers",
-            "1",
-            "--eth.versions",
-            "69",
-            "--staticnodes",
-            &server.enode,
-        ],
-    )
-}
-
 #[test]
 fn sync_killed_at_random_moments() {
     let server = NodeProc::start(
@@ -290,7 +272,7 @@ fn sync_killed_at_random_moments() {
     // to its "Sync finished".
     let span = {
         let scratch = temp_dir("crash-sync-timing");
-        let mut client = start_syncing(&scratch, &server);
+        let mut client = syncing_node(&scratch, &server, 69);
         let started = std::time::Instant::now();
         client.wait_log(&["Sync finished", "number=600"], Duration::from_secs(60));
         let took = started.elapsed();
@@ -307,7 +289,7 @@ fn sync_killed_at_random_moments() {
     for round in 0..runs() {
         // 5-120 % into the span: most kills land mid-sync, some on a synced node.
         let delay = moment(&mut rng, span, 50, 1200);
-        let mut client = start_syncing(&dir, &server);
+        let mut client = syncing_node(&dir, &server, 69);
         std::thread::sleep(delay);
         let running = client.child.try_wait().unwrap().is_none();
         client.child.kill().unwrap();
@@ -342,7 +324,7 @@ fn sync_killed_at_random_moments() {
     println!("sync: {kills} kills, {during} before the head reached 600");
     assert!(kills > 0);
     // And it resumes: one more start syncs to the fixture head.
-    let mut client = start_syncing(&dir, &server);
+    let mut client = syncing_node(&dir, &server, 69);
     client.wait_log(&["Sync finished", "number=600"], Duration::from_secs(60));
     assert!(client.terminate().success());
     assert_eq!(check_chain(&dir, "resumed sync"), 600);
@@ -537,7 +519,7 @@ const FULL_DISK_SIZE: &str = "512k";
 /// A node on the normal disk that syncs from `server` (eth/69) and must reach block `number`.
 fn syncs_from(server: &NodeProc, name: &str, number: u64) {
     let dir = temp_dir(name);
-    let mut reader = start_syncing(&dir, server);
+    let mut reader = syncing_node(&dir, server, 69);
     reader.wait_log(
         &["Imported new chain segment", &format!("number={number} ")],
         Duration::from_secs(60),

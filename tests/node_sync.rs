@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::fixture_node::{fixture_head, genesis_arg, imported_datadir};
+use common::fixture_node::{fixture_head, genesis_arg, imported_datadir, syncing_node};
 use common::fixture_path;
 use common::node_proc::{NodeProc, temp_dir};
 use ethpeer::chain::import::{RECEIPTS_SIZE_MAX, RlpReader};
@@ -36,20 +36,7 @@ fn sync_with(version: u32) {
         ],
     );
     let dir = temp_dir(&format!("sync-client-{version}"));
-    let mut client = NodeProc::start(
-        &dir,
-        &[
-            "--genesis",
-            &genesis_arg(),
-            "--nodiscover",
-            "--sync.minpeers",
-            "1",
-            "--eth.versions",
-            &version.to_string(),
-            "--staticnodes",
-            &server.enode,
-        ],
-    );
+    let mut client = syncing_node(&dir, &server, version);
     client.wait_log(&["Sync finished", "number=600"], Duration::from_secs(60));
     if version < 70 {
         client.wait_log(

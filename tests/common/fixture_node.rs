@@ -6,7 +6,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use super::fixture_path;
-use super::node_proc::temp_dir;
+use super::node_proc::{NodeProc, temp_dir};
 use ethpeer::chain::genesis::Genesis;
 use ethpeer::chain::header::U256;
 use ethpeer::chain::spec::ChainSpec;
@@ -154,4 +154,23 @@ pub fn fixture_eth_peer(
     }
     p.send(0x10, &fixture_status(version, |_| {}));
     Ok(p)
+}
+
+/// A node on `dir`, on the fixture chain, that syncs from `server` (its only peer, static) at
+/// eth/`version`, without discovery.
+pub fn syncing_node(dir: &Path, server: &NodeProc, version: u32) -> NodeProc {
+    NodeProc::start(
+        dir,
+        &[
+            "--genesis",
+            &genesis_arg(),
+            "--nodiscover",
+            "--sync.minpeers",
+            "1",
+            "--eth.versions",
+            &version.to_string(),
+            "--staticnodes",
+            &server.enode,
+        ],
+    )
 }
